@@ -1,0 +1,105 @@
+//! Reading API input: JSON bodies, pagination, and field rules shared by the API groups.
+use crate::error::ApiError;
+use crate::web::{media_type, query_pairs, Request, Response};
+use http::header::HeaderValue;
+use http::StatusCode;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer};
+use url::Url;
+
+/// Parses a JSON body; an unknown or ill-typed field is a 400 that names it.
+pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
+    if media_type(req).as_deref() != Some("application/json") {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "guard.invalid_input",
+            "The body must be JSON (Content-Type: application/json).",
+        ));
+    }
+    serde_json::from_slice(req.body())
+        .map_err(|e| ApiError::invalid_input(format!("Invalid request body: {e}.")))
+}
+
+/// For PATCH bodies: absent → `None`, `null` → `Some(None)`, a value → `Some(Some(v))`.
+pub fn nullable<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+pub struct Page {
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// `page` (from 1) and `page_size` (1–100, default 20), as in Logto.
+pub fn page(req: &Request) -> Result<Page, ApiError> {
+    let bad = |m: &str| ApiError::new(StatusCode::BAD_REQUEST, "guard.invalid_pagination", m);
+    let mut page = 1i64;
+    let mut size = 20i64;
+    for (k, v) in query_pairs(req) {
+        match k.as_str() {
+            "page" => {
+                page = v
+                    .parse()
+                    .ok()
+                    .filter(|p| *p >= 1 && *p <= 1_000_000)
+                    .ok_or_else(|| bad("page must be a whole number from 1."))?
+            }
+            "page_size" => {
+                size = v
+                    .parse()
+                    .ok()
+                    .filter(|s| (1..=100).contains(s))
+                    .ok_or_else(|| bad("page_size must be a whole number from 1 to 100."))?
+            }
+            _ => {}
+        }
+    }
+    Ok(Page {
+        limit: size,
+        offset: (page - 1) * size,
+    })
+}
+
+/// Adds Logto's `Total-Number` header.
+pub fn with_total(mut res: Response, total: i64) -> Response {
+    if let Ok(v) = HeaderValue::from_str(&total.to_string()) {
+        res.headers_mut().insert("total-number", v);
+    }
+    res
+}
+
+/// Trims `value` and checks its length in characters.
+pub fn text(field: &str, value: &str, min: usize, max: usize) -> Result<String, ApiError> {
+    let v = value.trim();
+    let n = v.chars().count();
+    if n < min || n > max {
+        return Err(ApiError::invalid_input(if min > 0 {
+            format!("`{field}` must be {min} to {max} characters long.")
+        } else {
+            format!("`{field}` must be at most {max} characters long.")
+        }));
+    }
+    Ok(v.to_owned())
+}
+
+/// An absolute URI without a fragment. `web_only` limits it to http and https.
+pub fn uri(field: &str, value: &str, web_only: bool) -> Result<String, ApiError> {
+    let bad = |why: &str| ApiError::invalid_input(format!("`{field}`: {value:?} {why}."));
+    if value.len() > 2048 {
+        return Err(bad("is longer than 2048 characters"));
+    }
+    let url = Url::parse(value).map_err(|_| bad("is not an absolute URI"))?;
+    if url.fragment().is_some() {
+        return Err(bad("must not have a fragment"));
+    }
+    let web = matches!(url.scheme(), "http" | "https");
+    if web && url.host_str().is_none_or(str::is_empty) {
+        return Err(bad("has no host"));
+    }
+    if web_only && !web {
+        return Err(bad("must use http or https"));
+    }
+    Ok(value.to_owned())
+}

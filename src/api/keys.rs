@@ -1,0 +1,25 @@
+//! `/api/configs/oidc/private-keys`: list and rotate the signing keys (never their secrets).
+use crate::app::Ctx;
+use crate::error::ApiError;
+use crate::oidc::signing;
+use crate::store::keys::KeyRow;
+use crate::store::{Db, Kv};
+use crate::web::{self, Response};
+use http::StatusCode;
+use serde_json::{json, Value};
+
+fn view(rows: &[KeyRow]) -> Vec<Value> {
+    rows.iter()
+        .map(|r| json!({"id": r.id, "createdAt": r.created_at, "signingKeyAlgorithm": "EC"}))
+        .collect()
+}
+
+pub async fn list<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>) -> Result<Response, ApiError> {
+    let rows = signing::published(ctx.db, &ctx.sealer()?, ctx.now_ms).await?;
+    Ok(web::json(StatusCode::OK, &view(&rows)))
+}
+
+pub async fn rotate<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>) -> Result<Response, ApiError> {
+    let rows = signing::rotate(ctx.db, &ctx.sealer()?, ctx.now_ms).await?;
+    Ok(web::json(StatusCode::OK, &view(&rows)))
+}

@@ -1,0 +1,107 @@
+//! The Management API at `/api`: Logto's paths and JSON shapes, behind a bearer token for
+//! the resource `<origin>/api` with the scope `all`.
+pub mod applications;
+pub mod input;
+pub mod keys;
+pub mod users;
+
+use crate::app::Ctx;
+use crate::error::ApiError;
+use crate::oidc::access_token::{self, Rejection};
+use crate::oidc::resources::MANAGEMENT_SCOPE;
+use crate::oidc::signing;
+use crate::store::{Db, Kv};
+use crate::web::{header, Request, Response};
+use http::header::AUTHORIZATION;
+use http::{Method, StatusCode};
+
+/// Checks the bearer token: 401 without a valid one, 403 without the `all` scope.
+async fn authorize<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: &Request) -> Result<(), ApiError> {
+    let value = header(req, AUTHORIZATION).ok_or_else(|| {
+        ApiError::unauthorized(
+            "auth.authorization_header_missing",
+            "Authorization header is missing.",
+        )
+    })?;
+    let token = value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| {
+            ApiError::unauthorized(
+                "auth.authorization_token_type_not_supported",
+                "Authorization type is not supported. Use a Bearer token.",
+            )
+        })?;
+    let rows = signing::published(ctx.db, &ctx.sealer()?, ctx.now_ms).await?;
+    let keys = signing::jwks(&rows)?;
+    let claims = access_token::verify(
+        token,
+        &keys,
+        &ctx.issuer(),
+        &ctx.management_api(),
+        ctx.now(),
+    )
+    .map_err(|r| {
+        let message = match r {
+            Rejection::Invalid(crate::crypto::jwt::JwtError::Expired) => {
+                "The access token has expired."
+            }
+            Rejection::WrongAudience => "The access token is not for the Management API.",
+            _ => "The access token is invalid.",
+        };
+        ApiError::unauthorized("auth.unauthorized", message)
+    })?;
+    if !claims.scopes().any(|s| s == MANAGEMENT_SCOPE) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "auth.forbidden",
+            format!("The access token lacks the `{MANAGEMENT_SCOPE}` scope."),
+        ));
+    }
+    Ok(())
+}
+
+fn not_found(path: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "guard.route_not_found",
+        format!("No API route at {path}."),
+    )
+}
+
+fn method_not_allowed(method: &Method) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "guard.method_not_allowed",
+        format!("{method} is not allowed here."),
+    )
+}
+
+pub async fn handle<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request) -> Result<Response, ApiError> {
+    authorize(ctx, &req).await?;
+    let path = req.uri().path().to_owned();
+    let segments: Vec<&str> = path.trim_end_matches('/').split('/').skip(2).collect();
+    let method = req.method().clone();
+    match (segments.as_slice(), &method) {
+        (["applications"], &Method::GET) => applications::list(ctx, &req).await,
+        (["applications"], &Method::POST) => applications::create(ctx, &req).await,
+        (["applications"], m) => Err(method_not_allowed(m)),
+        (["applications", id], &Method::GET) => applications::get(ctx, id).await,
+        (["applications", id], &Method::PATCH) => applications::update(ctx, id, &req).await,
+        (["applications", id], &Method::DELETE) => applications::delete(ctx, id).await,
+        (["applications", _], m) => Err(method_not_allowed(m)),
+        (["users"], &Method::GET) => users::list(ctx, &req).await,
+        (["users"], &Method::POST) => users::create(ctx, &req).await,
+        (["users"], m) => Err(method_not_allowed(m)),
+        (["users", id], &Method::GET) => users::get(ctx, id).await,
+        (["users", id], &Method::PATCH) => users::update(ctx, id, &req).await,
+        (["users", id], &Method::DELETE) => users::delete(ctx, id).await,
+        (["users", _], m) => Err(method_not_allowed(m)),
+        (["users", id, "password"], &Method::PATCH) => users::set_password(ctx, id, &req).await,
+        (["configs", "oidc", "private-keys"], &Method::GET) => keys::list(ctx).await,
+        (["configs", "oidc", "private-keys", "rotate"], &Method::POST) => keys::rotate(ctx).await,
+        _ => Err(not_found(&path)),
+    }
+}

@@ -1,0 +1,309 @@
+//! `/api/users`.
+use super::input::{self, json_body, nullable};
+use crate::app::Ctx;
+use crate::crypto::{password, random};
+use crate::error::ApiError;
+use crate::store::users::{self, Profile, User};
+use crate::store::{Db, Kv, StoreError};
+use crate::web::{self, query_pairs, Request, Response};
+use http::StatusCode;
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+const MAX_CUSTOM_DATA_BYTES: usize = 16 * 1024;
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct CreateBody {
+    #[serde(default)]
+    username: Option<String>,
+    #[serde(default)]
+    primary_email: Option<String>,
+    #[serde(default)]
+    primary_phone: Option<String>,
+    #[serde(default)]
+    password: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    avatar: Option<String>,
+    #[serde(default)]
+    custom_data: Option<Map<String, Value>>,
+    #[serde(default)]
+    profile: Option<Profile>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct UpdateBody {
+    #[serde(default, deserialize_with = "nullable")]
+    username: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    primary_email: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    primary_phone: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    avatar: Option<Option<String>>,
+    #[serde(default)]
+    custom_data: Option<Map<String, Value>>,
+    #[serde(default)]
+    profile: Option<Profile>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PasswordBody {
+    password: String,
+}
+
+fn view(u: &User) -> Value {
+    json!({
+        "id": u.id,
+        "username": u.username,
+        "primaryEmail": u.primary_email,
+        "primaryPhone": u.primary_phone,
+        "name": u.name,
+        "avatar": u.avatar,
+        "customData": u.custom_data,
+        "identities": u.identities,
+        "profile": u.profile,
+        "lastSignInAt": u.last_sign_in_at,
+        "createdAt": u.created_at,
+        "updatedAt": u.updated_at,
+        "isSuspended": u.is_suspended,
+        "hasPassword": u.password_hash.is_some(),
+    })
+}
+
+/// Logto's rule: letters, digits and `_`, not starting with a digit, at most 128.
+pub fn username(v: &str) -> Result<String, ApiError> {
+    let ok = v.len() <= 128
+        && v.bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+        && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if !ok {
+        return Err(ApiError::invalid_input(
+            "`username` must be 1 to 128 characters of letters, digits and _, and not start with a digit.",
+        ));
+    }
+    Ok(v.to_owned())
+}
+
+/// Trimmed and lower-cased; one `@`, a dotted domain, no spaces.
+pub fn email(v: &str) -> Result<String, ApiError> {
+    let v = v.trim().to_lowercase();
+    let valid = v.len() <= 254
+        && !v.chars().any(char::is_whitespace)
+        && matches!(v.split_once('@'), Some((local, domain))
+            if !local.is_empty() && local.len() <= 64 && !domain.contains('@')
+            && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
+            && !domain.contains(".."));
+    if !valid {
+        return Err(ApiError::invalid_input(
+            "`primaryEmail` is not a valid email address.",
+        ));
+    }
+    Ok(v)
+}
+
+/// E.164 stored as Logto does, digits only: `+1 (555) 010-9999` → `15550109999`.
+pub fn phone(v: &str) -> Result<String, ApiError> {
+    let trimmed = v.trim();
+    let rest = trimmed.strip_prefix('+').unwrap_or(trimmed);
+    let digits: String = rest
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '-' | '(' | ')' | '.'))
+        .collect();
+    if !(7..=15).contains(&digits.len())
+        || !digits.bytes().all(|b| b.is_ascii_digit())
+        || digits.starts_with('0')
+    {
+        return Err(ApiError::invalid_input(
+            "`primaryPhone` must be an international number such as +15550109999.",
+        ));
+    }
+    Ok(digits)
+}
+
+fn new_password(v: &str) -> Result<String, ApiError> {
+    let n = v.chars().count();
+    if !(8..=256).contains(&n) {
+        return Err(ApiError::invalid_input(
+            "`password` must be 8 to 256 characters long.",
+        ));
+    }
+    Ok(password::hash(v)?)
+}
+
+fn name(v: &str) -> Result<Option<String>, ApiError> {
+    let n = input::text("name", v, 0, 128)?;
+    Ok((!n.is_empty()).then_some(n))
+}
+
+fn custom_data(m: Map<String, Value>) -> Result<Map<String, Value>, ApiError> {
+    if serde_json::to_vec(&m).map_or(usize::MAX, |b| b.len()) > MAX_CUSTOM_DATA_BYTES {
+        return Err(ApiError::invalid_input(
+            "`customData` must be at most 16 KiB of JSON.",
+        ));
+    }
+    Ok(m)
+}
+
+fn profile(p: Profile) -> Result<Profile, ApiError> {
+    if serde_json::to_vec(&p).map_or(usize::MAX, |b| b.len()) > 8 * 1024 {
+        return Err(ApiError::invalid_input(
+            "`profile` must be at most 8 KiB of JSON.",
+        ));
+    }
+    Ok(p)
+}
+
+/// A duplicate identifier is a 422 with Logto's code; anything else is internal.
+fn conflict(e: StoreError) -> ApiError {
+    let (code, what) = match &e {
+        StoreError::Unique(c) if c == "users.username" => {
+            ("user.username_already_in_use", "username")
+        }
+        StoreError::Unique(c) if c == "users.primary_email" => {
+            ("user.email_already_in_use", "email address")
+        }
+        StoreError::Unique(c) if c == "users.primary_phone" => {
+            ("user.phone_already_in_use", "phone number")
+        }
+        _ => return e.into(),
+    };
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        code,
+        format!("This {what} is already in use by another user."),
+    )
+}
+
+pub async fn create<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    req: &Request,
+) -> Result<Response, ApiError> {
+    let b: CreateBody = json_body(req)?;
+    // Everything is validated before anything is written, and the write is one statement.
+    let user = User {
+        id: random::id()?,
+        username: b.username.as_deref().map(username).transpose()?,
+        primary_email: b.primary_email.as_deref().map(email).transpose()?,
+        primary_phone: b.primary_phone.as_deref().map(phone).transpose()?,
+        name: b.name.as_deref().map(name).transpose()?.flatten(),
+        avatar: b
+            .avatar
+            .as_deref()
+            .map(|a| input::uri("avatar", a, true))
+            .transpose()?,
+        password_hash: b.password.as_deref().map(new_password).transpose()?,
+        custom_data: custom_data(b.custom_data.unwrap_or_default())?,
+        profile: profile(b.profile.unwrap_or_default())?,
+        identities: Map::new(),
+        last_sign_in_at: None,
+        is_suspended: false,
+        created_at: ctx.now_ms,
+        updated_at: ctx.now_ms,
+    };
+    users::insert(ctx.db, &user).await.map_err(conflict)?;
+    Ok(web::json(StatusCode::OK, &view(&user)))
+}
+
+/// `search` is a substring, or a SQL LIKE pattern when it holds `%` (Logto's console sends
+/// `%term%`).
+fn search_pattern(req: &Request) -> Result<Option<String>, ApiError> {
+    let Some((_, raw)) = query_pairs(req).into_iter().find(|(k, _)| k == "search") else {
+        return Ok(None);
+    };
+    let raw = input::text("search", &raw, 0, 256)?;
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    if raw.contains('%') {
+        return Ok(Some(raw));
+    }
+    let escaped = raw.replace('\\', "\\\\").replace('_', "\\_");
+    Ok(Some(format!("%{escaped}%")))
+}
+
+pub async fn list<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: &Request) -> Result<Response, ApiError> {
+    let page = input::page(req)?;
+    let pattern = search_pattern(req)?;
+    let (list, total) = users::list(ctx.db, pattern.as_deref(), page.limit, page.offset).await?;
+    let body: Vec<Value> = list.iter().map(view).collect();
+    Ok(input::with_total(web::json(StatusCode::OK, &body), total))
+}
+
+async fn load<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, id: &str) -> Result<User, ApiError> {
+    users::get(ctx.db, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("user", id))
+}
+
+async fn save<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, mut user: User) -> Result<Response, ApiError> {
+    user.updated_at = ctx.now_ms;
+    if !users::update(ctx.db, &user).await.map_err(conflict)? {
+        return Err(ApiError::not_found("user", &user.id));
+    }
+    Ok(web::json(StatusCode::OK, &view(&user)))
+}
+
+pub async fn get<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, id: &str) -> Result<Response, ApiError> {
+    Ok(web::json(StatusCode::OK, &view(&load(ctx, id).await?)))
+}
+
+pub async fn update<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    id: &str,
+    req: &Request,
+) -> Result<Response, ApiError> {
+    let b: UpdateBody = json_body(req)?;
+    let mut user = load(ctx, id).await?;
+    if let Some(v) = b.username {
+        user.username = v.as_deref().map(username).transpose()?;
+    }
+    if let Some(v) = b.primary_email {
+        user.primary_email = v.as_deref().map(email).transpose()?;
+    }
+    if let Some(v) = b.primary_phone {
+        user.primary_phone = v.as_deref().map(phone).transpose()?;
+    }
+    if let Some(v) = b.name {
+        user.name = v.as_deref().map(name).transpose()?.flatten();
+    }
+    if let Some(v) = b.avatar {
+        user.avatar = v
+            .as_deref()
+            .map(|a| input::uri("avatar", a, true))
+            .transpose()?;
+    }
+    if let Some(v) = b.custom_data {
+        user.custom_data = custom_data(v)?;
+    }
+    if let Some(v) = b.profile {
+        user.profile = profile(v)?;
+    }
+    save(ctx, user).await
+}
+
+pub async fn set_password<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    id: &str,
+    req: &Request,
+) -> Result<Response, ApiError> {
+    let b: PasswordBody = json_body(req)?;
+    let hash = new_password(&b.password)?;
+    let mut user = load(ctx, id).await?;
+    user.password_hash = Some(hash);
+    save(ctx, user).await
+}
+
+pub async fn delete<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, id: &str) -> Result<Response, ApiError> {
+    if !users::delete(ctx.db, id).await? {
+        return Err(ApiError::not_found("user", id));
+    }
+    Ok(web::empty(StatusCode::NO_CONTENT))
+}

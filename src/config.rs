@@ -1,0 +1,198 @@
+//! Typed configuration, validated on every start of a request from the raw variables the
+//! platform hands over. A bad value is a [`ConfigError`] that names the variable.
+use std::collections::BTreeMap;
+use std::fmt;
+use url::Url;
+
+/// Every variable Gatehouse reads; the platform collects exactly these.
+pub const VARIABLES: &[&str] = &[
+    "PUBLIC_URL",
+    "KEY_ENCRYPTION_SECRET",
+    "ADMIN_CLIENT_ID",
+    "ADMIN_CLIENT_SECRET",
+    "ACCESS_TOKEN_TTL",
+];
+
+pub type Vars = BTreeMap<String, String>;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub problem: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.variable, self.problem)
+    }
+}
+
+/// The validated configuration. Secrets never appear in its `Debug`.
+#[derive(Clone)]
+pub struct Config {
+    /// Origin the provider is reached at, without a trailing slash; `None` means "the
+    /// origin of each request" (local development).
+    pub public_url: Option<String>,
+    pub key_encryption_secret: String,
+    pub admin_client_id: String,
+    pub admin_client_secret: String,
+    /// Default access-token lifetime in seconds.
+    pub access_token_ttl: i64,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("public_url", &self.public_url)
+            .field("admin_client_id", &self.admin_client_id)
+            .field("access_token_ttl", &self.access_token_ttl)
+            .finish_non_exhaustive()
+    }
+}
+
+fn err(variable: &'static str, problem: impl Into<String>) -> ConfigError {
+    ConfigError {
+        variable,
+        problem: problem.into(),
+    }
+}
+
+fn optional<'a>(vars: &'a Vars, name: &str) -> Option<&'a str> {
+    vars.get(name).map(|s| s.trim()).filter(|s| !s.is_empty())
+}
+
+fn required<'a>(vars: &'a Vars, name: &'static str) -> Result<&'a str, ConfigError> {
+    optional(vars, name).ok_or_else(|| err(name, "is not set"))
+}
+
+fn secret(vars: &Vars, name: &'static str) -> Result<String, ConfigError> {
+    let v = required(vars, name)?;
+    if v.chars().count() < 32 {
+        return Err(err(name, "must be at least 32 characters long"));
+    }
+    Ok(v.to_owned())
+}
+
+fn seconds(
+    vars: &Vars,
+    name: &'static str,
+    default: i64,
+    min: i64,
+    max: i64,
+) -> Result<i64, ConfigError> {
+    match optional(vars, name) {
+        None => Ok(default),
+        Some(v) => match v.parse::<i64>() {
+            Ok(n) if (min..=max).contains(&n) => Ok(n),
+            _ => Err(err(
+                name,
+                format!("must be a whole number of seconds from {min} to {max}, not {v:?}"),
+            )),
+        },
+    }
+}
+
+fn public_url(vars: &Vars) -> Result<Option<String>, ConfigError> {
+    const NAME: &str = "PUBLIC_URL";
+    let Some(raw) = optional(vars, NAME) else {
+        return Ok(None);
+    };
+    let url = Url::parse(raw).map_err(|e| err(NAME, format!("is not a URL ({e}): {raw:?}")))?;
+    if !matches!(url.scheme(), "https" | "http") || url.host_str().is_none() {
+        return Err(err(
+            NAME,
+            format!("must be an http(s) origin such as https://auth.example.com, not {raw:?}"),
+        ));
+    }
+    if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
+        return Err(err(
+            NAME,
+            format!("must be an origin without a path, query or fragment, not {raw:?}"),
+        ));
+    }
+    Ok(Some(url.origin().ascii_serialization()))
+}
+
+impl Config {
+    pub fn from_vars(vars: &Vars) -> Result<Self, ConfigError> {
+        let admin_client_id = required(vars, "ADMIN_CLIENT_ID")?;
+        if admin_client_id.len() > 64
+            || !admin_client_id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return Err(err(
+                "ADMIN_CLIENT_ID",
+                "must be 1 to 64 characters of A-Z, a-z, 0-9, - and _",
+            ));
+        }
+        Ok(Self {
+            public_url: public_url(vars)?,
+            key_encryption_secret: secret(vars, "KEY_ENCRYPTION_SECRET")?,
+            admin_client_id: admin_client_id.to_owned(),
+            admin_client_secret: secret(vars, "ADMIN_CLIENT_SECRET")?,
+            access_token_ttl: seconds(vars, "ACCESS_TOKEN_TTL", 3600, 60, 86_400)?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn good() -> Vars {
+        [
+            ("KEY_ENCRYPTION_SECRET", "k".repeat(32)),
+            ("ADMIN_CLIENT_ID", "admin".to_owned()),
+            ("ADMIN_CLIENT_SECRET", "s".repeat(40)),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect()
+    }
+
+    fn with(name: &str, value: &str) -> Vars {
+        let mut v = good();
+        v.insert(name.into(), value.into());
+        v
+    }
+
+    #[test]
+    fn defaults_apply() {
+        let c = Config::from_vars(&good()).unwrap();
+        assert_eq!(c.public_url, None);
+        assert_eq!(c.access_token_ttl, 3600);
+        assert!(!format!("{c:?}").contains("sss"));
+    }
+
+    #[test]
+    fn each_bad_value_names_its_variable() {
+        let cases = [
+            ("KEY_ENCRYPTION_SECRET", "short"),
+            ("KEY_ENCRYPTION_SECRET", ""),
+            ("ADMIN_CLIENT_SECRET", "short"),
+            ("ADMIN_CLIENT_ID", "has space"),
+            ("PUBLIC_URL", "not a url"),
+            ("PUBLIC_URL", "ftp://example.com"),
+            ("PUBLIC_URL", "https://example.com/auth"),
+            ("ACCESS_TOKEN_TTL", "ten"),
+            ("ACCESS_TOKEN_TTL", "10"),
+        ];
+        for (name, value) in cases {
+            let e = Config::from_vars(&with(name, value)).unwrap_err();
+            assert_eq!(e.variable, name, "{name}={value:?}");
+        }
+        let mut missing = good();
+        missing.remove("ADMIN_CLIENT_ID");
+        assert_eq!(
+            Config::from_vars(&missing).unwrap_err().variable,
+            "ADMIN_CLIENT_ID"
+        );
+    }
+
+    #[test]
+    fn public_url_is_normalized_to_its_origin() {
+        let c = Config::from_vars(&with("PUBLIC_URL", "https://Auth.Example.com/")).unwrap();
+        assert_eq!(c.public_url.as_deref(), Some("https://auth.example.com"));
+    }
+}

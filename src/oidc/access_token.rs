@@ -1,0 +1,83 @@
+//! JWT access tokens for API resources (RFC 9068 profile): ES256, `typ: at+jwt`.
+use crate::crypto::jwt::{self, JwtError, Verified};
+use crate::crypto::keys::{ActiveKey, Jwk};
+use crate::crypto::{random, CryptoError};
+use serde::{Deserialize, Serialize};
+
+pub const TYP: &str = "at+jwt";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccessTokenClaims {
+    pub iss: String,
+    pub sub: String,
+    pub aud: String,
+    pub scope: String,
+    pub client_id: String,
+    pub jti: String,
+}
+
+impl AccessTokenClaims {
+    pub fn scopes(&self) -> impl Iterator<Item = &str> {
+        self.scope.split(' ').filter(|s| !s.is_empty())
+    }
+}
+
+pub struct Issued {
+    pub token: String,
+    pub expires_in: i64,
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn issue(
+    key: &ActiveKey,
+    issuer: &str,
+    subject: &str,
+    client_id: &str,
+    audience: &str,
+    scopes: &[String],
+    now: i64,
+    ttl: i64,
+) -> Result<Issued, CryptoError> {
+    let claims = AccessTokenClaims {
+        iss: issuer.to_owned(),
+        sub: subject.to_owned(),
+        aud: audience.to_owned(),
+        scope: scopes.join(" "),
+        client_id: client_id.to_owned(),
+        jti: random::id()?,
+    };
+    Ok(Issued {
+        token: jwt::sign(key, Some(TYP), now, now + ttl, claims)?,
+        expires_in: ttl,
+    })
+}
+
+#[derive(Debug, PartialEq)]
+pub enum Rejection {
+    Invalid(JwtError),
+    WrongType,
+    WrongIssuer,
+    WrongAudience,
+}
+
+/// Verifies an access token for `audience` from `issuer`.
+pub fn verify(
+    token: &str,
+    keys: &[Jwk],
+    issuer: &str,
+    audience: &str,
+    now: i64,
+) -> Result<AccessTokenClaims, Rejection> {
+    let Verified { claims, typ, .. } =
+        jwt::verify::<AccessTokenClaims>(token, keys, now).map_err(Rejection::Invalid)?;
+    if typ.as_deref() != Some(TYP) {
+        return Err(Rejection::WrongType);
+    }
+    if claims.iss != issuer {
+        return Err(Rejection::WrongIssuer);
+    }
+    if claims.aud != audience {
+        return Err(Rejection::WrongAudience);
+    }
+    Ok(claims)
+}

@@ -1,0 +1,177 @@
+//! Client authentication at the token endpoint (RFC 6749 §2.3): `client_secret_basic`,
+//! `client_secret_post`, or `none` (a `client_id` alone, for public clients).
+use super::error::{ErrorCode, OAuthError};
+use crate::app::Ctx;
+use crate::crypto::secret::{self, Secret};
+use crate::store::apps::{self, AppType, Application};
+use crate::store::{Db, Kv};
+use crate::web::{header, Request};
+use base64::Engine;
+use http::header::AUTHORIZATION;
+
+/// A token-endpoint form body; parameters other than `resource` must not repeat (§3.2).
+pub struct Form {
+    pairs: Vec<(String, String)>,
+}
+
+impl Form {
+    pub fn parse(body: &[u8]) -> Self {
+        Self {
+            pairs: form_urlencoded::parse(body).into_owned().collect(),
+        }
+    }
+
+    /// The single value of `name`; an empty value counts as absent.
+    pub fn get(&self, name: &str) -> Result<Option<&str>, OAuthError> {
+        let mut values = self
+            .pairs
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str());
+        let first = values.next();
+        if values.next().is_some() {
+            return Err(OAuthError::new(
+                ErrorCode::InvalidRequest,
+                format!("{name} must not be repeated"),
+            ));
+        }
+        Ok(first.filter(|v| !v.is_empty()))
+    }
+
+    pub fn all(&self, name: &str) -> Vec<&str> {
+        self.pairs
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+}
+
+/// An authenticated client.
+#[derive(Debug)]
+pub enum Client {
+    /// The bootstrap machine-to-machine app from `ADMIN_CLIENT_ID` / `ADMIN_CLIENT_SECRET`.
+    Admin {
+        id: String,
+    },
+    App(Application),
+}
+
+impl Client {
+    pub fn id(&self) -> &str {
+        match self {
+            Client::Admin { id } => id,
+            Client::App(a) => &a.id,
+        }
+    }
+
+    pub fn app_type(&self) -> AppType {
+        match self {
+            Client::Admin { .. } => AppType::MachineToMachine,
+            Client::App(a) => a.app_type,
+        }
+    }
+}
+
+enum Presented {
+    Basic { id: String, secret: Secret },
+    Post { id: String, secret: Secret },
+    None { id: String },
+}
+
+fn invalid_client(description: &str) -> OAuthError {
+    OAuthError::new(ErrorCode::InvalidClient, description)
+}
+
+fn decode_basic(value: &str) -> Result<(String, Secret), OAuthError> {
+    let malformed = || {
+        OAuthError::new(
+            ErrorCode::InvalidRequest,
+            "malformed Basic authorization header",
+        )
+    };
+    let encoded = value
+        .strip_prefix("Basic ")
+        .or_else(|| value.strip_prefix("basic "))
+        .ok_or_else(|| invalid_client("unsupported authorization scheme"))?;
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .map_err(|_| malformed())?;
+    let raw = String::from_utf8(raw).map_err(|_| malformed())?;
+    let (id, secret) = raw.split_once(':').ok_or_else(malformed)?;
+    // §2.3.1: both parts are form-urlencoded before they are joined.
+    let decode = |s: &str| -> String {
+        form_urlencoded::parse(format!("x={s}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default()
+    };
+    Ok((decode(id), Secret::new(decode(secret))))
+}
+
+fn presented(req: &Request, form: &Form) -> Result<Presented, OAuthError> {
+    let form_id = form.get("client_id")?;
+    let form_secret = form.get("client_secret")?;
+    if let Some(value) = header(req, AUTHORIZATION) {
+        if form_secret.is_some() {
+            return Err(OAuthError::new(
+                ErrorCode::InvalidRequest,
+                "use only one client authentication method",
+            ));
+        }
+        let (id, secret) = decode_basic(value)?;
+        if form_id.is_some_and(|f| f != id) {
+            return Err(OAuthError::new(
+                ErrorCode::InvalidRequest,
+                "client_id does not match the authorization header",
+            ));
+        }
+        return Ok(Presented::Basic { id, secret });
+    }
+    match (form_id, form_secret) {
+        (Some(id), Some(secret)) => Ok(Presented::Post {
+            id: id.to_owned(),
+            secret: Secret::new(secret),
+        }),
+        (Some(id), None) => Ok(Presented::None { id: id.to_owned() }),
+        (None, _) => Err(invalid_client("client authentication is required")),
+    }
+}
+
+/// Authenticates the client of a token request.
+pub async fn authenticate<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    req: &Request,
+    form: &Form,
+) -> Result<Client, OAuthError> {
+    let failed = || invalid_client("client authentication failed");
+    match presented(req, form)? {
+        Presented::Basic { id, secret } | Presented::Post { id, secret } => {
+            if id == ctx.config.admin_client_id {
+                let ok = secret::constant_time_eq(
+                    secret.expose().as_bytes(),
+                    ctx.config.admin_client_secret.as_bytes(),
+                );
+                return if ok {
+                    Ok(Client::Admin { id })
+                } else {
+                    Err(failed())
+                };
+            }
+            let app = apps::get(ctx.db, &id).await?.ok_or_else(failed)?;
+            match &app.secret_hash {
+                Some(stored) if secret::verify(&secret, stored) => Ok(Client::App(app)),
+                _ => Err(failed()),
+            }
+        }
+        Presented::None { id } => {
+            let app = apps::get(ctx.db, &id).await?.ok_or_else(failed)?;
+            if app.app_type.is_confidential() {
+                return Err(invalid_client(
+                    "this client must authenticate with its secret",
+                ));
+            }
+            Ok(Client::App(app))
+        }
+    }
+}

@@ -1,0 +1,79 @@
+//! OAuth 2.0 errors, as RFC 6749 §5.2 (and the RFCs that add codes) define them.
+use crate::error::InternalError;
+use http::StatusCode;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    /// "The request is missing a required parameter, includes an unsupported parameter value
+    /// (other than grant type), repeats a parameter, includes multiple credentials, utilizes
+    /// more than one mechanism for authenticating the client, or is otherwise malformed."
+    InvalidRequest,
+    /// "Client authentication failed (e.g., unknown client, no client authentication included,
+    /// or unsupported authentication method)."
+    InvalidClient,
+    /// "The provided authorization grant (e.g., authorization code, resource owner
+    /// credentials) or refresh token is invalid, expired, revoked, …"
+    InvalidGrant,
+    /// "The authenticated client is not authorized to use this authorization grant type."
+    UnauthorizedClient,
+    /// "The authorization grant type is not supported by the authorization server."
+    UnsupportedGrantType,
+    /// "The requested scope is invalid, unknown, malformed, or exceeds the scope granted by
+    /// the resource owner."
+    InvalidScope,
+    /// RFC 8707 §2: "The requested resource is invalid, missing, unknown, or malformed."
+    InvalidTarget,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidRequest => "invalid_request",
+            ErrorCode::InvalidClient => "invalid_client",
+            ErrorCode::InvalidGrant => "invalid_grant",
+            ErrorCode::UnauthorizedClient => "unauthorized_client",
+            ErrorCode::UnsupportedGrantType => "unsupported_grant_type",
+            ErrorCode::InvalidScope => "invalid_scope",
+            ErrorCode::InvalidTarget => "invalid_target",
+        }
+    }
+
+    /// 400, except 401 for a failed client authentication (RFC 6749 §5.2).
+    pub fn status(self) -> StatusCode {
+        match self {
+            ErrorCode::InvalidClient => StatusCode::UNAUTHORIZED,
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+}
+
+#[derive(Debug)]
+pub enum OAuthError {
+    Protocol {
+        code: ErrorCode,
+        description: String,
+    },
+    Internal(InternalError),
+}
+
+impl OAuthError {
+    pub fn new(code: ErrorCode, description: impl Into<String>) -> Self {
+        OAuthError::Protocol {
+            code,
+            description: description.into(),
+        }
+    }
+
+    pub fn code(&self) -> Option<ErrorCode> {
+        match self {
+            OAuthError::Protocol { code, .. } => Some(*code),
+            OAuthError::Internal(_) => None,
+        }
+    }
+}
+
+impl<E: Into<InternalError>> From<E> for OAuthError {
+    fn from(e: E) -> Self {
+        OAuthError::Internal(e.into())
+    }
+}

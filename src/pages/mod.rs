@@ -1,0 +1,63 @@
+//! Hosted pages: one askama template per page over a shared [`PageContext`].
+use crate::config::ConfigError;
+use askama::Template;
+
+/// What every page's layout needs.
+pub struct PageContext {
+    pub lang: &'static str,
+    pub title: String,
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    ctx: PageContext,
+    heading: &'a str,
+    detail: String,
+    hint: Option<String>,
+}
+
+fn render_error(heading: &str, detail: String, hint: Option<String>) -> String {
+    let page = ErrorPage {
+        ctx: PageContext {
+            lang: "en",
+            title: heading.to_owned(),
+        },
+        heading,
+        detail,
+        hint,
+    };
+    page.render().unwrap_or_else(|e| {
+        log::error!("cannot render the error page: {e}");
+        "<!doctype html><title>Error</title><p>Something went wrong.</p>".to_owned()
+    })
+}
+
+/// Tells the operator which variable to fix; never shows a value.
+pub fn config_error(e: &ConfigError) -> String {
+    render_error(
+        "Gatehouse is not configured correctly",
+        format!("The setting {} {}.", e.variable, e.problem),
+        Some(format!(
+            "Fix {0} in .dev.vars for local development, or with `wrangler secret put {0}` \
+             (secrets) or in wrangler.toml [vars] when deployed, then reload this page.",
+            e.variable
+        )),
+    )
+}
+
+pub fn not_found() -> String {
+    render_error(
+        "Page not found",
+        "There is nothing at this address.".to_owned(),
+        None,
+    )
+}
+
+pub fn internal_error(id: &str) -> String {
+    render_error(
+        "Something went wrong",
+        "We could not complete your request. Please try again in a moment.".to_owned(),
+        Some(format!("Error id: {id}")),
+    )
+}

@@ -1,0 +1,171 @@
+//! Storage traits the rest of the crate depends on.
+//!
+//! `Db` is the relational store (D1 in production, SQLite natively): both speak SQLite's SQL,
+//! so every repository is written once, over this trait. `Kv` is the eventually consistent
+//! key-value store for browser sessions (Workers KV in production).
+//!
+//! The traits use plain `async fn` without a `Send` bound: a Worker is single-threaded.
+#![allow(async_fn_in_trait)]
+
+pub mod apps;
+pub mod keys;
+pub mod users;
+
+#[cfg(not(target_arch = "wasm32"))]
+pub mod faulty;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod memory_kv;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod sqlite;
+
+use serde::de::DeserializeOwned;
+use std::fmt;
+
+/// A bound parameter of a SQL statement.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Null,
+    Integer(i64),
+    Text(String),
+}
+
+impl From<i64> for Value {
+    fn from(v: i64) -> Self {
+        Value::Integer(v)
+    }
+}
+impl From<bool> for Value {
+    fn from(v: bool) -> Self {
+        Value::Integer(i64::from(v))
+    }
+}
+impl From<&str> for Value {
+    fn from(v: &str) -> Self {
+        Value::Text(v.to_owned())
+    }
+}
+impl From<String> for Value {
+    fn from(v: String) -> Self {
+        Value::Text(v)
+    }
+}
+impl<T: Into<Value>> From<Option<T>> for Value {
+    fn from(v: Option<T>) -> Self {
+        v.map_or(Value::Null, Into::into)
+    }
+}
+
+/// One result row, column name to JSON value (integers, text, or null).
+pub type Row = serde_json::Map<String, serde_json::Value>;
+
+/// A statement for [`Db::batch`].
+#[derive(Debug, Clone)]
+pub struct Statement {
+    pub sql: &'static str,
+    pub params: Vec<Value>,
+}
+
+impl Statement {
+    pub fn new(sql: &'static str, params: Vec<Value>) -> Self {
+        Self { sql, params }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum StoreError {
+    /// A UNIQUE constraint failed; holds `table.column` as SQLite names it.
+    Unique(String),
+    /// A row could not be decoded into its type (a schema/code mismatch).
+    Decode(String),
+    /// The backend failed (unavailable, SQL error, injected fault).
+    Backend(String),
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StoreError::Unique(c) => write!(f, "unique constraint failed: {c}"),
+            StoreError::Decode(m) => write!(f, "cannot decode row: {m}"),
+            StoreError::Backend(m) => write!(f, "storage backend error: {m}"),
+        }
+    }
+}
+
+impl StoreError {
+    /// Classifies a backend error message. D1 and SQLite both report
+    /// `UNIQUE constraint failed: table.column[, table.column]`.
+    pub fn from_backend_message(message: &str) -> Self {
+        const MARK: &str = "UNIQUE constraint failed: ";
+        match message.find(MARK) {
+            Some(at) => {
+                let rest = message.get(at + MARK.len()..).unwrap_or_default();
+                let column = rest
+                    .split(|c: char| c == ',' || c == ':' || c.is_whitespace())
+                    .next()
+                    .unwrap_or_default();
+                StoreError::Unique(column.to_owned())
+            }
+            None => StoreError::Backend(message.to_owned()),
+        }
+    }
+}
+
+/// The relational store.
+pub trait Db {
+    /// Runs a statement and returns its rows (`SELECT`, or `… RETURNING`).
+    async fn query(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>, StoreError>;
+    /// Runs a statement and returns the number of rows it changed.
+    async fn execute(&self, sql: &str, params: &[Value]) -> Result<u64, StoreError>;
+    /// Runs statements atomically, all or nothing; returns each one's changed-row count.
+    async fn batch(&self, statements: &[Statement]) -> Result<Vec<u64>, StoreError>;
+}
+
+/// The key-value store for browser sessions.
+pub trait Kv {
+    async fn get(&self, key: &str) -> Result<Option<String>, StoreError>;
+    /// Stores `value` for `ttl_secs`; adapters clamp the TTL with [`clamp_kv_ttl`].
+    async fn put(&self, key: &str, value: &str, ttl_secs: u64) -> Result<(), StoreError>;
+    async fn delete(&self, key: &str) -> Result<(), StoreError>;
+}
+
+/// Workers KV refuses an expiration less than 60 s ahead; a shorter TTL is raised to that
+/// minimum rather than turned into an error.
+pub const KV_MIN_TTL_SECS: u64 = 60;
+
+pub fn clamp_kv_ttl(ttl_secs: u64) -> u64 {
+    ttl_secs.max(KV_MIN_TTL_SECS)
+}
+
+/// Runs a query and decodes each row.
+pub async fn query_as<T: DeserializeOwned>(
+    db: &impl Db,
+    sql: &str,
+    params: &[Value],
+) -> Result<Vec<T>, StoreError> {
+    db.query(sql, params)
+        .await?
+        .into_iter()
+        .map(|row| {
+            serde_json::from_value(serde_json::Value::Object(row))
+                .map_err(|e| StoreError::Decode(e.to_string()))
+        })
+        .collect()
+}
+
+/// Runs a query and decodes its first row, if any.
+pub async fn query_one<T: DeserializeOwned>(
+    db: &impl Db,
+    sql: &str,
+    params: &[Value],
+) -> Result<Option<T>, StoreError> {
+    Ok(query_as(db, sql, params).await?.into_iter().next())
+}
+
+/// Runs a `SELECT COUNT(*) AS n …` and returns `n`.
+pub async fn count(db: &impl Db, sql: &str, params: &[Value]) -> Result<i64, StoreError> {
+    #[derive(serde::Deserialize)]
+    struct N {
+        n: i64,
+    }
+    Ok(query_one::<N>(db, sql, params).await?.map_or(0, |r| r.n))
+}

@@ -1,0 +1,202 @@
+//! Users in D1.
+use super::{count, query_as, query_one, Db, StoreError, Value};
+use serde::{Deserialize, Serialize};
+
+/// Standard OIDC profile fields (Logto's `profile`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Profile {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub family_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub given_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub middle_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nickname: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preferred_username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub website: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gender: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub birthdate: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zoneinfo: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locale: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<Address>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Address {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub formatted: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub street_address: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locality: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub postal_code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct User {
+    pub id: String,
+    pub username: Option<String>,
+    pub primary_email: Option<String>,
+    pub primary_phone: Option<String>,
+    pub name: Option<String>,
+    pub avatar: Option<String>,
+    pub password_hash: Option<String>,
+    pub custom_data: serde_json::Map<String, serde_json::Value>,
+    pub profile: Profile,
+    pub identities: serde_json::Map<String, serde_json::Value>,
+    pub last_sign_in_at: Option<i64>,
+    pub is_suspended: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Deserialize)]
+struct UserRow {
+    id: String,
+    username: Option<String>,
+    primary_email: Option<String>,
+    primary_phone: Option<String>,
+    name: Option<String>,
+    avatar: Option<String>,
+    password_hash: Option<String>,
+    custom_data: String,
+    profile: String,
+    identities: String,
+    last_sign_in_at: Option<i64>,
+    is_suspended: i64,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl TryFrom<UserRow> for User {
+    type Error = StoreError;
+    fn try_from(r: UserRow) -> Result<Self, StoreError> {
+        let decode = |e: serde_json::Error| StoreError::Decode(format!("user {}: {e}", r.id));
+        Ok(User {
+            custom_data: serde_json::from_str(&r.custom_data).map_err(decode)?,
+            profile: serde_json::from_str(&r.profile).map_err(decode)?,
+            identities: serde_json::from_str(&r.identities).map_err(decode)?,
+            is_suspended: r.is_suspended != 0,
+            id: r.id,
+            username: r.username,
+            primary_email: r.primary_email,
+            primary_phone: r.primary_phone,
+            name: r.name,
+            avatar: r.avatar,
+            password_hash: r.password_hash,
+            last_sign_in_at: r.last_sign_in_at,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        })
+    }
+}
+
+const COLUMNS: &str = "id, username, primary_email, primary_phone, name, avatar, password_hash, \
+    custom_data, profile, identities, last_sign_in_at, is_suspended, created_at, updated_at";
+
+fn json(v: &impl Serialize) -> Result<Value, StoreError> {
+    serde_json::to_string(v)
+        .map(Value::Text)
+        .map_err(|e| StoreError::Decode(e.to_string()))
+}
+
+fn params(u: &User) -> Result<Vec<Value>, StoreError> {
+    Ok(vec![
+        u.id.as_str().into(),
+        u.username.clone().into(),
+        u.primary_email.clone().into(),
+        u.primary_phone.clone().into(),
+        u.name.clone().into(),
+        u.avatar.clone().into(),
+        u.password_hash.clone().into(),
+        json(&u.custom_data)?,
+        json(&u.profile)?,
+        json(&u.identities)?,
+        u.last_sign_in_at.into(),
+        u.is_suspended.into(),
+        u.created_at.into(),
+        u.updated_at.into(),
+    ])
+}
+
+/// Inserts the user in one statement: it is written whole or not at all.
+pub async fn insert(db: &impl Db, u: &User) -> Result<(), StoreError> {
+    let sql = format!(
+        "INSERT INTO users ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+    );
+    db.execute(&sql, &params(u)?).await.map(|_| ())
+}
+
+/// Writes every column of `u` but its id and creation time; false if it no longer exists.
+pub async fn update(db: &impl Db, u: &User) -> Result<bool, StoreError> {
+    let n = db
+        .execute(
+            "UPDATE users SET username = ?2, primary_email = ?3, primary_phone = ?4, name = ?5, \
+             avatar = ?6, password_hash = ?7, custom_data = ?8, profile = ?9, identities = ?10, \
+             last_sign_in_at = ?11, is_suspended = ?12, created_at = ?13, updated_at = ?14 WHERE id = ?1",
+            &params(u)?,
+        )
+        .await?;
+    Ok(n == 1)
+}
+
+pub async fn get(db: &impl Db, id: &str) -> Result<Option<User>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM users WHERE id = ?1");
+    query_one::<UserRow>(db, &sql, &[id.into()])
+        .await?
+        .map(User::try_from)
+        .transpose()
+}
+
+/// One page, newest first, and the total count. `like` is a SQL LIKE pattern matched
+/// (case-insensitively for ASCII) against the id, username, email, phone and name.
+pub async fn list(
+    db: &impl Db,
+    like: Option<&str>,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<User>, i64), StoreError> {
+    const FILTER: &str = "(?1 IS NULL OR id LIKE ?1 ESCAPE '\\' OR username LIKE ?1 ESCAPE '\\' \
+        OR primary_email LIKE ?1 ESCAPE '\\' OR primary_phone LIKE ?1 ESCAPE '\\' OR name LIKE ?1 ESCAPE '\\')";
+    let pattern = Value::from(like);
+    let sql = format!(
+        "SELECT {COLUMNS} FROM users WHERE {FILTER} ORDER BY created_at DESC, id LIMIT ?2 OFFSET ?3"
+    );
+    let rows =
+        query_as::<UserRow>(db, &sql, &[pattern.clone(), limit.into(), offset.into()]).await?;
+    let users = rows
+        .into_iter()
+        .map(User::try_from)
+        .collect::<Result<_, _>>()?;
+    let total = count(
+        db,
+        &format!("SELECT COUNT(*) AS n FROM users WHERE {FILTER}"),
+        &[pattern],
+    )
+    .await?;
+    Ok((users, total))
+}
+
+pub async fn delete(db: &impl Db, id: &str) -> Result<bool, StoreError> {
+    Ok(db
+        .execute("DELETE FROM users WHERE id = ?1", &[id.into()])
+        .await?
+        == 1)
+}

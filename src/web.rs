@@ -1,0 +1,81 @@
+//! The HTTP types handlers use, and small helpers to read requests and build responses.
+use http::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE};
+use http::StatusCode;
+use serde::Serialize;
+
+pub type Request = http::Request<Vec<u8>>;
+pub type Response = http::Response<Vec<u8>>;
+
+/// `scheme://host[:port]` of the request URI (the platform always passes an absolute URI).
+pub fn request_origin(req: &Request) -> String {
+    let uri = req.uri();
+    match (uri.scheme_str(), uri.authority()) {
+        (Some(scheme), Some(authority)) => format!("{scheme}://{authority}"),
+        _ => "http://localhost".to_owned(),
+    }
+}
+
+/// Query parameters, decoded.
+pub fn query_pairs(req: &Request) -> Vec<(String, String)> {
+    form_urlencoded::parse(req.uri().query().unwrap_or_default().as_bytes())
+        .into_owned()
+        .collect()
+}
+
+pub fn header(req: &Request, name: http::header::HeaderName) -> Option<&str> {
+    req.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+/// The media type of the request body, lower-cased, without parameters.
+pub fn media_type(req: &Request) -> Option<String> {
+    header(req, CONTENT_TYPE).map(|v| {
+        v.split(';')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase()
+    })
+}
+
+fn with_type(status: StatusCode, content_type: &'static str, body: Vec<u8>) -> Response {
+    let mut res = Response::new(body);
+    *res.status_mut() = status;
+    res.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    res
+}
+
+pub fn json(status: StatusCode, value: &impl Serialize) -> Response {
+    // Serializing our own response types cannot fail; fall back to an empty object anyway.
+    let body = serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec());
+    with_type(status, "application/json; charset=utf-8", body)
+}
+
+pub fn html(status: StatusCode, body: String) -> Response {
+    let mut res = with_type(status, "text/html; charset=utf-8", body.into_bytes());
+    let h = res.headers_mut();
+    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        "content-security-policy",
+        HeaderValue::from_static("default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data: https:; form-action 'self'; frame-ancestors 'none'"),
+    );
+    h.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    res
+}
+
+pub fn empty(status: StatusCode) -> Response {
+    let mut res = Response::new(Vec::new());
+    *res.status_mut() = status;
+    res
+}
+
+/// Marks a response as never to be cached (token responses, RFC 6749 §5.1).
+pub fn no_store(mut res: Response) -> Response {
+    let h = res.headers_mut();
+    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert("pragma", HeaderValue::from_static("no-cache"));
+    res
+}
