@@ -5,12 +5,15 @@ use crate::crypto::keys::KeySealer;
 use crate::crypto::CryptoError;
 use crate::error::PageError;
 use crate::oidc;
+use crate::outbound::Job;
+use crate::pages;
 use crate::store::{Db, Kv};
 use crate::web::{self, Request, Response};
 use crate::wire;
 use http::header::{HeaderValue, ACCESS_CONTROL_ALLOW_ORIGIN, CACHE_CONTROL};
 use http::{Method, StatusCode};
 use serde_json::json;
+use std::cell::RefCell;
 
 /// What a handler may use: storage, the validated configuration, the request's public
 /// origin and the time the request arrived.
@@ -22,6 +25,8 @@ pub struct Ctx<'a, D: Db, K: Kv> {
     pub origin: String,
     /// Milliseconds since the Unix epoch.
     pub now_ms: i64,
+    /// Work to run after the response (back-channel logout).
+    jobs: RefCell<Vec<Job>>,
 }
 
 impl<D: Db, K: Kv> Ctx<'_, D, K> {
@@ -39,20 +44,25 @@ impl<D: Db, K: Kv> Ctx<'_, D, K> {
     pub fn sealer(&self) -> Result<KeySealer, CryptoError> {
         KeySealer::new(&self.config.key_encryption_secret)
     }
+    /// Queues work to run after the response has been sent.
+    pub fn defer(&self, job: Job) {
+        self.jobs.borrow_mut().push(job);
+    }
 }
 
 /// Handles one request. `vars` are the raw configuration variables, validated here so that
-/// a bad value becomes a page that names it.
+/// a bad value becomes a page that names it. Returns the response and the jobs to run after
+/// it (the platform runs them with `waitUntil`, see [`crate::outbound::run`]).
 pub async fn handle<D: Db, K: Kv>(
     db: &D,
     kv: &K,
     vars: &Vars,
     req: Request,
     now_ms: i64,
-) -> Response {
+) -> (Response, Vec<Job>) {
     let config = match Config::from_vars(vars) {
         Ok(c) => c,
-        Err(e) => return wire::page_error(PageError::Config(e)),
+        Err(e) => return (wire::page_error(PageError::Config(e)), Vec::new()),
     };
     let origin = config
         .public_url
@@ -64,8 +74,22 @@ pub async fn handle<D: Db, K: Kv>(
         config: &config,
         origin,
         now_ms,
+        jobs: RefCell::default(),
     };
-    route(&ctx, req).await
+    let res = route(&ctx, req).await;
+    (res, ctx.jobs.into_inner())
+}
+
+/// The scheduled trigger: deletes expired flow state.
+pub async fn scheduled<D: Db>(db: &D, now_ms: i64) {
+    match crate::store::oidc::sweep(db, now_ms.div_euclid(1000), 30 * 86_400).await {
+        Ok(n) => log::info!("sweep: deleted {n} expired rows"),
+        Err(e) => log::error!("sweep failed: {e}"),
+    }
+}
+
+fn page<E: Into<PageError>>(r: Result<Response, E>) -> Response {
+    r.unwrap_or_else(|e| wire::page_error(e.into()))
 }
 
 fn allow_any_origin(mut res: Response) -> Response {
@@ -97,6 +121,49 @@ async fn route<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request) -> Response {
             Method::POST => oidc::token::handle(ctx, &req)
                 .await
                 .unwrap_or_else(wire::oauth_error),
+            _ => method_not_allowed(),
+        },
+        "/oidc/auth" => match method {
+            Method::GET | Method::POST => page(oidc::flow::authorize(ctx, &req).await),
+            _ => method_not_allowed(),
+        },
+        "/oidc/auth/resume" => page(oidc::flow::resume(ctx, &req).await),
+        "/oidc/me" => match method {
+            Method::GET | Method::POST => allow_any_origin(
+                oidc::tokens_info::userinfo(ctx, &req)
+                    .await
+                    .unwrap_or_else(wire::oauth_error),
+            ),
+            _ => method_not_allowed(),
+        },
+        "/oidc/token/revocation" => match method {
+            Method::POST => oidc::tokens_info::revoke(ctx, &req)
+                .await
+                .unwrap_or_else(wire::oauth_error),
+            _ => method_not_allowed(),
+        },
+        "/oidc/token/introspection" => match method {
+            Method::POST => oidc::tokens_info::introspect(ctx, &req)
+                .await
+                .unwrap_or_else(wire::oauth_error),
+            _ => method_not_allowed(),
+        },
+        "/oidc/session/end" => match method {
+            Method::GET | Method::POST => page(oidc::logout::end_session(ctx, &req).await),
+            _ => method_not_allowed(),
+        },
+        "/oidc/session/end/confirm" => match method {
+            Method::POST => page(oidc::logout::confirm(ctx, &req).await),
+            _ => method_not_allowed(),
+        },
+        "/sign-in" => match method {
+            Method::GET => page(pages::handlers::sign_in_form(ctx, &req).await),
+            Method::POST => page(pages::handlers::sign_in_submit(ctx, &req).await),
+            _ => method_not_allowed(),
+        },
+        "/consent" => match method {
+            Method::GET => page(pages::handlers::consent_form(ctx, &req).await),
+            Method::POST => page(pages::handlers::consent_submit(ctx, &req).await),
             _ => method_not_allowed(),
         },
         "/" => web::json(

@@ -11,6 +11,9 @@ pub const VARIABLES: &[&str] = &[
     "ADMIN_CLIENT_ID",
     "ADMIN_CLIENT_SECRET",
     "ACCESS_TOKEN_TTL",
+    "ID_TOKEN_TTL",
+    "REFRESH_TOKEN_TTL_DAYS",
+    "SESSION_TTL",
 ];
 
 pub type Vars = BTreeMap<String, String>;
@@ -38,6 +41,12 @@ pub struct Config {
     pub admin_client_secret: String,
     /// Default access-token lifetime in seconds.
     pub access_token_ttl: i64,
+    /// ID-token lifetime in seconds.
+    pub id_token_ttl: i64,
+    /// Refresh-token lifetime in days, unless the app sets its own.
+    pub refresh_token_ttl_days: i64,
+    /// Browser sign-in session lifetime in seconds.
+    pub session_ttl: i64,
 }
 
 impl fmt::Debug for Config {
@@ -92,6 +101,19 @@ fn seconds(
     }
 }
 
+fn days(vars: &Vars, name: &'static str, default: i64) -> Result<i64, ConfigError> {
+    match optional(vars, name) {
+        None => Ok(default),
+        Some(v) => match v.parse::<i64>() {
+            Ok(n) if (1..=180).contains(&n) => Ok(n),
+            _ => Err(err(
+                name,
+                format!("must be a whole number of days from 1 to 180, not {v:?}"),
+            )),
+        },
+    }
+}
+
 fn public_url(vars: &Vars) -> Result<Option<String>, ConfigError> {
     const NAME: &str = "PUBLIC_URL";
     let Some(raw) = optional(vars, NAME) else {
@@ -132,6 +154,9 @@ impl Config {
             admin_client_id: admin_client_id.to_owned(),
             admin_client_secret: secret(vars, "ADMIN_CLIENT_SECRET")?,
             access_token_ttl: seconds(vars, "ACCESS_TOKEN_TTL", 3600, 60, 86_400)?,
+            id_token_ttl: seconds(vars, "ID_TOKEN_TTL", 3600, 60, 86_400)?,
+            refresh_token_ttl_days: days(vars, "REFRESH_TOKEN_TTL_DAYS", 14)?,
+            session_ttl: seconds(vars, "SESSION_TTL", 14 * 86_400, 300, 180 * 86_400)?,
         })
     }
 }
@@ -177,6 +202,8 @@ mod tests {
             ("PUBLIC_URL", "https://example.com/auth"),
             ("ACCESS_TOKEN_TTL", "ten"),
             ("ACCESS_TOKEN_TTL", "10"),
+            ("REFRESH_TOKEN_TTL_DAYS", "0"),
+            ("SESSION_TTL", "x"),
         ];
         for (name, value) in cases {
             let e = Config::from_vars(&with(name, value)).unwrap_err();

@@ -79,5 +79,25 @@ impl<E: Into<InternalError>> From<E> for ApiError {
 pub enum PageError {
     Config(ConfigError),
     NotFound,
+    /// The request cannot be served; `message` tells the person what happened.
+    Invalid {
+        status: StatusCode,
+        message: String,
+    },
     Internal(InternalError),
+}
+
+impl PageError {
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        PageError::Invalid {
+            status: StatusCode::BAD_REQUEST,
+            message: message.into(),
+        }
+    }
+}
+
+impl<E: Into<InternalError>> From<E> for PageError {
+    fn from(e: E) -> Self {
+        PageError::Internal(e.into())
+    }
 }

@@ -1,6 +1,6 @@
 //! The one place where errors become HTTP responses (DESIGN.md, rule 3).
 use crate::error::{ApiError, InternalError, PageError};
-use crate::oidc::error::OAuthError;
+use crate::oidc::error::{ErrorCode, OAuthError};
 use crate::pages;
 use crate::web::{self, Response};
 use http::header::{HeaderValue, WWW_AUTHENTICATE};
@@ -53,11 +53,15 @@ pub fn oauth_error(e: OAuthError) -> Response {
                 status,
                 &json!({ "error": code.as_str(), "error_description": description }),
             ));
-            if status == StatusCode::UNAUTHORIZED {
-                res.headers_mut().insert(
-                    WWW_AUTHENTICATE,
-                    HeaderValue::from_static("Basic realm=\"gatehouse\""),
-                );
+            let challenge = match code {
+                ErrorCode::InvalidClient => Some("Basic realm=\"gatehouse\""),
+                // RFC 6750 §3.
+                ErrorCode::InvalidToken => Some("Bearer error=\"invalid_token\""),
+                _ => None,
+            };
+            if let Some(c) = challenge {
+                res.headers_mut()
+                    .insert(WWW_AUTHENTICATE, HeaderValue::from_static(c));
             }
             res
         }
@@ -81,6 +85,10 @@ pub fn page_error(e: PageError) -> Response {
             web::html(StatusCode::INTERNAL_SERVER_ERROR, pages::config_error(&e))
         }
         PageError::NotFound => web::html(StatusCode::NOT_FOUND, pages::not_found()),
+        PageError::Invalid { status, message } => web::html(
+            status,
+            pages::flow::message("Something is not right", &message),
+        ),
         PageError::Internal(e) => {
             let id = log_internal(&e);
             web::html(

@@ -27,7 +27,12 @@ impl fmt::Display for CryptoError {
     }
 }
 
-pub(crate) fn b64url(data: &[u8]) -> String {
+pub fn b64url(data: &[u8]) -> String {
     use base64::Engine;
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(data)
+}
+
+pub(crate) fn b64std(data: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(data)
 }

@@ -23,6 +23,9 @@ pub enum ErrorCode {
     InvalidScope,
     /// RFC 8707 §2: "The requested resource is invalid, missing, unknown, or malformed."
     InvalidTarget,
+    /// RFC 6750 §3.1: "The access token provided is expired, revoked, malformed, or invalid
+    /// for other reasons."
+    InvalidToken,
 }
 
 impl ErrorCode {
@@ -35,13 +38,14 @@ impl ErrorCode {
             ErrorCode::UnsupportedGrantType => "unsupported_grant_type",
             ErrorCode::InvalidScope => "invalid_scope",
             ErrorCode::InvalidTarget => "invalid_target",
+            ErrorCode::InvalidToken => "invalid_token",
         }
     }
 
     /// 400, except 401 for a failed client authentication (RFC 6749 §5.2).
     pub fn status(self) -> StatusCode {
         match self {
-            ErrorCode::InvalidClient => StatusCode::UNAUTHORIZED,
+            ErrorCode::InvalidClient | ErrorCode::InvalidToken => StatusCode::UNAUTHORIZED,
             _ => StatusCode::BAD_REQUEST,
         }
     }

@@ -1,8 +1,15 @@
 //! The OpenID Connect provider, mounted at `/oidc`.
 pub mod access_token;
+pub mod authorize;
+pub mod claims;
 pub mod client_auth;
+pub mod code_grant;
 pub mod discovery;
 pub mod error;
+pub mod flow;
+pub mod id_token;
+pub mod logout;
 pub mod resources;
 pub mod signing;
 pub mod token;
+pub mod tokens_info;

@@ -12,8 +12,8 @@ use crate::web::{self, media_type, Request, Response};
 use http::StatusCode;
 use serde_json::json;
 
-pub const GRANT_TYPES: &[&str] = &["client_credentials"];
-pub const AUTH_METHODS: &[&str] = &["client_secret_basic", "client_secret_post"];
+pub const GRANT_TYPES: &[&str] = &["authorization_code", "refresh_token", "client_credentials"];
+pub const AUTH_METHODS: &[&str] = &["client_secret_basic", "client_secret_post", "none"];
 
 pub async fn handle<D: Db, K: Kv>(
     ctx: &Ctx<'_, D, K>,
@@ -36,11 +36,15 @@ pub async fn handle<D: Db, K: Kv>(
         ));
     }
     let client = authenticate(ctx, req, &form).await?;
-    client_credentials(ctx, &client, &form).await
+    match grant_type {
+        "authorization_code" => super::code_grant::authorization_code(ctx, &client, &form).await,
+        "refresh_token" => super::code_grant::refresh_token(ctx, &client, &form).await,
+        _ => client_credentials(ctx, &client, &form).await,
+    }
 }
 
 /// The one resource a client_credentials request names.
-fn requested_resource<D: Db, K: Kv>(
+async fn requested_resource<D: Db, K: Kv>(
     ctx: &Ctx<'_, D, K>,
     form: &Form,
 ) -> Result<Resource, OAuthError> {
@@ -62,6 +66,7 @@ fn requested_resource<D: Db, K: Kv>(
     };
     resources::check_indicator(indicator)?;
     resources::find(ctx, indicator)
+        .await?
         .ok_or_else(|| OAuthError::new(ErrorCode::InvalidTarget, "resource does not exist"))
 }
 
@@ -101,8 +106,8 @@ async fn client_credentials<D: Db, K: Kv>(
             "only machine-to-machine apps may use client_credentials",
         ));
     }
-    let resource = requested_resource(ctx, form)?;
-    let allowed = resources::client_scopes(client, &resource);
+    let resource = requested_resource(ctx, form).await?;
+    let allowed = resources::client_scopes(ctx, client, &resource).await?;
     let scopes = grant_scopes(form.get("scope")?, &resource, &allowed)?;
     let key = signing::current(ctx.db, &ctx.sealer()?, ctx.now_ms).await?;
     let issued = access_token::issue(
@@ -135,6 +140,7 @@ mod tests {
             indicator: "https://api.example.com".into(),
             scopes: vec!["read".into(), "write".into()],
             access_token_ttl: 3600,
+            is_management: false,
         }
     }
 

@@ -2,6 +2,9 @@
 use crate::config::ConfigError;
 use askama::Template;
 
+pub mod flow;
+pub mod handlers;
+
 /// What every page's layout needs.
 pub struct PageContext {
     pub lang: &'static str,

@@ -1,6 +1,7 @@
 //! The only code that touches workers-rs: the fetch entry point, request and response
 //! conversion, the D1 and KV adapters, the clock, configuration and the logger.
 mod d1;
+mod fetch;
 mod kv;
 
 use crate::config::{Vars, VARIABLES};
@@ -85,8 +86,16 @@ fn bad_request(message: &str) -> Result<Response> {
     Response::error(message, 400)
 }
 
+#[event(scheduled)]
+async fn scheduled(_event: worker::ScheduledEvent, env: Env, _ctx: worker::ScheduleContext) {
+    match env.d1("DB") {
+        Ok(db) => crate::app::scheduled(&d1::D1(db), js_sys::Date::now() as i64).await,
+        Err(e) => log::error!("scheduled: no DB binding: {e}"),
+    }
+}
+
 #[event(fetch)]
-async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
     let db = d1::D1(env.d1("DB")?);
     let kv = kv::WorkersKv(env.kv("SESSIONS")?);
     let req = match to_http(req).await {
@@ -94,6 +103,14 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
         Err(_) => return bad_request("malformed request"),
     };
     let now_ms = js_sys::Date::now() as i64;
-    let res = crate::app::handle(&db, &kv, &vars(&env), req, now_ms).await;
+    let (res, jobs) = crate::app::handle(&db, &kv, &vars(&env), req, now_ms).await;
+    if !jobs.is_empty() {
+        // Sent after the response; a failure is logged and never blocks the user.
+        ctx.wait_until(async move {
+            for job in &jobs {
+                crate::outbound::run(&fetch::Fetcher, job).await;
+            }
+        });
+    }
     from_http(res)
 }

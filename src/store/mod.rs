@@ -9,6 +9,8 @@
 
 pub mod apps;
 pub mod keys;
+pub mod oidc;
+pub mod rbac;
 pub mod users;
 
 #[cfg(not(target_arch = "wasm32"))]

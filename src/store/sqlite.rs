@@ -39,6 +39,9 @@ impl SqliteDb {
     pub fn migrated() -> Result<Self, StoreError> {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
         let conn = Connection::open_in_memory().map_err(backend)?;
+        // D1 enforces foreign keys; so must the twin.
+        conn.execute_batch("PRAGMA foreign_keys = ON;")
+            .map_err(backend)?;
         for file in migration_files(&dir).map_err(|e| StoreError::Backend(e.to_string()))? {
             let sql = std::fs::read_to_string(&file)
                 .map_err(|e| StoreError::Backend(format!("{}: {e}", file.display())))?;

@@ -32,6 +32,8 @@ pub struct Harness<D: Db = SqliteDb> {
     pub kv: MemoryKv,
     pub vars: Vars,
     pub now_ms: Cell<i64>,
+    /// Jobs the handled requests left to run after their responses.
+    pub jobs: std::cell::RefCell<Vec<gatehouse::outbound::Job>>,
 }
 
 pub struct Reply {
@@ -65,6 +67,7 @@ impl<D: Db> Harness<D> {
             kv: MemoryKv::new((START_MS / 1000) as u64),
             vars: vars(),
             now_ms: Cell::new(START_MS),
+            jobs: Default::default(),
         }
     }
 
@@ -74,13 +77,14 @@ impl<D: Db> Harness<D> {
     }
 
     pub fn send(&self, req: Request) -> Reply {
-        let res: Response = pollster::block_on(gatehouse::app::handle(
+        let (res, jobs): (Response, _) = pollster::block_on(gatehouse::app::handle(
             &self.db,
             &self.kv,
             &self.vars,
             req,
             self.now_ms.get(),
         ));
+        self.jobs.borrow_mut().extend(jobs);
         let (parts, body) = res.into_parts();
         Reply {
             status: parts.status.as_u16(),

@@ -15,15 +15,27 @@ test('discovery describes this issuer and every endpoint it lists answers', asyn
   assert.equal(meta.issuer, ISSUER);
   assert.equal(meta.jwks_uri, `${ISSUER}/jwks`);
   assert.equal(meta.token_endpoint, `${ISSUER}/token`);
-  assert.deepEqual(meta.grant_types_supported, ['client_credentials']);
-  assert.deepEqual(meta.token_endpoint_auth_methods_supported, ['client_secret_basic', 'client_secret_post']);
-  // Nothing that is not implemented yet is advertised.
-  assert.equal(meta.authorization_endpoint, undefined);
-  assert.equal(meta.userinfo_endpoint, undefined);
-  const jwks = await fetch(meta.jwks_uri);
-  assert.equal(jwks.status, 200);
-  const token = await fetch(meta.token_endpoint, { method: 'POST' });
-  assert.equal(token.status, 400);
+  assert.deepEqual(meta.grant_types_supported, ['authorization_code', 'refresh_token', 'client_credentials']);
+  assert.deepEqual(meta.token_endpoint_auth_methods_supported, ['client_secret_basic', 'client_secret_post', 'none']);
+  assert.deepEqual(meta.code_challenge_methods_supported, ['S256']);
+  assert.deepEqual(meta.response_types_supported, ['code']);
+  assert.deepEqual(meta.response_modes_supported, ['form_post', 'fragment', 'query']);
+  assert.equal(meta.authorization_response_iss_parameter_supported, true);
+  assert.equal(meta.backchannel_logout_supported, true);
+  assert.equal(meta.backchannel_logout_session_supported, true);
+  assert.equal(meta.claims_parameter_supported, false);
+  // Nothing that is not implemented is advertised.
+  assert.equal(meta.device_authorization_endpoint, undefined);
+  assert.equal(meta.registration_endpoint, undefined);
+  assert.equal(meta.pushed_authorization_request_endpoint, undefined);
+  // Every advertised endpoint answers (not 404, not 405).
+  for (const [key, method] of [
+    ['jwks_uri', 'GET'], ['authorization_endpoint', 'GET'], ['userinfo_endpoint', 'GET'], ['end_session_endpoint', 'GET'],
+    ['token_endpoint', 'POST'], ['revocation_endpoint', 'POST'], ['introspection_endpoint', 'POST'],
+  ]) {
+    const res = await fetch(meta[key], { method, redirect: 'manual' });
+    assert.ok(![404, 405].includes(res.status), `${key}: ${res.status}`);
+  }
 });
 
 test('JWKS publishes ES256 signing keys with kid, alg and use', async () => {

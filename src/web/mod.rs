@@ -1,4 +1,6 @@
 //! The HTTP types handlers use, and small helpers to read requests and build responses.
+pub mod cookies;
+pub mod csrf;
 use http::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE};
 use http::StatusCode;
 use serde::Serialize;
@@ -78,4 +80,33 @@ pub fn no_store(mut res: Response) -> Response {
     h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert("pragma", HeaderValue::from_static("no-cache"));
     res
+}
+
+/// A `303 See Other` to `location`.
+pub fn redirect(location: &str) -> Response {
+    let mut res = empty(StatusCode::SEE_OTHER);
+    if let Ok(v) = HeaderValue::from_str(location) {
+        res.headers_mut().insert(http::header::LOCATION, v);
+    }
+    no_store(res)
+}
+
+/// The parameters of a GET query or a form-encoded POST body.
+pub fn params(req: &Request) -> Vec<(String, String)> {
+    if req.method() == http::Method::POST {
+        if media_type(req).as_deref() == Some("application/x-www-form-urlencoded") {
+            return form_urlencoded::parse(req.body()).into_owned().collect();
+        }
+        return Vec::new();
+    }
+    query_pairs(req)
+}
+
+/// The first value of `name` among `params`.
+pub fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    params
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+        .filter(|v| !v.is_empty())
 }

@@ -1,0 +1,157 @@
+//! `/oidc/me` (userinfo, OIDC Core §5.3), `/oidc/token/revocation` (RFC 7009) and
+//! `/oidc/token/introspection` (RFC 7662).
+use super::access_token;
+use super::claims;
+use super::client_auth::{authenticate, Client, Form};
+use super::error::{ErrorCode, OAuthError};
+use super::signing;
+use crate::app::Ctx;
+use crate::crypto::secret;
+use crate::store::oidc::{self as repo, Granted};
+use crate::store::{rbac, users, Db, Kv};
+use crate::web::{self, header, media_type, Request, Response};
+use http::header::AUTHORIZATION;
+use http::StatusCode;
+use serde_json::{json, Value};
+
+fn invalid_token(description: &str) -> OAuthError {
+    OAuthError::new(ErrorCode::InvalidToken, description)
+}
+
+/// `GET|POST /oidc/me` with `Authorization: Bearer <opaque access token>`.
+pub async fn userinfo<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    req: &Request,
+) -> Result<Response, OAuthError> {
+    let token = header(req, AUTHORIZATION)
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| invalid_token("a bearer access token is required"))?;
+    let found = repo::access_token(ctx.db, &secret::hash(token))
+        .await?
+        .filter(|t| t.token_expires_at > ctx.now())
+        .ok_or_else(|| invalid_token("the access token is invalid, expired or revoked"))?;
+    let scopes: Vec<String> = found
+        .token_scopes
+        .split(' ')
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if !scopes.iter().any(|s| s == "openid") {
+        return Err(OAuthError::new(
+            ErrorCode::InvalidToken,
+            "the access token lacks the openid scope",
+        ));
+    }
+    let user = users::get(ctx.db, &found.family.user_id)
+        .await?
+        .ok_or_else(|| invalid_token("the user no longer exists"))?;
+    let roles = if scopes.iter().any(|s| s == "roles") {
+        rbac::user_roles(ctx.db, &user.id)
+            .await?
+            .into_iter()
+            .map(|r| r.name)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Ok(web::no_store(web::json(
+        StatusCode::OK,
+        &claims::for_scopes(&user, &scopes, &roles),
+    )))
+}
+
+async fn client_and_token<'f, D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    req: &Request,
+    form: &'f Form,
+) -> Result<(Client, &'f str), OAuthError> {
+    if media_type(req).as_deref() != Some("application/x-www-form-urlencoded") {
+        return Err(OAuthError::new(
+            ErrorCode::InvalidRequest,
+            "the body must be application/x-www-form-urlencoded",
+        ));
+    }
+    let client = authenticate(ctx, req, form).await?;
+    let token = form
+        .get("token")?
+        .ok_or_else(|| OAuthError::new(ErrorCode::InvalidRequest, "token is required"))?;
+    Ok((client, token))
+}
+
+/// RFC 7009: revokes a refresh token (with its whole family) or an opaque access token of
+/// the calling client. Unknown tokens, and other clients' tokens, are a silent 200 (§2.2).
+pub async fn revoke<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    req: &Request,
+) -> Result<Response, OAuthError> {
+    let form = Form::parse(req.body());
+    let (client, token) = client_and_token(ctx, req, &form).await?;
+    let hash = secret::hash(token);
+    if let Some(found) = repo::refresh_token(ctx.db, &hash).await? {
+        if found.family.client_id == client.id() {
+            repo::delete_family(ctx.db, &found.family.id).await?;
+        }
+    } else if let Some(found) = repo::access_token(ctx.db, &hash).await? {
+        if found.family.client_id == client.id() {
+            repo::delete_access_token(ctx.db, &hash).await?;
+        }
+    }
+    Ok(web::no_store(web::empty(StatusCode::OK)))
+}
+
+/// RFC 7662: for authenticated (confidential) clients only.
+pub async fn introspect<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    req: &Request,
+) -> Result<Response, OAuthError> {
+    let form = Form::parse(req.body());
+    let (client, token) = client_and_token(ctx, req, &form).await?;
+    if !client.app_type().is_confidential() {
+        return Err(OAuthError::new(
+            ErrorCode::InvalidClient,
+            "introspection requires client authentication",
+        ));
+    }
+    let now = ctx.now();
+    let hash = secret::hash(token);
+    let inactive = json!({ "active": false });
+    let body: Value = if let Some(t) = repo::access_token(ctx.db, &hash)
+        .await?
+        .filter(|t| t.token_expires_at > now)
+    {
+        json!({
+            "active": true, "token_type": "Bearer", "scope": t.token_scopes, "client_id": t.family.client_id,
+            "sub": t.family.user_id, "iat": t.token_created_at, "exp": t.token_expires_at, "iss": ctx.issuer(),
+        })
+    } else if let Some(t) = repo::refresh_token(ctx.db, &hash)
+        .await?
+        .filter(|t| t.consumed_at.is_none() && t.token_expires_at > now)
+    {
+        let granted: Granted = repo::from_json(&t.family.granted)?;
+        json!({
+            "active": true, "token_type": "refresh_token", "scope": granted.scopes.join(" "),
+            "client_id": t.family.client_id, "sub": t.family.user_id, "exp": t.token_expires_at, "iss": ctx.issuer(),
+        })
+    } else {
+        // A JWT access token: active while its signature verifies and it has not expired.
+        let rows = signing::published(ctx.db, &ctx.sealer()?, ctx.now_ms).await?;
+        let keys = signing::jwks(&rows)?;
+        match crate::crypto::jwt::verify::<access_token::AccessTokenClaims>(token, &keys, now) {
+            Ok(v)
+                if v.claims.iss == ctx.issuer() && v.typ.as_deref() == Some(access_token::TYP) =>
+            {
+                json!({
+                    "active": true, "token_type": "Bearer", "scope": v.claims.scope, "client_id": v.claims.client_id,
+                    "sub": v.claims.sub, "aud": v.claims.aud, "iat": v.iat, "exp": v.exp, "iss": v.claims.iss, "jti": v.claims.jti,
+                })
+            }
+            _ => inactive,
+        }
+    };
+    Ok(web::no_store(web::json(StatusCode::OK, &body)))
+}

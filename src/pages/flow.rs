@@ -1,0 +1,127 @@
+//! The sign-in flow's pages: sign-in, consent, sign-out confirmation, and the form_post
+//! response. Each renders one template; none holds flow logic.
+use super::PageContext;
+use askama::Template;
+
+#[derive(Template)]
+#[template(path = "sign_in.html")]
+struct SignIn<'a> {
+    ctx: PageContext,
+    app_name: &'a str,
+    csrf: &'a str,
+    identifier: &'a str,
+    error: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "consent.html")]
+struct Consent<'a> {
+    ctx: PageContext,
+    app_name: &'a str,
+    user: &'a str,
+    scopes: Vec<String>,
+    csrf: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "logout.html")]
+struct Logout<'a> {
+    ctx: PageContext,
+    app_name: Option<&'a str>,
+    csrf: &'a str,
+    fields: Vec<(String, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "message.html")]
+struct Message<'a> {
+    ctx: PageContext,
+    heading: &'a str,
+    detail: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "form_post.html")]
+struct FormPost<'a> {
+    action: &'a str,
+    fields: Vec<(String, String)>,
+    script: &'static str,
+}
+
+/// The only script of the form_post page; its hash goes into that page's CSP.
+pub const FORM_POST_SCRIPT: &str = "document.forms[0].submit();";
+
+fn render(t: impl Template) -> String {
+    t.render().unwrap_or_else(|e| {
+        log::error!("cannot render a page: {e}");
+        "<!doctype html><title>Error</title><p>Something went wrong.</p>".to_owned()
+    })
+}
+
+fn ctx(title: &str) -> PageContext {
+    PageContext {
+        lang: "en",
+        title: title.to_owned(),
+    }
+}
+
+pub fn sign_in(app_name: &str, csrf: &str, identifier: &str, error: Option<&str>) -> String {
+    render(SignIn {
+        ctx: ctx("Sign in"),
+        app_name,
+        csrf,
+        identifier,
+        error,
+    })
+}
+
+pub fn consent(app_name: &str, user: &str, scopes: Vec<String>, csrf: &str) -> String {
+    render(Consent {
+        ctx: ctx("Authorize"),
+        app_name,
+        user,
+        scopes,
+        csrf,
+    })
+}
+
+pub fn logout(app_name: Option<&str>, csrf: &str, fields: Vec<(String, String)>) -> String {
+    render(Logout {
+        ctx: ctx("Sign out"),
+        app_name,
+        csrf,
+        fields,
+    })
+}
+
+pub fn message(heading: &str, detail: &str) -> String {
+    render(Message {
+        ctx: ctx(heading),
+        heading,
+        detail,
+    })
+}
+
+pub fn form_post(action: &str, fields: Vec<(String, String)>) -> String {
+    render(FormPost {
+        action,
+        fields,
+        script: FORM_POST_SCRIPT,
+    })
+}
+
+/// Words for a scope on the consent page.
+pub fn describe_scope(scope: &str) -> String {
+    match scope {
+        "openid" => "Know who you are".into(),
+        "profile" => "See your name, username and profile picture".into(),
+        "email" => "See your email address".into(),
+        "phone" => "See your phone number".into(),
+        "address" => "See your address".into(),
+        "offline_access" => "Stay signed in and access your data while you are away".into(),
+        "custom_data" => "See the custom data of your account".into(),
+        "identities" => "See the social accounts linked to your account".into(),
+        "roles" => "See your roles".into(),
+        other => format!("Use the permission “{other}”"),
+    }
+}

@@ -1,0 +1,517 @@
+//! The authorization-code flow's state in D1: interactions, grants, codes, token families,
+//! refresh tokens and opaque access tokens. Secrets are stored by their hash only.
+use super::{query_as, query_one, Db, Statement, StoreError, Value};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// What a token family may carry: OIDC scopes, and per resource indicator its scopes.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Granted {
+    pub scopes: Vec<String>,
+    pub resources: BTreeMap<String, Vec<String>>,
+}
+
+impl Granted {
+    pub fn has(&self, scope: &str) -> bool {
+        self.scopes.iter().any(|s| s == scope)
+    }
+}
+
+fn to_json(v: &impl Serialize) -> Result<Value, StoreError> {
+    serde_json::to_string(v)
+        .map(Value::Text)
+        .map_err(|e| StoreError::Decode(e.to_string()))
+}
+
+pub fn from_json<T: serde::de::DeserializeOwned>(s: &str) -> Result<T, StoreError> {
+    serde_json::from_str(s).map_err(|e| StoreError::Decode(e.to_string()))
+}
+
+// ---- interactions
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct InteractionRow {
+    pub id: String,
+    pub client_id: String,
+    pub request: String,
+    pub user_id: Option<String>,
+    pub login_at: Option<i64>,
+    pub consented: i64,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+pub async fn insert_interaction(
+    db: &impl Db,
+    id: &str,
+    client_id: &str,
+    request: &str,
+    now: i64,
+    ttl: i64,
+) -> Result<(), StoreError> {
+    db.execute(
+        "INSERT INTO oidc_interactions (id, client_id, request, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        &[id.into(), client_id.into(), request.into(), now.into(), (now + ttl).into()],
+    )
+    .await
+    .map(|_| ())
+}
+
+pub async fn interaction(
+    db: &impl Db,
+    id: &str,
+    now: i64,
+) -> Result<Option<InteractionRow>, StoreError> {
+    query_one(
+        db,
+        "SELECT id, client_id, request, user_id, login_at, consented, created_at, expires_at \
+         FROM oidc_interactions WHERE id = ?1 AND expires_at > ?2",
+        &[id.into(), now.into()],
+    )
+    .await
+}
+
+pub async fn set_interaction_login(
+    db: &impl Db,
+    id: &str,
+    user_id: &str,
+    now: i64,
+) -> Result<bool, StoreError> {
+    Ok(db
+        .execute(
+            "UPDATE oidc_interactions SET user_id = ?2, login_at = ?3 WHERE id = ?1",
+            &[id.into(), user_id.into(), now.into()],
+        )
+        .await?
+        == 1)
+}
+
+pub async fn set_interaction_consented(db: &impl Db, id: &str) -> Result<bool, StoreError> {
+    Ok(db
+        .execute(
+            "UPDATE oidc_interactions SET consented = 1 WHERE id = ?1",
+            &[id.into()],
+        )
+        .await?
+        == 1)
+}
+
+pub async fn delete_interaction(db: &impl Db, id: &str) -> Result<(), StoreError> {
+    db.execute("DELETE FROM oidc_interactions WHERE id = ?1", &[id.into()])
+        .await
+        .map(|_| ())
+}
+
+// ---- grants (consent)
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct GrantRow {
+    pub id: String,
+    pub user_id: String,
+    pub client_id: String,
+    pub scopes: String,
+    pub resources: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+impl GrantRow {
+    pub fn granted(&self) -> Result<Granted, StoreError> {
+        Ok(Granted {
+            scopes: from_json(&self.scopes)?,
+            resources: from_json(&self.resources)?,
+        })
+    }
+}
+
+const GRANT: &str =
+    "SELECT id, user_id, client_id, scopes, resources, created_at, expires_at FROM oidc_grants";
+
+pub async fn grant(
+    db: &impl Db,
+    user_id: &str,
+    client_id: &str,
+    now: i64,
+) -> Result<Option<GrantRow>, StoreError> {
+    query_one(
+        db,
+        &format!("{GRANT} WHERE user_id = ?1 AND client_id = ?2 AND expires_at > ?3"),
+        &[user_id.into(), client_id.into(), now.into()],
+    )
+    .await
+}
+
+pub async fn grants_of_user(
+    db: &impl Db,
+    user_id: &str,
+    now: i64,
+) -> Result<Vec<GrantRow>, StoreError> {
+    query_as(
+        db,
+        &format!("{GRANT} WHERE user_id = ?1 AND expires_at > ?2 ORDER BY created_at"),
+        &[user_id.into(), now.into()],
+    )
+    .await
+}
+
+/// Records what the user granted the client, replacing an earlier grant; returns its id.
+pub async fn upsert_grant(
+    db: &impl Db,
+    id: &str,
+    user_id: &str,
+    client_id: &str,
+    granted: &Granted,
+    now: i64,
+    ttl: i64,
+) -> Result<String, StoreError> {
+    #[derive(Deserialize)]
+    struct Id {
+        id: String,
+    }
+    let rows: Vec<Id> = query_as(
+        db,
+        "INSERT INTO oidc_grants (id, user_id, client_id, scopes, resources, created_at, expires_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
+         ON CONFLICT (user_id, client_id) DO UPDATE SET scopes = excluded.scopes, \
+         resources = excluded.resources, expires_at = excluded.expires_at RETURNING id",
+        &[id.into(), user_id.into(), client_id.into(), to_json(&granted.scopes)?, to_json(&granted.resources)?, now.into(), (now + ttl).into()],
+    )
+    .await?;
+    rows.into_iter()
+        .next()
+        .map(|r| r.id)
+        .ok_or_else(|| StoreError::Backend("grant upsert returned nothing".into()))
+}
+
+pub async fn delete_grant(db: &impl Db, user_id: &str, grant_id: &str) -> Result<bool, StoreError> {
+    Ok(db
+        .execute(
+            "DELETE FROM oidc_grants WHERE user_id = ?1 AND id = ?2",
+            &[user_id.into(), grant_id.into()],
+        )
+        .await?
+        == 1)
+}
+
+// ---- codes
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct CodeRow {
+    pub id: String,
+    pub grant_id: String,
+    pub client_id: String,
+    pub user_id: String,
+    pub redirect_uri: String,
+    pub granted: String,
+    pub code_challenge: Option<String>,
+    pub nonce: Option<String>,
+    pub session_id: String,
+    pub auth_time: i64,
+    pub expires_at: i64,
+    pub consumed_at: Option<i64>,
+}
+
+pub async fn insert_code(db: &impl Db, c: &CodeRow) -> Result<(), StoreError> {
+    db.execute(
+        "INSERT INTO oidc_codes (id, grant_id, client_id, user_id, redirect_uri, granted, code_challenge, nonce, \
+         session_id, auth_time, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        &[
+            c.id.as_str().into(), c.grant_id.as_str().into(), c.client_id.as_str().into(), c.user_id.as_str().into(),
+            c.redirect_uri.as_str().into(), c.granted.as_str().into(), c.code_challenge.clone().into(), c.nonce.clone().into(),
+            c.session_id.as_str().into(), c.auth_time.into(), c.expires_at.into(),
+        ],
+    )
+    .await
+    .map(|_| ())
+}
+
+pub async fn code(db: &impl Db, id: &str) -> Result<Option<CodeRow>, StoreError> {
+    query_one(
+        db,
+        "SELECT id, grant_id, client_id, user_id, redirect_uri, granted, code_challenge, nonce, session_id, \
+         auth_time, expires_at, consumed_at FROM oidc_codes WHERE id = ?1",
+        &[id.into()],
+    )
+    .await
+}
+
+// ---- token families
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct FamilyRow {
+    pub id: String,
+    pub grant_id: String,
+    pub code_id: String,
+    pub client_id: String,
+    pub user_id: String,
+    pub session_id: String,
+    pub granted: String,
+    pub nonce: Option<String>,
+    pub auth_time: i64,
+    pub offline: i64,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+const FAMILY: &str = "SELECT f.id, f.grant_id, f.code_id, f.client_id, f.user_id, f.session_id, f.granted, f.nonce, \
+    f.auth_time, f.offline, f.created_at, f.expires_at FROM oidc_token_families f";
+
+/// New tokens, stored by hash.
+pub struct NewTokens<'a> {
+    pub refresh: Option<(&'a str, i64)>,
+    pub access: Option<(&'a str, &'a str, i64)>,
+}
+
+fn token_statements(
+    family_id: &str,
+    guard: &'static str,
+    guard_params: &[Value],
+    t: &NewTokens<'_>,
+    now: i64,
+) -> Vec<Statement> {
+    // Each insert carries the guard: it writes only if this request won the consumption.
+    let mut out = Vec::new();
+    if let Some((hash, expires)) = t.refresh {
+        let sql = match guard {
+            GUARD_CODE => "INSERT INTO oidc_refresh_tokens (id, family_id, created_at, expires_at) SELECT ?3, ?4, ?5, ?6 \
+                 WHERE EXISTS (SELECT 1 FROM oidc_codes WHERE id = ?1 AND consumed_by = ?2)",
+            _ => "INSERT INTO oidc_refresh_tokens (id, family_id, created_at, expires_at) SELECT ?3, ?4, ?5, ?6 \
+                 WHERE EXISTS (SELECT 1 FROM oidc_refresh_tokens WHERE id = ?1 AND consumed_by = ?2)",
+        };
+        let mut p = guard_params.to_vec();
+        p.extend([hash.into(), family_id.into(), now.into(), expires.into()]);
+        out.push(Statement::new(sql, p));
+    }
+    if let Some((hash, scopes, expires)) = t.access {
+        let sql = match guard {
+            GUARD_CODE => "INSERT INTO oidc_access_tokens (id, family_id, scopes, created_at, expires_at) SELECT ?3, ?4, ?5, ?6, ?7 \
+                 WHERE EXISTS (SELECT 1 FROM oidc_codes WHERE id = ?1 AND consumed_by = ?2)",
+            _ => "INSERT INTO oidc_access_tokens (id, family_id, scopes, created_at, expires_at) SELECT ?3, ?4, ?5, ?6, ?7 \
+                 WHERE EXISTS (SELECT 1 FROM oidc_refresh_tokens WHERE id = ?1 AND consumed_by = ?2)",
+        };
+        let mut p = guard_params.to_vec();
+        p.extend([
+            hash.into(),
+            family_id.into(),
+            scopes.into(),
+            now.into(),
+            expires.into(),
+        ]);
+        out.push(Statement::new(sql, p));
+    }
+    out
+}
+
+const GUARD_CODE: &str = "code";
+const GUARD_REFRESH: &str = "refresh";
+
+/// Consumes the code and, in the same transaction, creates the token family and its tokens.
+/// Returns false if the code was already consumed or has expired (nothing is written).
+pub async fn exchange_code(
+    db: &impl Db,
+    code: &CodeRow,
+    family: &FamilyRow,
+    mark: &str,
+    tokens: &NewTokens<'_>,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let guard = [Value::from(code.id.as_str()), Value::from(mark)];
+    let mut statements = vec![
+        Statement::new(
+            "UPDATE oidc_codes SET consumed_at = ?2, consumed_by = ?3 WHERE id = ?1 AND consumed_at IS NULL AND expires_at > ?2",
+            vec![code.id.as_str().into(), now.into(), mark.into()],
+        ),
+        Statement::new(
+            "INSERT INTO oidc_token_families (id, grant_id, code_id, client_id, user_id, session_id, granted, nonce, auth_time, \
+             offline, created_at, expires_at) SELECT ?3, ?4, ?1, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13 \
+             WHERE EXISTS (SELECT 1 FROM oidc_codes WHERE id = ?1 AND consumed_by = ?2)",
+            vec![
+                guard[0].clone(), guard[1].clone(), family.id.as_str().into(), family.grant_id.as_str().into(),
+                family.client_id.as_str().into(), family.user_id.as_str().into(), family.session_id.as_str().into(),
+                family.granted.as_str().into(), family.nonce.clone().into(), family.auth_time.into(), family.offline.into(),
+                family.created_at.into(), family.expires_at.into(),
+            ],
+        ),
+    ];
+    statements.extend(token_statements(
+        &family.id, GUARD_CODE, &guard, tokens, now,
+    ));
+    let counts = db.batch(&statements).await?;
+    Ok(counts.first() == Some(&1))
+}
+
+/// Deletes every family issued from `code_id` (a replayed code).
+pub async fn revoke_code_families(db: &impl Db, code_id: &str) -> Result<u64, StoreError> {
+    db.execute(
+        "DELETE FROM oidc_token_families WHERE code_id = ?1",
+        &[code_id.into()],
+    )
+    .await
+}
+
+pub async fn delete_family(db: &impl Db, family_id: &str) -> Result<bool, StoreError> {
+    Ok(db
+        .execute(
+            "DELETE FROM oidc_token_families WHERE id = ?1",
+            &[family_id.into()],
+        )
+        .await?
+        == 1)
+}
+
+/// The family of a refresh token, with the token's own state.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RefreshLookup {
+    pub token_expires_at: i64,
+    pub consumed_at: Option<i64>,
+    #[serde(flatten)]
+    pub family: FamilyRow,
+}
+
+pub async fn refresh_token(db: &impl Db, hash: &str) -> Result<Option<RefreshLookup>, StoreError> {
+    query_one(
+        db,
+        &format!(
+            "{FAMILY_WITH_TOKEN} JOIN oidc_refresh_tokens t ON t.family_id = f.id WHERE t.id = ?1"
+        ),
+        &[hash.into()],
+    )
+    .await
+}
+
+const FAMILY_WITH_TOKEN: &str = "SELECT t.expires_at AS token_expires_at, t.consumed_at, f.id, f.grant_id, f.code_id, \
+    f.client_id, f.user_id, f.session_id, f.granted, f.nonce, f.auth_time, f.offline, f.created_at, f.expires_at \
+    FROM oidc_token_families f";
+
+/// Consumes a refresh token and, in the same transaction, stores its successors. False if
+/// another request consumed it first (nothing is written).
+pub async fn rotate_refresh(
+    db: &impl Db,
+    old_hash: &str,
+    family_id: &str,
+    mark: &str,
+    tokens: &NewTokens<'_>,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let guard = [Value::from(old_hash), Value::from(mark)];
+    let mut statements = vec![Statement::new(
+        "UPDATE oidc_refresh_tokens SET consumed_at = ?2, consumed_by = ?3 WHERE id = ?1 AND consumed_at IS NULL AND expires_at > ?2",
+        vec![old_hash.into(), now.into(), mark.into()],
+    )];
+    statements.extend(token_statements(
+        family_id,
+        GUARD_REFRESH,
+        &guard,
+        tokens,
+        now,
+    ));
+    let counts = db.batch(&statements).await?;
+    Ok(counts.first() == Some(&1))
+}
+
+/// An opaque access token with its family.
+#[derive(Debug, Clone, Deserialize)]
+pub struct AccessLookup {
+    pub token_scopes: String,
+    pub token_created_at: i64,
+    pub token_expires_at: i64,
+    #[serde(flatten)]
+    pub family: FamilyRow,
+}
+
+pub async fn access_token(db: &impl Db, hash: &str) -> Result<Option<AccessLookup>, StoreError> {
+    query_one(
+        db,
+        &format!(
+            "SELECT t.scopes AS token_scopes, t.created_at AS token_created_at, t.expires_at AS token_expires_at, \
+             {} JOIN oidc_access_tokens t ON t.family_id = f.id WHERE t.id = ?1",
+            FAMILY.trim_start_matches("SELECT ")
+        ),
+        &[hash.into()],
+    )
+    .await
+}
+
+pub async fn delete_access_token(db: &impl Db, hash: &str) -> Result<bool, StoreError> {
+    Ok(db
+        .execute(
+            "DELETE FROM oidc_access_tokens WHERE id = ?1",
+            &[hash.into()],
+        )
+        .await?
+        == 1)
+}
+
+pub async fn families_of_session(
+    db: &impl Db,
+    session_id: &str,
+) -> Result<Vec<FamilyRow>, StoreError> {
+    query_as(
+        db,
+        &format!("{FAMILY} WHERE f.session_id = ?1"),
+        &[session_id.into()],
+    )
+    .await
+}
+
+// ---- sessions ended
+
+pub async fn end_session(db: &impl Db, session_id: &str, now: i64) -> Result<(), StoreError> {
+    db.execute(
+        "INSERT OR IGNORE INTO oidc_ended_sessions (session_id, ended_at) VALUES (?1, ?2)",
+        &[session_id.into(), now.into()],
+    )
+    .await
+    .map(|_| ())
+}
+
+pub async fn session_ended(db: &impl Db, session_id: &str) -> Result<bool, StoreError> {
+    Ok(super::count(
+        db,
+        "SELECT COUNT(*) AS n FROM oidc_ended_sessions WHERE session_id = ?1",
+        &[session_id.into()],
+    )
+    .await?
+        > 0)
+}
+
+/// Deletes expired rows; run by the scheduled trigger.
+pub async fn sweep(
+    db: &impl Db,
+    now: i64,
+    ended_session_retention: i64,
+) -> Result<u64, StoreError> {
+    let counts = db
+        .batch(&[
+            Statement::new(
+                "DELETE FROM oidc_interactions WHERE expires_at <= ?1",
+                vec![now.into()],
+            ),
+            Statement::new(
+                "DELETE FROM oidc_codes WHERE expires_at <= ?1 - 86400",
+                vec![now.into()],
+            ),
+            Statement::new(
+                "DELETE FROM oidc_token_families WHERE expires_at <= ?1",
+                vec![now.into()],
+            ),
+            Statement::new(
+                "DELETE FROM oidc_access_tokens WHERE expires_at <= ?1",
+                vec![now.into()],
+            ),
+            Statement::new(
+                "DELETE FROM oidc_refresh_tokens WHERE expires_at <= ?1",
+                vec![now.into()],
+            ),
+            Statement::new(
+                "DELETE FROM oidc_grants WHERE expires_at <= ?1",
+                vec![now.into()],
+            ),
+            Statement::new(
+                "DELETE FROM oidc_ended_sessions WHERE ended_at <= ?1",
+                vec![(now - ended_session_retention).into()],
+            ),
+        ])
+        .await?;
+    Ok(counts.iter().sum())
+}
