@@ -3,7 +3,7 @@
 # real worker in wrangler dev.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
-scripts/toolchain.sh
+scripts/toolchain.sh browser
 echo "== rustfmt";  cargo fmt --check
 echo "== clippy";   cargo clippy --all-targets --quiet -- -D warnings
 cargo clippy --target wasm32-unknown-unknown --lib --quiet -- -D warnings

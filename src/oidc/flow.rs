@@ -197,6 +197,44 @@ pub async fn grantable<D: Db, K: Kv>(
     })
 }
 
+/// Records what the user granted the app, added to what an earlier grant holds; returns
+/// the grant's id.
+pub async fn record_grant<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    user_id: &str,
+    client_id: &str,
+    granted: &Granted,
+) -> Result<String, PageError> {
+    let now = ctx.now();
+    let mut merged = match repo::grant(ctx.db, user_id, client_id, now).await? {
+        Some(g) => g.granted()?,
+        None => Granted::default(),
+    };
+    for s in &granted.scopes {
+        if !merged.has(s) {
+            merged.scopes.push(s.clone());
+        }
+    }
+    for (r, scopes) in &granted.resources {
+        let entry = merged.resources.entry(r.clone()).or_default();
+        for s in scopes {
+            if !entry.contains(s) {
+                entry.push(s.clone());
+            }
+        }
+    }
+    Ok(repo::upsert_grant(
+        ctx.db,
+        &random::id()?,
+        user_id,
+        client_id,
+        &merged,
+        now,
+        GRANT_TTL,
+    )
+    .await?)
+}
+
 /// Whether an earlier grant covers everything in `wanted`.
 fn covers(grant: &Granted, wanted: &Granted) -> bool {
     wanted.scopes.iter().all(|s| grant.has(s))
@@ -287,16 +325,7 @@ async fn issue_code<D: Db, K: Kv>(
     let user_id = loaded.session.user_id.clone();
     // First-party apps consent automatically; a third-party app's grant was written on the
     // consent page or covers this request already. Either way the grant is (re)recorded.
-    let grant_id = repo::upsert_grant(
-        ctx.db,
-        &random::id()?,
-        &user_id,
-        &app.id,
-        &granted,
-        now,
-        GRANT_TTL,
-    )
-    .await?;
+    let grant_id = record_grant(ctx, &user_id, &app.id, &granted).await?;
     let code = b64url(&random::bytes::<32>()?);
     let granted_json = serde_json::to_string(&granted)
         .map_err(|e| crate::store::StoreError::Decode(e.to_string()))?;

@@ -4,7 +4,7 @@ use super::flow as view;
 use crate::app::Ctx;
 use crate::error::PageError;
 use crate::experience;
-use crate::oidc::flow::{self, current_interaction, grantable, GRANT_TTL};
+use crate::oidc::flow::{self, current_interaction, grantable};
 use crate::session;
 use crate::store::oidc as repo;
 use crate::store::users;
@@ -143,16 +143,7 @@ pub async fn consent_submit<D: Db, K: Kv>(
     match web::param(&params, "action") {
         Some("authorize") => {
             let granted = grantable(ctx, &request, &loaded.session.user_id).await?;
-            repo::upsert_grant(
-                ctx.db,
-                &crate::crypto::random::id()?,
-                &loaded.session.user_id,
-                &app.id,
-                &granted,
-                now,
-                GRANT_TTL,
-            )
-            .await?;
+            flow::record_grant(ctx, &loaded.session.user_id, &app.id, &granted).await?;
             repo::set_interaction_consented(ctx.db, &row.id).await?;
             Ok(web::redirect("/oidc/auth/resume"))
         }

@@ -46,6 +46,10 @@ impl Db for D1 {
     }
 
     async fn batch(&self, statements: &[Statement]) -> Result<Vec<u64>, StoreError> {
+        // D1 refuses an empty batch ("No SQL statements detected"); the contract is a no-op.
+        if statements.is_empty() {
+            return Ok(Vec::new());
+        }
         let prepared = statements
             .iter()
             .map(|s| self.prepare(s.sql, &s.params))

@@ -137,7 +137,7 @@ pub async fn update(db: &impl Db, a: &Application) -> Result<bool, StoreError> {
             &params(a)?,
         )
         .await?;
-    Ok(n == 1)
+    Ok(n > 0)
 }
 
 pub async fn get(db: &impl Db, id: &str) -> Result<Option<Application>, StoreError> {
@@ -172,5 +172,5 @@ pub async fn delete(db: &impl Db, id: &str) -> Result<bool, StoreError> {
     Ok(db
         .execute("DELETE FROM applications WHERE id = ?1", &[id.into()])
         .await?
-        == 1)
+        > 0)
 }

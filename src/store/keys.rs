@@ -47,7 +47,7 @@ pub async fn insert_if_free(
             ],
         )
         .await?;
-    Ok(n == 1)
+    Ok(n > 0)
 }
 
 /// Deletes keys older than the previous one.

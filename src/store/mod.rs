@@ -116,7 +116,8 @@ impl StoreError {
 pub trait Db {
     /// Runs a statement and returns its rows (`SELECT`, or `… RETURNING`).
     async fn query(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>, StoreError>;
-    /// Runs a statement and returns the number of rows it changed.
+    /// Runs a statement and returns the number of rows it changed. Callers test for `> 0`:
+    /// D1 may count rows that foreign-key actions changed too.
     async fn execute(&self, sql: &str, params: &[Value]) -> Result<u64, StoreError>;
     /// Runs statements atomically, all or nothing; returns each one's changed-row count.
     async fn batch(&self, statements: &[Statement]) -> Result<Vec<u64>, StoreError>;

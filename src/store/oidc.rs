@@ -83,7 +83,7 @@ pub async fn set_interaction_login(
             &[id.into(), user_id.into(), now.into()],
         )
         .await?
-        == 1)
+        > 0)
 }
 
 pub async fn set_interaction_consented(db: &impl Db, id: &str) -> Result<bool, StoreError> {
@@ -93,7 +93,7 @@ pub async fn set_interaction_consented(db: &impl Db, id: &str) -> Result<bool, S
             &[id.into()],
         )
         .await?
-        == 1)
+        > 0)
 }
 
 pub async fn delete_interaction(db: &impl Db, id: &str) -> Result<(), StoreError> {
@@ -190,7 +190,7 @@ pub async fn delete_grant(db: &impl Db, user_id: &str, grant_id: &str) -> Result
             &[user_id.into(), grant_id.into()],
         )
         .await?
-        == 1)
+        > 0)
 }
 
 // ---- codes
@@ -356,7 +356,7 @@ pub async fn delete_family(db: &impl Db, family_id: &str) -> Result<bool, StoreE
             &[family_id.into()],
         )
         .await?
-        == 1)
+        > 0)
 }
 
 /// The family of a refresh token, with the token's own state.
@@ -439,7 +439,7 @@ pub async fn delete_access_token(db: &impl Db, hash: &str) -> Result<bool, Store
             &[hash.into()],
         )
         .await?
-        == 1)
+        > 0)
 }
 
 pub async fn families_of_session(

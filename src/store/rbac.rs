@@ -26,7 +26,6 @@ pub struct RoleRow {
     pub id: String,
     pub name: String,
     pub description: String,
-    #[serde(rename = "type")]
     pub role_type: String,
     pub created_at: i64,
 }
@@ -56,7 +55,7 @@ pub async fn update_resource(db: &impl Db, r: &ResourceRow) -> Result<bool, Stor
             ],
         )
         .await?
-        == 1)
+        > 0)
 }
 
 /// Makes `id` the default resource (or none), atomically.
@@ -119,7 +118,7 @@ pub async fn delete_resource(db: &impl Db, id: &str) -> Result<bool, StoreError>
     Ok(db
         .execute("DELETE FROM resources WHERE id = ?1", &[id.into()])
         .await?
-        == 1)
+        > 0)
 }
 
 pub async fn insert_scope(db: &impl Db, s: &ScopeRow) -> Result<(), StoreError> {
@@ -142,7 +141,7 @@ pub async fn update_scope(db: &impl Db, s: &ScopeRow) -> Result<bool, StoreError
             ],
         )
         .await?
-        == 1)
+        > 0)
 }
 
 pub async fn scope(db: &impl Db, id: &str) -> Result<Option<ScopeRow>, StoreError> {
@@ -165,7 +164,7 @@ pub async fn delete_scope(db: &impl Db, id: &str) -> Result<bool, StoreError> {
     Ok(db
         .execute("DELETE FROM scopes WHERE id = ?1", &[id.into()])
         .await?
-        == 1)
+        > 0)
 }
 
 pub async fn insert_role(db: &impl Db, r: &RoleRow) -> Result<(), StoreError> {
@@ -194,7 +193,7 @@ pub async fn update_role(db: &impl Db, r: &RoleRow) -> Result<bool, StoreError> 
             ],
         )
         .await?
-        == 1)
+        > 0)
 }
 
 pub async fn role(db: &impl Db, id: &str) -> Result<Option<RoleRow>, StoreError> {
@@ -222,7 +221,7 @@ pub async fn delete_role(db: &impl Db, id: &str) -> Result<bool, StoreError> {
     Ok(db
         .execute("DELETE FROM roles WHERE id = ?1", &[id.into()])
         .await?
-        == 1)
+        > 0)
 }
 
 pub async fn role_scopes(db: &impl Db, role_id: &str) -> Result<Vec<ScopeRow>, StoreError> {
@@ -258,7 +257,7 @@ pub const LINK_APP_ROLE: &str =
     "INSERT OR IGNORE INTO applications_roles (application_id, role_id) VALUES (?1, ?2)";
 
 pub async fn unlink(db: &impl Db, sql: &str, a: &str, b: &str) -> Result<bool, StoreError> {
-    Ok(db.execute(sql, &[a.into(), b.into()]).await? == 1)
+    Ok(db.execute(sql, &[a.into(), b.into()]).await? > 0)
 }
 
 pub const UNLINK_ROLE_SCOPE: &str = "DELETE FROM roles_scopes WHERE role_id = ?1 AND scope_id = ?2";

@@ -154,7 +154,7 @@ pub async fn update(db: &impl Db, u: &User) -> Result<bool, StoreError> {
             &params(u)?,
         )
         .await?;
-    Ok(n == 1)
+    Ok(n > 0)
 }
 
 pub async fn get(db: &impl Db, id: &str) -> Result<Option<User>, StoreError> {
@@ -198,5 +198,5 @@ pub async fn delete(db: &impl Db, id: &str) -> Result<bool, StoreError> {
     Ok(db
         .execute("DELETE FROM users WHERE id = ?1", &[id.into()])
         .await?
-        == 1)
+        > 0)
 }

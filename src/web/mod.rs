@@ -53,13 +53,15 @@ pub fn json(status: StatusCode, value: &impl Serialize) -> Response {
     with_type(status, "application/json; charset=utf-8", body)
 }
 
+/// An HTML page. Its CSP has no `form-action`: the sign-in and consent forms end in a
+/// redirect to the app, and Chromium applies `form-action` to the whole redirect chain.
 pub fn html(status: StatusCode, body: String) -> Response {
     let mut res = with_type(status, "text/html; charset=utf-8", body.into_bytes());
     let h = res.headers_mut();
     h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert(
         "content-security-policy",
-        HeaderValue::from_static("default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data: https:; form-action 'self'; frame-ancestors 'none'"),
+        HeaderValue::from_static("default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data: https:; frame-ancestors 'none'"),
     );
     h.insert(
         "x-content-type-options",

@@ -153,3 +153,109 @@ pub fn request(method: &str, path: &str, headers: &[(&str, &str)], body: Vec<u8>
     }
     b.body(body).unwrap()
 }
+
+/// A browser's cookie jar for flows through the router (no Secure/expiry logic needed here:
+/// the router sees exactly what a browser would send back).
+#[derive(Default)]
+pub struct Jar(pub std::cell::RefCell<std::collections::BTreeMap<String, String>>);
+
+impl Jar {
+    pub fn header(&self) -> String {
+        self.0
+            .borrow()
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    pub fn store(&self, reply: &Reply) {
+        for v in reply.headers.get_all("set-cookie") {
+            let c = cookie::Cookie::parse(v.to_str().unwrap().to_owned()).unwrap();
+            if c.max_age() == Some(cookie::time::Duration::ZERO) {
+                self.0.borrow_mut().remove(c.name());
+            } else {
+                self.0
+                    .borrow_mut()
+                    .insert(c.name().to_owned(), c.value().to_owned());
+            }
+        }
+    }
+}
+
+impl<D: Db> Harness<D> {
+    /// A browser request: sends the jar's cookies and keeps the ones set.
+    pub fn browse(
+        &self,
+        jar: &Jar,
+        method: &str,
+        path: &str,
+        form: Option<&[(&str, &str)]>,
+    ) -> Reply {
+        let cookies = jar.header();
+        let mut headers = vec![("cookie", cookies.as_str())];
+        let body = match form {
+            Some(f) => {
+                headers.push(("content-type", "application/x-www-form-urlencoded"));
+                form_urlencoded::Serializer::new(String::new())
+                    .extend_pairs(f)
+                    .finish()
+                    .into_bytes()
+            }
+            None => Vec::new(),
+        };
+        let path = path.strip_prefix(ORIGIN).unwrap_or(path).to_owned();
+        let r = self.send(request(method, &path, &headers, body));
+        jar.store(&r);
+        r
+    }
+
+    /// Follows same-origin redirects from `path`; returns the first reply that is not one.
+    pub fn follow(&self, jar: &Jar, path: &str) -> Reply {
+        let mut r = self.browse(jar, "GET", path, None);
+        for _ in 0..10 {
+            match r.header("location").map(str::to_owned) {
+                Some(loc)
+                    if r.status == 303 && (loc.starts_with('/') || loc.starts_with(ORIGIN)) =>
+                {
+                    r = self.browse(jar, "GET", &loc, None);
+                }
+                _ => break,
+            }
+        }
+        r
+    }
+
+    /// Signs in on the hosted page (the current interaction's) and follows to the app.
+    pub fn sign_in(&self, jar: &Jar, identifier: &str, password: &str) -> Reply {
+        let page = self.browse(jar, "GET", "/sign-in", None);
+        assert_eq!(page.status, 200, "{}", page.text());
+        let csrf = csrf_of(&page.text());
+        let r = self.browse(
+            jar,
+            "POST",
+            "/sign-in",
+            Some(&[
+                ("_csrf", &csrf),
+                ("identifier", identifier),
+                ("password", password),
+            ]),
+        );
+        match r.header("location") {
+            Some(loc) if r.status == 303 => self.follow(jar, loc),
+            _ => r,
+        }
+    }
+}
+
+pub fn csrf_of(html: &str) -> String {
+    let at = html.find("name=\"_csrf\" value=\"").expect("a CSRF field") + 20;
+    html[at..at + 32].to_owned()
+}
+
+/// The query parameters of a redirect's Location.
+pub fn location_params(r: &Reply) -> std::collections::BTreeMap<String, String> {
+    let loc = r.header("location").expect("a redirect");
+    let url = url::Url::parse(loc).unwrap();
+    url.query_pairs().into_owned().collect()
+}

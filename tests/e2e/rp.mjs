@@ -1,0 +1,58 @@
+// A relying party for the end-to-end suites: a local HTTP server that receives the
+// authorization callback and back-channel logout POSTs, and a Chromium driven by
+// playwright-core for the hosted pages.
+import http from 'node:http';
+import { chromium } from 'playwright-core';
+
+/** Starts the receiver; `logouts` collects the logout_token of each back-channel POST. */
+export async function startReceiver() {
+  const logouts = [];
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url, 'http://x');
+    if (req.method === 'POST' && url.pathname === '/bcl') {
+      let body = '';
+      req.on('data', (c) => { body += c; });
+      req.on('end', () => {
+        logouts.push({ contentType: req.headers['content-type'], token: new URLSearchParams(body).get('logout_token') });
+        res.writeHead(200).end();
+      });
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'text/html' }).end(`<!doctype html><title>RP</title><p id="rp">${url.pathname}</p>`);
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const origin = `http://127.0.0.1:${server.address().port}`;
+  return { origin, logouts, close: () => new Promise((r) => server.close(r)) };
+}
+
+export async function launchBrowser() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+  });
+}
+
+/** Waits until `page` is at a URL starting with `prefix`. */
+export async function reached(page, prefix) {
+  await page.waitForURL((u) => u.href.startsWith(prefix), { timeout: 15_000 });
+  return new URL(page.url());
+}
+
+/** Fills and submits the hosted sign-in page. */
+export async function signIn(page, identifier, password) {
+  await page.waitForSelector('form[action="/sign-in"]');
+  await page.getByLabel('Username or email').fill(identifier);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+export async function until(fn, ms = 10_000) {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

@@ -1,0 +1,339 @@
+//! The authorization-code flow through the router: sign-in page, code, tokens, refresh,
+//! sign-out, and what survives it.
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+
+const CB: &str = "https://rp.example/cb";
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+struct Setup {
+    app: Value,
+}
+
+fn setup(h: &Harness) -> Setup {
+    let app = h.api(
+        "POST",
+        "/api/applications",
+        Some(json!({"name": "RP", "type": "SPA", "oidcClientMetadata": {
+            "redirectUris": [CB], "postLogoutRedirectUris": ["https://rp.example/out"],
+            "backchannelLogoutUri": "https://rp.example/bcl", "backchannelLogoutSessionRequired": true}})),
+    );
+    assert_eq!(app.status, 201, "{}", app.text());
+    let user = h.api(
+        "POST",
+        "/api/users",
+        Some(json!({"username": "alice", "password": "password-123"})),
+    );
+    assert_eq!(user.status, 200);
+    Setup { app: app.json() }
+}
+
+fn auth_path(client_id: &str, scope: &str, extra: &str) -> String {
+    format!(
+        "/oidc/auth?client_id={client_id}&redirect_uri={}&response_type=code&scope={}&state=st&nonce=n&code_challenge={CHALLENGE}&code_challenge_method=S256{extra}",
+        urlencode(CB),
+        urlencode(scope)
+    )
+}
+
+fn urlencode(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// Runs an authorization request; signs in if asked; returns the callback's parameters.
+fn code_for(
+    h: &Harness,
+    jar: &Jar,
+    client_id: &str,
+    scope: &str,
+) -> std::collections::BTreeMap<String, String> {
+    let mut r = h.follow(jar, &auth_path(client_id, scope, ""));
+    if r.status == 200 && r.text().contains("action=\"/sign-in\"") {
+        r = h.sign_in(jar, "alice", "password-123");
+    }
+    assert_eq!(r.status, 303, "{}", r.text());
+    location_params(&r)
+}
+
+fn exchange(h: &Harness, client_id: &str, code: &str) -> Value {
+    let r = h.form(
+        "/oidc/token",
+        &[
+            ("grant_type", "authorization_code"),
+            ("client_id", client_id),
+            ("code", code),
+            ("redirect_uri", CB),
+            ("code_verifier", VERIFIER),
+        ],
+        &[],
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    r.json()
+}
+
+fn refresh(h: &Harness, client_id: &str, token: &str) -> Reply {
+    h.form(
+        "/oidc/token",
+        &[
+            ("grant_type", "refresh_token"),
+            ("client_id", client_id),
+            ("refresh_token", token),
+        ],
+        &[],
+    )
+}
+
+#[test]
+fn sign_in_code_tokens_and_sign_out() {
+    let h = Harness::new();
+    let s = setup(&h);
+    let id = s.app["id"].as_str().unwrap();
+    let jar = Jar::default();
+
+    let params = code_for(&h, &jar, id, "openid offline_access");
+    assert_eq!(params["state"], "st");
+    assert_eq!(params["iss"], format!("{ORIGIN}/oidc"));
+    let offline = exchange(&h, id, &params["code"]);
+    assert!(offline["refresh_token"].is_string());
+    assert!(offline["id_token"].is_string());
+
+    // Same browser: no sign-in page; an online-only grant joins the session.
+    let params = code_for(&h, &jar, id, "openid profile");
+    let online = exchange(&h, id, &params["code"]);
+    assert!(online.get("refresh_token").is_none());
+
+    let me = h.send(request(
+        "GET",
+        "/oidc/me",
+        &[(
+            "authorization",
+            &format!("Bearer {}", online["access_token"].as_str().unwrap()),
+        )],
+        vec![],
+    ));
+    assert_eq!(me.status, 200);
+    assert_eq!(me.json()["username"], "alice");
+
+    // Sign out with confirmation.
+    let page = h.browse(
+        &jar,
+        "GET",
+        &format!(
+            "/oidc/session/end?client_id={id}&post_logout_redirect_uri={}&state=bye",
+            urlencode("https://rp.example/out")
+        ),
+        None,
+    );
+    assert_eq!(page.status, 200);
+    let csrf = csrf_of(&page.text());
+    let r = h.browse(
+        &jar,
+        "POST",
+        "/oidc/session/end/confirm",
+        Some(&[
+            ("_csrf", &csrf),
+            ("client_id", id),
+            ("post_logout_redirect_uri", "https://rp.example/out"),
+            ("state", "bye"),
+            ("logout", "yes"),
+        ]),
+    );
+    assert_eq!(r.status, 303);
+    assert_eq!(
+        r.header("location"),
+        Some("https://rp.example/out?state=bye")
+    );
+    assert_eq!(h.jobs.borrow().len(), 1, "one back-channel logout queued");
+
+    // The online token is revoked; the offline refresh token survives (as in Logto).
+    let me = h.send(request(
+        "GET",
+        "/oidc/me",
+        &[(
+            "authorization",
+            &format!("Bearer {}", online["access_token"].as_str().unwrap()),
+        )],
+        vec![],
+    ));
+    assert_eq!(me.status, 401);
+    let r = refresh(&h, id, offline["refresh_token"].as_str().unwrap());
+    assert_eq!(r.status, 200, "{}", r.text());
+
+    // And the browser must sign in again.
+    let r = h.follow(&jar, &auth_path(id, "openid", ""));
+    assert!(r.text().contains("action=\"/sign-in\""));
+}
+
+#[test]
+fn an_expired_code_and_a_replayed_one_fail() {
+    let h = Harness::new();
+    let s = setup(&h);
+    let id = s.app["id"].as_str().unwrap();
+    let jar = Jar::default();
+    let params = code_for(&h, &jar, id, "openid offline_access");
+    h.advance_secs(61);
+    let r = h.form(
+        "/oidc/token",
+        &[
+            ("grant_type", "authorization_code"),
+            ("client_id", id),
+            ("code", &params["code"]),
+            ("redirect_uri", CB),
+            ("code_verifier", VERIFIER),
+        ],
+        &[],
+    );
+    assert_eq!(r.status, 400);
+    assert_eq!(r.json()["error"], "invalid_grant");
+
+    let params = code_for(&h, &jar, id, "openid offline_access");
+    let first = exchange(&h, id, &params["code"]);
+    let again = h.form(
+        "/oidc/token",
+        &[
+            ("grant_type", "authorization_code"),
+            ("client_id", id),
+            ("code", &params["code"]),
+            ("redirect_uri", CB),
+            ("code_verifier", VERIFIER),
+        ],
+        &[],
+    );
+    assert_eq!(again.json()["error"], "invalid_grant");
+    assert_eq!(
+        refresh(&h, id, first["refresh_token"].as_str().unwrap()).json()["error"],
+        "invalid_grant"
+    );
+}
+
+#[test]
+fn wrong_password_shows_one_message_and_keeps_the_interaction() {
+    let h = Harness::new();
+    let s = setup(&h);
+    let id = s.app["id"].as_str().unwrap();
+    let jar = Jar::default();
+    h.follow(&jar, &auth_path(id, "openid", ""));
+    let wrong_password = h.sign_in(&jar, "alice", "nope-nope-nope");
+    let no_user = h.sign_in(&jar, "nobody", "nope-nope-nope");
+    assert_eq!(wrong_password.status, 400);
+    assert_eq!(no_user.status, 400);
+    let msg = "The username, email or password is incorrect.";
+    assert!(wrong_password.text().contains(msg) && no_user.text().contains(msg));
+    let ok = h.sign_in(&jar, "alice", "password-123");
+    assert_eq!(ok.status, 303);
+    assert!(location_params(&ok).contains_key("code"));
+}
+
+#[test]
+fn a_form_post_without_csrf_is_refused() {
+    let h = Harness::new();
+    let s = setup(&h);
+    let id = s.app["id"].as_str().unwrap();
+    let jar = Jar::default();
+    h.follow(&jar, &auth_path(id, "openid", ""));
+    let r = h.browse(
+        &jar,
+        "POST",
+        "/sign-in",
+        Some(&[("identifier", "alice"), ("password", "password-123")]),
+    );
+    assert_eq!(r.status, 403);
+    assert!(
+        jar.0.borrow().get("__Host-gh_session").is_none(),
+        "no session was started"
+    );
+}
+
+#[test]
+fn third_party_consent_is_remembered_until_revoked() {
+    let h = Harness::new();
+    setup(&h);
+    let app = h.api(
+        "POST",
+        "/api/applications",
+        Some(json!({"name": "Partner", "type": "Traditional", "isThirdParty": true, "oidcClientMetadata": {"redirectUris": [CB]}})),
+    )
+    .json();
+    let id = app["id"].as_str().unwrap();
+    let jar = Jar::default();
+    let consent = |jar: &Jar| {
+        let mut r = h.follow(jar, &auth_path(id, "openid email", ""));
+        if r.text().contains("action=\"/sign-in\"") {
+            r = h.sign_in(jar, "alice", "password-123");
+        }
+        r
+    };
+    let page = consent(&jar);
+    assert_eq!(page.status, 200, "{}", page.text());
+    assert!(page.text().contains("Partner wants to access your account"));
+    assert!(page.text().contains("See your email address"));
+    let csrf = csrf_of(&page.text());
+    let r = h.browse(
+        &jar,
+        "POST",
+        "/consent",
+        Some(&[("_csrf", &csrf), ("action", "authorize")]),
+    );
+    let r = h.follow(&jar, r.header("location").unwrap());
+    assert!(location_params(&r).contains_key("code"));
+
+    let again = consent(&jar);
+    assert_eq!(again.status, 303, "remembered: straight back to the app");
+
+    let users = h.api("GET", "/api/users?search=alice", None).json();
+    let user_id = users[0]["id"].as_str().unwrap().to_owned();
+    let grants = h
+        .api(
+            "GET",
+            &format!("/api/users/{user_id}/grants?appType=thirdParty"),
+            None,
+        )
+        .json();
+    assert_eq!(grants.as_array().unwrap().len(), 1);
+    let grant_id = grants[0]["id"].as_str().unwrap();
+    assert_eq!(
+        h.api(
+            "DELETE",
+            &format!("/api/users/{user_id}/grants/{grant_id}"),
+            None
+        )
+        .status,
+        204
+    );
+    assert_eq!(
+        h.api(
+            "DELETE",
+            &format!("/api/users/{user_id}/grants/{grant_id}"),
+            None
+        )
+        .status,
+        404
+    );
+
+    let page = consent(&jar);
+    assert_eq!(page.status, 200, "asked again");
+    let csrf = csrf_of(&page.text());
+    let r = h.browse(
+        &jar,
+        "POST",
+        "/consent",
+        Some(&[("_csrf", &csrf), ("action", "cancel")]),
+    );
+    assert_eq!(location_params(&r)["error"], "access_denied");
+}
+
+#[test]
+fn prompt_none_without_a_session_is_login_required() {
+    let h = Harness::new();
+    let s = setup(&h);
+    let id = s.app["id"].as_str().unwrap();
+    let r = h.follow(&Jar::default(), &auth_path(id, "openid", "&prompt=none"));
+    assert_eq!(r.status, 303);
+    let p = location_params(&r);
+    assert_eq!(p["error"], "login_required");
+    assert_eq!(p["state"], "st");
+    assert!(!p.contains_key("code"));
+}
