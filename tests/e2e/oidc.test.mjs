@@ -4,7 +4,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as client from 'openid-client';
 import * as jose from 'jose';
-import { BASE, ISSUER, api, tokenRequest, basic, unique } from './helpers.mjs';
+import { ISSUER, api, tokenRequest, basic, unique } from './helpers.mjs';
 import { startReceiver, launchBrowser, reached, signIn, until } from './rp.mjs';
 
 const PASSWORD = 'correct horse battery';
@@ -386,5 +386,33 @@ describe('negative cases', () => {
     assert.equal(res.body.error, 'invalid_grant');
     assert.match(res.body.error_description, /expired/);
     assert.equal(res.body.access_token, undefined);
+  });
+});
+
+describe('RBAC for machine-to-machine apps', () => {
+  test('an M2M app\'s token carries only the scopes its roles grant', async () => {
+    const indicator = `https://m2m.${unique('r')}.example`;
+    const resource = (await api('POST', '/api/resources', { body: { name: 'Billing', indicator } })).body;
+    const [read, write] = await Promise.all(['read:bills', 'write:bills'].map(async (name) =>
+      (await api('POST', `/api/resources/${resource.id}/scopes`, { body: { name } })).body));
+    assert.ok(read.id && write.id);
+    const role = (await api('POST', '/api/roles', { body: { name: unique('m2m-'), description: 'reads bills', type: 'MachineToMachine', scopeIds: [read.id] } })).body;
+    const userRole = (await api('POST', '/api/roles', { body: { name: unique('user-'), description: 'x' } })).body;
+    const m2m = await createApp({ name: 'Worker', type: 'MachineToMachine' });
+    const mismatch = await api('POST', `/api/applications/${m2m.id}/roles`, { body: { roleIds: [userRole.id] } });
+    assert.equal(mismatch.status, 422);
+    assert.equal(mismatch.body.code, 'role.type_mismatch');
+    assert.equal((await api('POST', `/api/applications/${m2m.id}/roles`, { body: { roleIds: [role.id] } })).status, 201);
+    assert.deepEqual((await api('GET', `/api/applications/${m2m.id}/roles`)).body.map((r) => r.id), [role.id]);
+
+    const config = await client.discovery(new URL(ISSUER), m2m.id, m2m.secret, client.ClientSecretPost(m2m.secret), opts);
+    const t = await client.clientCredentialsGrant(config, { resource: indicator, scope: 'read:bills write:bills' });
+    const { payload } = await jose.jwtVerify(t.access_token, jose.createRemoteJWKSet(new URL(`${ISSUER}/jwks`)), { issuer: ISSUER, audience: indicator });
+    assert.equal(payload.scope, 'read:bills');
+    assert.equal(payload.sub, m2m.id);
+    // Without the role, nothing.
+    assert.equal((await api('DELETE', `/api/applications/${m2m.id}/roles/${role.id}`)).status, 204);
+    const none = await client.clientCredentialsGrant(config, { resource: indicator });
+    assert.equal(jose.decodeJwt(none.access_token).scope, '');
   });
 });
