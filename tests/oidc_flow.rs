@@ -337,3 +337,65 @@ fn prompt_none_without_a_session_is_login_required() {
     assert_eq!(p["state"], "st");
     assert!(!p.contains_key("code"));
 }
+
+#[test]
+fn repeated_wrong_passwords_lock_the_identifier_for_an_hour() {
+    let h = Harness::new();
+    let s = setup(&h);
+    let id = s.app["id"].as_str().unwrap();
+    let jar = Jar::default();
+    h.follow(&jar, &auth_path(id, "openid", ""));
+    for _ in 0..100 {
+        assert_eq!(h.sign_in(&jar, "alice", "wrong-password").status, 400);
+    }
+    let locked = h.sign_in(&jar, "alice", "password-123");
+    assert_eq!(
+        locked.status, 429,
+        "even the right password is refused while locked"
+    );
+    assert!(
+        locked
+            .text()
+            .contains("Too many failed attempts. Try again in 60 minutes."),
+        "{}",
+        locked.text()
+    );
+    // The identifier is normalized: another spelling is the same key.
+    assert_eq!(h.sign_in(&jar, "ALICE", "password-123").status, 429);
+    h.advance_secs(3600);
+    h.follow(&jar, &auth_path(id, "openid", ""));
+    let ok = h.sign_in(&jar, "alice", "password-123");
+    assert_eq!(ok.status, 303, "{}", ok.text());
+}
+
+#[test]
+fn prompt_login_and_max_age_ask_again_despite_a_session() {
+    let h = Harness::new();
+    let s = setup(&h);
+    let id = s.app["id"].as_str().unwrap();
+    let jar = Jar::default();
+    code_for(&h, &jar, id, "openid");
+    let silent = h.follow(&jar, &auth_path(id, "openid", ""));
+    assert_eq!(silent.status, 303, "a live session skips the page");
+    let login = h.follow(&jar, &auth_path(id, "openid", "&prompt=login"));
+    assert!(
+        login.text().contains("action=\"/sign-in\""),
+        "prompt=login asks again"
+    );
+    h.advance_secs(120);
+    let fresh_enough = h.follow(&jar, &auth_path(id, "openid", "&max_age=300"));
+    assert_eq!(fresh_enough.status, 303);
+    let too_old = h.follow(&jar, &auth_path(id, "openid", "&max_age=60"));
+    assert!(
+        too_old.text().contains("action=\"/sign-in\""),
+        "max_age exceeded asks again"
+    );
+    let hint = h.follow(
+        &jar,
+        &auth_path(id, "openid", "&prompt=login&login_hint=alice%40example.com"),
+    );
+    assert!(
+        hint.text().contains("value=\"alice@example.com\""),
+        "login_hint prefills"
+    );
+}

@@ -3,7 +3,7 @@
 use super::flow as view;
 use crate::app::Ctx;
 use crate::error::PageError;
-use crate::experience;
+use crate::experience::{self, SignInError};
 use crate::oidc::flow::{self, current_interaction, grantable};
 use crate::session;
 use crate::store::oidc as repo;
@@ -57,16 +57,29 @@ pub async fn sign_in_submit<D: Db, K: Kv>(
     let (row, _, app) = current_interaction(ctx, req).await?;
     let identifier = web::param(&params, "identifier").unwrap_or_default();
     let password = web::param(&params, "password").unwrap_or_default();
-    match experience::sign_in_with_password(ctx.db, identifier, password, ctx.now_ms).await? {
-        Err(_) => {
+    let ip = web::header(
+        req,
+        http::header::HeaderName::from_static("cf-connecting-ip"),
+    );
+    match experience::sign_in_with_password(ctx.db, identifier, password, ip, ctx.now_ms).await? {
+        Err(e) => {
             let (token, new) = csrf::token(req)?;
-            let body = view::sign_in(
-                &app.name,
-                &token,
-                identifier,
-                Some("The username, email or password is incorrect."),
-            );
-            Ok(page(StatusCode::BAD_REQUEST, body, &token, new))
+            let (status, message) = match e {
+                SignInError::InvalidCredentials => (
+                    StatusCode::BAD_REQUEST,
+                    "The username, email or password is incorrect.".to_owned(),
+                ),
+                SignInError::Locked { until } => {
+                    let minutes = (until - ctx.now() + 59).div_euclid(60).max(1);
+                    let plural = if minutes == 1 { "" } else { "s" };
+                    (
+                        StatusCode::TOO_MANY_REQUESTS,
+                        format!("Too many failed attempts. Try again in {minutes} minute{plural}."),
+                    )
+                }
+            };
+            let body = view::sign_in(&app.name, &token, identifier, Some(&message));
+            Ok(page(status, body, &token, new))
         }
         Ok(user) => {
             let now = ctx.now();

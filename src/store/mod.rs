@@ -11,6 +11,7 @@ pub mod apps;
 pub mod keys;
 pub mod oidc;
 pub mod rbac;
+pub mod throttle;
 pub mod users;
 
 #[cfg(not(target_arch = "wasm32"))]
