@@ -273,3 +273,74 @@ fn the_admin_can_manage_users_through_the_router() {
     assert!(gatehouse::crypto::password::verify("another-pass-1", &hash));
     assert!(!gatehouse::crypto::password::verify("password-123", &hash));
 }
+
+#[test]
+fn garbage_at_the_oidc_endpoints_is_never_a_server_error() {
+    let h = Harness::new();
+    let cookie = "__Host-gh_session=garbage; __Host-gh_interaction=nope; __Host-gh_csrf=x";
+    let gets = [
+        "/oidc/auth",
+        "/oidc/auth?client_id=%00&redirect_uri=%FF",
+        "/oidc/auth?client_id=a&client_id=b",
+        "/oidc/auth?response_type=code&scope=openid&client_id=x&redirect_uri=https://a",
+        "/oidc/auth/resume",
+        "/sign-in",
+        "/consent",
+        "/oidc/session/end?id_token_hint=not.a.jwt",
+        "/oidc/session/end?id_token_hint=eyJhbGciOiJub25lIn0.e30.&client_id=x",
+        "/oidc/session/end?post_logout_redirect_uri=https://evil.example",
+        "/oidc/me",
+    ];
+    for path in gets {
+        for headers in [
+            vec![],
+            vec![("cookie", cookie)],
+            vec![("authorization", "Bearer x"), ("cookie", cookie)],
+        ] {
+            let r = h.send(request("GET", path, &headers, Vec::new()));
+            assert!(r.status < 500, "GET {path} → {} {}", r.status, r.text());
+            assert!(
+                r.header("location").is_none_or(|l| l.starts_with('/')),
+                "GET {path} redirected off-site"
+            );
+        }
+    }
+    let posts: [(&str, &[(&str, &str)]); 8] = [
+        ("/sign-in", &[("identifier", "a"), ("password", "b")]),
+        (
+            "/sign-in",
+            &[("_csrf", "x"), ("identifier", "a"), ("password", "b")],
+        ),
+        ("/consent", &[("_csrf", "x"), ("action", "authorize")]),
+        (
+            "/oidc/session/end/confirm",
+            &[("_csrf", "x"), ("logout", "yes")],
+        ),
+        ("/oidc/token/revocation", &[("token", "x")]),
+        (
+            "/oidc/token/introspection",
+            &[("token", "x"), ("client_id", "nope")],
+        ),
+        (
+            "/oidc/token",
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", "x"),
+                ("client_id", "nope"),
+            ],
+        ),
+        (
+            "/oidc/token",
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", "x"),
+                ("client_id", ADMIN_ID),
+                ("client_secret", ADMIN_SECRET),
+            ],
+        ),
+    ];
+    for (path, form) in posts {
+        let r = h.form(path, form, &[("cookie", cookie)]);
+        assert!(r.status < 500, "POST {path} → {} {}", r.status, r.text());
+    }
+}
