@@ -161,6 +161,11 @@ async fn route<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request) -> Response {
             Method::POST => page(pages::handlers::sign_in_submit(ctx, &req).await),
             _ => method_not_allowed(),
         },
+        "/register" => match method {
+            Method::GET => page(pages::handlers::register_form(ctx, &req).await),
+            Method::POST => page(pages::handlers::register_submit(ctx, &req).await),
+            _ => method_not_allowed(),
+        },
         "/consent" => match method {
             Method::GET => page(pages::handlers::consent_form(ctx, &req).await),
             Method::POST => page(pages::handlers::consent_submit(ctx, &req).await),

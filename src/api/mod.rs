@@ -1,6 +1,8 @@
 //! The Management API at `/api`: Logto's paths and JSON shapes, behind a bearer token for
 //! the resource `<origin>/api` with the scope `all`.
 pub mod applications;
+pub mod experience;
+pub mod experience_settings;
 pub mod input;
 pub mod keys;
 pub mod rbac;
@@ -82,6 +84,11 @@ fn method_not_allowed(method: &Method) -> ApiError {
 }
 
 pub async fn handle<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request) -> Result<Response, ApiError> {
+    let path = req.uri().path();
+    if path == "/api/experience" || path.starts_with("/api/experience/") {
+        // The Experience API is the browser's, bound to its interaction cookie.
+        return experience::handle(ctx, req).await;
+    }
     authorize(ctx, &req).await?;
     let path = req.uri().path().to_owned();
     let segments: Vec<&str> = path.trim_end_matches('/').split('/').skip(2).collect();
@@ -142,6 +149,9 @@ pub async fn handle<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request) -> Result<R
         (["roles", id, "scopes", scope], &Method::DELETE) => {
             rbac::remove_role_scope(ctx, id, scope).await
         }
+        (["sign-in-exp"], &Method::GET) => experience_settings::get(ctx).await,
+        (["sign-in-exp"], &Method::PATCH) => experience_settings::update(ctx, &req).await,
+        (["logs"], &Method::GET) => experience_settings::logs(ctx, &req).await,
         (["configs", "oidc", "private-keys"], &Method::GET) => keys::list(ctx).await,
         (["configs", "oidc", "private-keys", "rotate"], &Method::POST) => keys::rotate(ctx).await,
         _ => Err(not_found(&path)),

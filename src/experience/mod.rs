@@ -1,10 +1,18 @@
-//! The sign-in service the hosted pages (and, later, the Experience API) drive. For now:
-//! identifier + password.
+//! The sign-in experience: its settings, the password policy, the audit log, and the
+//! sign-in service that the hosted pages and the Experience API drive.
+pub mod audit;
+pub mod password_policy;
+pub mod service;
+pub mod settings;
+pub mod state;
 use crate::crypto::password;
 use crate::error::InternalError;
 use crate::store::throttle::{self, Policy};
 use crate::store::users::{self, User};
+use crate::store::StoreError;
 use crate::store::{query_one, Db};
+use serde_json::json;
+use settings::Settings;
 
 /// Why a sign-in failed. Wrong identifier and wrong password are one error, so the page
 /// never tells which part was wrong.
@@ -65,23 +73,48 @@ async fn find_by_identifier(db: &impl Db, identifier: &str) -> Result<Option<Use
     }
 }
 
-/// Verifies an identifier (username or email) and password from client address `ip`;
-/// records the sign-in time. Failures count per identifier and per address; a locked key
-/// is refused before any password is checked.
+/// The settings in force: the stored ones, or the defaults.
+pub async fn load_settings(db: &impl Db) -> Result<Settings, InternalError> {
+    match crate::store::settings::get(db).await? {
+        Some(raw) => serde_json::from_str(&raw)
+            .map_err(|e| StoreError::Decode(format!("sign-in experience: {e}")).into()),
+        None => Ok(Settings::default()),
+    }
+}
+
+/// Where a sign-in attempt comes from, for throttling and the audit log.
+pub struct Origin<'a> {
+    pub ip: Option<&'a str>,
+    pub application_id: Option<&'a str>,
+}
+
+/// Verifies an identifier (username or email) and password; records the sign-in time.
+/// Failures count per identifier and per client address; a locked key is refused before any
+/// password is checked. Every outcome goes to the audit log.
 pub async fn sign_in_with_password(
     db: &impl Db,
     identifier: &str,
     secret: &str,
-    ip: Option<&str>,
+    from: &Origin<'_>,
     now_ms: i64,
 ) -> Result<Result<User, SignInError>, InternalError> {
     let now = now_ms.div_euclid(1000);
     let id_key = identifier_key(identifier);
-    let ip_key = ip.map(|ip| format!("ip:{ip}"));
+    let ip_key = from.ip.map(|ip| format!("ip:{ip}"));
     let keys: Vec<String> = std::iter::once(id_key.clone())
         .chain(ip_key.clone())
         .collect();
+    let entry = |ok: bool, user_id: Option<&'static str>, payload| audit::Entry {
+        key: "Interaction.SignIn.Verification.Password",
+        ok,
+        user_id,
+        application_id: from.application_id,
+        ip: from.ip,
+        payload,
+    };
     if let Some(until) = throttle::locked_until(db, &keys, now).await? {
+        let payload = json!({"identifier": identifier, "error": "locked", "lockedUntil": until});
+        audit::record(db, entry(false, None, payload), now_ms).await;
         return Ok(Err(SignInError::Locked { until }));
     }
     let user = if identifier.len() > 256 || secret.len() > 1024 {
@@ -99,13 +132,23 @@ pub async fn sign_in_with_password(
             throttle::clear(db, &id_key).await?;
             u.last_sign_in_at = Some(now_ms);
             users::update(db, &u).await?;
+            let mut e = entry(true, None, json!({"identifier": identifier}));
+            e.user_id = Some(&u.id);
+            audit::record(db, e, now_ms).await;
             Ok(Ok(u))
         }
-        _ => {
+        user => {
             throttle::record_failure(db, &id_key, IDENTIFIER_POLICY, now).await?;
             if let Some(k) = &ip_key {
                 throttle::record_failure(db, k, IP_POLICY, now).await?;
             }
+            let mut e = entry(
+                false,
+                None,
+                json!({"identifier": identifier, "error": "invalid_credentials"}),
+            );
+            e.user_id = user.as_ref().map(|u| u.id.as_str());
+            audit::record(db, e, now_ms).await;
             Ok(Err(SignInError::InvalidCredentials))
         }
     }

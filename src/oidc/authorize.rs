@@ -48,7 +48,20 @@ pub struct AuthRequest {
     pub max_age: Option<i64>,
     pub login_hint: Option<String>,
     pub ui_locales: Option<String>,
+    /// Logto's `first_screen`: which page the sign-in starts on.
+    #[serde(default)]
+    pub first_screen: Option<String>,
 }
+
+/// Logto's `first_screen` values.
+pub const FIRST_SCREENS: &[&str] = &[
+    "sign_in",
+    "register",
+    "reset_password",
+    "identifier:sign_in",
+    "identifier:register",
+    "single_sign_on",
+];
 
 impl AuthRequest {
     pub fn prompts(&self, p: &str) -> bool {
@@ -280,6 +293,17 @@ pub fn validate(params: &[(String, String)], app: &Application) -> Result<AuthRe
     let nonce = text("nonce", 512)?;
     let login_hint = text("login_hint", 256)?;
     let ui_locales = text("ui_locales", 128)?;
+    let first_screen = text("first_screen", 64)?;
+    if first_screen
+        .as_deref()
+        .is_some_and(|f| !FIRST_SCREENS.contains(&f))
+    {
+        return Err(fail(
+            &target,
+            "invalid_request",
+            "unsupported first_screen".into(),
+        ));
+    }
     if target.state.as_ref().is_some_and(|s| s.len() > 2048) {
         return Err(fail(&target, "invalid_request", "state is too long".into()));
     }
@@ -295,6 +319,7 @@ pub fn validate(params: &[(String, String)], app: &Application) -> Result<AuthRe
         max_age,
         login_hint,
         ui_locales,
+        first_screen,
     })
 }
 

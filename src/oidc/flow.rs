@@ -118,6 +118,16 @@ pub async fn authorize<D: Db, K: Kv>(
     Ok(res)
 }
 
+/// The page a sign-in starts on. Screens that do not exist yet (reset password, single
+/// sign-on) start on the sign-in page.
+fn first_screen_path(request: &AuthRequest) -> &'static str {
+    match request.first_screen.as_deref() {
+        Some("register" | "identifier:register") => "/register",
+        _ if request.prompts("create") => "/register",
+        _ => "/sign-in",
+    }
+}
+
 /// Every requested resource must exist (`invalid_target`); without any, the default one
 /// (if there is one) is implied.
 async fn with_known_resources<D: Db, K: Kv>(
@@ -285,7 +295,7 @@ pub async fn advance<D: Db, K: Kv>(
         now,
     };
     match authorize::decide(&request, &facts) {
-        Step::SignIn => Ok(web::redirect("/sign-in")),
+        Step::SignIn => Ok(web::redirect(first_screen_path(&request))),
         Step::Consent => Ok(web::redirect("/consent")),
         Step::Fail(error) => {
             repo::delete_interaction(ctx.db, &row.id).await?;

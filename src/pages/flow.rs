@@ -1,16 +1,49 @@
 //! The sign-in flow's pages: sign-in, consent, sign-out confirmation, and the form_post
 //! response. Each renders one template; none holds flow logic.
+use super::i18n::{Lang, Text};
 use super::PageContext;
 use askama::Template;
+
+/// What the sign-in and registration pages share.
+pub struct Form<'a> {
+    pub lang: Lang,
+    pub app_name: &'a str,
+    pub csrf: &'a str,
+    pub error: Option<&'a str>,
+    pub terms_required: bool,
+    pub terms_url: Option<&'a str>,
+    pub privacy_url: Option<&'a str>,
+    pub custom_css: Option<&'a str>,
+}
 
 #[derive(Template)]
 #[template(path = "sign_in.html")]
 struct SignIn<'a> {
     ctx: PageContext,
+    t: &'static Text,
     app_name: &'a str,
     csrf: &'a str,
     identifier: &'a str,
     error: Option<&'a str>,
+    can_register: bool,
+    terms_required: bool,
+    terms_url: Option<&'a str>,
+    privacy_url: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "register.html")]
+struct Register<'a> {
+    ctx: PageContext,
+    t: &'static Text,
+    app_name: &'a str,
+    csrf: &'a str,
+    username: &'a str,
+    error: Option<&'a str>,
+    can_sign_in: bool,
+    terms_required: bool,
+    terms_url: Option<&'a str>,
+    privacy_url: Option<&'a str>,
 }
 
 #[derive(Template)]
@@ -62,16 +95,47 @@ fn ctx(title: &str) -> PageContext {
     PageContext {
         lang: "en",
         title: title.to_owned(),
+        custom_css: None,
     }
 }
 
-pub fn sign_in(app_name: &str, csrf: &str, identifier: &str, error: Option<&str>) -> String {
+fn form_ctx(f: &Form<'_>, title: &str) -> PageContext {
+    PageContext {
+        lang: f.lang.code(),
+        title: title.to_owned(),
+        custom_css: f.custom_css.map(str::to_owned),
+    }
+}
+
+pub fn sign_in(f: &Form<'_>, identifier: &str, can_register: bool) -> String {
+    let t = f.lang.text();
     render(SignIn {
-        ctx: ctx("Sign in"),
-        app_name,
-        csrf,
+        ctx: form_ctx(f, t.sign_in),
+        t,
+        app_name: f.app_name,
+        csrf: f.csrf,
         identifier,
-        error,
+        error: f.error,
+        can_register,
+        terms_required: f.terms_required,
+        terms_url: f.terms_url,
+        privacy_url: f.privacy_url,
+    })
+}
+
+pub fn register(f: &Form<'_>, username: &str, can_sign_in: bool) -> String {
+    let t = f.lang.text();
+    render(Register {
+        ctx: form_ctx(f, t.register),
+        t,
+        app_name: f.app_name,
+        csrf: f.csrf,
+        username,
+        error: f.error,
+        can_sign_in,
+        terms_required: f.terms_required,
+        terms_url: f.terms_url,
+        privacy_url: f.privacy_url,
     })
 }
 

@@ -4,11 +4,14 @@ use askama::Template;
 
 pub mod flow;
 pub mod handlers;
+pub mod i18n;
 
 /// What every page's layout needs.
 pub struct PageContext {
     pub lang: &'static str,
     pub title: String,
+    /// The sign-in experience's custom CSS (validated: no `</`).
+    pub custom_css: Option<String>,
 }
 
 #[derive(Template)]
@@ -25,6 +28,7 @@ fn render_error(heading: &str, detail: String, hint: Option<String>) -> String {
         ctx: PageContext {
             lang: "en",
             title: heading.to_owned(),
+            custom_css: None,
         },
         heading,
         detail,

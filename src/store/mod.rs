@@ -9,8 +9,10 @@
 
 pub mod apps;
 pub mod keys;
+pub mod logs;
 pub mod oidc;
 pub mod rbac;
+pub mod settings;
 pub mod throttle;
 pub mod users;
 

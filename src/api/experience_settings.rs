@@ -1,0 +1,72 @@
+//! `/api/sign-in-exp` (GET, PATCH with a deep merge) and `/api/logs`.
+use super::input::{self, json_body};
+use crate::app::Ctx;
+use crate::error::ApiError;
+use crate::experience::{
+    self,
+    settings::{merge, Settings},
+};
+use crate::store::logs::{self, Filter};
+use crate::store::{settings as repo, Db, Kv, StoreError};
+use crate::web::{self, query_pairs, Request, Response};
+use http::StatusCode;
+use serde_json::{json, Value};
+
+pub async fn get<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>) -> Result<Response, ApiError> {
+    Ok(web::json(
+        StatusCode::OK,
+        &experience::load_settings(ctx.db).await?,
+    ))
+}
+
+pub async fn update<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    req: &Request,
+) -> Result<Response, ApiError> {
+    let patch: Value = json_body(req)?;
+    if !patch.is_object() {
+        return Err(ApiError::invalid_input("The body must be a JSON object."));
+    }
+    let current = experience::load_settings(ctx.db).await?;
+    let mut merged =
+        serde_json::to_value(&current).map_err(|e| StoreError::Decode(e.to_string()))?;
+    merge(&mut merged, patch);
+    let settings: Settings = serde_json::from_value(merged)
+        .map_err(|e| ApiError::invalid_input(format!("Invalid sign-in experience: {e}.")))?;
+    settings
+        .validate()
+        .map_err(|m| ApiError::invalid_input(format!("Invalid sign-in experience: {m}.")))?;
+    let raw = serde_json::to_string(&settings).map_err(|e| StoreError::Decode(e.to_string()))?;
+    repo::put(ctx.db, &raw, ctx.now_ms).await?;
+    Ok(web::json(StatusCode::OK, &settings))
+}
+
+/// `GET /api/logs` with `userId`, `applicationId`, `logKey`, `page`, `page_size`.
+pub async fn logs<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: &Request) -> Result<Response, ApiError> {
+    let page = input::page(req)?;
+    let mut f = Filter::default();
+    for (k, v) in query_pairs(req) {
+        match k.as_str() {
+            "userId" => f.user_id = Some(v),
+            "applicationId" => f.application_id = Some(v),
+            "logKey" => f.key = Some(v),
+            _ => {}
+        }
+    }
+    let (rows, total) = logs::list(ctx.db, &f, page.limit, page.offset).await?;
+    let body: Vec<Value> = rows
+        .into_iter()
+        .map(|r| {
+            let mut payload: Value = serde_json::from_str(&r.payload).unwrap_or_else(|_| json!({}));
+            if let Some(p) = payload.as_object_mut() {
+                p.insert("result".into(), json!(r.result));
+                p.insert("userId".into(), json!(r.user_id));
+                p.insert("applicationId".into(), json!(r.application_id));
+                p.insert("ip".into(), json!(r.ip));
+                p.insert("key".into(), json!(r.key));
+            }
+            json!({"id": r.id, "key": r.key, "payload": payload, "createdAt": r.created_at})
+        })
+        .collect();
+    Ok(input::with_total(web::json(StatusCode::OK, &body), total))
+}

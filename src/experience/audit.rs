@@ -1,0 +1,31 @@
+//! Writes the audit log. A failure to log is itself logged and never fails the request.
+use crate::crypto::random;
+use crate::store::logs::{self, LogRow};
+use crate::store::Db;
+use serde_json::Value;
+
+pub struct Entry<'a> {
+    pub key: &'a str,
+    pub ok: bool,
+    pub user_id: Option<&'a str>,
+    pub application_id: Option<&'a str>,
+    pub ip: Option<&'a str>,
+    pub payload: Value,
+}
+
+pub async fn record(db: &impl Db, e: Entry<'_>, now_ms: i64) {
+    let Ok(id) = random::id() else { return };
+    let row = LogRow {
+        id,
+        key: e.key.to_owned(),
+        result: if e.ok { "Success" } else { "Error" }.to_owned(),
+        user_id: e.user_id.map(str::to_owned),
+        application_id: e.application_id.map(str::to_owned),
+        ip: e.ip.map(str::to_owned),
+        payload: e.payload.to_string(),
+        created_at: now_ms,
+    };
+    if let Err(err) = logs::insert(db, &row).await {
+        log::error!("cannot write the audit log ({}): {err}", row.key);
+    }
+}

@@ -1,0 +1,374 @@
+//! Sign-in experience settings (`/api/sign-in-exp`), with Logto's field names and defaults.
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Identifier {
+    Username,
+    Email,
+    Phone,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SignUp {
+    /// Which identifiers a new account needs; `[email, phone]` means email or phone.
+    pub identifiers: Vec<Identifier>,
+    pub password: bool,
+    pub verify: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SignInMethod {
+    pub identifier: Identifier,
+    pub password: bool,
+    pub verification_code: bool,
+    pub is_password_primary: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SignIn {
+    pub methods: Vec<SignInMethod>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SignInMode {
+    SignIn,
+    Register,
+    SignInAndRegister,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AgreeToTermsPolicy {
+    Automatic,
+    ManualRegistrationOnly,
+    Manual,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ForgotPasswordMethod {
+    EmailVerificationCode,
+    PhoneVerificationCode,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Range {
+    pub min: u32,
+    pub max: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CharacterTypes {
+    pub min: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Rejects {
+    /// Accepted for compatibility; checking breached passwords needs a network service
+    /// and is not done.
+    pub pwned: bool,
+    pub repetition_and_sequence: bool,
+    pub user_info: bool,
+    pub words: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PasswordPolicy {
+    pub length: Range,
+    pub character_types: CharacterTypes,
+    pub rejects: Rejects,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Color {
+    pub primary_color: String,
+    pub is_dark_mode_enabled: bool,
+    pub dark_primary_color: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Branding {
+    #[serde(default)]
+    pub logo_url: Option<String>,
+    #[serde(default)]
+    pub dark_logo_url: Option<String>,
+    #[serde(default)]
+    pub favicon: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LanguageInfo {
+    pub auto_detect: bool,
+    pub fallback_language: String,
+}
+
+/// Gatehouse's username rule (Logto's is fixed; this makes its length configurable).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UsernamePolicy {
+    pub min_length: u32,
+    pub max_length: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Settings {
+    pub id: String,
+    pub color: Color,
+    pub branding: Branding,
+    pub language_info: LanguageInfo,
+    pub terms_of_use_url: Option<String>,
+    pub privacy_policy_url: Option<String>,
+    pub agree_to_terms_policy: AgreeToTermsPolicy,
+    pub sign_in: SignIn,
+    pub sign_up: SignUp,
+    pub sign_in_mode: SignInMode,
+    pub forgot_password_methods: Vec<ForgotPasswordMethod>,
+    pub password_policy: PasswordPolicy,
+    pub username_policy: UsernamePolicy,
+    pub custom_css: Option<String>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        let method = |identifier| SignInMethod {
+            identifier,
+            password: true,
+            verification_code: false,
+            is_password_primary: true,
+        };
+        Settings {
+            id: "default".into(),
+            color: Color {
+                primary_color: "#3B3BD4".into(),
+                is_dark_mode_enabled: true,
+                dark_primary_color: "#9D9DFF".into(),
+            },
+            branding: Branding::default(),
+            language_info: LanguageInfo {
+                auto_detect: true,
+                fallback_language: "en".into(),
+            },
+            terms_of_use_url: None,
+            privacy_policy_url: None,
+            agree_to_terms_policy: AgreeToTermsPolicy::Automatic,
+            sign_in: SignIn {
+                methods: vec![method(Identifier::Username), method(Identifier::Email)],
+            },
+            sign_up: SignUp {
+                identifiers: vec![Identifier::Username],
+                password: true,
+                verify: false,
+            },
+            sign_in_mode: SignInMode::SignInAndRegister,
+            forgot_password_methods: vec![ForgotPasswordMethod::EmailVerificationCode],
+            password_policy: PasswordPolicy {
+                length: Range { min: 8, max: 256 },
+                character_types: CharacterTypes { min: 1 },
+                rejects: Rejects {
+                    pwned: false,
+                    repetition_and_sequence: true,
+                    user_info: true,
+                    words: Vec::new(),
+                },
+            },
+            username_policy: UsernamePolicy {
+                min_length: 1,
+                max_length: 128,
+            },
+            custom_css: None,
+        }
+    }
+}
+
+pub const LANGUAGES: &[&str] = &["en", "de"];
+
+fn is_color(s: &str) -> bool {
+    s.len() == 7 && s.starts_with('#') && s.bytes().skip(1).all(|b| b.is_ascii_hexdigit())
+}
+
+impl Settings {
+    /// Checks what the types cannot; returns the first problem in words.
+    pub fn validate(&self) -> Result<(), String> {
+        let p = &self.password_policy;
+        if p.length.min < 1 || p.length.max > 256 || p.length.min > p.length.max {
+            return Err("passwordPolicy.length must satisfy 1 ≤ min ≤ max ≤ 256".into());
+        }
+        if !(1..=4).contains(&p.character_types.min) {
+            return Err("passwordPolicy.characterTypes.min must be from 1 to 4".into());
+        }
+        if p.rejects.words.len() > 1000
+            || p.rejects
+                .words
+                .iter()
+                .any(|w| w.is_empty() || w.len() > 128)
+        {
+            return Err(
+                "passwordPolicy.rejects.words takes at most 1000 words of 1 to 128 characters"
+                    .into(),
+            );
+        }
+        let u = &self.username_policy;
+        if u.min_length < 1 || u.max_length > 128 || u.min_length > u.max_length {
+            return Err("usernamePolicy must satisfy 1 ≤ minLength ≤ maxLength ≤ 128".into());
+        }
+        let ids = &self.sign_up.identifiers;
+        if ids.is_empty() && self.sign_in_mode != SignInMode::SignIn {
+            return Err("signUp.identifiers must name at least one identifier".into());
+        }
+        if ids.contains(&Identifier::Username) && !self.sign_up.password {
+            return Err("a username sign-up needs signUp.password".into());
+        }
+        if (ids.contains(&Identifier::Email) || ids.contains(&Identifier::Phone))
+            && !self.sign_up.verify
+        {
+            return Err("an email or phone sign-up needs signUp.verify".into());
+        }
+        if self.sign_in.methods.is_empty() {
+            return Err("signIn.methods must not be empty".into());
+        }
+        for m in &self.sign_in.methods {
+            if !m.password && !m.verification_code {
+                return Err("each sign-in method needs password or verificationCode".into());
+            }
+            if m.identifier == Identifier::Username && !m.password {
+                return Err("username sign-in needs a password".into());
+            }
+        }
+        if !is_color(&self.color.primary_color) || !is_color(&self.color.dark_primary_color) {
+            return Err("colors must be #RRGGBB".into());
+        }
+        if !LANGUAGES.contains(&self.language_info.fallback_language.as_str()) {
+            return Err(format!(
+                "languageInfo.fallbackLanguage must be one of {}",
+                LANGUAGES.join(", ")
+            ));
+        }
+        if self
+            .custom_css
+            .as_ref()
+            .is_some_and(|c| c.len() > 16 * 1024 || c.contains("</"))
+        {
+            return Err("customCss must be at most 16 KiB and must not contain `</`".into());
+        }
+        for url in [
+            &self.terms_of_use_url,
+            &self.privacy_policy_url,
+            &self.branding.logo_url,
+            &self.branding.dark_logo_url,
+            &self.branding.favicon,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            match url::Url::parse(url) {
+                Ok(u) if matches!(u.scheme(), "https" | "http") && url.len() <= 2048 => {}
+                _ => return Err(format!("{url:?} is not an http(s) URL")),
+            }
+        }
+        Ok(())
+    }
+
+    pub fn registration_allowed(&self) -> bool {
+        self.sign_in_mode != SignInMode::SignIn
+    }
+
+    pub fn sign_in_allowed(&self) -> bool {
+        self.sign_in_mode != SignInMode::Register
+    }
+
+    /// Whether the terms must be ticked for this event.
+    pub fn terms_required(&self, registering: bool) -> bool {
+        let has_terms = self.terms_of_use_url.is_some() || self.privacy_policy_url.is_some();
+        has_terms
+            && match self.agree_to_terms_policy {
+                AgreeToTermsPolicy::Automatic => false,
+                AgreeToTermsPolicy::ManualRegistrationOnly => registering,
+                AgreeToTermsPolicy::Manual => true,
+            }
+    }
+}
+
+/// Deep-merges a JSON patch into `base` (objects merge, everything else replaces).
+pub fn merge(base: &mut serde_json::Value, patch: serde_json::Value) {
+    match (base, patch) {
+        (serde_json::Value::Object(b), serde_json::Value::Object(p)) => {
+            for (k, v) in p {
+                merge(b.entry(k).or_insert(serde_json::Value::Null), v);
+            }
+        }
+        (b, p) => *b = p,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_logto_shaped() {
+        let s = Settings::default();
+        assert_eq!(s.validate(), Ok(()));
+        let v = serde_json::to_value(&s).unwrap();
+        assert_eq!(v["signInMode"], "SignInAndRegister");
+        assert_eq!(v["signUp"]["identifiers"][0], "username");
+        assert_eq!(v["passwordPolicy"]["length"]["min"], 8);
+        assert_eq!(v["agreeToTermsPolicy"], "Automatic");
+        assert_eq!(v["forgotPasswordMethods"][0], "EmailVerificationCode");
+    }
+
+    #[test]
+    fn merge_patches_nested_fields_only() {
+        let mut base = serde_json::to_value(Settings::default()).unwrap();
+        merge(
+            &mut base,
+            serde_json::json!({"passwordPolicy": {"length": {"min": 12}}, "signInMode": "SignIn"}),
+        );
+        let s: Settings = serde_json::from_value(base).unwrap();
+        assert_eq!(s.password_policy.length, Range { min: 12, max: 256 });
+        assert_eq!(s.sign_in_mode, SignInMode::SignIn);
+        assert!(!s.registration_allowed());
+    }
+
+    #[test]
+    #[allow(clippy::field_reassign_with_default)]
+    fn inconsistent_settings_are_refused() {
+        let mut s = Settings::default();
+        s.sign_up = SignUp {
+            identifiers: vec![Identifier::Username],
+            password: false,
+            verify: false,
+        };
+        assert!(s.validate().is_err());
+        let mut s = Settings::default();
+        s.password_policy.length = Range { min: 10, max: 5 };
+        assert!(s.validate().is_err());
+        let mut s = Settings::default();
+        s.custom_css = Some("</style><script>".into());
+        assert!(s.validate().is_err());
+        let mut s = Settings::default();
+        s.terms_of_use_url = Some("javascript:alert(1)".into());
+        assert!(s.validate().is_err());
+    }
+
+    #[test]
+    fn terms_policy() {
+        let mut s = Settings::default();
+        assert!(!s.terms_required(true));
+        s.terms_of_use_url = Some("https://example.com/terms".into());
+        s.agree_to_terms_policy = AgreeToTermsPolicy::ManualRegistrationOnly;
+        assert!(s.terms_required(true));
+        assert!(!s.terms_required(false));
+        s.agree_to_terms_policy = AgreeToTermsPolicy::Manual;
+        assert!(s.terms_required(false));
+    }
+}

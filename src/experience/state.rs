@@ -1,0 +1,181 @@
+//! The Experience API's state machine: what an interaction has proven and collected, and
+//! which step may come next. Pure: the caller loads and saves the state with its interaction.
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Event {
+    SignIn,
+    Register,
+    ForgotPassword,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum Verification {
+    /// A password matched this user.
+    Password { id: String, user_id: String },
+}
+
+impl Verification {
+    pub fn id(&self) -> &str {
+        match self {
+            Verification::Password { id, .. } => id,
+        }
+    }
+}
+
+/// A profile collected for a new account (or a new password).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Profile {
+    pub username: Option<String>,
+    pub primary_email: Option<String>,
+    pub primary_phone: Option<String>,
+    /// Argon2id hash; the password itself is never kept.
+    pub password_hash: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct State {
+    pub event: Option<Event>,
+    pub verifications: Vec<Verification>,
+    /// The user this interaction has identified (sign-in) or created (registration).
+    pub user_id: Option<String>,
+    pub profile: Profile,
+}
+
+/// Why a step is not possible now.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StepError {
+    NoEvent,
+    UnknownVerification,
+    WrongEvent,
+    AlreadyIdentified,
+    NotIdentified,
+    MissingProfile(Vec<&'static str>),
+}
+
+impl State {
+    /// `PUT /experience`: starts (or switches) the event; what was proven for another event
+    /// does not carry over.
+    pub fn start(&mut self, event: Event) {
+        if self.event != Some(event) {
+            *self = State {
+                event: Some(event),
+                ..State::default()
+            };
+        }
+    }
+
+    pub fn event(&self) -> Result<Event, StepError> {
+        self.event.ok_or(StepError::NoEvent)
+    }
+
+    pub fn add(&mut self, v: Verification) {
+        self.verifications.push(v);
+    }
+
+    /// Sign-in identification: the user a verification proved.
+    pub fn identify_by(&mut self, verification_id: &str) -> Result<String, StepError> {
+        if self.event()? != Event::SignIn {
+            return Err(StepError::WrongEvent);
+        }
+        let v = self
+            .verifications
+            .iter()
+            .find(|v| v.id() == verification_id)
+            .ok_or(StepError::UnknownVerification)?;
+        let Verification::Password { user_id, .. } = v;
+        self.user_id = Some(user_id.clone());
+        Ok(user_id.clone())
+    }
+
+    /// Registration: which profile fields `required` still lacks.
+    pub fn missing(&self, required: &[&'static str]) -> Vec<&'static str> {
+        required
+            .iter()
+            .copied()
+            .filter(|f| match *f {
+                "username" => self.profile.username.is_none(),
+                "email" => self.profile.primary_email.is_none(),
+                "phone" => self.profile.primary_phone.is_none(),
+                "password" => self.profile.password_hash.is_none(),
+                _ => false,
+            })
+            .collect()
+    }
+
+    /// Whether registration may create the user now.
+    pub fn ready_to_register(&self, required: &[&'static str]) -> Result<(), StepError> {
+        if self.event()? != Event::Register {
+            return Err(StepError::WrongEvent);
+        }
+        if self.user_id.is_some() {
+            return Err(StepError::AlreadyIdentified);
+        }
+        let missing = self.missing(required);
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(StepError::MissingProfile(missing))
+        }
+    }
+
+    /// Whether the interaction may finish.
+    pub fn ready_to_submit(&self) -> Result<&str, StepError> {
+        self.event()?;
+        self.user_id.as_deref().ok_or(StepError::NotIdentified)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sign_in_needs_a_verification_before_submit() {
+        let mut s = State::default();
+        assert_eq!(s.ready_to_submit(), Err(StepError::NoEvent));
+        s.start(Event::SignIn);
+        assert_eq!(s.ready_to_submit(), Err(StepError::NotIdentified));
+        assert_eq!(s.identify_by("v1"), Err(StepError::UnknownVerification));
+        s.add(Verification::Password {
+            id: "v1".into(),
+            user_id: "u1".into(),
+        });
+        assert_eq!(s.identify_by("v1"), Ok("u1".into()));
+        assert_eq!(s.ready_to_submit(), Ok("u1"));
+    }
+
+    #[test]
+    fn switching_the_event_forgets_what_was_proven() {
+        let mut s = State::default();
+        s.start(Event::SignIn);
+        s.add(Verification::Password {
+            id: "v1".into(),
+            user_id: "u1".into(),
+        });
+        s.start(Event::Register);
+        assert!(s.verifications.is_empty());
+        assert_eq!(s.identify_by("v1"), Err(StepError::WrongEvent));
+    }
+
+    #[test]
+    fn registration_needs_the_whole_profile() {
+        let mut s = State::default();
+        s.start(Event::Register);
+        assert_eq!(
+            s.ready_to_register(&["username", "password"]),
+            Err(StepError::MissingProfile(vec!["username", "password"]))
+        );
+        s.profile.username = Some("bob".into());
+        s.profile.password_hash = Some("$argon2id$…".into());
+        assert_eq!(s.ready_to_register(&["username", "password"]), Ok(()));
+        s.user_id = Some("u".into());
+        assert_eq!(
+            s.ready_to_register(&["username", "password"]),
+            Err(StepError::AlreadyIdentified)
+        );
+    }
+}

@@ -1,0 +1,165 @@
+//! The hosted pages' words, in English and German. The language comes from `ui_locales`,
+//! then `Accept-Language`, then the sign-in experience's fallback.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    En,
+    De,
+}
+
+impl Lang {
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::De => "de",
+        }
+    }
+
+    fn from_tag(tag: &str) -> Option<Lang> {
+        let primary = tag
+            .trim()
+            .split(['-', '_', ';'])
+            .next()?
+            .to_ascii_lowercase();
+        match primary.as_str() {
+            "en" => Some(Lang::En),
+            "de" => Some(Lang::De),
+            _ => None,
+        }
+    }
+
+    /// `ui_locales` (space-separated, in order of preference), then `Accept-Language` (by
+    /// q-value), then `fallback`.
+    pub fn pick(ui_locales: Option<&str>, accept_language: Option<&str>, fallback: &str) -> Lang {
+        if let Some(l) = ui_locales.and_then(|u| u.split(' ').find_map(Lang::from_tag)) {
+            return l;
+        }
+        if let Some(header) = accept_language {
+            let mut tags: Vec<(f32, &str)> = header
+                .split(',')
+                .map(|part| {
+                    let mut it = part.split(";q=");
+                    let tag = it.next().unwrap_or_default();
+                    let q = it.next().and_then(|q| q.trim().parse().ok()).unwrap_or(1.0);
+                    (q, tag)
+                })
+                .collect();
+            tags.sort_by(|a, b| b.0.total_cmp(&a.0));
+            if let Some(l) = tags
+                .iter()
+                .filter(|(q, _)| *q > 0.0)
+                .find_map(|(_, t)| Lang::from_tag(t))
+            {
+                return l;
+            }
+        }
+        Lang::from_tag(fallback).unwrap_or(Lang::En)
+    }
+
+    pub fn text(self) -> &'static Text {
+        match self {
+            Lang::En => &EN,
+            Lang::De => &DE,
+        }
+    }
+}
+
+pub struct Text {
+    pub sign_in: &'static str,
+    pub to_continue: &'static str,
+    pub identifier: &'static str,
+    pub password: &'static str,
+    pub submit_sign_in: &'static str,
+    pub no_account: &'static str,
+    pub create_account: &'static str,
+    pub register: &'static str,
+    pub username: &'static str,
+    pub new_password: &'static str,
+    pub submit_register: &'static str,
+    pub have_account: &'static str,
+    pub agree_prefix: &'static str,
+    pub terms: &'static str,
+    pub privacy: &'static str,
+    pub and: &'static str,
+    pub wrong_credentials: &'static str,
+    pub locked: &'static str,
+    pub username_taken: &'static str,
+    pub invalid_username: &'static str,
+    pub weak_password: &'static str,
+    pub terms_required: &'static str,
+    pub registration_closed: &'static str,
+    pub sign_in_closed: &'static str,
+    pub something_wrong: &'static str,
+}
+
+const EN: Text = Text {
+    sign_in: "Sign in",
+    to_continue: "to continue to",
+    identifier: "Username or email",
+    password: "Password",
+    submit_sign_in: "Sign in",
+    no_account: "No account yet?",
+    create_account: "Create account",
+    register: "Create your account",
+    username: "Username",
+    new_password: "Password",
+    submit_register: "Create account",
+    have_account: "Already have an account?",
+    agree_prefix: "I agree to the",
+    terms: "Terms of use",
+    privacy: "Privacy policy",
+    and: "and the",
+    wrong_credentials: "The username, email or password is incorrect.",
+    locked: "Too many failed attempts. Try again in {n} minutes.",
+    username_taken: "This username is already in use.",
+    invalid_username: "Use letters, digits and _ for the username, not starting with a digit.",
+    weak_password: "Choose a stronger password:",
+    terms_required: "Please agree to the terms to continue.",
+    registration_closed: "Creating accounts is not possible here.",
+    sign_in_closed: "Signing in is not possible here; create an account instead.",
+    something_wrong: "Something went wrong. Please try again.",
+};
+
+const DE: Text = Text {
+    sign_in: "Anmelden",
+    to_continue: "um fortzufahren zu",
+    identifier: "Benutzername oder E-Mail",
+    password: "Passwort",
+    submit_sign_in: "Anmelden",
+    no_account: "Noch kein Konto?",
+    create_account: "Konto erstellen",
+    register: "Konto erstellen",
+    username: "Benutzername",
+    new_password: "Passwort",
+    submit_register: "Konto erstellen",
+    have_account: "Schon ein Konto?",
+    agree_prefix: "Ich stimme den",
+    terms: "Nutzungsbedingungen",
+    privacy: "Datenschutzhinweisen",
+    and: "und den",
+    wrong_credentials: "Benutzername, E-Mail oder Passwort ist falsch.",
+    locked: "Zu viele Fehlversuche. Versuche es in {n} Minuten erneut.",
+    username_taken: "Dieser Benutzername ist bereits vergeben.",
+    invalid_username: "Der Benutzername darf Buchstaben, Ziffern und _ enthalten und nicht mit einer Ziffer beginnen.",
+    weak_password: "Wähle ein sichereres Passwort:",
+    terms_required: "Bitte stimme den Bedingungen zu, um fortzufahren.",
+    registration_closed: "Hier können keine Konten erstellt werden.",
+    sign_in_closed: "Anmelden ist hier nicht möglich; erstelle stattdessen ein Konto.",
+    something_wrong: "Etwas ist schiefgelaufen. Bitte versuche es erneut.",
+};
+
+#[cfg(test)]
+mod tests {
+    use super::Lang;
+
+    #[test]
+    fn picks_ui_locales_then_accept_language_then_fallback() {
+        assert_eq!(Lang::pick(Some("fr de-CH"), Some("en"), "en"), Lang::De);
+        assert_eq!(
+            Lang::pick(None, Some("fr;q=1, de;q=0.8, en;q=0.5"), "en"),
+            Lang::De
+        );
+        assert_eq!(Lang::pick(None, Some("en;q=0.2, de;q=0.9"), "en"), Lang::De);
+        assert_eq!(Lang::pick(Some("fr"), Some("fr"), "de"), Lang::De);
+        assert_eq!(Lang::pick(None, None, "xx"), Lang::En);
+    }
+}
