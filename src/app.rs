@@ -166,6 +166,22 @@ async fn route<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request) -> Response {
             Method::POST => page(pages::handlers::register_submit(ctx, &req).await),
             _ => method_not_allowed(),
         },
+        "/sign-in/code" | "/reset-password" | "/verify" | "/reset-password/new" => {
+            let p = path.as_str();
+            match method {
+                Method::GET => page(match p {
+                    "/sign-in/code" => pages::handlers::sign_in_code_form(ctx, &req).await,
+                    "/reset-password" => pages::handlers::reset_form(ctx, &req).await,
+                    "/verify" => pages::handlers::verify_form(ctx, &req).await,
+                    _ => pages::handlers::new_password_form(ctx, &req).await,
+                }),
+                Method::POST => page(pages::handlers::code_submit(ctx, &req, p).await),
+                _ => method_not_allowed(),
+            }
+        }
+        "/dev/mailbox" | "/dev/mailbox.json" if ctx.config.dev_mailbox => {
+            dev_mailbox(ctx, &req, path.ends_with(".json")).await
+        }
         "/consent" => match method {
             Method::GET => page(pages::handlers::consent_form(ctx, &req).await),
             Method::POST => page(pages::handlers::consent_submit(ctx, &req).await),
@@ -197,5 +213,22 @@ async fn jwks<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>) -> Response {
             res
         }
         Err(e) => wire::page_error(PageError::Internal(e)),
+    }
+}
+
+/// The development mailbox (only with `DEV_MAILBOX=true`): newest first, `?to=` filters.
+async fn dev_mailbox<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    req: &Request,
+    json_view: bool,
+) -> Response {
+    let to = web::query_pairs(req)
+        .into_iter()
+        .find(|(k, _)| k == "to")
+        .map(|(_, v)| v);
+    match crate::store::messages::mailbox(ctx.db, to.as_deref(), 100).await {
+        Ok(list) if json_view => web::json(StatusCode::OK, &list),
+        Ok(list) => web::html(StatusCode::OK, pages::flow::mailbox(list)),
+        Err(e) => wire::page_error(PageError::Internal(e.into())),
     }
 }

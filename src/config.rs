@@ -14,6 +14,7 @@ pub const VARIABLES: &[&str] = &[
     "ID_TOKEN_TTL",
     "REFRESH_TOKEN_TTL_DAYS",
     "SESSION_TTL",
+    "DEV_MAILBOX",
 ];
 
 pub type Vars = BTreeMap<String, String>;
@@ -47,6 +48,8 @@ pub struct Config {
     pub refresh_token_ttl_days: i64,
     /// Browser sign-in session lifetime in seconds.
     pub session_ttl: i64,
+    /// Development only: messages go to a mailbox page instead of a connector.
+    pub dev_mailbox: bool,
 }
 
 impl fmt::Debug for Config {
@@ -157,6 +160,16 @@ impl Config {
             id_token_ttl: seconds(vars, "ID_TOKEN_TTL", 3600, 60, 86_400)?,
             refresh_token_ttl_days: days(vars, "REFRESH_TOKEN_TTL_DAYS", 14)?,
             session_ttl: seconds(vars, "SESSION_TTL", 14 * 86_400, 300, 180 * 86_400)?,
+            dev_mailbox: match optional(vars, "DEV_MAILBOX") {
+                None | Some("false") => false,
+                Some("true") => true,
+                Some(v) => {
+                    return Err(err(
+                        "DEV_MAILBOX",
+                        format!("must be true or false, not {v:?}"),
+                    ))
+                }
+            },
         })
     }
 }

@@ -34,6 +34,28 @@ struct PasswordBody {
     password: String,
 }
 
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct SendCodeBody {
+    identifier: IdentifierBody,
+    interaction_event: Event,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct VerifyCodeBody {
+    #[allow(dead_code)]
+    identifier: IdentifierBody,
+    verification_id: String,
+    code: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewPasswordBody {
+    password: String,
+}
+
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct IdentificationBody {
@@ -82,6 +104,10 @@ pub async fn handle<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request) -> Result<R
                     Verification::Password { id, .. } => {
                         json!({"id": id, "type": "Password", "verified": true})
                     }
+                    Verification::Code { id, channel, identifier, verified } => json!({
+                        "id": id, "type": if channel == "email" { "EmailVerificationCode" } else { "PhoneVerificationCode" },
+                        "identifier": {"type": channel, "value": identifier}, "verified": verified,
+                    }),
                 })
                 .collect();
             let p = &c.state.profile;
@@ -109,6 +135,34 @@ pub async fn handle<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request) -> Result<R
             service::save(ctx, &c).await?;
             return Ok(web::json(StatusCode::OK, &json!({ "verificationId": id })));
         }
+        ("/verification/verification-code", &Method::POST) => {
+            let b: SendCodeBody = json_body(&req)?;
+            if c.state.event != Some(b.interaction_event) {
+                return Err(service::Failure::Step(
+                    crate::experience::state::StepError::WrongEvent,
+                )
+                .into());
+            }
+            let lang = service::language(&c, header(&req, http::header::ACCEPT_LANGUAGE));
+            let id = service::send_code(ctx, &mut c, b.identifier.kind, &b.identifier.value, lang)
+                .await?;
+            service::save(ctx, &c).await?;
+            return Ok(web::json(StatusCode::OK, &json!({ "verificationId": id })));
+        }
+        ("/verification/verification-code/verify", &Method::POST) => {
+            let b: VerifyCodeBody = json_body(&req)?;
+            service::verify_code(ctx, &mut c, &b.verification_id, &b.code).await?;
+            service::save(ctx, &c).await?;
+            return Ok(web::json(
+                StatusCode::OK,
+                &json!({ "verificationId": b.verification_id }),
+            ));
+        }
+        ("/profile/password", &Method::PUT) => {
+            let b: NewPasswordBody = json_body(&req)?;
+            service::reset_password(ctx, &mut c, &b.password).await?;
+            web::empty(StatusCode::NO_CONTENT)
+        }
         ("/identification", &Method::POST) => {
             let b: IdentificationBody = optional_body(&req)?;
             let created = service::identify(ctx, &mut c, b.verification_id.as_deref()).await?;
@@ -127,7 +181,10 @@ pub async fn handle<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request) -> Result<R
         ("/submit", &Method::POST) => {
             let (redirect_to, token) = service::submit(ctx, &req, &c, true, ip(&req)).await?;
             let res = web::json(StatusCode::OK, &json!({ "redirectTo": redirect_to }));
-            return Ok(with_session(res, &token, ctx.config.session_ttl));
+            return Ok(match token {
+                Some(t) => with_session(res, &t, ctx.config.session_ttl),
+                None => res,
+            });
         }
         _ => {
             return Err(ApiError::new(

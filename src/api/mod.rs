@@ -1,6 +1,7 @@
 //! The Management API at `/api`: Logto's paths and JSON shapes, behind a bearer token for
 //! the resource `<origin>/api` with the scope `all`.
 pub mod applications;
+pub mod connectors;
 pub mod experience;
 pub mod experience_settings;
 pub mod input;
@@ -152,6 +153,11 @@ pub async fn handle<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request) -> Result<R
         (["sign-in-exp"], &Method::GET) => experience_settings::get(ctx).await,
         (["sign-in-exp"], &Method::PATCH) => experience_settings::update(ctx, &req).await,
         (["logs"], &Method::GET) => experience_settings::logs(ctx, &req).await,
+        (["connectors"], &Method::GET) => connectors::list(ctx).await,
+        (["connectors"], &Method::POST) => connectors::create(ctx, &req).await,
+        (["connectors", id], &Method::GET) => connectors::get(ctx, id).await,
+        (["connectors", id], &Method::PATCH) => connectors::update(ctx, id, &req).await,
+        (["connectors", id], &Method::DELETE) => connectors::delete(ctx, id).await,
         (["configs", "oidc", "private-keys"], &Method::GET) => keys::list(ctx).await,
         (["configs", "oidc", "private-keys", "rotate"], &Method::POST) => keys::rotate(ctx).await,
         _ => Err(not_found(&path)),

@@ -31,6 +31,11 @@ fn string(alphabet: &[u8], len: usize) -> Result<String, CryptoError> {
     Ok(out)
 }
 
+/// A one-time code: `digits` decimal digits, uniformly drawn.
+pub fn digits(count: usize) -> Result<String, CryptoError> {
+    string(b"0123456789", count)
+}
+
 /// An entity id in Logto's style: 21 characters of `[0-9a-z]` (about 108 bits).
 pub fn id() -> Result<String, CryptoError> {
     string(ALPHABET, 21)

@@ -1,6 +1,7 @@
 //! The sign-in experience: its settings, the password policy, the audit log, and the
 //! sign-in service that the hosted pages and the Experience API drive.
 pub mod audit;
+pub mod messages;
 pub mod password_policy;
 pub mod service;
 pub mod settings;

@@ -1,8 +1,9 @@
 //! The Experience API's operations over an interaction: the JSON API and the hosted pages
 //! both call these, so a custom UI and the built-in one drive the same state machine.
+use super::messages::{self, Usage};
 use super::password_policy::{self, Rejection, UserInfo};
 use super::settings::{Identifier, Settings};
-use super::state::{Event, State, StepError, Verification};
+use super::state::{Event, Proof, State, StepError, Verification};
 use super::{audit, load_settings, sign_in_with_password, Origin, SignInError};
 use crate::api::users::{email as normalize_email, username as check_username};
 use crate::app::Ctx;
@@ -46,6 +47,12 @@ pub enum Failure {
     RegistrationClosed,
     SignInClosed,
     Invalid(String),
+    ResendTooSoon { seconds: i64 },
+    WrongCode,
+    CodeExpiredOrLocked,
+    NoConnector,
+    UserNotFound,
+    EmailTaken,
     Internal(InternalError),
 }
 
@@ -89,6 +96,11 @@ impl From<Failure> for ApiError {
                 S::UNPROCESSABLE_ENTITY,
                 "user.missing_profile",
                 format!("Missing profile: {}.", fields.join(", ")),
+            ),
+            Failure::Step(StepError::NotVerified) => e(
+                S::BAD_REQUEST,
+                "session.verification_failed",
+                "The code of this verification has not been verified.".into(),
             ),
             Failure::NoInteraction => e(
                 S::BAD_REQUEST,
@@ -143,6 +155,37 @@ impl From<Failure> for ApiError {
                 S::FORBIDDEN,
                 "user.sign_in_not_allowed",
                 "Sign-in is disabled; only registration is open.".into(),
+            ),
+            Failure::ResendTooSoon { seconds } => e(
+                S::TOO_MANY_REQUESTS,
+                "verification_code.too_many_requests",
+                format!("Wait {seconds} s before asking for another code."),
+            ),
+            Failure::WrongCode => e(
+                S::BAD_REQUEST,
+                "verification_code.code_mismatch",
+                "The code is wrong.".into(),
+            ),
+            Failure::CodeExpiredOrLocked => e(
+                S::BAD_REQUEST,
+                "verification_code.exceed_max_try",
+                "This code has expired, was used, or had too many wrong tries. Ask for a new one."
+                    .into(),
+            ),
+            Failure::NoConnector => e(
+                S::NOT_IMPLEMENTED,
+                "connector.not_found",
+                "No connector is configured to send this message.".into(),
+            ),
+            Failure::UserNotFound => e(
+                S::NOT_FOUND,
+                "user.user_not_exist",
+                "No account uses this identifier.".into(),
+            ),
+            Failure::EmailTaken => e(
+                S::UNPROCESSABLE_ENTITY,
+                "user.email_already_in_use",
+                "This email address is already in use.".into(),
             ),
             Failure::Internal(i) => ApiError::Internal(i),
         }
@@ -347,10 +390,17 @@ pub async fn identify<D: Db, K: Kv>(
             let id = verification_id.ok_or_else(|| {
                 Failure::Invalid("`verificationId` is required to sign in.".into())
             })?;
-            c.state.identify_by(id).map_err(Failure::Step)?;
+            if identify_by_code(ctx, c, id).await?.is_none() {
+                c.state.identify_by(id).map_err(Failure::Step)?;
+            }
             Ok(false)
         }
         Event::Register => {
+            if let Some(id) = verification_id {
+                identify_by_code(ctx, c, id)
+                    .await?
+                    .ok_or(Failure::Step(StepError::WrongEvent))?;
+            }
             c.state
                 .ready_to_register(&required_profile(&c.settings))
                 .map_err(Failure::Step)?;
@@ -378,7 +428,13 @@ pub async fn identify<D: Db, K: Kv>(
             c.state.user_id = Some(user.id);
             Ok(true)
         }
-        Event::ForgotPassword => Err(Failure::NeedsVerification),
+        Event::ForgotPassword => {
+            let id = verification_id.ok_or(Failure::NeedsVerification)?;
+            identify_by_code(ctx, c, id)
+                .await?
+                .ok_or(Failure::NeedsVerification)?;
+            Ok(false)
+        }
     }
 }
 
@@ -391,8 +447,12 @@ pub async fn submit<D: Db, K: Kv>(
     c: &Current,
     agreed_terms: bool,
     ip: Option<&str>,
-) -> Result<(String, String), Failure> {
+) -> Result<(String, Option<String>), Failure> {
     let user_id = c.state.ready_to_submit().map_err(Failure::Step)?.to_owned();
+    if c.state.event == Some(Event::ForgotPassword) {
+        // The password is new; the user signs in with it next, on the same interaction.
+        return Ok((format!("{}/sign-in?reset=1", ctx.origin), None));
+    }
     let registering = c.state.event == Some(Event::Register);
     if c.settings.terms_required(registering) && !agreed_terms {
         return Err(Failure::TermsNotAgreed);
@@ -401,8 +461,17 @@ pub async fn submit<D: Db, K: Kv>(
     if let Some(old) = session::load(ctx.db, ctx.kv, req, now).await? {
         session::end(ctx.db, ctx.kv, &old, now).await?;
     }
-    let (token, _) =
-        session::create(ctx.kv, &user_id, &["pwd"], now, ctx.config.session_ttl).await?;
+    let by_code = c
+        .state
+        .verifications
+        .iter()
+        .any(|v| matches!(v, Verification::Code { verified: true, .. }));
+    let amr: &[&str] = if by_code && c.state.profile.password_hash.is_none() {
+        &["otp"]
+    } else {
+        &["pwd"]
+    };
+    let (token, _) = session::create(ctx.kv, &user_id, amr, now, ctx.config.session_ttl).await?;
     repo::set_interaction_login(ctx.db, &c.interaction_id, &user_id, now).await?;
     let key = if registering {
         "Interaction.Register.Submit"
@@ -422,11 +491,234 @@ pub async fn submit<D: Db, K: Kv>(
         ctx.now_ms,
     )
     .await;
-    Ok((format!("{}/oidc/auth/resume", ctx.origin), token))
+    Ok((format!("{}/oidc/auth/resume", ctx.origin), Some(token)))
 }
 
 /// Sets the session cookie that `submit` produced.
 pub fn with_session(mut res: Response, token: &str, ttl: i64) -> Response {
     crate::web::cookies::set(&mut res, crate::web::cookies::SESSION, token, ttl);
     res
+}
+
+/// One-time codes: 6 digits, 10 minutes, at most 10 tries, one resend a minute.
+pub const CODE_TTL: i64 = 600;
+pub const CODE_MAX_ATTEMPTS: i64 = 10;
+pub const RESEND_AFTER: i64 = 60;
+
+/// Normalizes an email address or phone number; returns `(channel, value)`.
+pub fn normalize(identifier: Identifier, value: &str) -> Result<(&'static str, String), Failure> {
+    match identifier {
+        Identifier::Email => Ok((
+            "email",
+            normalize_email(value)
+                .map_err(|_| Failure::Invalid("The email address is not valid.".into()))?,
+        )),
+        Identifier::Phone => Ok((
+            "phone",
+            crate::api::users::phone(value)
+                .map_err(|_| Failure::Invalid("The phone number is not valid.".into()))?,
+        )),
+        Identifier::Username => Err(Failure::Invalid(
+            "Codes go to an email address or a phone number.".into(),
+        )),
+    }
+}
+
+/// `POST /experience/verification/verification-code`: sends a code. For sign-in and forgot
+/// password it is sent whether or not an account uses the identifier (no enumeration).
+pub async fn send_code<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    c: &mut Current,
+    identifier: Identifier,
+    value: &str,
+    lang: Lang,
+) -> Result<String, Failure> {
+    let event = c.state.event().map_err(Failure::Step)?;
+    let (channel, value) = normalize(identifier, value)?;
+    let now = ctx.now();
+    if let Some(last) = crate::store::codes::latest(ctx.db, &c.interaction_id, &value).await? {
+        let wait = last.created_at + RESEND_AFTER - now;
+        if wait > 0 {
+            return Err(Failure::ResendTooSoon { seconds: wait });
+        }
+    }
+    let id = random::id()?;
+    let code = random::digits(6)?;
+    let usage = match event {
+        Event::SignIn => Usage::SignIn,
+        Event::Register => Usage::Register,
+        Event::ForgotPassword => Usage::ForgotPassword,
+    };
+    crate::store::codes::insert(
+        ctx.db,
+        &crate::store::codes::CodeRow {
+            id: id.clone(),
+            interaction_id: c.interaction_id.clone(),
+            identifier_type: channel.into(),
+            identifier: value.clone(),
+            usage: format!("{usage:?}"),
+            code_hash: crate::crypto::secret::code_hash(
+                &ctx.config.key_encryption_secret,
+                &id,
+                &code,
+            )?,
+            attempts: 0,
+            created_at: now,
+            expires_at: now + CODE_TTL,
+            verified_at: None,
+        },
+    )
+    .await?;
+    if !messages::send(ctx, channel, &value, usage, lang, &code).await? {
+        return Err(Failure::NoConnector);
+    }
+    c.state.add(Verification::Code {
+        id: id.clone(),
+        channel: channel.into(),
+        identifier: value,
+        verified: false,
+    });
+    Ok(id)
+}
+
+/// `POST /experience/verification/verification-code/verify`.
+pub async fn verify_code<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    c: &mut Current,
+    verification_id: &str,
+    code: &str,
+) -> Result<(), Failure> {
+    let Verification::Code { .. } = c
+        .state
+        .verification(verification_id)
+        .map_err(Failure::Step)?
+    else {
+        return Err(Failure::Step(StepError::UnknownVerification));
+    };
+    let now = ctx.now();
+    let row = crate::store::codes::take_attempt(ctx.db, verification_id, now, CODE_MAX_ATTEMPTS)
+        .await?
+        .ok_or(Failure::CodeExpiredOrLocked)?;
+    let expected =
+        crate::crypto::secret::code_hash(&ctx.config.key_encryption_secret, &row.id, code.trim())?;
+    if !crate::crypto::secret::constant_time_eq(expected.as_bytes(), row.code_hash.as_bytes()) {
+        return Err(Failure::WrongCode);
+    }
+    if !crate::store::codes::mark_verified(ctx.db, &row.id, now).await? {
+        return Err(Failure::CodeExpiredOrLocked);
+    }
+    if let Ok(Verification::Code { verified, .. }) = c.state.verification_mut(verification_id) {
+        *verified = true;
+    }
+    Ok(())
+}
+
+async fn user_by(db: &impl Db, channel: &str, value: &str) -> Result<Option<String>, Failure> {
+    #[derive(serde::Deserialize)]
+    struct Id {
+        id: String,
+    }
+    let sql = if channel == "email" {
+        "SELECT id FROM users WHERE primary_email = ?1"
+    } else {
+        "SELECT id FROM users WHERE primary_phone = ?1"
+    };
+    Ok(query_one::<Id>(db, sql, &[value.into()])
+        .await?
+        .map(|r| r.id))
+}
+
+/// Identification by a verified code: sign-in and forgot password find the user; a
+/// registration takes the identifier into the new profile.
+pub async fn identify_by_code<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    c: &mut Current,
+    verification_id: &str,
+) -> Result<Option<()>, Failure> {
+    let Proof::Identifier(channel, value) =
+        c.state.proven(verification_id).map_err(Failure::Step)?
+    else {
+        return Ok(None);
+    };
+    match c.state.event().map_err(Failure::Step)? {
+        Event::SignIn | Event::ForgotPassword => {
+            let user = user_by(ctx.db, &channel, &value)
+                .await?
+                .ok_or(Failure::UserNotFound)?;
+            c.state.user_id = Some(user);
+        }
+        Event::Register => {
+            if user_by(ctx.db, &channel, &value).await?.is_some() {
+                return Err(Failure::EmailTaken);
+            }
+            if channel == "email" {
+                c.state.profile.primary_email = Some(value);
+            } else {
+                c.state.profile.primary_phone = Some(value);
+            }
+        }
+    }
+    Ok(Some(()))
+}
+
+/// `PUT /experience/profile/password` (forgot password): the identified user's new password.
+pub async fn reset_password<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    c: &mut Current,
+    new_password: &str,
+) -> Result<(), Failure> {
+    if c.state.event().map_err(Failure::Step)? != Event::ForgotPassword {
+        return Err(Failure::Step(StepError::WrongEvent));
+    }
+    let user_id = c
+        .state
+        .user_id
+        .clone()
+        .ok_or(Failure::Step(StepError::NotIdentified))?;
+    let mut user = users::get(ctx.db, &user_id)
+        .await?
+        .ok_or(Failure::UserNotFound)?;
+    let info = UserInfo {
+        username: user.username.as_deref(),
+        email: user.primary_email.as_deref(),
+        phone: user.primary_phone.as_deref(),
+        name: user.name.as_deref(),
+    };
+    let broken = password_policy::check(&c.settings.password_policy, new_password, &info);
+    if !broken.is_empty() {
+        return Err(Failure::WeakPassword(broken));
+    }
+    user.password_hash = Some(password::hash(new_password)?);
+    user.updated_at = ctx.now_ms;
+    users::update(ctx.db, &user).await?;
+    c.state.password_reset = true;
+    audit::record(
+        ctx.db,
+        audit::Entry {
+            key: "Interaction.ForgotPassword.Submit",
+            ok: true,
+            user_id: Some(&user_id),
+            application_id: Some(&c.client_id),
+            ip: None,
+            payload: json!({}),
+        },
+        ctx.now_ms,
+    )
+    .await;
+    Ok(())
+}
+
+/// The language for this interaction: `ui_locales`, then `Accept-Language` (if the settings
+/// auto-detect), then the settings' fallback.
+pub fn language(c: &Current, accept_language: Option<&str>) -> Lang {
+    let accept = if c.settings.language_info.auto_detect {
+        accept_language
+    } else {
+        None
+    };
+    Lang::pick(
+        c.request.ui_locales.as_deref(),
+        accept,
+        &c.settings.language_info.fallback_language,
+    )
 }

@@ -140,10 +140,10 @@ pub struct Settings {
 
 impl Default for Settings {
     fn default() -> Self {
-        let method = |identifier| SignInMethod {
+        let method = |identifier, verification_code| SignInMethod {
             identifier,
             password: true,
-            verification_code: false,
+            verification_code,
             is_password_primary: true,
         };
         Settings {
@@ -162,7 +162,10 @@ impl Default for Settings {
             privacy_policy_url: None,
             agree_to_terms_policy: AgreeToTermsPolicy::Automatic,
             sign_in: SignIn {
-                methods: vec![method(Identifier::Username), method(Identifier::Email)],
+                methods: vec![
+                    method(Identifier::Username, false),
+                    method(Identifier::Email, true),
+                ],
             },
             sign_up: SignUp {
                 identifiers: vec![Identifier::Username],

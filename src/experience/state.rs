@@ -14,12 +14,20 @@ pub enum Event {
 pub enum Verification {
     /// A password matched this user.
     Password { id: String, user_id: String },
+    /// A one-time code was sent to this email address or phone number (`channel` is
+    /// `email` or `phone`); `verified` once the right code came back.
+    Code {
+        id: String,
+        channel: String,
+        identifier: String,
+        verified: bool,
+    },
 }
 
 impl Verification {
     pub fn id(&self) -> &str {
         match self {
-            Verification::Password { id, .. } => id,
+            Verification::Password { id, .. } | Verification::Code { id, .. } => id,
         }
     }
 }
@@ -43,6 +51,23 @@ pub struct State {
     /// The user this interaction has identified (sign-in) or created (registration).
     pub user_id: Option<String>,
     pub profile: Profile,
+    /// The code verification the hosted pages wait for.
+    #[serde(default)]
+    pub pending: Option<String>,
+    /// Forgot-password: the new password has been set.
+    #[serde(default)]
+    pub password_reset: bool,
+    /// The hosted registration page's terms checkbox was ticked.
+    #[serde(default)]
+    pub agreed_terms: bool,
+}
+
+/// What a verification proved.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Proof {
+    User(String),
+    /// `(channel, identifier)`, e.g. `("email", "a@example.com")`.
+    Identifier(String, String),
 }
 
 /// Why a step is not possible now.
@@ -54,6 +79,7 @@ pub enum StepError {
     AlreadyIdentified,
     NotIdentified,
     MissingProfile(Vec<&'static str>),
+    NotVerified,
 }
 
 impl State {
@@ -76,19 +102,46 @@ impl State {
         self.verifications.push(v);
     }
 
-    /// Sign-in identification: the user a verification proved.
+    pub fn verification(&self, id: &str) -> Result<&Verification, StepError> {
+        self.verifications
+            .iter()
+            .find(|v| v.id() == id)
+            .ok_or(StepError::UnknownVerification)
+    }
+
+    pub fn verification_mut(&mut self, id: &str) -> Result<&mut Verification, StepError> {
+        self.verifications
+            .iter_mut()
+            .find(|v| v.id() == id)
+            .ok_or(StepError::UnknownVerification)
+    }
+
+    /// What a verification proves: a user (password), or an identifier (verified code).
+    pub fn proven(&self, id: &str) -> Result<Proof, StepError> {
+        match self.verification(id)? {
+            Verification::Password { user_id, .. } => Ok(Proof::User(user_id.clone())),
+            Verification::Code {
+                channel,
+                identifier,
+                verified: true,
+                ..
+            } => Ok(Proof::Identifier(channel.clone(), identifier.clone())),
+            Verification::Code { .. } => Err(StepError::NotVerified),
+        }
+    }
+
+    /// Sign-in identification by a password verification.
     pub fn identify_by(&mut self, verification_id: &str) -> Result<String, StepError> {
         if self.event()? != Event::SignIn {
             return Err(StepError::WrongEvent);
         }
-        let v = self
-            .verifications
-            .iter()
-            .find(|v| v.id() == verification_id)
-            .ok_or(StepError::UnknownVerification)?;
-        let Verification::Password { user_id, .. } = v;
-        self.user_id = Some(user_id.clone());
-        Ok(user_id.clone())
+        match self.proven(verification_id)? {
+            Proof::User(user_id) => {
+                self.user_id = Some(user_id.clone());
+                Ok(user_id)
+            }
+            Proof::Identifier(..) => Err(StepError::WrongEvent),
+        }
     }
 
     /// Registration: which profile fields `required` still lacks.
@@ -124,8 +177,12 @@ impl State {
 
     /// Whether the interaction may finish.
     pub fn ready_to_submit(&self) -> Result<&str, StepError> {
-        self.event()?;
-        self.user_id.as_deref().ok_or(StepError::NotIdentified)
+        let event = self.event()?;
+        let user = self.user_id.as_deref().ok_or(StepError::NotIdentified)?;
+        if event == Event::ForgotPassword && !self.password_reset {
+            return Err(StepError::MissingProfile(vec!["password"]));
+        }
+        Ok(user)
     }
 }
 

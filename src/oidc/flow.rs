@@ -123,6 +123,7 @@ pub async fn authorize<D: Db, K: Kv>(
 fn first_screen_path(request: &AuthRequest) -> &'static str {
     match request.first_screen.as_deref() {
         Some("register" | "identifier:register") => "/register",
+        Some("reset_password") => "/reset-password",
         _ if request.prompts("create") => "/register",
         _ => "/sign-in",
     }

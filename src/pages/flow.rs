@@ -26,9 +26,20 @@ struct SignIn<'a> {
     identifier: &'a str,
     error: Option<&'a str>,
     can_register: bool,
+    can_code: bool,
+    can_reset: bool,
+    notice: Option<&'a str>,
     terms_required: bool,
     terms_url: Option<&'a str>,
     privacy_url: Option<&'a str>,
+}
+
+/// The links and notice of the sign-in page.
+pub struct SignInExtras<'a> {
+    pub can_register: bool,
+    pub can_code: bool,
+    pub can_reset: bool,
+    pub notice: Option<&'a str>,
 }
 
 #[derive(Template)]
@@ -41,6 +52,7 @@ struct Register<'a> {
     username: &'a str,
     error: Option<&'a str>,
     can_sign_in: bool,
+    by_email: bool,
     terms_required: bool,
     terms_url: Option<&'a str>,
     privacy_url: Option<&'a str>,
@@ -107,7 +119,7 @@ fn form_ctx(f: &Form<'_>, title: &str) -> PageContext {
     }
 }
 
-pub fn sign_in(f: &Form<'_>, identifier: &str, can_register: bool) -> String {
+pub fn sign_in(f: &Form<'_>, identifier: &str, x: SignInExtras<'_>) -> String {
     let t = f.lang.text();
     render(SignIn {
         ctx: form_ctx(f, t.sign_in),
@@ -116,14 +128,17 @@ pub fn sign_in(f: &Form<'_>, identifier: &str, can_register: bool) -> String {
         csrf: f.csrf,
         identifier,
         error: f.error,
-        can_register,
+        can_register: x.can_register,
+        can_code: x.can_code,
+        can_reset: x.can_reset,
+        notice: x.notice,
         terms_required: f.terms_required,
         terms_url: f.terms_url,
         privacy_url: f.privacy_url,
     })
 }
 
-pub fn register(f: &Form<'_>, username: &str, can_sign_in: bool) -> String {
+pub fn register(f: &Form<'_>, username: &str, can_sign_in: bool, by_email: bool) -> String {
     let t = f.lang.text();
     render(Register {
         ctx: form_ctx(f, t.register),
@@ -133,6 +148,7 @@ pub fn register(f: &Form<'_>, username: &str, can_sign_in: bool) -> String {
         username,
         error: f.error,
         can_sign_in,
+        by_email,
         terms_required: f.terms_required,
         terms_url: f.terms_url,
         privacy_url: f.privacy_url,
@@ -188,4 +204,69 @@ pub fn describe_scope(scope: &str) -> String {
         "roles" => "See your roles".into(),
         other => format!("Use the permission “{other}”"),
     }
+}
+
+#[derive(Template)]
+#[template(path = "mailbox.html")]
+struct Mailbox {
+    ctx: PageContext,
+    messages: Vec<crate::store::messages::MailRow>,
+}
+
+pub fn mailbox(messages: Vec<crate::store::messages::MailRow>) -> String {
+    render(Mailbox {
+        ctx: ctx("Development mailbox"),
+        messages,
+    })
+}
+
+/// A page with a few fields: (name, label, input type, autocomplete, value).
+pub type Field<'a> = (&'a str, &'a str, &'a str, &'a str, String);
+
+#[derive(Template)]
+#[template(path = "one_field.html")]
+struct OneField<'a> {
+    ctx: PageContext,
+    heading: &'a str,
+    intro: Option<String>,
+    notice: Option<&'a str>,
+    error: Option<&'a str>,
+    action: &'a str,
+    csrf: &'a str,
+    fields: Vec<Field<'a>>,
+    button: &'a str,
+    links: Vec<(&'a str, &'a str)>,
+    terms_required: bool,
+    terms_url: Option<&'a str>,
+    privacy_url: Option<&'a str>,
+    t: &'static Text,
+}
+
+pub struct FieldsPage<'a> {
+    pub heading: &'a str,
+    pub intro: Option<String>,
+    pub notice: Option<&'a str>,
+    pub action: &'a str,
+    pub fields: Vec<Field<'a>>,
+    pub button: &'a str,
+    pub links: Vec<(&'a str, &'a str)>,
+}
+
+pub fn fields_page(f: &Form<'_>, p: FieldsPage<'_>) -> String {
+    render(OneField {
+        ctx: form_ctx(f, p.heading),
+        heading: p.heading,
+        intro: p.intro,
+        notice: p.notice,
+        error: f.error,
+        action: p.action,
+        csrf: f.csrf,
+        fields: p.fields,
+        button: p.button,
+        links: p.links,
+        terms_required: f.terms_required,
+        terms_url: f.terms_url,
+        privacy_url: f.privacy_url,
+        t: f.lang.text(),
+    })
 }

@@ -5,7 +5,7 @@ use crate::app::Ctx;
 use crate::error::PageError;
 use crate::experience::service::{self, Current, Failure};
 use crate::experience::settings::Identifier;
-use crate::experience::state::Event;
+use crate::experience::state::{Event, Verification};
 use crate::oidc::flow::{self, current_interaction, grantable};
 use crate::pages::i18n::Lang;
 use crate::session;
@@ -37,16 +37,7 @@ fn check_csrf(req: &Request, params: &[(String, String)]) -> Result<(), PageErro
 
 /// The language of the pages for this interaction.
 fn language(req: &Request, c: &Current) -> Lang {
-    let accept = if c.settings.language_info.auto_detect {
-        web::header(req, ACCEPT_LANGUAGE)
-    } else {
-        None
-    };
-    Lang::pick(
-        c.request.ui_locales.as_deref(),
-        accept,
-        &c.settings.language_info.fallback_language,
-    )
+    service::language(c, web::header(req, ACCEPT_LANGUAGE))
 }
 
 fn ip(req: &Request) -> Option<&str> {
@@ -88,6 +79,16 @@ fn message(lang: Lang, f: &Failure, now: i64) -> (StatusCode, String) {
         ),
         Failure::RegistrationClosed => (StatusCode::FORBIDDEN, t.registration_closed.to_owned()),
         Failure::SignInClosed => (StatusCode::FORBIDDEN, t.sign_in_closed.to_owned()),
+        Failure::WrongCode => (StatusCode::BAD_REQUEST, t.wrong_code.to_owned()),
+        Failure::CodeExpiredOrLocked => (StatusCode::BAD_REQUEST, t.code_expired.to_owned()),
+        Failure::ResendTooSoon { seconds } => (
+            StatusCode::TOO_MANY_REQUESTS,
+            t.resend_wait.replace("{n}", &seconds.to_string()),
+        ),
+        Failure::NoConnector => (StatusCode::SERVICE_UNAVAILABLE, t.cannot_send.to_owned()),
+        Failure::UserNotFound => (StatusCode::NOT_FOUND, t.no_account_found.to_owned()),
+        Failure::EmailTaken => (StatusCode::UNPROCESSABLE_ENTITY, t.email_taken.to_owned()),
+        Failure::Invalid(_) => (StatusCode::BAD_REQUEST, t.invalid_email.to_owned()),
         _ => (StatusCode::BAD_REQUEST, t.something_wrong.to_owned()),
     }
 }
@@ -115,6 +116,18 @@ fn render(
     value: &str,
     error: Option<&str>,
 ) -> String {
+    render_with(c, lang, screen, csrf_token, value, error, None)
+}
+
+fn render_with(
+    c: &Current,
+    lang: Lang,
+    screen: Screen,
+    csrf_token: &str,
+    value: &str,
+    error: Option<&str>,
+    notice: Option<&str>,
+) -> String {
     let s = &c.settings;
     let form = view::Form {
         lang,
@@ -127,8 +140,17 @@ fn render(
         custom_css: s.custom_css.as_deref(),
     };
     match screen {
-        Screen::SignIn => view::sign_in(&form, value, s.registration_allowed()),
-        Screen::Register => view::register(&form, value, s.sign_in_allowed()),
+        Screen::SignIn => view::sign_in(
+            &form,
+            value,
+            view::SignInExtras {
+                can_register: s.registration_allowed(),
+                can_code: code_sign_in_enabled(c),
+                can_reset: reset_enabled(c),
+                notice,
+            },
+        ),
+        Screen::Register => view::register(&form, value, s.sign_in_allowed(), by_email(c)),
     }
 }
 
@@ -159,9 +181,13 @@ async fn form_page<D: Db, K: Kv>(
     } else {
         String::new()
     };
+    let reset = web::query_pairs(req)
+        .iter()
+        .any(|(k, v)| k == "reset" && v == "1");
+    let notice = reset.then_some(lang.text().password_changed);
     Ok(page(
         StatusCode::OK,
-        render(&c, lang, screen, &token, &prefill, None),
+        render_with(&c, lang, screen, &token, &prefill, None, notice),
         &token,
         new,
     ))
@@ -196,8 +222,11 @@ async fn submit_form<D: Db, K: Kv>(
     let lang = language(req, &c);
     let field = |name| web::param(&params, name).unwrap_or_default();
     let agreed = field("agree") == "yes";
+    let email_sign_up = by_email(&c);
     let value = if screen == Screen::SignIn {
         field("identifier")
+    } else if email_sign_up {
+        field("email")
     } else {
         field("username")
     };
@@ -215,6 +244,21 @@ async fn submit_form<D: Db, K: Kv>(
                         .await?;
                 service::identify(ctx, &mut c, Some(&id)).await?;
             }
+            Screen::Register if email_sign_up => {
+                // Email sign-up: the password now, the address once its code comes back.
+                service::start(&mut c, Event::Register)?;
+                if c.settings.sign_up.password {
+                    service::set_profile(ctx, &mut c, "password", field("password")).await?;
+                }
+                if c.settings.terms_required(true) && !agreed {
+                    return Err(Failure::TermsNotAgreed);
+                }
+                c.state.agreed_terms = agreed;
+                let id = service::send_code(ctx, &mut c, Identifier::Email, value, lang).await?;
+                c.state.pending = Some(id);
+                service::save(ctx, &c).await?;
+                return Ok(web::redirect("/verify"));
+            }
             Screen::Register => {
                 service::start(&mut c, Event::Register)?;
                 service::set_profile(ctx, &mut c, "username", value).await?;
@@ -226,14 +270,10 @@ async fn submit_form<D: Db, K: Kv>(
             }
         }
         service::save(ctx, &c).await?;
-        service::submit(ctx, req, &c, agreed, ip(req)).await
+        finish(ctx, req, &c, agreed).await
     };
     match steps.await {
-        Ok((redirect_to, token)) => Ok(service::with_session(
-            web::redirect(&redirect_to),
-            &token,
-            ctx.config.session_ttl,
-        )),
+        Ok(res) => Ok(res),
         Err(Failure::Internal(e)) => Err(PageError::Internal(e)),
         Err(f) => {
             let (status, text) = message(lang, &f, ctx.now());
@@ -345,4 +385,254 @@ pub async fn consent_submit<D: Db, K: Kv>(
         }
         _ => Err(PageError::bad_request("Choose Authorize or Cancel.")),
     }
+}
+
+// ---- one-time codes: sign in with a code, register with email, reset password
+
+fn by_email(c: &Current) -> bool {
+    service::required_profile(&c.settings).contains(&"email")
+}
+
+fn code_sign_in_enabled(c: &Current) -> bool {
+    c.settings
+        .sign_in
+        .methods
+        .iter()
+        .any(|m| m.identifier == Identifier::Email && m.verification_code)
+}
+
+fn reset_enabled(c: &Current) -> bool {
+    c.settings
+        .forgot_password_methods
+        .contains(&crate::experience::settings::ForgotPasswordMethod::EmailVerificationCode)
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum CodeScreen {
+    SignInCode,
+    Reset,
+    Verify,
+    NewPassword,
+}
+
+fn render_code(
+    c: &Current,
+    lang: Lang,
+    screen: CodeScreen,
+    csrf_token: &str,
+    value: &str,
+    error: Option<&str>,
+    notice: Option<&str>,
+) -> String {
+    let t = lang.text();
+    let s = &c.settings;
+    let registering = c.state.event == Some(Event::Register);
+    let form = view::Form {
+        lang,
+        app_name: &c.app_name,
+        csrf: csrf_token,
+        error,
+        terms_required: false,
+        terms_url: s.terms_of_use_url.as_deref(),
+        privacy_url: s.privacy_policy_url.as_deref(),
+        custom_css: s.custom_css.as_deref(),
+    };
+    let sent_to = c
+        .state
+        .pending
+        .as_deref()
+        .and_then(|id| c.state.verification(id).ok())
+        .and_then(|v| match v {
+            Verification::Code { identifier, .. } => Some(identifier.clone()),
+            Verification::Password { .. } => None,
+        });
+    let back = if registering {
+        ("/register", t.register)
+    } else {
+        ("/sign-in", t.use_password)
+    };
+    let page = match screen {
+        CodeScreen::SignInCode => view::FieldsPage {
+            heading: t.sign_in_with_code,
+            intro: None,
+            notice,
+            action: "/sign-in/code",
+            fields: vec![("email", t.email, "email", "email", value.to_owned())],
+            button: t.send_code,
+            links: vec![("/sign-in", t.use_password)],
+        },
+        CodeScreen::Reset => view::FieldsPage {
+            heading: t.reset_title,
+            intro: Some(t.reset_intro.to_owned()),
+            notice,
+            action: "/reset-password",
+            fields: vec![("email", t.email, "email", "email", value.to_owned())],
+            button: t.send_code,
+            links: vec![("/sign-in", t.use_password)],
+        },
+        CodeScreen::Verify => view::FieldsPage {
+            heading: t.verify_title,
+            intro: sent_to.map(|to| format!("{} {to}", t.verify_intro)),
+            notice,
+            action: "/verify",
+            fields: vec![("code", t.code, "text", "one-time-code", String::new())],
+            button: t.continue_,
+            links: vec![back],
+        },
+        CodeScreen::NewPassword => view::FieldsPage {
+            heading: t.new_password_title,
+            intro: None,
+            notice,
+            action: "/reset-password/new",
+            fields: vec![(
+                "password",
+                t.new_password,
+                "password",
+                "new-password",
+                String::new(),
+            )],
+            button: t.save_password,
+            links: vec![],
+        },
+    };
+    view::fields_page(&form, page)
+}
+
+async fn code_page<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    req: &Request,
+    screen: CodeScreen,
+) -> Result<Response, PageError> {
+    let c = current(ctx, req).await?;
+    let lang = language(req, &c);
+    let allowed = match screen {
+        CodeScreen::SignInCode => code_sign_in_enabled(&c) && c.settings.sign_in_allowed(),
+        CodeScreen::Reset => reset_enabled(&c) && c.settings.sign_in_allowed(),
+        CodeScreen::Verify => c.state.pending.is_some(),
+        CodeScreen::NewPassword => {
+            c.state.event == Some(Event::ForgotPassword) && c.state.user_id.is_some()
+        }
+    };
+    if !allowed {
+        return Ok(web::redirect("/sign-in"));
+    }
+    let (token, new) = csrf::token(req)?;
+    Ok(page(
+        StatusCode::OK,
+        render_code(&c, lang, screen, &token, "", None, None),
+        &token,
+        new,
+    ))
+}
+
+pub async fn sign_in_code_form<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    req: &Request,
+) -> Result<Response, PageError> {
+    code_page(ctx, req, CodeScreen::SignInCode).await
+}
+pub async fn reset_form<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    req: &Request,
+) -> Result<Response, PageError> {
+    code_page(ctx, req, CodeScreen::Reset).await
+}
+pub async fn verify_form<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    req: &Request,
+) -> Result<Response, PageError> {
+    code_page(ctx, req, CodeScreen::Verify).await
+}
+pub async fn new_password_form<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    req: &Request,
+) -> Result<Response, PageError> {
+    code_page(ctx, req, CodeScreen::NewPassword).await
+}
+
+/// The POSTs of the code screens: each runs its steps, then redirects to the next screen, or
+/// shows the same screen with the error in the user's language.
+pub async fn code_submit<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    req: &Request,
+    path: &str,
+) -> Result<Response, PageError> {
+    let screen = match path {
+        "/sign-in/code" => CodeScreen::SignInCode,
+        "/reset-password" => CodeScreen::Reset,
+        "/verify" => CodeScreen::Verify,
+        _ => CodeScreen::NewPassword,
+    };
+    let params = web::params(req);
+    check_csrf(req, &params)?;
+    let mut c = current(ctx, req).await?;
+    let lang = language(req, &c);
+    let field = |name| web::param(&params, name).unwrap_or_default();
+    let value = field("email");
+    let steps = async {
+        match screen {
+            CodeScreen::SignInCode | CodeScreen::Reset => {
+                if screen == CodeScreen::SignInCode && !code_sign_in_enabled(&c)
+                    || screen == CodeScreen::Reset && !reset_enabled(&c)
+                {
+                    return Err(Failure::MethodNotEnabled);
+                }
+                let event = if screen == CodeScreen::Reset {
+                    Event::ForgotPassword
+                } else {
+                    Event::SignIn
+                };
+                service::start(&mut c, event)?;
+                let id = service::send_code(ctx, &mut c, Identifier::Email, value, lang).await?;
+                c.state.pending = Some(id);
+                service::save(ctx, &c).await?;
+                Ok(web::redirect("/verify"))
+            }
+            CodeScreen::Verify => {
+                let id = c.state.pending.clone().ok_or(Failure::NeedsVerification)?;
+                service::verify_code(ctx, &mut c, &id, field("code")).await?;
+                service::save(ctx, &c).await?;
+                service::identify(ctx, &mut c, Some(&id)).await?;
+                service::save(ctx, &c).await?;
+                if c.state.event == Some(Event::ForgotPassword) {
+                    return Ok(web::redirect("/reset-password/new"));
+                }
+                let agreed = c.state.agreed_terms;
+                finish(ctx, req, &c, agreed).await
+            }
+            CodeScreen::NewPassword => {
+                service::reset_password(ctx, &mut c, field("password")).await?;
+                service::save(ctx, &c).await?;
+                finish(ctx, req, &c, true).await
+            }
+        }
+    };
+    match steps.await {
+        Ok(res) => Ok(res),
+        Err(Failure::Internal(e)) => Err(PageError::Internal(e)),
+        Err(f) => {
+            let (status, text) = message(lang, &f, ctx.now());
+            let (token, new) = csrf::token(req)?;
+            Ok(page(
+                status,
+                render_code(&c, lang, screen, &token, value, Some(&text), None),
+                &token,
+                new,
+            ))
+        }
+    }
+}
+
+async fn finish<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    req: &Request,
+    c: &Current,
+    agreed: bool,
+) -> Result<Response, Failure> {
+    let (redirect_to, token) = service::submit(ctx, req, c, agreed, ip(req)).await?;
+    let res = web::redirect(&redirect_to);
+    Ok(match token {
+        Some(t) => service::with_session(res, &t, ctx.config.session_ttl),
+        None => res,
+    })
 }

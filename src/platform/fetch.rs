@@ -7,23 +7,22 @@ use worker::{AbortController, Delay, Fetch, Headers, Method, Request, RequestIni
 pub struct Fetcher;
 
 impl Outbound for Fetcher {
-    async fn post_form(
+    async fn post(
         &self,
         url: &str,
-        form: &[(&str, &str)],
+        headers: &[(String, String)],
+        body: &[u8],
         timeout_ms: u32,
     ) -> Result<u16, String> {
-        let body = form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(form)
-            .finish();
-        let headers = Headers::new();
-        headers
-            .set("content-type", "application/x-www-form-urlencoded")
-            .map_err(|e| e.to_string())?;
+        let h = Headers::new();
+        for (k, v) in headers {
+            h.set(k, v).map_err(|e| e.to_string())?;
+        }
         let mut init = RequestInit::new();
+        let bytes = js_sys::Uint8Array::from(body);
         init.with_method(Method::Post)
-            .with_headers(headers)
-            .with_body(Some(body.into()));
+            .with_headers(h)
+            .with_body(Some(bytes.into()));
         let request = Request::new_with_init(url, &init).map_err(|e| e.to_string())?;
         let controller = AbortController::default();
         let signal = controller.signal();

@@ -8,8 +8,10 @@
 #![allow(async_fn_in_trait)]
 
 pub mod apps;
+pub mod codes;
 pub mod keys;
 pub mod logs;
+pub mod messages;
 pub mod oidc;
 pub mod rbac;
 pub mod settings;

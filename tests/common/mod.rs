@@ -21,6 +21,7 @@ pub fn vars() -> Vars {
         ),
         ("ADMIN_CLIENT_ID", ADMIN_ID),
         ("ADMIN_CLIENT_SECRET", ADMIN_SECRET),
+        ("DEV_MAILBOX", "true"),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))

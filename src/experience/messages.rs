@@ -1,0 +1,317 @@
+//! Sending codes: connectors (a generic HTTP email API, Twilio-style SMS), templates per use
+//! and language, and the development mailbox.
+use crate::app::Ctx;
+use crate::crypto::random;
+use crate::error::InternalError;
+use crate::outbound::Job;
+use crate::pages::i18n::Lang;
+use crate::store::messages::{self as repo, ConnectorRow, MailRow};
+use crate::store::{Db, Kv, StoreError};
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+/// Why a code is sent (Logto's template usage types).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Usage {
+    SignIn,
+    Register,
+    ForgotPassword,
+    Generic,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Template {
+    pub usage_type: Usage,
+    /// A language code such as `en` or `de`; none means any language.
+    #[serde(default)]
+    pub locale: Option<String>,
+    #[serde(default)]
+    pub subject: Option<String>,
+    /// The text; `{{code}}` is replaced by the code.
+    pub content: String,
+}
+
+/// A generic JSON email API. The request is `POST endpoint` with
+/// `Authorization: <authorization>` and `{"from", "to", "subject", "text"}`: the shape of
+/// Resend's `POST /emails` (and close to most transactional email APIs).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HttpEmailConfig {
+    pub endpoint: String,
+    #[serde(default)]
+    pub authorization: Option<String>,
+    pub from: String,
+    #[serde(default)]
+    pub templates: Vec<Template>,
+}
+
+/// Twilio's Messages API: `POST {endpoint}/2010-04-01/Accounts/{accountSID}/Messages.json`,
+/// HTTP Basic with the account SID and auth token, form fields `To`, `From`, `Body`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TwilioConfig {
+    #[serde(rename = "accountSID")]
+    pub account_sid: String,
+    pub auth_token: String,
+    pub from_number: String,
+    /// Defaults to `https://api.twilio.com`.
+    #[serde(default)]
+    pub endpoint: Option<String>,
+    #[serde(default)]
+    pub templates: Vec<Template>,
+}
+
+pub const HTTP_EMAIL: &str = "http-email";
+pub const TWILIO_SMS: &str = "twilio-sms";
+
+/// Checks a connector's config; returns its channel (`Email` or `Sms`).
+pub fn check_config(
+    connector_id: &str,
+    config: &serde_json::Value,
+) -> Result<&'static str, String> {
+    let http_url =
+        |u: &str| matches!(url::Url::parse(u), Ok(x) if matches!(x.scheme(), "https" | "http"));
+    match connector_id {
+        HTTP_EMAIL => {
+            let c: HttpEmailConfig =
+                serde_json::from_value(config.clone()).map_err(|e| e.to_string())?;
+            if !http_url(&c.endpoint) {
+                return Err("endpoint must be an http(s) URL".into());
+            }
+            Ok("Email")
+        }
+        TWILIO_SMS => {
+            let c: TwilioConfig =
+                serde_json::from_value(config.clone()).map_err(|e| e.to_string())?;
+            if c.endpoint.as_deref().is_some_and(|e| !http_url(e)) {
+                return Err("endpoint must be an http(s) URL".into());
+            }
+            Ok("Sms")
+        }
+        other => Err(format!(
+            "unknown connectorId `{other}`; use `{HTTP_EMAIL}` or `{TWILIO_SMS}`"
+        )),
+    }
+}
+
+fn default_text(usage: Usage, lang: Lang) -> (&'static str, &'static str) {
+    match (lang, usage) {
+        (Lang::De, Usage::Register) => (
+            "Dein Bestätigungscode",
+            "Dein Code zum Erstellen des Kontos lautet {{code}}. Er ist 10 Minuten gültig.",
+        ),
+        (Lang::De, Usage::ForgotPassword) => (
+            "Passwort zurücksetzen",
+            "Dein Code zum Zurücksetzen des Passworts lautet {{code}}. Er ist 10 Minuten gültig.",
+        ),
+        (Lang::De, _) => (
+            "Dein Anmeldecode",
+            "Dein Code lautet {{code}}. Er ist 10 Minuten gültig.",
+        ),
+        (Lang::En, Usage::Register) => (
+            "Your verification code",
+            "Your code to create your account is {{code}}. It is valid for 10 minutes.",
+        ),
+        (Lang::En, Usage::ForgotPassword) => (
+            "Reset your password",
+            "Your code to reset your password is {{code}}. It is valid for 10 minutes.",
+        ),
+        (Lang::En, _) => (
+            "Your sign-in code",
+            "Your code is {{code}}. It is valid for 10 minutes.",
+        ),
+    }
+}
+
+/// The subject and text for a use and language: the connector's template for the use and
+/// language, then for the use, then `Generic`, then the built-in text.
+pub fn render(templates: &[Template], usage: Usage, lang: Lang, code: &str) -> (String, String) {
+    let pick = |u: Usage, by_lang: bool| {
+        templates.iter().find(|t| {
+            t.usage_type == u
+                && (!by_lang || t.locale.as_deref() == Some(lang.code()))
+                && (by_lang || t.locale.is_none())
+        })
+    };
+    let (dsub, dtext) = default_text(usage, lang);
+    let chosen = pick(usage, true)
+        .or_else(|| pick(usage, false))
+        .or_else(|| pick(Usage::Generic, true))
+        .or_else(|| pick(Usage::Generic, false));
+    let (subject, text) = match chosen {
+        Some(t) => (
+            t.subject.clone().unwrap_or_else(|| dsub.to_owned()),
+            t.content.clone(),
+        ),
+        None => (dsub.to_owned(), dtext.to_owned()),
+    };
+    (
+        subject.replace("{{code}}", code),
+        text.replace("{{code}}", code),
+    )
+}
+
+/// Sends a code by the channel's connector (after the response), or into the development
+/// mailbox. `Ok(false)` when there is no way to send.
+pub async fn send<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    channel: &str,
+    to: &str,
+    usage: Usage,
+    lang: Lang,
+    code: &str,
+) -> Result<bool, InternalError> {
+    let kind = if channel == "email" { "Email" } else { "Sms" };
+    let Some(connector) = repo::connector_for(ctx.db, kind).await? else {
+        if !ctx.config.dev_mailbox {
+            return Ok(false);
+        }
+        let (subject, body) = render(&[], usage, lang, code);
+        let usage = serde_json::to_value(usage)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        repo::deliver_to_mailbox(
+            ctx.db,
+            &MailRow {
+                id: random::id()?,
+                channel: kind.into(),
+                recipient: to.into(),
+                subject,
+                body,
+                usage,
+                created_at: ctx.now_ms,
+            },
+        )
+        .await?;
+        return Ok(true);
+    };
+    ctx.defer(job(&connector, to, usage, lang, code)?);
+    Ok(true)
+}
+
+fn decode<T: for<'de> Deserialize<'de>>(c: &ConnectorRow) -> Result<T, InternalError> {
+    serde_json::from_str(&c.config)
+        .map_err(|e| StoreError::Decode(format!("connector {}: {e}", c.id)).into())
+}
+
+fn job(
+    c: &ConnectorRow,
+    to: &str,
+    usage: Usage,
+    lang: Lang,
+    code: &str,
+) -> Result<Job, InternalError> {
+    match c.connector_id.as_str() {
+        TWILIO_SMS => {
+            let cfg: TwilioConfig = decode(c)?;
+            let (_, text) = render(&cfg.templates, usage, lang, code);
+            let base = cfg
+                .endpoint
+                .as_deref()
+                .unwrap_or("https://api.twilio.com")
+                .trim_end_matches('/');
+            let basic = base64::engine::general_purpose::STANDARD
+                .encode(format!("{}:{}", cfg.account_sid, cfg.auth_token));
+            let body = form_urlencoded::Serializer::new(String::new())
+                .append_pair("To", &format!("+{}", to.trim_start_matches('+')))
+                .append_pair("From", &cfg.from_number)
+                .append_pair("Body", &text)
+                .finish();
+            Ok(Job::Deliver {
+                what: format!("SMS by connector {}", c.id),
+                url: format!(
+                    "{base}/2010-04-01/Accounts/{}/Messages.json",
+                    cfg.account_sid
+                ),
+                headers: vec![
+                    ("authorization".into(), format!("Basic {basic}")),
+                    (
+                        "content-type".into(),
+                        "application/x-www-form-urlencoded".into(),
+                    ),
+                ],
+                body: body.into_bytes(),
+            })
+        }
+        _ => {
+            let cfg: HttpEmailConfig = decode(c)?;
+            let (subject, text) = render(&cfg.templates, usage, lang, code);
+            let mut headers = vec![("content-type".to_owned(), "application/json".to_owned())];
+            if let Some(a) = cfg.authorization {
+                headers.push(("authorization".into(), a));
+            }
+            let body = json!({"from": cfg.from, "to": to, "subject": subject, "text": text});
+            Ok(Job::Deliver {
+                what: format!("email by connector {}", c.id),
+                url: cfg.endpoint,
+                headers,
+                body: body.to_string().into_bytes(),
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn templates_fall_back_by_language_then_use_then_builtin() {
+        let t = vec![
+            Template {
+                usage_type: Usage::SignIn,
+                locale: Some("de".into()),
+                subject: Some("Code".into()),
+                content: "DE {{code}}".into(),
+            },
+            Template {
+                usage_type: Usage::Generic,
+                locale: None,
+                subject: None,
+                content: "Any {{code}}".into(),
+            },
+        ];
+        assert_eq!(render(&t, Usage::SignIn, Lang::De, "123456").1, "DE 123456");
+        assert_eq!(
+            render(&t, Usage::SignIn, Lang::En, "123456").1,
+            "Any 123456"
+        );
+        assert_eq!(
+            render(&[], Usage::Register, Lang::De, "1").0,
+            "Dein Bestätigungscode"
+        );
+        assert!(render(&[], Usage::ForgotPassword, Lang::En, "424242")
+            .1
+            .contains("424242"));
+    }
+
+    #[test]
+    fn connector_configs_are_checked() {
+        assert_eq!(
+            check_config(
+                HTTP_EMAIL,
+                &json!({"endpoint": "https://api.resend.com/emails", "from": "a@b.c"})
+            ),
+            Ok("Email")
+        );
+        assert!(
+            check_config(HTTP_EMAIL, &json!({"endpoint": "ftp://x", "from": "a@b.c"})).is_err()
+        );
+        assert!(check_config(
+            HTTP_EMAIL,
+            &json!({"endpoint": "https://x", "from": "a@b.c", "extra": 1})
+        )
+        .is_err());
+        assert_eq!(
+            check_config(
+                TWILIO_SMS,
+                &json!({"accountSID": "AC1", "authToken": "t", "fromNumber": "+1555"})
+            ),
+            Ok("Sms")
+        );
+        assert!(check_config("carrier-pigeon", &json!({})).is_err());
+    }
+}

@@ -1,0 +1,273 @@
+//! One-time codes through the router: sign-in with an email code, sign-up with email, reset
+//! password, the attempt limit, the resend cool-down, and the development mailbox.
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+
+const CB: &str = "https://rp.example/cb";
+const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+fn setup(h: &Harness) -> String {
+    h.api("POST", "/api/users", Some(json!({"username": "erin", "primaryEmail": "erin@example.com", "password": "violet skies over oak"})));
+    let r = h.api(
+        "POST",
+        "/api/applications",
+        Some(json!({"name": "Shop", "type": "SPA", "oidcClientMetadata": {"redirectUris": [CB]}})),
+    );
+    r.json()["id"].as_str().unwrap().to_owned()
+}
+
+fn start(h: &Harness, jar: &Jar, id: &str, extra: &str) -> Reply {
+    let cb: String = form_urlencoded::byte_serialize(CB.as_bytes()).collect();
+    h.follow(jar, &format!("/oidc/auth?client_id={id}&redirect_uri={cb}&response_type=code&scope=openid&code_challenge={CHALLENGE}&code_challenge_method=S256{extra}"))
+}
+
+/// The newest code the development mailbox holds for `to`.
+fn code_for(h: &Harness, to: &str) -> String {
+    let r = h.get(&format!("/dev/mailbox.json?to={to}"));
+    assert_eq!(r.status, 200);
+    let list = r.json();
+    let body = list[0]["body"].as_str().expect("a message").to_owned();
+    body.split(|c: char| !c.is_ascii_digit())
+        .find(|w| w.len() == 6)
+        .expect("a 6-digit code")
+        .to_owned()
+}
+
+fn post(h: &Harness, jar: &Jar, path: &str, fields: &[(&str, &str)]) -> Reply {
+    let page = h.browse(jar, "GET", path, None);
+    let csrf = csrf_of(&page.text());
+    let mut form = vec![("_csrf", csrf.as_str())];
+    form.extend_from_slice(fields);
+    h.browse(jar, "POST", path, Some(&form))
+}
+
+#[test]
+fn sign_in_with_an_email_code() {
+    let h = Harness::new();
+    let id = setup(&h);
+    let jar = Jar::default();
+    let page = start(&h, &jar, &id, "");
+    assert!(page.text().contains("href=\"/sign-in/code\""));
+    let r = post(&h, &jar, "/sign-in/code", &[("email", "Erin@Example.com")]);
+    assert_eq!(r.header("location"), Some("/verify"));
+    let verify = h.browse(&jar, "GET", "/verify", None);
+    assert!(
+        verify.text().contains("erin@example.com"),
+        "the page says where the code went"
+    );
+    let code = code_for(&h, "erin@example.com");
+    let wrong = post(
+        &h,
+        &jar,
+        "/verify",
+        &[("code", if code == "000000" { "111111" } else { "000000" })],
+    );
+    assert_eq!(wrong.status, 400);
+    assert!(wrong.text().contains("This code is wrong."));
+    let ok = post(&h, &jar, "/verify", &[("code", &code)]);
+    assert_eq!(ok.status, 303, "{}", ok.text());
+    let done = h.follow(&jar, ok.header("location").unwrap());
+    assert!(location_params(&done).contains_key("code"));
+    // The interaction is over: its code cannot be used again.
+    let again = h.browse(&jar, "GET", "/verify", None);
+    assert_eq!(again.status, 400);
+}
+
+#[test]
+fn ten_wrong_codes_lock_the_code_and_create_no_user() {
+    let h = Harness::new();
+    let id = setup(&h);
+    h.api(
+        "PATCH",
+        "/api/sign-in-exp",
+        Some(json!({"signUp": {"identifiers": ["email"], "password": true, "verify": true}})),
+    );
+    let jar = Jar::default();
+    start(&h, &jar, &id, "");
+    let exp = |method: &str, path: &str, body: Value| {
+        let cookies = jar.header();
+        let r = h.send(request(
+            method,
+            &format!("/api/experience{path}"),
+            &[("cookie", &cookies), ("content-type", "application/json")],
+            body.to_string().into_bytes(),
+        ));
+        jar.store(&r);
+        r
+    };
+    exp("PUT", "", json!({"interactionEvent": "Register"}));
+    let identifier = json!({"type": "email", "value": "frank@example.com"});
+    let sent = exp(
+        "POST",
+        "/verification/verification-code",
+        json!({"identifier": identifier, "interactionEvent": "Register"}),
+    );
+    assert_eq!(sent.status, 200, "{}", sent.text());
+    let vid = sent.json()["verificationId"].as_str().unwrap().to_owned();
+    let code = code_for(&h, "frank@example.com");
+    let wrong = if code == "999999" { "000000" } else { "999999" };
+    for _ in 0..10 {
+        let r = exp(
+            "POST",
+            "/verification/verification-code/verify",
+            json!({"identifier": identifier, "verificationId": vid, "code": wrong}),
+        );
+        assert_eq!(r.json()["code"], "verification_code.code_mismatch");
+    }
+    let r = exp(
+        "POST",
+        "/verification/verification-code/verify",
+        json!({"identifier": identifier, "verificationId": vid, "code": code}),
+    );
+    assert_eq!(r.status, 400);
+    assert_eq!(
+        r.json()["code"],
+        "verification_code.exceed_max_try",
+        "the right code no longer works"
+    );
+    exp(
+        "POST",
+        "/profile",
+        json!({"type": "password", "value": "violet skies over oak"}),
+    );
+    let r = exp("POST", "/identification", json!({"verificationId": vid}));
+    assert_eq!(r.status, 400);
+    assert_eq!(
+        h.api("GET", "/api/users?search=frank", None)
+            .header("total-number"),
+        Some("0")
+    );
+    // A new code may be asked for only after the cool-down.
+    let r = exp(
+        "POST",
+        "/verification/verification-code",
+        json!({"identifier": identifier, "interactionEvent": "Register"}),
+    );
+    assert_eq!(r.status, 429);
+    h.advance_secs(61);
+    let r = exp(
+        "POST",
+        "/verification/verification-code",
+        json!({"identifier": identifier, "interactionEvent": "Register"}),
+    );
+    assert_eq!(r.status, 200);
+    let bad = exp(
+        "POST",
+        "/verification/verification-code",
+        json!({"identifier": {"type": "email", "value": "not-an-email"}, "interactionEvent": "Register"}),
+    );
+    assert_eq!(bad.status, 400);
+    assert_eq!(bad.json()["code"], "guard.invalid_input");
+}
+
+#[test]
+fn register_with_email_code_and_password() {
+    let h = Harness::new();
+    let id = setup(&h);
+    h.api(
+        "PATCH",
+        "/api/sign-in-exp",
+        Some(json!({"signUp": {"identifiers": ["email"], "password": true, "verify": true}})),
+    );
+    let jar = Jar::default();
+    let page = start(&h, &jar, &id, "&first_screen=register");
+    assert!(
+        page.text().contains("name=\"email\""),
+        "the email sign-up form"
+    );
+    let taken = post(
+        &h,
+        &jar,
+        "/register",
+        &[
+            ("email", "erin@example.com"),
+            ("password", "violet skies over oak"),
+        ],
+    );
+    assert_eq!(
+        taken.header("location"),
+        Some("/verify"),
+        "the code is sent even for a taken address"
+    );
+    let code = code_for(&h, "erin@example.com");
+    let r = post(&h, &jar, "/verify", &[("code", &code)]);
+    assert!(r.text().contains("This email address is already in use."));
+
+    let jar = Jar::default();
+    start(&h, &jar, &id, "&first_screen=register");
+    let r = post(
+        &h,
+        &jar,
+        "/register",
+        &[
+            ("email", "grace@example.com"),
+            ("password", "violet skies over oak"),
+        ],
+    );
+    assert_eq!(r.header("location"), Some("/verify"));
+    let code = code_for(&h, "grace@example.com");
+    let r = post(&h, &jar, "/verify", &[("code", &code)]);
+    assert_eq!(r.status, 303, "{}", r.text());
+    assert!(location_params(&h.follow(&jar, r.header("location").unwrap())).contains_key("code"));
+    let users = h.api("GET", "/api/users?search=grace", None).json();
+    assert_eq!(users[0]["primaryEmail"], "grace@example.com");
+    assert_eq!(users[0]["hasPassword"], true);
+}
+
+#[test]
+fn reset_a_forgotten_password() {
+    let h = Harness::new();
+    let id = setup(&h);
+    let jar = Jar::default();
+    start(&h, &jar, &id, "&first_screen=reset_password");
+    let r = post(
+        &h,
+        &jar,
+        "/reset-password",
+        &[("email", "erin@example.com")],
+    );
+    assert_eq!(r.header("location"), Some("/verify"));
+    let code = code_for(&h, "erin@example.com");
+    let r = post(&h, &jar, "/verify", &[("code", &code)]);
+    assert_eq!(r.header("location"), Some("/reset-password/new"));
+    let weak = post(&h, &jar, "/reset-password/new", &[("password", "erin1234")]);
+    assert_eq!(weak.status, 422);
+    let r = post(
+        &h,
+        &jar,
+        "/reset-password/new",
+        &[("password", "amber waves of grain")],
+    );
+    assert_eq!(r.status, 303, "{}", r.text());
+    let signin = h.follow(&jar, r.header("location").unwrap());
+    assert!(signin.text().contains("Your password has been changed."));
+    assert_eq!(
+        h.sign_in(&jar, "erin", "violet skies over oak").status,
+        400,
+        "the old password is gone"
+    );
+    let ok = h.sign_in(&jar, "erin", "amber waves of grain");
+    assert!(location_params(&ok).contains_key("code"));
+
+    // An unknown address gets the same first answer: the code is "sent" (no enumeration).
+    let jar = Jar::default();
+    start(&h, &jar, &id, "");
+    let r = post(
+        &h,
+        &jar,
+        "/reset-password",
+        &[("email", "nobody@example.com")],
+    );
+    assert_eq!(r.header("location"), Some("/verify"));
+}
+
+#[test]
+fn the_mailbox_exists_only_in_development() {
+    let mut h = Harness::new();
+    assert_eq!(h.get("/dev/mailbox").status, 200);
+    h.vars.insert("DEV_MAILBOX".into(), "false".into());
+    assert_eq!(h.get("/dev/mailbox").status, 404);
+    assert_eq!(h.get("/dev/mailbox.json").status, 404);
+}
