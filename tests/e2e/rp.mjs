@@ -4,17 +4,23 @@
 import http from 'node:http';
 import { chromium } from 'playwright-core';
 
-/** Starts the receiver; `logouts` collects the logout_token of each back-channel POST. */
+/** Starts the receiver; `logouts` collects the logout_token of each back-channel POST, and
+ * `posts` every other POST (a stand-in for an email or SMS provider's API). */
 export async function startReceiver() {
   const logouts = [];
+  const posts = [];
   const server = http.createServer((req, res) => {
     const url = new URL(req.url, 'http://x');
-    if (req.method === 'POST' && url.pathname === '/bcl') {
+    if (req.method === 'POST') {
       let body = '';
       req.on('data', (c) => { body += c; });
       req.on('end', () => {
-        logouts.push({ contentType: req.headers['content-type'], token: new URLSearchParams(body).get('logout_token') });
-        res.writeHead(200).end();
+        if (url.pathname === '/bcl') {
+          logouts.push({ contentType: req.headers['content-type'], token: new URLSearchParams(body).get('logout_token') });
+        } else {
+          posts.push({ path: url.pathname, headers: req.headers, body });
+        }
+        res.writeHead(url.pathname === '/bcl' ? 200 : 201, { 'content-type': 'application/json' }).end('{}');
       });
       return;
     }
@@ -22,7 +28,7 @@ export async function startReceiver() {
   });
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
   const origin = `http://127.0.0.1:${server.address().port}`;
-  return { origin, logouts, close: () => new Promise((r) => server.close(r)) };
+  return { origin, logouts, posts, close: () => new Promise((r) => server.close(r)) };
 }
 
 export async function launchBrowser() {

@@ -1,0 +1,203 @@
+// One-time codes end to end: sign-up with email and a code from the development mailbox,
+// sign-in with the password and with an email code, reset password, the HTTP email and
+// Twilio-style SMS connectors against a local provider, and the limits on codes and passwords.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import * as client from 'openid-client';
+import { BASE, ISSUER, api, unique } from './helpers.mjs';
+import { startReceiver, launchBrowser, reached, signIn, until } from './rp.mjs';
+
+let rp, browser, spa, config;
+const settings = (body) => api('PATCH', '/api/sign-in-exp', { body });
+
+async function authUrl(params = {}) {
+  return client.buildAuthorizationUrl(config, {
+    redirect_uri: `${rp.origin}/cb`, scope: 'openid email',
+    code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()), code_challenge_method: 'S256',
+    ...params,
+  }).href;
+}
+
+async function mailboxCode(to) {
+  return until(async () => {
+    const list = await (await fetch(`${BASE}/dev/mailbox.json?to=${encodeURIComponent(to)}`)).json();
+    return list[0]?.body.match(/\b(\d{6})\b/)?.[1];
+  });
+}
+
+async function signOut(page) {
+  await page.goto(`${ISSUER}/session/end?client_id=${spa.id}`);
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.waitForSelector('text=You are signed out');
+}
+
+/** A browser-less client of the Experience API with its own cookie jar. */
+function customUi() {
+  const jar = new Map();
+  const call = async (method, path, body) => {
+    const res = await fetch(`${BASE}${path}`, {
+      method, redirect: 'manual',
+      headers: { cookie: [...jar].map(([k, v]) => `${k}=${v}`).join('; '), ...(body ? { 'content-type': 'application/json' } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    for (const c of res.headers.getSetCookie()) { const [kv] = c.split(';'); const i = kv.indexOf('='); jar.set(kv.slice(0, i), kv.slice(i + 1)); }
+    const text = await res.text();
+    return { status: res.status, body: text && (res.headers.get('content-type') ?? '').includes('json') ? JSON.parse(text) : text };
+  };
+  return { call, start: async () => { const u = new URL(await authUrl()); return call('GET', u.pathname + u.search); } };
+}
+
+before(async () => {
+  rp = await startReceiver();
+  browser = await launchBrowser();
+  spa = (await api('POST', '/api/applications', { body: { name: 'Codes', type: 'SPA', oidcClientMetadata: { redirectUris: [`${rp.origin}/cb`] } } })).body;
+  config = await client.discovery(new URL(ISSUER), spa.id, undefined, client.None(), { execute: [client.allowInsecureRequests] });
+});
+
+after(async () => {
+  await settings({ signUp: { identifiers: ['username'], password: true, verify: false } });
+  await browser?.close();
+  await rp?.close();
+});
+
+test('register with email, code and password; sign out; sign in with the password, then with an email code; reset the password', async () => {
+  assert.equal((await settings({ signUp: { identifiers: ['email'], password: true, verify: true } })).status, 200);
+  const email = `${unique('u')}@example.com`;
+  const ctx = await browser.newContext();
+  const page = await ctx.newPage();
+  await page.goto(await authUrl({ first_screen: 'register' }));
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill('violet skies over oak');
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await page.waitForSelector('form[action="/verify"]');
+  assert.match(await page.textContent('main'), new RegExp(email.replace('.', '\\.')));
+  await page.getByLabel('Code').fill(await mailboxCode(email));
+  await page.getByRole('button', { name: 'Continue' }).click();
+  assert.ok((await reached(page, `${rp.origin}/cb`)).searchParams.get('code'));
+  const [user] = (await api('GET', `/api/users?search=${encodeURIComponent(email)}`)).body;
+  assert.equal(user.primaryEmail, email);
+  assert.equal(user.hasPassword, true);
+
+  await signOut(page);
+  await page.goto(await authUrl());
+  await signIn(page, email, 'violet skies over oak');
+  assert.ok((await reached(page, `${rp.origin}/cb`)).searchParams.get('code'));
+
+  await signOut(page);
+  await page.goto(await authUrl());
+  await page.getByRole('link', { name: 'Sign in with an email code' }).click();
+  await page.getByLabel('Email').fill(email);
+  await page.getByRole('button', { name: 'Send code' }).click();
+  await page.waitForSelector('form[action="/verify"]');
+  await page.getByLabel('Code').fill(await until(async () => {
+    const c = await mailboxCode(email);
+    return c; // the newest message is the sign-in code
+  }));
+  await page.getByRole('button', { name: 'Continue' }).click();
+  assert.ok((await reached(page, `${rp.origin}/cb`)).searchParams.get('code'));
+
+  await signOut(page);
+  await page.goto(await authUrl());
+  await page.getByRole('link', { name: 'Forgot your password?' }).click();
+  await page.getByLabel('Email').fill(email);
+  await page.getByRole('button', { name: 'Send code' }).click();
+  await page.waitForSelector('form[action="/verify"]');
+  await page.getByLabel('Code').fill(await mailboxCode(email));
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.waitForSelector('form[action="/reset-password/new"]');
+  await page.getByLabel('Password').fill('amber waves of grain');
+  await page.getByRole('button', { name: 'Save password' }).click();
+  await page.waitForSelector('text=Your password has been changed.');
+  await signIn(page, email, 'amber waves of grain');
+  assert.ok((await reached(page, `${rp.origin}/cb`)).searchParams.get('code'));
+  await ctx.close();
+});
+
+test('the HTTP email and Twilio-style SMS connectors call the provider with the code', async () => {
+  const email = (await api('POST', '/api/connectors', { body: {
+    connectorId: 'http-email',
+    config: { endpoint: `${rp.origin}/email`, authorization: 'Bearer re_test', from: 'Gatehouse <auth@example.com>',
+      templates: [{ usageType: 'SignIn', content: 'Sign-in code: {{code}}', subject: 'Your code' }] },
+  } })).body;
+  assert.equal(email.type, 'Email');
+  assert.equal(email.config.authorization, undefined, 'secrets are write-only');
+  const sms = (await api('POST', '/api/connectors', { body: {
+    connectorId: 'twilio-sms', config: { accountSID: 'AC123', authToken: 'tok', fromNumber: '+15550000000', endpoint: rp.origin },
+  } })).body;
+  assert.equal(sms.type, 'Sms');
+  const bad = await api('POST', '/api/connectors', { body: { connectorId: 'http-email', config: { endpoint: 'not a url', from: 'x' } } });
+  assert.equal(bad.status, 400);
+  try {
+    const tag = unique('c');
+    const phone = `1555${String(Date.now()).slice(-7)}`;
+    await api('POST', '/api/users', { body: { username: `${tag}_u`, primaryEmail: `${tag}@example.com`, primaryPhone: `+${phone}` } });
+
+    const ui = customUi();
+    await ui.start();
+    await ui.call('PUT', '/api/experience', { interactionEvent: 'SignIn' });
+    const sent = await ui.call('POST', '/api/experience/verification/verification-code', {
+      identifier: { type: 'email', value: `${tag}@example.com` }, interactionEvent: 'SignIn' });
+    assert.equal(sent.status, 200, JSON.stringify(sent.body));
+    const mail = await until(() => rp.posts.find((p) => p.path === '/email' && p.body.includes(tag)));
+    assert.equal(mail.headers.authorization, 'Bearer re_test');
+    const msg = JSON.parse(mail.body);
+    assert.equal(msg.to, `${tag}@example.com`);
+    assert.equal(msg.from, 'Gatehouse <auth@example.com>');
+    assert.equal(msg.subject, 'Your code');
+    const code = msg.text.match(/Sign-in code: (\d{6})/)[1];
+    const ok = await ui.call('POST', '/api/experience/verification/verification-code/verify', {
+      identifier: { type: 'email', value: `${tag}@example.com` }, verificationId: sent.body.verificationId, code });
+    assert.equal(ok.status, 200);
+    assert.equal((await ui.call('POST', '/api/experience/identification', { verificationId: sent.body.verificationId })).status, 204);
+    assert.equal((await ui.call('POST', '/api/experience/submit')).status, 200);
+
+    const ui2 = customUi();
+    await ui2.start();
+    await ui2.call('PUT', '/api/experience', { interactionEvent: 'SignIn' });
+    const smsSent = await ui2.call('POST', '/api/experience/verification/verification-code', {
+      identifier: { type: 'phone', value: `+${phone}` }, interactionEvent: 'SignIn' });
+    assert.equal(smsSent.status, 200);
+    const text = await until(() => rp.posts.find((p) => p.path === '/2010-04-01/Accounts/AC123/Messages.json'));
+    assert.equal(text.headers.authorization, `Basic ${Buffer.from('AC123:tok').toString('base64')}`);
+    const form = new URLSearchParams(text.body);
+    assert.equal(form.get('To'), `+${phone}`);
+    assert.equal(form.get('From'), '+15550000000');
+    const smsCode = form.get('Body').match(/(\d{6})/)[1];
+    const verified = await ui2.call('POST', '/api/experience/verification/verification-code/verify', {
+      identifier: { type: 'phone', value: `+${phone}` }, verificationId: smsSent.body.verificationId, code: smsCode });
+    assert.equal(verified.status, 200);
+  } finally {
+    assert.equal((await api('DELETE', `/api/connectors/${email.id}`)).status, 204);
+    assert.equal((await api('DELETE', `/api/connectors/${sms.id}`)).status, 204);
+  }
+});
+
+test('a wrong code 10 times locks it; repeated wrong passwords are throttled', async () => {
+  const tag = unique('t');
+  await api('POST', '/api/users', { body: { username: `${tag}_v`, primaryEmail: `${tag}@example.com`, password: 'violet skies over oak' } });
+  const ui = customUi();
+  await ui.start();
+  await ui.call('PUT', '/api/experience', { interactionEvent: 'SignIn' });
+  const identifier = { type: 'email', value: `${tag}@example.com` };
+  const sent = await ui.call('POST', '/api/experience/verification/verification-code', { identifier, interactionEvent: 'SignIn' });
+  const code = await mailboxCode(`${tag}@example.com`);
+  const wrong = code === '000000' ? '111111' : '000000';
+  for (let i = 0; i < 10; i++) {
+    const r = await ui.call('POST', '/api/experience/verification/verification-code/verify', { identifier, verificationId: sent.body.verificationId, code: wrong });
+    assert.equal(r.body.code, 'verification_code.code_mismatch');
+  }
+  const locked = await ui.call('POST', '/api/experience/verification/verification-code/verify', { identifier, verificationId: sent.body.verificationId, code });
+  assert.equal(locked.body.code, 'verification_code.exceed_max_try');
+
+  let last;
+  for (let i = 0; i < 101; i++) {
+    last = await ui.call('POST', '/api/experience/verification/password', { identifier: { type: 'username', value: `${tag}_v` }, password: `wrong-${i}` });
+    if (last.status === 429) break;
+  }
+  assert.equal(last.status, 429);
+  assert.equal(last.body.code, 'session.too_many_attempts');
+  const right = await ui.call('POST', '/api/experience/verification/password', { identifier: { type: 'username', value: `${tag}_v` }, password: 'violet skies over oak' });
+  assert.equal(right.status, 429, 'locked even with the right password');
+  const lockouts = await api('GET', '/api/logs?logKey=Interaction.SignIn.Verification.Password&page_size=5');
+  assert.equal(lockouts.body[0].payload.error, 'locked');
+});
