@@ -274,3 +274,44 @@ async fn futures_join3<A: Future, B: Future, C: Future>(
     })
     .await
 }
+
+#[test]
+fn the_sweep_deletes_only_expired_rows() {
+    let db = SqliteDb::migrated().unwrap();
+    for (id, expires) in [("old", 100), ("live", 1_000_000)] {
+        block_on(db.execute(
+            "INSERT INTO oidc_interactions (id, client_id, request, created_at, expires_at) VALUES (?1, 'c', '{}', 0, ?2)",
+            &[id.into(), Value::Integer(expires)],
+        ))
+        .unwrap();
+        block_on(db.execute(
+            "INSERT INTO verification_codes (id, interaction_id, identifier_type, identifier, usage, code_hash, created_at, expires_at) \
+             VALUES (?1, 'i', 'email', 'a@b.c', 'SignIn', 'h', 0, ?2)",
+            &[id.into(), Value::Integer(expires)],
+        ))
+        .unwrap();
+    }
+    block_on(gatehouse::store::oidc::sweep(&db, 100_000, 30 * 86_400)).unwrap();
+    assert_eq!(
+        block_on(count(
+            &db,
+            "SELECT COUNT(*) AS n FROM oidc_interactions",
+            &[]
+        ))
+        .unwrap(),
+        1
+    );
+    let left = block_on(db.query("SELECT id FROM oidc_interactions", &[])).unwrap();
+    assert_eq!(left[0]["id"], "live");
+    block_on(gatehouse::store::oidc::sweep(&db, 1_100_000, 30 * 86_400)).unwrap();
+    assert_eq!(
+        block_on(count(
+            &db,
+            "SELECT COUNT(*) AS n FROM verification_codes",
+            &[]
+        ))
+        .unwrap(),
+        0,
+        "codes go a day after expiry"
+    );
+}

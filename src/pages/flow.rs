@@ -14,6 +14,7 @@ pub struct Form<'a> {
     pub terms_url: Option<&'a str>,
     pub privacy_url: Option<&'a str>,
     pub custom_css: Option<&'a str>,
+    pub brand: Option<&'a crate::experience::settings::Settings>,
 }
 
 #[derive(Template)]
@@ -108,6 +109,7 @@ fn ctx(title: &str) -> PageContext {
         lang: "en",
         title: title.to_owned(),
         custom_css: None,
+        brand: super::Brand::default(),
     }
 }
 
@@ -116,6 +118,7 @@ fn form_ctx(f: &Form<'_>, title: &str) -> PageContext {
         lang: f.lang.code(),
         title: title.to_owned(),
         custom_css: f.custom_css.map(str::to_owned),
+        brand: f.brand.map(super::Brand::from).unwrap_or_default(),
     }
 }
 

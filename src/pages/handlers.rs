@@ -138,6 +138,7 @@ fn render_with(
         terms_url: s.terms_of_use_url.as_deref(),
         privacy_url: s.privacy_policy_url.as_deref(),
         custom_css: s.custom_css.as_deref(),
+        brand: Some(s),
     };
     match screen {
         Screen::SignIn => view::sign_in(
@@ -436,6 +437,7 @@ fn render_code(
         terms_url: s.terms_of_use_url.as_deref(),
         privacy_url: s.privacy_policy_url.as_deref(),
         custom_css: s.custom_css.as_deref(),
+        brand: Some(s),
     };
     let sent_to = c
         .state

@@ -12,6 +12,34 @@ pub struct PageContext {
     pub title: String,
     /// The sign-in experience's custom CSS (validated: no `</`).
     pub custom_css: Option<String>,
+    pub brand: Brand,
+}
+
+/// Branding from the sign-in experience (colors validated as `#RRGGBB`, URLs as http(s)).
+pub struct Brand {
+    pub accent: String,
+    pub dark_accent: String,
+    pub dark_mode: bool,
+    pub logo_url: Option<String>,
+    pub dark_logo_url: Option<String>,
+}
+
+impl Default for Brand {
+    fn default() -> Self {
+        Brand::from(&crate::experience::settings::Settings::default())
+    }
+}
+
+impl From<&crate::experience::settings::Settings> for Brand {
+    fn from(s: &crate::experience::settings::Settings) -> Self {
+        Brand {
+            accent: s.color.primary_color.clone(),
+            dark_accent: s.color.dark_primary_color.clone(),
+            dark_mode: s.color.is_dark_mode_enabled,
+            logo_url: s.branding.logo_url.clone(),
+            dark_logo_url: s.branding.dark_logo_url.clone(),
+        }
+    }
 }
 
 #[derive(Template)]
@@ -29,6 +57,7 @@ fn render_error(heading: &str, detail: String, hint: Option<String>) -> String {
             lang: "en",
             title: heading.to_owned(),
             custom_css: None,
+            brand: Brand::default(),
         },
         heading,
         detail,

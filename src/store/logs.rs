@@ -50,7 +50,7 @@ pub async fn list(
     with_page.extend([limit.into(), offset.into()]);
     let rows = query_as(
         db,
-        &format!("SELECT id, key, result, user_id, application_id, ip, payload, created_at FROM logs WHERE {WHERE} ORDER BY created_at DESC, id LIMIT ?4 OFFSET ?5"),
+        &format!("SELECT id, key, result, user_id, application_id, ip, payload, created_at FROM logs WHERE {WHERE} ORDER BY created_at DESC, rowid DESC LIMIT ?4 OFFSET ?5"),
         &with_page,
     )
     .await?;

@@ -508,6 +508,14 @@ pub async fn sweep(
                 vec![now.into()],
             ),
             Statement::new(
+                "DELETE FROM verification_codes WHERE expires_at <= ?1 - 86400",
+                vec![now.into()],
+            ),
+            Statement::new(
+                "DELETE FROM sign_in_failures WHERE (locked_until IS NULL OR locked_until <= ?1) AND window_start <= ?1 - 86400",
+                vec![now.into()],
+            ),
+            Statement::new(
                 "DELETE FROM oidc_ended_sessions WHERE ended_at <= ?1",
                 vec![(now - ended_session_retention).into()],
             ),
