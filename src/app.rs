@@ -182,6 +182,10 @@ async fn route<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request) -> Response {
         "/dev/mailbox" | "/dev/mailbox.json" if ctx.config.dev_mailbox => {
             dev_mailbox(ctx, &req, path.ends_with(".json")).await
         }
+        "/profile/missing" => match method {
+            Method::GET | Method::POST => page(pages::handlers::missing_profile(ctx, &req).await),
+            _ => method_not_allowed(),
+        },
         "/consent" => match method {
             Method::GET => page(pages::handlers::consent_form(ctx, &req).await),
             Method::POST => page(pages::handlers::consent_submit(ctx, &req).await),

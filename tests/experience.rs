@@ -388,3 +388,62 @@ fn branding_reaches_the_pages() {
     assert!(page.contains("src=\"https://cdn.example.com/logo.svg\""));
     assert!(page.contains("main { border: 1px solid red; }"));
 }
+
+#[test]
+fn a_username_required_since_the_last_sign_in_is_asked_for() {
+    let h = Harness::new();
+    let id = app(&h);
+    h.api(
+        "POST",
+        "/api/users",
+        Some(json!({"primaryEmail": "hana@example.com", "password": "violet skies over oak"})),
+    );
+    h.api(
+        "POST",
+        "/api/users",
+        Some(json!({"username": "taken_name"})),
+    );
+    let jar = Jar::default();
+    h.follow(&jar, &auth(&id, ""));
+    let r = h.sign_in(&jar, "hana@example.com", "violet skies over oak");
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(r
+        .text()
+        .contains("Your account needs a username to continue."));
+    let csrf = csrf_of(&r.text());
+    let taken = h.browse(
+        &jar,
+        "POST",
+        "/profile/missing",
+        Some(&[("_csrf", &csrf), ("username", "taken_name")]),
+    );
+    assert!(taken.text().contains("This username is already in use."));
+    let ok = h.browse(
+        &jar,
+        "POST",
+        "/profile/missing",
+        Some(&[("_csrf", &csrf), ("username", "hana")]),
+    );
+    assert_eq!(ok.status, 303, "{}", ok.text());
+    assert!(location_params(&h.follow(&jar, ok.header("location").unwrap())).contains_key("code"));
+    let users = h.api("GET", "/api/users?search=hana%40", None).json();
+    assert_eq!(users[0]["username"], "hana");
+}
+
+#[test]
+fn the_identifier_parameter_restricts_what_the_sign_in_accepts() {
+    let h = Harness::new();
+    let id = app(&h);
+    h.api("POST", "/api/users", Some(json!({"username": "ivan", "primaryEmail": "ivan@example.com", "password": "violet skies over oak"})));
+    let jar = Jar::default();
+    h.follow(&jar, &auth(&id, "&identifier=email"));
+    let by_username = h.sign_in(&jar, "ivan", "violet skies over oak");
+    assert_eq!(by_username.status, 400);
+    assert!(by_username
+        .text()
+        .contains("The username, email or password is incorrect."));
+    let by_email = h.sign_in(&jar, "ivan@example.com", "violet skies over oak");
+    assert!(location_params(&by_email).contains_key("code"));
+    let bad = h.follow(&Jar::default(), &auth(&id, "&identifier=fingerprint"));
+    assert_eq!(location_params(&bad)["error"], "invalid_request");
+}

@@ -248,12 +248,22 @@ pub fn start(c: &mut Current, event: Event) -> Result<(), Failure> {
     Ok(())
 }
 
-fn method_enabled(settings: &Settings, identifier: Identifier) -> bool {
-    settings
-        .sign_in
-        .methods
-        .iter()
-        .any(|m| m.identifier == identifier && m.password)
+/// Password sign-in with `identifier`: enabled by the settings, and allowed by the
+/// authorization request's `identifier` parameter.
+fn method_enabled(c: &Current, identifier: Identifier) -> bool {
+    let name = match identifier {
+        Identifier::Username => "username",
+        Identifier::Email => "email",
+        Identifier::Phone => "phone",
+    };
+    let allowed_here =
+        c.request.identifiers.is_empty() || c.request.identifiers.iter().any(|i| i == name);
+    allowed_here
+        && c.settings
+            .sign_in
+            .methods
+            .iter()
+            .any(|m| m.identifier == identifier && m.password)
 }
 
 /// `POST /experience/verification/password`.
@@ -268,7 +278,7 @@ pub async fn verify_password<D: Db, K: Kv>(
     if c.state.event().map_err(Failure::Step)? != Event::SignIn {
         return Err(Failure::Step(StepError::WrongEvent));
     }
-    if !method_enabled(&c.settings, identifier) {
+    if !method_enabled(c, identifier) {
         return Err(Failure::MethodNotEnabled);
     }
     let from = Origin {
@@ -313,7 +323,10 @@ pub async fn set_profile<D: Db, K: Kv>(
     field: &str,
     value: &str,
 ) -> Result<(), Failure> {
-    if c.state.event().map_err(Failure::Step)? != Event::Register {
+    let event = c.state.event().map_err(Failure::Step)?;
+    // Signing in, only a username the settings now require may be added (to the identified user).
+    let completing = event == Event::SignIn && field == "username" && c.state.user_id.is_some();
+    if event != Event::Register && !completing {
         return Err(Failure::Step(StepError::WrongEvent));
     }
     match field {
@@ -454,6 +467,9 @@ pub async fn submit<D: Db, K: Kv>(
         return Ok((format!("{}/sign-in?reset=1", ctx.origin), None));
     }
     let registering = c.state.event == Some(Event::Register);
+    if !registering {
+        complete_profile(ctx, c, &user_id).await?;
+    }
     if c.settings.terms_required(registering) && !agreed_terms {
         return Err(Failure::TermsNotAgreed);
     }
@@ -721,4 +737,37 @@ pub fn language(c: &Current, accept_language: Option<&str>) -> Lang {
         accept,
         &c.settings.language_info.fallback_language,
     )
+}
+
+/// Signing in: when the settings now require a username that the user lacks, the
+/// interaction must supply one (`user.missing_profile`); it is saved to the user here.
+async fn complete_profile<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    c: &Current,
+    user_id: &str,
+) -> Result<(), Failure> {
+    if !c
+        .settings
+        .sign_up
+        .identifiers
+        .contains(&Identifier::Username)
+    {
+        return Ok(());
+    }
+    let mut user = users::get(ctx.db, user_id)
+        .await?
+        .ok_or(Failure::UserNotFound)?;
+    if user.username.is_some() {
+        return Ok(());
+    }
+    let Some(name) = c.state.profile.username.clone() else {
+        return Err(Failure::Step(StepError::MissingProfile(vec!["username"])));
+    };
+    user.username = Some(name);
+    user.updated_at = ctx.now_ms;
+    users::update(ctx.db, &user).await.map_err(|e| match e {
+        StoreError::Unique(_) => Failure::UsernameTaken,
+        e => e.into(),
+    })?;
+    Ok(())
 }

@@ -51,6 +51,10 @@ pub struct AuthRequest {
     /// Logto's `first_screen`: which page the sign-in starts on.
     #[serde(default)]
     pub first_screen: Option<String>,
+    /// Logto's `identifier`: the identifiers (`username`, `email`, `phone`) the sign-in
+    /// page accepts; none means all that the settings enable.
+    #[serde(default)]
+    pub identifiers: Vec<String>,
 }
 
 /// Logto's `first_screen` values.
@@ -294,6 +298,22 @@ pub fn validate(params: &[(String, String)], app: &Application) -> Result<AuthRe
     let login_hint = text("login_hint", 256)?;
     let ui_locales = text("ui_locales", 128)?;
     let first_screen = text("first_screen", 64)?;
+    let identifiers: Vec<String> = text("identifier", 64)?
+        .unwrap_or_default()
+        .split(' ')
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if identifiers
+        .iter()
+        .any(|i| !matches!(i.as_str(), "username" | "email" | "phone"))
+    {
+        return Err(fail(
+            &target,
+            "invalid_request",
+            "identifier takes username, email and phone".into(),
+        ));
+    }
     if first_screen
         .as_deref()
         .is_some_and(|f| !FIRST_SCREENS.contains(&f))
@@ -320,6 +340,7 @@ pub fn validate(params: &[(String, String)], app: &Application) -> Result<AuthRe
         login_hint,
         ui_locales,
         first_screen,
+        identifiers,
     })
 }
 

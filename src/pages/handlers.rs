@@ -5,7 +5,7 @@ use crate::app::Ctx;
 use crate::error::PageError;
 use crate::experience::service::{self, Current, Failure};
 use crate::experience::settings::Identifier;
-use crate::experience::state::{Event, Verification};
+use crate::experience::state::{Event, StepError, Verification};
 use crate::oidc::flow::{self, current_interaction, grantable};
 use crate::pages::i18n::Lang;
 use crate::session;
@@ -276,6 +276,9 @@ async fn submit_form<D: Db, K: Kv>(
     match steps.await {
         Ok(res) => Ok(res),
         Err(Failure::Internal(e)) => Err(PageError::Internal(e)),
+        Err(Failure::Step(StepError::MissingProfile(_))) if screen == Screen::SignIn => {
+            Ok(web::redirect("/profile/missing"))
+        }
         Err(f) => {
             let (status, text) = message(lang, &f, ctx.now());
             let (token, new) = csrf::token(req)?;
@@ -612,6 +615,11 @@ pub async fn code_submit<D: Db, K: Kv>(
     match steps.await {
         Ok(res) => Ok(res),
         Err(Failure::Internal(e)) => Err(PageError::Internal(e)),
+        Err(Failure::Step(StepError::MissingProfile(_)))
+            if c.state.event == Some(Event::SignIn) =>
+        {
+            Ok(web::redirect("/profile/missing"))
+        }
         Err(f) => {
             let (status, text) = message(lang, &f, ctx.now());
             let (token, new) = csrf::token(req)?;
@@ -637,4 +645,74 @@ async fn finish<D: Db, K: Kv>(
         Some(t) => service::with_session(res, &t, ctx.config.session_ttl),
         None => res,
     })
+}
+
+/// `GET|POST /profile/missing`: a signing-in user adds the username the settings now require.
+pub async fn missing_profile<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    req: &Request,
+) -> Result<Response, PageError> {
+    let mut c = current(ctx, req).await?;
+    let lang = language(req, &c);
+    let t = lang.text();
+    if c.state.event != Some(Event::SignIn) || c.state.user_id.is_none() {
+        return Ok(web::redirect("/sign-in"));
+    }
+    let render_it = |c: &Current, token: &str, value: &str, error: Option<&str>| {
+        let s = &c.settings;
+        let form = view::Form {
+            lang,
+            app_name: &c.app_name,
+            csrf: token,
+            error,
+            terms_required: false,
+            terms_url: None,
+            privacy_url: None,
+            custom_css: s.custom_css.as_deref(),
+            brand: Some(s),
+        };
+        view::fields_page(
+            &form,
+            view::FieldsPage {
+                heading: t.add_username,
+                intro: Some(t.add_username_intro.to_owned()),
+                notice: None,
+                action: "/profile/missing",
+                fields: vec![("username", t.username, "text", "username", value.to_owned())],
+                button: t.continue_,
+                links: vec![],
+            },
+        )
+    };
+    if req.method() == http::Method::GET {
+        let (token, new) = csrf::token(req)?;
+        return Ok(page(
+            StatusCode::OK,
+            render_it(&c, &token, "", None),
+            &token,
+            new,
+        ));
+    }
+    let params = web::params(req);
+    check_csrf(req, &params)?;
+    let value = web::param(&params, "username").unwrap_or_default();
+    let steps = async {
+        service::set_profile(ctx, &mut c, "username", value).await?;
+        service::save(ctx, &c).await?;
+        finish(ctx, req, &c, true).await
+    };
+    match steps.await {
+        Ok(res) => Ok(res),
+        Err(Failure::Internal(e)) => Err(PageError::Internal(e)),
+        Err(f) => {
+            let (status, text) = message(lang, &f, ctx.now());
+            let (token, new) = csrf::token(req)?;
+            Ok(page(
+                status,
+                render_it(&c, &token, value, Some(&text)),
+                &token,
+                new,
+            ))
+        }
+    }
 }

@@ -110,6 +110,8 @@ pub struct Text {
     pub no_account_found: &'static str,
     pub email_taken: &'static str,
     pub invalid_email: &'static str,
+    pub add_username: &'static str,
+    pub add_username_intro: &'static str,
 }
 
 const EN: Text = Text {
@@ -159,6 +161,8 @@ const EN: Text = Text {
     no_account_found: "No account uses this email address.",
     email_taken: "This email address is already in use.",
     invalid_email: "Enter a valid email address.",
+    add_username: "Choose a username",
+    add_username_intro: "Your account needs a username to continue.",
 };
 
 const DE: Text = Text {
@@ -208,6 +212,8 @@ const DE: Text = Text {
     no_account_found: "Kein Konto verwendet diese E-Mail-Adresse.",
     email_taken: "Diese E-Mail-Adresse wird bereits verwendet.",
     invalid_email: "Gib eine gültige E-Mail-Adresse ein.",
+    add_username: "Benutzernamen wählen",
+    add_username_intro: "Dein Konto braucht einen Benutzernamen, um fortzufahren.",
 };
 
 #[cfg(test)]
