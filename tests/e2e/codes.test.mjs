@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as client from 'openid-client';
 import { BASE, ISSUER, api, unique } from './helpers.mjs';
-import { startReceiver, launchBrowser, reached, signIn, until } from './rp.mjs';
+import { startReceiver, launchBrowser, reached, signIn, until, shoot } from './rp.mjs';
 
 let rp, browser, spa, config;
 const settings = (body) => api('PATCH', '/api/sign-in-exp', { body });
@@ -70,6 +70,7 @@ test('register with email, code and password; sign out; sign in with the passwor
   await page.getByLabel('Password').fill('violet skies over oak');
   await page.getByRole('button', { name: 'Create account' }).click();
   await page.waitForSelector('form[action="/verify"]');
+  await shoot(page, 'verify-code');
   assert.match(await page.textContent('main'), new RegExp(email.replace('.', '\\.')));
   await page.getByLabel('Code').fill(await mailboxCode(email));
   await page.getByRole('button', { name: 'Continue' }).click();
@@ -86,6 +87,7 @@ test('register with email, code and password; sign out; sign in with the passwor
   await signOut(page);
   await page.goto(await authUrl());
   await page.getByRole('link', { name: 'Sign in with an email code' }).click();
+  await shoot(page, 'sign-in-code');
   await page.getByLabel('Email').fill(email);
   await page.getByRole('button', { name: 'Send code' }).click();
   await page.waitForSelector('form[action="/verify"]');
@@ -99,15 +101,22 @@ test('register with email, code and password; sign out; sign in with the passwor
   await signOut(page);
   await page.goto(await authUrl());
   await page.getByRole('link', { name: 'Forgot your password?' }).click();
+  await shoot(page, 'reset-password');
   await page.getByLabel('Email').fill(email);
   await page.getByRole('button', { name: 'Send code' }).click();
   await page.waitForSelector('form[action="/verify"]');
   await page.getByLabel('Code').fill(await mailboxCode(email));
   await page.getByRole('button', { name: 'Continue' }).click();
   await page.waitForSelector('form[action="/reset-password/new"]');
+  await shoot(page, 'new-password');
   await page.getByLabel('Password').fill('amber waves of grain');
   await page.getByRole('button', { name: 'Save password' }).click();
   await page.waitForSelector('text=Your password has been changed.');
+  await shoot(page, 'sign-in-after-reset');
+  const mailbox = await ctx.newPage();
+  await mailbox.goto(`${BASE}/dev/mailbox`);
+  await shoot(mailbox, 'dev-mailbox');
+  await mailbox.close();
   await signIn(page, email, 'amber waves of grain');
   assert.ok((await reached(page, `${rp.origin}/cb`)).searchParams.get('code'));
   await ctx.close();

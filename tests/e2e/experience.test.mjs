@@ -3,12 +3,10 @@
 // pages in light and dark (test-output/screenshots, not committed).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
 import * as client from 'openid-client';
 import { BASE, ISSUER, api, unique } from './helpers.mjs';
-import { startReceiver, launchBrowser, reached } from './rp.mjs';
+import { startReceiver, launchBrowser, reached, shoot } from './rp.mjs';
 
-const SHOTS = new URL('../../test-output/screenshots/', import.meta.url);
 let rp, browser, spa, config;
 
 async function authUrl(params = {}) {
@@ -19,18 +17,9 @@ async function authUrl(params = {}) {
   }).href;
 }
 
-async function shoot(page, name) {
-  for (const scheme of ['light', 'dark']) {
-    await page.emulateMedia({ colorScheme: scheme });
-    await page.screenshot({ path: new URL(`${name}-${scheme}.png`, SHOTS).pathname, fullPage: true });
-  }
-  await page.emulateMedia({ colorScheme: 'light' });
-}
-
 const settings = (body) => api('PATCH', '/api/sign-in-exp', { body });
 
 before(async () => {
-  mkdirSync(SHOTS, { recursive: true });
   rp = await startReceiver();
   browser = await launchBrowser();
   spa = (await api('POST', '/api/applications', {

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import * as client from 'openid-client';
 import * as jose from 'jose';
 import { ISSUER, api, tokenRequest, basic, unique } from './helpers.mjs';
-import { startReceiver, launchBrowser, reached, signIn, until } from './rp.mjs';
+import { startReceiver, launchBrowser, reached, signIn, until, shoot } from './rp.mjs';
 
 const PASSWORD = 'correct horse battery';
 const API = `https://api.${unique('r')}.example`;
@@ -240,6 +240,7 @@ describe('consent for third-party apps', () => {
       return where === 'consent';
     };
     assert.equal(await consentShown(), true, 'the first time asks');
+    await shoot(page, 'consent');
     const text = await page.textContent('main');
     assert.match(text, /Partner App/);
     assert.match(text, new RegExp(user.primaryEmail.replace('.', '\\.')));

@@ -62,3 +62,15 @@ export async function until(fn, ms = 10_000) {
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/** Screenshots of `page` in light and dark, into test-output/screenshots (not committed). */
+export async function shoot(page, name) {
+  const { mkdirSync } = await import('node:fs');
+  const dir = new URL('../../test-output/screenshots/', import.meta.url);
+  mkdirSync(dir, { recursive: true });
+  for (const scheme of ['light', 'dark']) {
+    await page.emulateMedia({ colorScheme: scheme });
+    await page.screenshot({ path: new URL(`${name}-${scheme}.png`, dir).pathname, fullPage: true });
+  }
+  await page.emulateMedia({ colorScheme: 'light' });
+}
