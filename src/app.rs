@@ -169,12 +169,7 @@ async fn route<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request) -> Response {
         "/sign-in/code" | "/reset-password" | "/verify" | "/reset-password/new" => {
             let p = path.as_str();
             match method {
-                Method::GET => page(match p {
-                    "/sign-in/code" => pages::handlers::sign_in_code_form(ctx, &req).await,
-                    "/reset-password" => pages::handlers::reset_form(ctx, &req).await,
-                    "/verify" => pages::handlers::verify_form(ctx, &req).await,
-                    _ => pages::handlers::new_password_form(ctx, &req).await,
-                }),
+                Method::GET => page(pages::handlers::code_form(ctx, &req, p).await),
                 Method::POST => page(pages::handlers::code_submit(ctx, &req, p).await),
                 _ => method_not_allowed(),
             }

@@ -279,17 +279,23 @@ async fn submit_form<D: Db, K: Kv>(
         Err(Failure::Step(StepError::MissingProfile(_))) if screen == Screen::SignIn => {
             Ok(web::redirect("/profile/missing"))
         }
-        Err(f) => {
-            let (status, text) = message(lang, &f, ctx.now());
-            let (token, new) = csrf::token(req)?;
-            Ok(page(
-                status,
-                render(&c, lang, screen, &token, value, Some(&text)),
-                &token,
-                new,
-            ))
-        }
+        Err(f) => failed(req, lang, &f, ctx.now(), |token, text| {
+            render(&c, lang, screen, token, value, Some(text))
+        }),
     }
+}
+
+/// The same form again, with what went wrong in the user's language.
+fn failed(
+    req: &Request,
+    lang: Lang,
+    f: &Failure,
+    now: i64,
+    render: impl FnOnce(&str, &str) -> String,
+) -> Result<Response, PageError> {
+    let (status, text) = message(lang, f, now);
+    let (token, new) = csrf::token(req)?;
+    Ok(page(status, render(&token, &text), &token, new))
 }
 
 /// `POST /sign-in`.
@@ -530,29 +536,23 @@ async fn code_page<D: Db, K: Kv>(
     ))
 }
 
-pub async fn sign_in_code_form<D: Db, K: Kv>(
-    ctx: &Ctx<'_, D, K>,
-    req: &Request,
-) -> Result<Response, PageError> {
-    code_page(ctx, req, CodeScreen::SignInCode).await
+fn code_screen(path: &str) -> CodeScreen {
+    match path {
+        "/sign-in/code" => CodeScreen::SignInCode,
+        "/reset-password" => CodeScreen::Reset,
+        "/verify" => CodeScreen::Verify,
+        _ => CodeScreen::NewPassword,
+    }
 }
-pub async fn reset_form<D: Db, K: Kv>(
+
+/// `GET` of the code screens (`/sign-in/code`, `/reset-password`, `/verify`,
+/// `/reset-password/new`).
+pub async fn code_form<D: Db, K: Kv>(
     ctx: &Ctx<'_, D, K>,
     req: &Request,
+    path: &str,
 ) -> Result<Response, PageError> {
-    code_page(ctx, req, CodeScreen::Reset).await
-}
-pub async fn verify_form<D: Db, K: Kv>(
-    ctx: &Ctx<'_, D, K>,
-    req: &Request,
-) -> Result<Response, PageError> {
-    code_page(ctx, req, CodeScreen::Verify).await
-}
-pub async fn new_password_form<D: Db, K: Kv>(
-    ctx: &Ctx<'_, D, K>,
-    req: &Request,
-) -> Result<Response, PageError> {
-    code_page(ctx, req, CodeScreen::NewPassword).await
+    code_page(ctx, req, code_screen(path)).await
 }
 
 /// The POSTs of the code screens: each runs its steps, then redirects to the next screen, or
@@ -562,12 +562,7 @@ pub async fn code_submit<D: Db, K: Kv>(
     req: &Request,
     path: &str,
 ) -> Result<Response, PageError> {
-    let screen = match path {
-        "/sign-in/code" => CodeScreen::SignInCode,
-        "/reset-password" => CodeScreen::Reset,
-        "/verify" => CodeScreen::Verify,
-        _ => CodeScreen::NewPassword,
-    };
+    let screen = code_screen(path);
     let params = web::params(req);
     check_csrf(req, &params)?;
     let mut c = current(ctx, req).await?;
@@ -620,16 +615,9 @@ pub async fn code_submit<D: Db, K: Kv>(
         {
             Ok(web::redirect("/profile/missing"))
         }
-        Err(f) => {
-            let (status, text) = message(lang, &f, ctx.now());
-            let (token, new) = csrf::token(req)?;
-            Ok(page(
-                status,
-                render_code(&c, lang, screen, &token, value, Some(&text), None),
-                &token,
-                new,
-            ))
-        }
+        Err(f) => failed(req, lang, &f, ctx.now(), |token, text| {
+            render_code(&c, lang, screen, token, value, Some(text), None)
+        }),
     }
 }
 
@@ -704,15 +692,8 @@ pub async fn missing_profile<D: Db, K: Kv>(
     match steps.await {
         Ok(res) => Ok(res),
         Err(Failure::Internal(e)) => Err(PageError::Internal(e)),
-        Err(f) => {
-            let (status, text) = message(lang, &f, ctx.now());
-            let (token, new) = csrf::token(req)?;
-            Ok(page(
-                status,
-                render_it(&c, &token, value, Some(&text)),
-                &token,
-                new,
-            ))
-        }
+        Err(f) => failed(req, lang, &f, ctx.now(), |token, text| {
+            render_it(&c, token, value, Some(text))
+        }),
     }
 }
