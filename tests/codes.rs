@@ -271,3 +271,40 @@ fn the_mailbox_exists_only_in_development() {
     assert_eq!(h.get("/dev/mailbox").status, 404);
     assert_eq!(h.get("/dev/mailbox.json").status, 404);
 }
+
+#[test]
+fn register_with_email_or_phone_takes_a_phone_number() {
+    let h = Harness::new();
+    let id = setup(&h);
+    h.api("PATCH", "/api/sign-in-exp", Some(json!({"signUp": {"identifiers": ["email", "phone"], "password": false, "verify": true}})));
+    let jar = Jar::default();
+    let page = start(&h, &jar, &id, "&first_screen=register");
+    assert!(page.text().contains("Email or phone number"));
+    let r = post(&h, &jar, "/register", &[("email", "+1 (555) 010-2233")]);
+    assert_eq!(r.header("location"), Some("/verify"), "{}", r.text());
+    let code = code_for(&h, "15550102233");
+    let r = post(&h, &jar, "/verify", &[("code", &code)]);
+    assert_eq!(r.status, 303, "{}", r.text());
+    let users = h.api("GET", "/api/users?search=15550102233", None).json();
+    assert_eq!(users[0]["primaryPhone"], "15550102233");
+    assert_eq!(users[0]["hasPassword"], false);
+    // Without either, the Experience API refuses to create the account.
+    let jar = Jar::default();
+    start(&h, &jar, &id, "");
+    let cookies = jar.header();
+    let put = h.send(request(
+        "PUT",
+        "/api/experience",
+        &[("cookie", &cookies), ("content-type", "application/json")],
+        br#"{"interactionEvent":"Register"}"#.to_vec(),
+    ));
+    assert_eq!(put.status, 204);
+    let r = h.send(request(
+        "POST",
+        "/api/experience/identification",
+        &[("cookie", &cookies)],
+        Vec::new(),
+    ));
+    assert_eq!(r.status, 422);
+    assert_eq!(r.json()["code"], "user.missing_profile");
+}

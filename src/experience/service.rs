@@ -309,6 +309,8 @@ pub fn required_profile(settings: &Settings) -> Vec<&'static str> {
         out.push("email");
     } else if ids.contains(&Identifier::Phone) && !ids.contains(&Identifier::Email) {
         out.push("phone");
+    } else if ids.contains(&Identifier::Phone) && ids.contains(&Identifier::Email) {
+        out.push("email_or_phone");
     }
     if settings.sign_up.password {
         out.push("password");

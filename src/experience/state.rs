@@ -153,6 +153,9 @@ impl State {
                 "username" => self.profile.username.is_none(),
                 "email" => self.profile.primary_email.is_none(),
                 "phone" => self.profile.primary_phone.is_none(),
+                "email_or_phone" => {
+                    self.profile.primary_email.is_none() && self.profile.primary_phone.is_none()
+                }
                 "password" => self.profile.password_hash.is_none(),
                 _ => false,
             })

@@ -54,6 +54,7 @@ struct Register<'a> {
     error: Option<&'a str>,
     can_sign_in: bool,
     by_email: bool,
+    phone_ok: bool,
     terms_required: bool,
     terms_url: Option<&'a str>,
     privacy_url: Option<&'a str>,
@@ -141,7 +142,13 @@ pub fn sign_in(f: &Form<'_>, identifier: &str, x: SignInExtras<'_>) -> String {
     })
 }
 
-pub fn register(f: &Form<'_>, username: &str, can_sign_in: bool, by_email: bool) -> String {
+pub fn register(
+    f: &Form<'_>,
+    username: &str,
+    can_sign_in: bool,
+    by_email: bool,
+    phone_ok: bool,
+) -> String {
     let t = f.lang.text();
     render(Register {
         ctx: form_ctx(f, t.register),
@@ -152,6 +159,7 @@ pub fn register(f: &Form<'_>, username: &str, can_sign_in: bool, by_email: bool)
         error: f.error,
         can_sign_in,
         by_email,
+        phone_ok,
         terms_required: f.terms_required,
         terms_url: f.terms_url,
         privacy_url: f.privacy_url,

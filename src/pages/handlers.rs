@@ -151,7 +151,15 @@ fn render_with(
                 notice,
             },
         ),
-        Screen::Register => view::register(&form, value, s.sign_in_allowed(), by_email(c)),
+        Screen::Register => view::register(
+            &form,
+            value,
+            s.sign_in_allowed(),
+            by_email(c),
+            service::required_profile(s)
+                .iter()
+                .any(|f| *f == "phone" || *f == "email_or_phone"),
+        ),
     }
 }
 
@@ -235,11 +243,7 @@ async fn submit_form<D: Db, K: Kv>(
         match screen {
             Screen::SignIn => {
                 service::start(&mut c, Event::SignIn)?;
-                let kind = if value.contains('@') {
-                    Identifier::Email
-                } else {
-                    Identifier::Username
-                };
+                let kind = identifier_kind(value);
                 let id =
                     service::verify_password(ctx, &mut c, kind, value, field("password"), ip(req))
                         .await?;
@@ -255,7 +259,12 @@ async fn submit_form<D: Db, K: Kv>(
                     return Err(Failure::TermsNotAgreed);
                 }
                 c.state.agreed_terms = agreed;
-                let id = service::send_code(ctx, &mut c, Identifier::Email, value, lang).await?;
+                let kind = if identifier_kind(value) == Identifier::Phone {
+                    Identifier::Phone
+                } else {
+                    Identifier::Email
+                };
+                let id = service::send_code(ctx, &mut c, kind, value, lang).await?;
                 c.state.pending = Some(id);
                 service::save(ctx, &c).await?;
                 return Ok(web::redirect("/verify"));
@@ -399,8 +408,30 @@ pub async fn consent_submit<D: Db, K: Kv>(
 
 // ---- one-time codes: sign in with a code, register with email, reset password
 
+/// Sign-up by a code to an email address (or, with email-or-phone, either).
 fn by_email(c: &Current) -> bool {
-    service::required_profile(&c.settings).contains(&"email")
+    let required = service::required_profile(&c.settings);
+    required.contains(&"email")
+        || required.contains(&"phone")
+        || required.contains(&"email_or_phone")
+}
+
+/// What a typed identifier is: an email address has an `@`, a phone number is digits with
+/// an optional `+` and separators; anything else is a username.
+fn identifier_kind(value: &str) -> Identifier {
+    let v = value.trim();
+    if v.contains('@') {
+        Identifier::Email
+    } else if !v.is_empty()
+        && v.trim_start_matches('+')
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '-' | '(' | ')' | '.'))
+        && v.chars().any(|c| c.is_ascii_digit())
+    {
+        Identifier::Phone
+    } else {
+        Identifier::Username
+    }
 }
 
 fn code_sign_in_enabled(c: &Current) -> bool {
@@ -583,7 +614,12 @@ pub async fn code_submit<D: Db, K: Kv>(
                     Event::SignIn
                 };
                 service::start(&mut c, event)?;
-                let id = service::send_code(ctx, &mut c, Identifier::Email, value, lang).await?;
+                let kind = if identifier_kind(value) == Identifier::Phone {
+                    Identifier::Phone
+                } else {
+                    Identifier::Email
+                };
+                let id = service::send_code(ctx, &mut c, kind, value, lang).await?;
                 c.state.pending = Some(id);
                 service::save(ctx, &c).await?;
                 Ok(web::redirect("/verify"))

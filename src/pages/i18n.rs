@@ -110,6 +110,7 @@ pub struct Text {
     pub no_account_found: &'static str,
     pub email_taken: &'static str,
     pub invalid_email: &'static str,
+    pub email_or_phone: &'static str,
     pub add_username: &'static str,
     pub add_username_intro: &'static str,
 }
@@ -161,6 +162,7 @@ const EN: Text = Text {
     no_account_found: "No account uses this email address.",
     email_taken: "This email address is already in use.",
     invalid_email: "Enter a valid email address.",
+    email_or_phone: "Email or phone number",
     add_username: "Choose a username",
     add_username_intro: "Your account needs a username to continue.",
 };
@@ -212,6 +214,7 @@ const DE: Text = Text {
     no_account_found: "Kein Konto verwendet diese E-Mail-Adresse.",
     email_taken: "Diese E-Mail-Adresse wird bereits verwendet.",
     invalid_email: "Gib eine gültige E-Mail-Adresse ein.",
+    email_or_phone: "E-Mail oder Telefonnummer",
     add_username: "Benutzernamen wählen",
     add_username_intro: "Dein Konto braucht einen Benutzernamen, um fortzufahren.",
 };
