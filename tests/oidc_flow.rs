@@ -399,3 +399,45 @@ fn prompt_login_and_max_age_ask_again_despite_a_session() {
         "login_hint prefills"
     );
 }
+
+#[test]
+fn consent_and_sign_out_speak_german_when_asked() {
+    let h = Harness::new();
+    setup(&h);
+    let app = h.api(
+        "POST",
+        "/api/applications",
+        Some(json!({"name": "Partner", "type": "Traditional", "isThirdParty": true, "oidcClientMetadata": {"redirectUris": [CB]}})),
+    )
+    .json();
+    let id = app["id"].as_str().unwrap();
+    let jar = Jar::default();
+    h.follow(&jar, &auth_path(id, "openid email", "&ui_locales=de"));
+    let page = h.sign_in(&jar, "alice", "password-123");
+    let html = page.text();
+    assert!(html.contains("<html lang=\"de\">"), "{html}");
+    assert!(html.contains("Partner möchte auf dein Konto zugreifen"));
+    assert!(html.contains("Deine E-Mail-Adresse sehen"));
+    let bye = h.browse(
+        &jar,
+        "GET",
+        &format!("/oidc/session/end?client_id={id}&ui_locales=de"),
+        None,
+    );
+    assert!(bye
+        .text()
+        .contains("Möchtest du dich von Partner abmelden?"));
+    let csrf = csrf_of(&bye.text());
+    let done = h.browse(
+        &jar,
+        "POST",
+        "/oidc/session/end/confirm",
+        Some(&[
+            ("_csrf", &csrf),
+            ("client_id", id),
+            ("ui_locales", "de"),
+            ("logout", "yes"),
+        ]),
+    );
+    assert!(done.text().contains("Du bist abgemeldet"));
+}

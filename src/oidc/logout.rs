@@ -6,6 +6,7 @@ use crate::crypto::{jwt, random};
 use crate::error::PageError;
 use crate::outbound::Job;
 use crate::pages::flow as view;
+use crate::pages::i18n::Lang;
 use crate::session;
 use crate::store::apps::{self, Application};
 
@@ -26,6 +27,7 @@ struct HintClaims {
 
 /// The validated logout request.
 struct EndSession {
+    lang: Lang,
     app: Option<Application>,
     post_logout_redirect_uri: Option<String>,
     state: Option<String>,
@@ -33,6 +35,7 @@ struct EndSession {
 
 async fn validate<D: Db, K: Kv>(
     ctx: &Ctx<'_, D, K>,
+    req: &Request,
     params: &[(String, String)],
 ) -> Result<EndSession, PageError> {
     let mut client_id = web::param(params, "client_id").map(str::to_owned);
@@ -78,7 +81,13 @@ async fn validate<D: Db, K: Kv>(
         }
     }
     let state = web::param(params, "state").map(str::to_owned);
+    let lang = Lang::pick(
+        web::param(params, "ui_locales"),
+        web::header(req, http::header::ACCEPT_LANGUAGE),
+        "en",
+    );
     Ok(EndSession {
+        lang,
         app,
         post_logout_redirect_uri,
         state,
@@ -91,7 +100,7 @@ pub async fn end_session<D: Db, K: Kv>(
     req: &Request,
 ) -> Result<Response, PageError> {
     let params = web::params(req);
-    let e = validate(ctx, &params).await?;
+    let e = validate(ctx, req, &params).await?;
     let mut fields = Vec::new();
     if let Some(app) = &e.app {
         fields.push(("client_id".to_owned(), app.id.clone()));
@@ -102,10 +111,18 @@ pub async fn end_session<D: Db, K: Kv>(
     if let Some(state) = &e.state {
         fields.push(("state".to_owned(), state.clone()));
     }
+    if let Some(ui) = web::param(&params, "ui_locales") {
+        fields.push(("ui_locales".to_owned(), ui.to_owned()));
+    }
     let (token, new) = csrf::token(req)?;
     let mut res = web::html(
         StatusCode::OK,
-        view::logout(e.app.as_ref().map(|a| a.name.as_str()), &token, fields),
+        view::logout(
+            e.lang,
+            e.app.as_ref().map(|a| a.name.as_str()),
+            &token,
+            fields,
+        ),
     );
     if new {
         csrf::set(&mut res, &token);
@@ -125,7 +142,7 @@ pub async fn confirm<D: Db, K: Kv>(
             message: "This form has expired. Go back, reload the page and try again.".into(),
         });
     }
-    let e = validate(ctx, &params).await?;
+    let e = validate(ctx, req, &params).await?;
     let signed_out = web::param(&params, "logout") == Some("yes");
     if signed_out {
         if let Some(loaded) = session::load(ctx.db, ctx.kv, req, ctx.now()).await? {
@@ -142,14 +159,8 @@ pub async fn confirm<D: Db, K: Kv>(
             }
             web::redirect(url.as_str())
         }
-        None if signed_out => web::html(
-            StatusCode::OK,
-            view::message("You are signed out", "You can close this window."),
-        ),
-        None => web::html(
-            StatusCode::OK,
-            view::message("You are still signed in", "You can close this window."),
-        ),
+        None if signed_out => web::html(StatusCode::OK, view::signed_out(e.lang, true)),
+        None => web::html(StatusCode::OK, view::signed_out(e.lang, false)),
     };
     if signed_out {
         cookies::clear(&mut res, cookies::SESSION);

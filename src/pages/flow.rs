@@ -64,7 +64,9 @@ struct Register<'a> {
 #[template(path = "consent.html")]
 struct Consent<'a> {
     ctx: PageContext,
-    app_name: &'a str,
+    t: &'static Text,
+    heading: String,
+    intro: String,
     user: &'a str,
     scopes: Vec<String>,
     csrf: &'a str,
@@ -74,7 +76,8 @@ struct Consent<'a> {
 #[template(path = "logout.html")]
 struct Logout<'a> {
     ctx: PageContext,
-    app_name: Option<&'a str>,
+    t: &'static Text,
+    question: String,
     csrf: &'a str,
     fields: Vec<(String, String)>,
 }
@@ -166,22 +169,60 @@ pub fn register(
     })
 }
 
-pub fn consent(app_name: &str, user: &str, scopes: Vec<String>, csrf: &str) -> String {
+fn lang_ctx(lang: Lang, title: &str) -> PageContext {
+    PageContext {
+        lang: lang.code(),
+        title: title.to_owned(),
+        custom_css: None,
+        brand: super::Brand::default(),
+    }
+}
+
+pub fn consent(lang: Lang, app_name: &str, user: &str, scopes: Vec<String>, csrf: &str) -> String {
+    let t = lang.text();
     render(Consent {
-        ctx: ctx("Authorize"),
-        app_name,
+        ctx: lang_ctx(lang, t.authorize),
+        t,
+        heading: t.consent_heading.replace("{app}", app_name),
+        intro: t.consent_intro.replace("{app}", app_name),
         user,
         scopes,
         csrf,
     })
 }
 
-pub fn logout(app_name: Option<&str>, csrf: &str, fields: Vec<(String, String)>) -> String {
+pub fn logout(
+    lang: Lang,
+    app_name: Option<&str>,
+    csrf: &str,
+    fields: Vec<(String, String)>,
+) -> String {
+    let t = lang.text();
+    let question = match app_name {
+        Some(app) => t.sign_out_of.replace("{app}", app),
+        None => t.sign_out_question.to_owned(),
+    };
     render(Logout {
-        ctx: ctx("Sign out"),
-        app_name,
+        ctx: lang_ctx(lang, t.sign_out),
+        t,
+        question,
         csrf,
         fields,
+    })
+}
+
+/// The page after the sign-out confirmation.
+pub fn signed_out(lang: Lang, signed_out: bool) -> String {
+    let t = lang.text();
+    let heading = if signed_out {
+        t.signed_out
+    } else {
+        t.still_signed_in
+    };
+    render(Message {
+        ctx: lang_ctx(lang, heading),
+        heading,
+        detail: t.close_window,
     })
 }
 
@@ -202,19 +243,14 @@ pub fn form_post(action: &str, fields: Vec<(String, String)>) -> String {
 }
 
 /// Words for a scope on the consent page.
-pub fn describe_scope(scope: &str) -> String {
-    match scope {
-        "openid" => "Know who you are".into(),
-        "profile" => "See your name, username and profile picture".into(),
-        "email" => "See your email address".into(),
-        "phone" => "See your phone number".into(),
-        "address" => "See your address".into(),
-        "offline_access" => "Stay signed in and access your data while you are away".into(),
-        "custom_data" => "See the custom data of your account".into(),
-        "identities" => "See the social accounts linked to your account".into(),
-        "roles" => "See your roles".into(),
-        other => format!("Use the permission “{other}”"),
-    }
+pub fn describe_scope(lang: Lang, scope: &str) -> String {
+    let t = lang.text();
+    crate::oidc::authorize::OIDC_SCOPES
+        .iter()
+        .position(|s| *s == scope)
+        .and_then(|i| t.scopes.get(i))
+        .map(|s| (*s).to_owned())
+        .unwrap_or_else(|| t.other_scope.replace("{scope}", scope))
 }
 
 #[derive(Template)]

@@ -329,6 +329,11 @@ pub async fn consent_form<D: Db, K: Kv>(
     req: &Request,
 ) -> Result<Response, PageError> {
     let (_, request, app) = current_interaction(ctx, req).await?;
+    let lang = Lang::pick(
+        request.ui_locales.as_deref(),
+        web::header(req, ACCEPT_LANGUAGE),
+        "en",
+    );
     let loaded = session::load(ctx.db, ctx.kv, req, ctx.now())
         .await?
         .ok_or_else(|| {
@@ -349,15 +354,15 @@ pub async fn consent_form<D: Db, K: Kv>(
     let mut scopes: Vec<String> = granted
         .scopes
         .iter()
-        .map(|s| view::describe_scope(s))
+        .map(|s| view::describe_scope(lang, s))
         .collect();
     for list in granted.resources.values() {
-        scopes.extend(list.iter().map(|s| view::describe_scope(s)));
+        scopes.extend(list.iter().map(|s| view::describe_scope(lang, s)));
     }
     let (token, new) = csrf::token(req)?;
     Ok(page(
         StatusCode::OK,
-        view::consent(&app.name, &display, scopes, &token),
+        view::consent(lang, &app.name, &display, scopes, &token),
         &token,
         new,
     ))
