@@ -105,9 +105,38 @@ fn method_not_allowed() -> Response {
     )
 }
 
+/// Endpoints a browser app (SPA) calls from its own origin. They take no cookies, so any
+/// origin may read their answers.
+const CORS_PATHS: &[&str] = &[
+    "/oidc/.well-known/openid-configuration",
+    "/oidc/jwks",
+    "/oidc/token",
+    "/oidc/token/revocation",
+    "/oidc/me",
+];
+
+/// The answer to a CORS preflight for [`CORS_PATHS`].
+fn preflight() -> Response {
+    let mut res = allow_any_origin(web::empty(StatusCode::NO_CONTENT));
+    let h = res.headers_mut();
+    h.insert(
+        "access-control-allow-methods",
+        HeaderValue::from_static("GET, POST"),
+    );
+    h.insert(
+        "access-control-allow-headers",
+        HeaderValue::from_static("authorization, content-type"),
+    );
+    h.insert("access-control-max-age", HeaderValue::from_static("600"));
+    res
+}
+
 async fn route<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request) -> Response {
     let path = req.uri().path().to_owned();
     let method = req.method().clone();
+    if method == Method::OPTIONS && CORS_PATHS.contains(&path.as_str()) {
+        return preflight();
+    }
     match path.as_str() {
         "/oidc/.well-known/openid-configuration" => match method {
             Method::GET | Method::HEAD => allow_any_origin(oidc::discovery::handle(ctx)),
@@ -118,9 +147,11 @@ async fn route<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request) -> Response {
             _ => method_not_allowed(),
         },
         "/oidc/token" => match method {
-            Method::POST => oidc::token::handle(ctx, &req)
-                .await
-                .unwrap_or_else(wire::oauth_error),
+            Method::POST => allow_any_origin(
+                oidc::token::handle(ctx, &req)
+                    .await
+                    .unwrap_or_else(wire::oauth_error),
+            ),
             _ => method_not_allowed(),
         },
         "/oidc/auth" => match method {
@@ -137,9 +168,11 @@ async fn route<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request) -> Response {
             _ => method_not_allowed(),
         },
         "/oidc/token/revocation" => match method {
-            Method::POST => oidc::tokens_info::revoke(ctx, &req)
-                .await
-                .unwrap_or_else(wire::oauth_error),
+            Method::POST => allow_any_origin(
+                oidc::tokens_info::revoke(ctx, &req)
+                    .await
+                    .unwrap_or_else(wire::oauth_error),
+            ),
             _ => method_not_allowed(),
         },
         "/oidc/token/introspection" => match method {

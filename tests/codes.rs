@@ -308,3 +308,77 @@ fn register_with_email_or_phone_takes_a_phone_number() {
     assert_eq!(r.status, 422);
     assert_eq!(r.json()["code"], "user.missing_profile");
 }
+
+#[test]
+fn wrong_codes_lock_the_address_across_codes_and_interactions() {
+    let h = Harness::new();
+    let id = setup(&h);
+    let mut last = None;
+    for round in 0..4 {
+        let jar = Jar::default();
+        start(&h, &jar, &id, "");
+        let r = post(
+            &h,
+            &jar,
+            "/reset-password",
+            &[("email", "erin@example.com")],
+        );
+        assert_eq!(
+            r.header("location"),
+            Some("/verify"),
+            "round {round}: {}",
+            r.text()
+        );
+        let code = code_for(&h, "erin@example.com");
+        let wrong = if code == "000000" { "111111" } else { "000000" };
+        for _ in 0..10 {
+            last = Some(post(&h, &jar, "/verify", &[("code", wrong)]));
+            if last.as_ref().unwrap().status == 429 {
+                break;
+            }
+        }
+        if last.as_ref().unwrap().status == 429 {
+            // Locked: even the right code is refused now.
+            let r = post(&h, &jar, "/verify", &[("code", &code)]);
+            assert_eq!(r.status, 429);
+            assert!(r.text().contains("Too many failed attempts"));
+            assert_eq!(round, 3, "30 wrong codes lock the address");
+            return;
+        }
+        h.advance_secs(61);
+    }
+    panic!("the address was never locked: {:?}", last.map(|r| r.status));
+}
+
+#[test]
+fn a_password_verification_uses_the_claimed_identifier_kind() {
+    let h = Harness::new();
+    let id = setup(&h);
+    let jar = Jar::default();
+    start(&h, &jar, &id, "");
+    let cookies = jar.header();
+    let call = |path: &str, body: Value| {
+        h.send(request(
+            "POST",
+            path,
+            &[("cookie", &cookies), ("content-type", "application/json")],
+            body.to_string().into_bytes(),
+        ))
+    };
+    h.send(request(
+        "PUT",
+        "/api/experience",
+        &[("cookie", &cookies), ("content-type", "application/json")],
+        br#"{"interactionEvent":"SignIn"}"#.to_vec(),
+    ));
+    let r = call(
+        "/api/experience/verification/password",
+        json!({"identifier": {"type": "username", "value": "erin@example.com"}, "password": "violet skies over oak"}),
+    );
+    assert_eq!(r.status, 422, "an email is not a username");
+    let r = call(
+        "/api/experience/verification/password",
+        json!({"identifier": {"type": "email", "value": "erin@example.com"}, "password": "violet skies over oak"}),
+    );
+    assert_eq!(r.status, 200);
+}

@@ -441,3 +441,97 @@ fn consent_and_sign_out_speak_german_when_asked() {
     );
     assert!(done.text().contains("Du bist abgemeldet"));
 }
+
+#[test]
+fn review_fixes_hold() {
+    let h = Harness::new();
+    let s = setup(&h);
+    let id = s.app["id"].as_str().unwrap();
+
+    // SPAs call the token endpoint and userinfo from their own origin.
+    let pre = h.send(request(
+        "OPTIONS",
+        "/oidc/token",
+        &[
+            ("origin", "https://spa.example"),
+            ("access-control-request-method", "POST"),
+        ],
+        vec![],
+    ));
+    assert_eq!(pre.status, 204);
+    assert_eq!(pre.header("access-control-allow-origin"), Some("*"));
+    assert!(pre
+        .header("access-control-allow-headers")
+        .unwrap()
+        .contains("authorization"));
+    let r = h.form(
+        "/oidc/token",
+        &[
+            ("grant_type", "refresh_token"),
+            ("client_id", id),
+            ("refresh_token", "x"),
+        ],
+        &[],
+    );
+    assert_eq!(r.header("access-control-allow-origin"), Some("*"));
+
+    // A huge max_age neither panics nor overflows into a fresh login.
+    let jar = Jar::default();
+    code_for(&h, &jar, id, "openid");
+    let r = h.follow(
+        &jar,
+        &auth_path(id, "openid", "&max_age=9223372036854775807"),
+    );
+    assert_eq!(r.status, 303, "the session is young enough");
+
+    // At most ten resources per request.
+    let many: String = (0..11)
+        .map(|i| format!("&resource=https%3A%2F%2Fapi{i}.example"))
+        .collect();
+    let r = h.follow(&Jar::default(), &auth_path(id, "openid", &many));
+    assert_eq!(location_params(&r)["error"], "invalid_target");
+
+    // Signing out on one device leaves the other device's tokens alone.
+    let laptop = Jar::default();
+    let phone = Jar::default();
+    let a = exchange(&h, id, &code_for(&h, &laptop, id, "openid profile")["code"]);
+    let b = exchange(&h, id, &code_for(&h, &phone, id, "openid profile")["code"]);
+    let page = h.browse(
+        &phone,
+        "GET",
+        &format!("/oidc/session/end?client_id={id}"),
+        None,
+    );
+    let csrf = csrf_of(&page.text());
+    h.browse(
+        &phone,
+        "POST",
+        "/oidc/session/end/confirm",
+        Some(&[("_csrf", &csrf), ("client_id", id), ("logout", "yes")]),
+    );
+    let me = |t: &Value| {
+        h.send(request(
+            "GET",
+            "/oidc/me",
+            &[(
+                "authorization",
+                &format!("Bearer {}", t["access_token"].as_str().unwrap()),
+            )],
+            vec![],
+        ))
+        .status
+    };
+    assert_eq!(me(&b), 401, "the phone's token is revoked");
+    assert_eq!(me(&a), 200, "the laptop's token still works");
+
+    // A suspended user's token stops working at userinfo.
+    let users = h.api("GET", "/api/users?search=alice", None).json();
+    let uid = users[0]["id"].as_str().unwrap();
+    pollster::block_on(gatehouse::store::Db::execute(
+        &h.db,
+        "UPDATE users SET is_suspended = 1 WHERE id = ?1",
+        &[uid.into()],
+    ))
+    .unwrap();
+    assert_eq!(me(&a), 401);
+}

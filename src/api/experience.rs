@@ -151,7 +151,7 @@ pub async fn handle<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request) -> Result<R
         }
         ("/verification/verification-code/verify", &Method::POST) => {
             let b: VerifyCodeBody = json_body(&req)?;
-            service::verify_code(ctx, &mut c, &b.verification_id, &b.code).await?;
+            service::verify_code(ctx, &mut c, &b.verification_id, &b.code, ip(&req)).await?;
             service::save(ctx, &c).await?;
             return Ok(web::json(
                 StatusCode::OK,

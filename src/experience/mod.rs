@@ -13,7 +13,7 @@ use crate::store::users::{self, User};
 use crate::store::StoreError;
 use crate::store::{query_one, Db};
 use serde_json::json;
-use settings::Settings;
+use settings::{Identifier, Settings};
 
 /// Why a sign-in failed. Wrong identifier and wrong password are one error, so the page
 /// never tells which part was wrong.
@@ -47,27 +47,33 @@ fn identifier_key(identifier: &str) -> String {
 /// both cases cost the same.
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$pWFFM9bgsOdzhDIznuje7g$UwdKOIcFnoIqhJe08lnEHD8W/PYDy3c3yUJ7eWTCmMQ";
 
-async fn find_by_identifier(db: &impl Db, identifier: &str) -> Result<Option<User>, InternalError> {
+/// The user with this identifier, by the kind the caller claims (never guessed from the
+/// value, so that a disabled kind cannot be used under another's name).
+async fn find_by_identifier(
+    db: &impl Db,
+    kind: Identifier,
+    identifier: &str,
+) -> Result<Option<User>, InternalError> {
     #[derive(serde::Deserialize)]
     struct Id {
         id: String,
     }
     let identifier = identifier.trim();
-    let row: Option<Id> = if identifier.contains('@') {
-        query_one(
-            db,
+    let (sql, value) = match kind {
+        Identifier::Email => (
             "SELECT id FROM users WHERE primary_email = ?1",
-            &[identifier.to_lowercase().into()],
-        )
-        .await?
-    } else {
-        query_one(
-            db,
+            identifier.to_lowercase(),
+        ),
+        Identifier::Phone => match crate::api::users::phone(identifier) {
+            Ok(p) => ("SELECT id FROM users WHERE primary_phone = ?1", p),
+            Err(_) => return Ok(None),
+        },
+        Identifier::Username => (
             "SELECT id FROM users WHERE username = ?1",
-            &[identifier.into()],
-        )
-        .await?
+            identifier.to_owned(),
+        ),
     };
+    let row: Option<Id> = query_one(db, sql, &[value.into()]).await?;
     match row {
         Some(r) => Ok(users::get(db, &r.id).await?),
         None => Ok(None),
@@ -94,6 +100,7 @@ pub struct Origin<'a> {
 /// password is checked. Every outcome goes to the audit log.
 pub async fn sign_in_with_password(
     db: &impl Db,
+    kind: Identifier,
     identifier: &str,
     secret: &str,
     from: &Origin<'_>,
@@ -121,7 +128,7 @@ pub async fn sign_in_with_password(
     let user = if identifier.len() > 256 || secret.len() > 1024 {
         None
     } else {
-        find_by_identifier(db, identifier).await?
+        find_by_identifier(db, kind, identifier).await?
     };
     let hash = user
         .as_ref()
@@ -130,7 +137,7 @@ pub async fn sign_in_with_password(
     let matches = password::verify(secret, hash);
     match user {
         Some(mut u) if matches && u.password_hash.is_some() && !u.is_suspended => {
-            throttle::clear(db, &id_key).await?;
+            throttle::clear(db, &id_key, now).await?;
             u.last_sign_in_at = Some(now_ms);
             users::update(db, &u).await?;
             let mut e = entry(true, None, json!({"identifier": identifier}));

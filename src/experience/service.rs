@@ -14,6 +14,7 @@ use crate::oidc::flow::current_interaction;
 use crate::pages::i18n::Lang;
 use crate::session;
 use crate::store::oidc as repo;
+use crate::store::throttle::{self, Policy};
 use crate::store::users::{self, User};
 use crate::store::{query_one, Db, Kv, StoreError};
 use crate::web::{Request, Response};
@@ -285,7 +286,7 @@ pub async fn verify_password<D: Db, K: Kv>(
         ip,
         application_id: Some(&c.client_id),
     };
-    match sign_in_with_password(ctx.db, value, secret, &from, ctx.now_ms).await? {
+    match sign_in_with_password(ctx.db, identifier, value, secret, &from, ctx.now_ms).await? {
         Ok(user) => {
             let id = random::id()?;
             c.state.add(Verification::Password {
@@ -522,6 +523,24 @@ pub fn with_session(mut res: Response, token: &str, ttl: i64) -> Response {
 pub const CODE_TTL: i64 = 600;
 pub const CODE_MAX_ATTEMPTS: i64 = 10;
 pub const RESEND_AFTER: i64 = 60;
+/// Wrong codes for one address within an hour, across codes and interactions, before the
+/// address is locked for an hour: 30 guesses an hour against a million codes.
+pub const CODE_IDENTIFIER_POLICY: Policy = Policy {
+    limit: 30,
+    window: 3600,
+    lock: 3600,
+};
+pub const CODE_IP_POLICY: Policy = Policy {
+    limit: 300,
+    window: 3600,
+    lock: 3600,
+};
+/// Codes sent to one address within an hour.
+pub const SEND_POLICY: Policy = Policy {
+    limit: 10,
+    window: 3600,
+    lock: 3600,
+};
 
 /// Normalizes an email address or phone number; returns `(channel, value)`.
 pub fn normalize(identifier: Identifier, value: &str) -> Result<(&'static str, String), Failure> {
@@ -554,12 +573,23 @@ pub async fn send_code<D: Db, K: Kv>(
     let event = c.state.event().map_err(Failure::Step)?;
     let (channel, value) = normalize(identifier, value)?;
     let now = ctx.now();
+    // At most 10 codes an hour to one address, whatever the interaction; one a minute per
+    // interaction.
+    let send_key = format!("send:{value}");
+    if let Some(until) =
+        throttle::locked_until(ctx.db, std::slice::from_ref(&send_key), now).await?
+    {
+        return Err(Failure::ResendTooSoon {
+            seconds: until - now,
+        });
+    }
     if let Some(last) = crate::store::codes::latest(ctx.db, &c.interaction_id, &value).await? {
         let wait = last.created_at + RESEND_AFTER - now;
         if wait > 0 {
             return Err(Failure::ResendTooSoon { seconds: wait });
         }
     }
+    throttle::record_failure(ctx.db, &send_key, SEND_POLICY, now).await?;
     let id = random::id()?;
     let code = random::digits(6)?;
     let usage = match event {
@@ -605,6 +635,7 @@ pub async fn verify_code<D: Db, K: Kv>(
     c: &mut Current,
     verification_id: &str,
     code: &str,
+    ip: Option<&str>,
 ) -> Result<(), Failure> {
     let Verification::Code { .. } = c
         .state
@@ -614,12 +645,30 @@ pub async fn verify_code<D: Db, K: Kv>(
         return Err(Failure::Step(StepError::UnknownVerification));
     };
     let now = ctx.now();
+    // Wrong codes also count per address and per client IP (beyond each code's 10 tries),
+    // so that fresh interactions and codes cannot be used to guess on.
+    let Verification::Code { identifier, .. } = c
+        .state
+        .verification(verification_id)
+        .map_err(Failure::Step)?
+    else {
+        return Err(Failure::Step(StepError::UnknownVerification));
+    };
+    let keys: Vec<String> = std::iter::once(format!("code:{identifier}"))
+        .chain(ip.map(|ip| format!("codeip:{ip}")))
+        .collect();
+    if let Some(until) = throttle::locked_until(ctx.db, &keys, now).await? {
+        return Err(Failure::Locked { until });
+    }
     let row = crate::store::codes::take_attempt(ctx.db, verification_id, now, CODE_MAX_ATTEMPTS)
         .await?
         .ok_or(Failure::CodeExpiredOrLocked)?;
     let expected =
         crate::crypto::secret::code_hash(&ctx.config.key_encryption_secret, &row.id, code.trim())?;
     if !crate::crypto::secret::constant_time_eq(expected.as_bytes(), row.code_hash.as_bytes()) {
+        for (key, policy) in keys.iter().zip([CODE_IDENTIFIER_POLICY, CODE_IP_POLICY]) {
+            throttle::record_failure(ctx.db, key, policy, now).await?;
+        }
         return Err(Failure::WrongCode);
     }
     if !crate::store::codes::mark_verified(ctx.db, &row.id, now).await? {

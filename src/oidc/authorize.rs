@@ -57,6 +57,10 @@ pub struct AuthRequest {
     pub identifiers: Vec<String>,
 }
 
+/// How many resources and how long a scope one request may name.
+pub const MAX_RESOURCES: usize = 10;
+pub const MAX_SCOPE_LEN: usize = 2048;
+
 /// Logto's `first_screen` values.
 pub const FIRST_SCREENS: &[&str] = &[
     "sign_in",
@@ -188,6 +192,13 @@ pub fn validate(params: &[(String, String)], app: &Application) -> Result<AuthRe
         }
     }
     let scope = get("scope").map_err(invalid)?.unwrap_or_default();
+    if scope.len() > MAX_SCOPE_LEN {
+        return Err(fail(
+            &target,
+            "invalid_scope",
+            format!("scope is longer than {MAX_SCOPE_LEN} characters"),
+        ));
+    }
     let mut scopes = Vec::new();
     let mut resource_scopes = Vec::new();
     for s in scope.split(' ').filter(|s| !s.is_empty()) {
@@ -207,11 +218,19 @@ pub fn validate(params: &[(String, String)], app: &Application) -> Result<AuthRe
             "the openid scope is required".into(),
         ));
     }
-    let resources: Vec<String> = params
-        .iter()
-        .filter(|(k, _)| k == "resource")
-        .map(|(_, v)| v.clone())
-        .collect();
+    let mut resources: Vec<String> = Vec::new();
+    for (_, v) in params.iter().filter(|(k, _)| k == "resource") {
+        if !resources.contains(v) {
+            resources.push(v.clone());
+        }
+    }
+    if resources.len() > MAX_RESOURCES {
+        return Err(fail(
+            &target,
+            "invalid_target",
+            format!("at most {MAX_RESOURCES} resources may be requested"),
+        ));
+    }
     for r in &resources {
         if super::resources::check_indicator(r).is_err() {
             return Err(fail(
@@ -371,7 +390,7 @@ pub fn decide(req: &AuthRequest, f: &Facts) -> Step {
         || match f.session_auth_time {
             None => false,
             Some(_) if req.prompts("login") || req.prompts("create") => false,
-            Some(t) => req.max_age.is_none_or(|max| t + max >= f.now),
+            Some(t) => req.max_age.is_none_or(|max| f.now.saturating_sub(t) <= max),
         };
     if !authenticated {
         return if req.prompts("none") {

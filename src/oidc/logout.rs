@@ -10,7 +10,7 @@ use crate::pages::i18n::Lang;
 use crate::session;
 use crate::store::apps::{self, Application};
 
-use crate::store::{Db, Kv, Statement};
+use crate::store::{Db, Kv};
 use crate::web::{self, cookies, csrf, Request, Response};
 use http::StatusCode;
 use serde::Deserialize;
@@ -168,7 +168,7 @@ pub async fn confirm<D: Db, K: Kv>(
     Ok(res)
 }
 
-/// Ends a session: KV and D1, the grants without `offline_access`, and a back-channel
+/// Ends a session: KV and D1, the session's tokens without `offline_access`, and a back-channel
 /// logout to each of its apps that asks for one (sent after the response).
 pub async fn end<D: Db, K: Kv>(
     ctx: &Ctx<'_, D, K>,
@@ -177,17 +177,14 @@ pub async fn end<D: Db, K: Kv>(
     let now = ctx.now();
     let s = &loaded.session;
     session::end(ctx.db, ctx.kv, loaded, now).await?;
-    let mut statements = vec![Statement::new(
-        "DELETE FROM oidc_token_families WHERE session_id = ?1 AND offline = 0",
-        vec![s.sid.as_str().into()],
-    )];
-    for client in &s.clients {
-        statements.push(Statement::new(
-            "DELETE FROM oidc_grants WHERE user_id = ?1 AND client_id = ?2 AND scopes NOT LIKE '%\"offline_access\"%'",
-            vec![s.user_id.as_str().into(), client.as_str().into()],
-        ));
-    }
-    ctx.db.batch(&statements).await?;
+    // What this session was issued without offline_access is revoked; other sessions of the
+    // same user (another device) and the consent record are left alone.
+    ctx.db
+        .execute(
+            "DELETE FROM oidc_token_families WHERE session_id = ?1 AND offline = 0",
+            &[s.sid.as_str().into()],
+        )
+        .await?;
     let key = signing::current(ctx.db, &ctx.sealer()?, ctx.now_ms).await?;
     for client in &s.clients {
         let Some(app) = apps::get(ctx.db, client).await? else {

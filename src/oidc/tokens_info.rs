@@ -49,7 +49,8 @@ pub async fn userinfo<D: Db, K: Kv>(
     }
     let user = users::get(ctx.db, &found.family.user_id)
         .await?
-        .ok_or_else(|| invalid_token("the user no longer exists"))?;
+        .filter(|u| !u.is_suspended)
+        .ok_or_else(|| invalid_token("the user no longer exists or is suspended"))?;
     let roles = if scopes.iter().any(|s| s == "roles") {
         rbac::user_roles(ctx.db, &user.id)
             .await?

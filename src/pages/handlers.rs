@@ -631,7 +631,7 @@ pub async fn code_submit<D: Db, K: Kv>(
             }
             CodeScreen::Verify => {
                 let id = c.state.pending.clone().ok_or(Failure::NeedsVerification)?;
-                service::verify_code(ctx, &mut c, &id, field("code")).await?;
+                service::verify_code(ctx, &mut c, &id, field("code"), ip(req)).await?;
                 service::save(ctx, &c).await?;
                 service::identify(ctx, &mut c, Some(&id)).await?;
                 service::save(ctx, &c).await?;

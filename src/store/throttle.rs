@@ -63,8 +63,11 @@ pub async fn record_failure(
 }
 
 /// Forgets the failures of `key` (after a successful sign-in).
-pub async fn clear(db: &impl Db, key: &str) -> Result<(), StoreError> {
-    db.execute("DELETE FROM sign_in_failures WHERE key = ?1 AND (locked_until IS NULL OR locked_until <= 0)", &[key.into()])
-        .await
-        .map(|_| ())
+pub async fn clear(db: &impl Db, key: &str, now: i64) -> Result<(), StoreError> {
+    db.execute(
+        "DELETE FROM sign_in_failures WHERE key = ?1 AND (locked_until IS NULL OR locked_until <= ?2)",
+        &[key.into(), now.into()],
+    )
+    .await
+    .map(|_| ())
 }
