@@ -55,19 +55,23 @@ before(async () => {
 });
 
 after(async () => {
-  await settings({ signUp: { identifiers: ['username'], password: true, verify: false } });
+  await settings({ signUp: { identifiers: ['username'], password: true, verify: false }, termsOfUseUrl: null, agreeToTermsPolicy: 'Automatic' });
   await browser?.close();
   await rp?.close();
 });
 
 test('register with email, code and password; sign out; sign in with the password, then with an email code; reset the password', async () => {
-  assert.equal((await settings({ signUp: { identifiers: ['email'], password: true, verify: true } })).status, 200);
+  assert.equal((await settings({
+    signUp: { identifiers: ['email'], password: true, verify: true },
+    termsOfUseUrl: 'https://example.com/terms', agreeToTermsPolicy: 'ManualRegistrationOnly',
+  })).status, 200);
   const email = `${unique('u')}@example.com`;
   const ctx = await browser.newContext();
   const page = await ctx.newPage();
   await page.goto(await authUrl({ first_screen: 'register' }));
   await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password').fill('violet skies over oak');
+  await page.getByLabel(/I agree to the/).check();
   await page.getByRole('button', { name: 'Create account' }).click();
   await page.waitForSelector('form[action="/verify"]');
   await shoot(page, 'verify-code');
@@ -210,3 +214,80 @@ test('a wrong code 10 times locks it; repeated wrong passwords are throttled', a
   const lockouts = await api('GET', '/api/logs?logKey=Interaction.SignIn.Verification.Password&page_size=5');
   assert.equal(lockouts.body[0].payload.error, 'locked');
 });
+
+test('each first_screen value lands on its screen', async () => {
+  const ctx = await browser.newContext();
+  const page = await ctx.newPage();
+  for (const [firstScreen, form] of [
+    ['sign_in', '/sign-in'], ['identifier:sign_in', '/sign-in'], ['register', '/register'],
+    ['identifier:register', '/register'], ['reset_password', '/reset-password'], ['single_sign_on', '/sign-in'],
+  ]) {
+    await page.goto(await authUrl({ first_screen: firstScreen }));
+    await page.waitForSelector(`form[action="${form}"]`);
+    assert.equal(new URL(page.url()).pathname, form, firstScreen);
+  }
+  await ctx.close();
+});
+
+test('bad input: malformed identifiers, over-long fields, no CSRF token, a stale or foreign interaction', async () => {
+  const ui = customUi();
+  await ui.start();
+  await ui.call('PUT', '/api/experience', { interactionEvent: 'Register' });
+  for (const [type, value] of [['email', 'not-an-email'], ['email', `${'a'.repeat(300)}@example.com`], ['phone', '12ab'], ['phone', '+1']]) {
+    const r = await ui.call('POST', '/api/experience/verification/verification-code', { identifier: { type, value }, interactionEvent: 'Register' });
+    assert.equal(r.status, 400, `${type} ${value}`);
+    assert.equal(r.body.code, 'guard.invalid_input');
+  }
+  const longName = await ui.call('POST', '/api/experience/profile', { type: 'username', value: 'u'.repeat(200) });
+  assert.equal(longName.status, 400);
+  const longPassword = await ui.call('POST', '/api/experience/profile', { type: 'password', value: 'p'.repeat(300) });
+  assert.equal(longPassword.status, 422);
+  assert.equal((await ui.call('POST', '/api/experience/identification')).body.code, 'user.missing_profile');
+
+  // A form POST without the CSRF token is refused, and nothing is created.
+  const u = new URL(await authUrl({ first_screen: 'register' }));
+  const first = await fetch(u, { redirect: 'manual' });
+  const cookie = first.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+  const name = unique('csrf_');
+  const noCsrf = await fetch(`${BASE}/register`, {
+    method: 'POST', redirect: 'manual', headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ username: name, password: 'violet skies over oak' }),
+  });
+  assert.equal(noCsrf.status, 403);
+  assert.equal((await api('GET', `/api/users?search=${name}`)).headers.get('total-number'), '0');
+
+  // No interaction, or someone else's (made-up) interaction id.
+  for (const headers of [{}, { cookie: '__Host-gh_interaction=not-yours' }]) {
+    const r = await fetch(`${BASE}/api/experience`, { method: 'PUT', headers: { ...headers, 'content-type': 'application/json' }, body: '{"interactionEvent":"SignIn"}' });
+    assert.equal(r.status, 400);
+    assert.equal((await r.json()).code, 'session.not_found');
+  }
+  const stalePage = await fetch(`${BASE}/sign-in`, { headers: { cookie: '__Host-gh_interaction=not-yours' } });
+  assert.equal(stalePage.status, 400);
+  assert.match(await stalePage.text(), /expired/);
+});
+
+test('reset a password through the Experience API only', async () => {
+  const tag = unique('r');
+  await api('POST', '/api/users', { body: { username: `${tag}_r`, primaryEmail: `${tag}@example.com`, password: 'violet skies over oak' } });
+  const ui = customUi();
+  await ui.start();
+  assert.equal((await ui.call('PUT', '/api/experience', { interactionEvent: 'ForgotPassword' })).status, 204);
+  const identifier = { type: 'email', value: `${tag}@example.com` };
+  const sent = await ui.call('POST', '/api/experience/verification/verification-code', { identifier, interactionEvent: 'ForgotPassword' });
+  assert.equal(sent.status, 200);
+  const v = await ui.call('POST', '/api/experience/verification/verification-code/verify', {
+    identifier, verificationId: sent.body.verificationId, code: await mailboxCode(`${tag}@example.com`) });
+  assert.equal(v.status, 200);
+  assert.equal((await ui.call('POST', '/api/experience/identification', { verificationId: sent.body.verificationId })).status, 204);
+  assert.equal((await ui.call('POST', '/api/experience/submit')).body.code, 'user.missing_profile', 'the new password comes first');
+  assert.equal((await ui.call('PUT', '/api/experience/profile/password', { password: 'abc' })).status, 422);
+  assert.equal((await ui.call('PUT', '/api/experience/profile/password', { password: 'amber waves of grain' })).status, 204);
+  assert.equal((await ui.call('POST', '/api/experience/submit')).status, 200);
+  await ui.call('PUT', '/api/experience', { interactionEvent: 'SignIn' });
+  const old = await ui.call('POST', '/api/experience/verification/password', { identifier: { type: 'username', value: `${tag}_r` }, password: 'violet skies over oak' });
+  assert.equal(old.status, 422);
+  const fresh = await ui.call('POST', '/api/experience/verification/password', { identifier: { type: 'username', value: `${tag}_r` }, password: 'amber waves of grain' });
+  assert.equal(fresh.status, 200);
+});
+
