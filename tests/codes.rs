@@ -69,7 +69,36 @@ fn sign_in_with_an_email_code() {
     let ok = post(&h, &jar, "/verify", &[("code", &code)]);
     assert_eq!(ok.status, 303, "{}", ok.text());
     let done = h.follow(&jar, ok.header("location").unwrap());
-    assert!(location_params(&done).contains_key("code"));
+    let code = location_params(&done)["code"].clone();
+    let tokens = h.form(
+        "/oidc/token",
+        &[
+            ("grant_type", "authorization_code"),
+            ("client_id", &id),
+            ("code", &code),
+            ("redirect_uri", CB),
+            (
+                "code_verifier",
+                "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
+            ),
+        ],
+        &[],
+    );
+    assert_eq!(tokens.status, 200, "{}", tokens.text());
+    let id_token = tokens.json()["id_token"].as_str().unwrap().to_owned();
+    let payload = id_token.split('.').nth(1).unwrap();
+    use base64::Engine;
+    let claims: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        claims["amr"],
+        json!(["otp"]),
+        "a code sign-in says so in the ID token"
+    );
     // The interaction is over: its code cannot be used again.
     let again = h.browse(&jar, "GET", "/verify", None);
     assert_eq!(again.status, 400);

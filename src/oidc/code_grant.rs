@@ -121,8 +121,8 @@ async fn mint<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, m: MintInput<'_>) -> Result<Min
         } else {
             Vec::new()
         };
-        // Password is the only sign-in method so far.
-        let amr = ["pwd".to_owned()];
+        // How the session authenticated (`pwd`, or `otp` for a code).
+        let amr: Vec<String> = repo::from_json(&m.family.amr)?;
         let token = id_token::sign(
             m.key,
             IdToken {
@@ -263,6 +263,7 @@ pub async fn authorization_code<D: Db, K: Kv>(
         granted: row.granted.clone(),
         nonce: row.nonce.clone(),
         auth_time: row.auth_time,
+        amr: row.amr.clone(),
         offline: i64::from(offline),
         created_at: now,
         expires_at: now

@@ -353,6 +353,8 @@ async fn issue_code<D: Db, K: Kv>(
             nonce: request.nonce.clone(),
             session_id: loaded.session.sid.clone(),
             auth_time: loaded.session.auth_time,
+            amr: serde_json::to_string(&loaded.session.amr)
+                .map_err(|e| crate::store::StoreError::Decode(e.to_string()))?,
             expires_at: now + CODE_TTL,
             consumed_at: None,
         },

@@ -207,6 +207,8 @@ pub struct CodeRow {
     pub nonce: Option<String>,
     pub session_id: String,
     pub auth_time: i64,
+    /// JSON array, e.g. `["pwd"]`.
+    pub amr: String,
     pub expires_at: i64,
     pub consumed_at: Option<i64>,
 }
@@ -214,11 +216,11 @@ pub struct CodeRow {
 pub async fn insert_code(db: &impl Db, c: &CodeRow) -> Result<(), StoreError> {
     db.execute(
         "INSERT INTO oidc_codes (id, grant_id, client_id, user_id, redirect_uri, granted, code_challenge, nonce, \
-         session_id, auth_time, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+         session_id, auth_time, expires_at, amr) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
         &[
             c.id.as_str().into(), c.grant_id.as_str().into(), c.client_id.as_str().into(), c.user_id.as_str().into(),
             c.redirect_uri.as_str().into(), c.granted.as_str().into(), c.code_challenge.clone().into(), c.nonce.clone().into(),
-            c.session_id.as_str().into(), c.auth_time.into(), c.expires_at.into(),
+            c.session_id.as_str().into(), c.auth_time.into(), c.expires_at.into(), c.amr.as_str().into(),
         ],
     )
     .await
@@ -229,7 +231,7 @@ pub async fn code(db: &impl Db, id: &str) -> Result<Option<CodeRow>, StoreError>
     query_one(
         db,
         "SELECT id, grant_id, client_id, user_id, redirect_uri, granted, code_challenge, nonce, session_id, \
-         auth_time, expires_at, consumed_at FROM oidc_codes WHERE id = ?1",
+         auth_time, amr, expires_at, consumed_at FROM oidc_codes WHERE id = ?1",
         &[id.into()],
     )
     .await
@@ -248,13 +250,14 @@ pub struct FamilyRow {
     pub granted: String,
     pub nonce: Option<String>,
     pub auth_time: i64,
+    pub amr: String,
     pub offline: i64,
     pub created_at: i64,
     pub expires_at: i64,
 }
 
 const FAMILY: &str = "SELECT f.id, f.grant_id, f.code_id, f.client_id, f.user_id, f.session_id, f.granted, f.nonce, \
-    f.auth_time, f.offline, f.created_at, f.expires_at FROM oidc_token_families f";
+    f.auth_time, f.amr, f.offline, f.created_at, f.expires_at FROM oidc_token_families f";
 
 /// New tokens, stored by hash.
 pub struct NewTokens<'a> {
@@ -323,13 +326,13 @@ pub async fn exchange_code(
         ),
         Statement::new(
             "INSERT INTO oidc_token_families (id, grant_id, code_id, client_id, user_id, session_id, granted, nonce, auth_time, \
-             offline, created_at, expires_at) SELECT ?3, ?4, ?1, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13 \
+             offline, created_at, expires_at, amr) SELECT ?3, ?4, ?1, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14 \
              WHERE EXISTS (SELECT 1 FROM oidc_codes WHERE id = ?1 AND consumed_by = ?2)",
             vec![
                 guard[0].clone(), guard[1].clone(), family.id.as_str().into(), family.grant_id.as_str().into(),
                 family.client_id.as_str().into(), family.user_id.as_str().into(), family.session_id.as_str().into(),
                 family.granted.as_str().into(), family.nonce.clone().into(), family.auth_time.into(), family.offline.into(),
-                family.created_at.into(), family.expires_at.into(),
+                family.created_at.into(), family.expires_at.into(), family.amr.as_str().into(),
             ],
         ),
     ];
@@ -380,7 +383,7 @@ pub async fn refresh_token(db: &impl Db, hash: &str) -> Result<Option<RefreshLoo
 }
 
 const FAMILY_WITH_TOKEN: &str = "SELECT t.expires_at AS token_expires_at, t.consumed_at, f.id, f.grant_id, f.code_id, \
-    f.client_id, f.user_id, f.session_id, f.granted, f.nonce, f.auth_time, f.offline, f.created_at, f.expires_at \
+    f.client_id, f.user_id, f.session_id, f.granted, f.nonce, f.auth_time, f.amr, f.offline, f.created_at, f.expires_at \
     FROM oidc_token_families f";
 
 /// Consumes a refresh token and, in the same transaction, stores its successors. False if
