@@ -411,3 +411,57 @@ fn a_password_verification_uses_the_claimed_identifier_kind() {
     );
     assert_eq!(r.status, 200);
 }
+
+#[test]
+fn an_email_required_since_the_last_sign_in_is_added_with_a_code() {
+    let h = Harness::new();
+    let id = setup(&h);
+    h.api(
+        "POST",
+        "/api/users",
+        Some(json!({"username": "kim", "password": "violet skies over oak"})),
+    );
+    h.api(
+        "PATCH",
+        "/api/sign-in-exp",
+        Some(json!({"signUp": {"identifiers": ["email"], "password": true, "verify": true}})),
+    );
+    let jar = Jar::default();
+    start(&h, &jar, &id, "");
+    let r = h.sign_in(&jar, "kim", "violet skies over oak");
+    assert!(
+        r.text()
+            .contains("Your account needs an email address to continue."),
+        "{}",
+        r.text()
+    );
+    let taken = post(
+        &h,
+        &jar,
+        "/profile/missing",
+        &[("email", "erin@example.com")],
+    );
+    assert_eq!(taken.header("location"), Some("/verify"));
+    let code = code_for(&h, "erin@example.com");
+    let r = post(&h, &jar, "/verify", &[("code", &code)]);
+    assert!(
+        r.text().contains("This email address is already in use."),
+        "{}",
+        r.text()
+    );
+    h.advance_secs(61);
+    let r = post(
+        &h,
+        &jar,
+        "/profile/missing",
+        &[("email", "kim@example.com")],
+    );
+    assert_eq!(r.header("location"), Some("/verify"));
+    let code = code_for(&h, "kim@example.com");
+    let r = post(&h, &jar, "/verify", &[("code", &code)]);
+    assert_eq!(r.status, 303, "{}", r.text());
+    assert!(location_params(&h.follow(&jar, r.header("location").unwrap())).contains_key("code"));
+    let users = h.api("GET", "/api/users?search=kim%40", None).json();
+    assert_eq!(users[0]["username"], "kim");
+    assert_eq!(users[0]["primaryEmail"], "kim@example.com");
+}

@@ -708,6 +708,17 @@ pub async fn identify_by_code<D: Db, K: Kv>(
         return Ok(None);
     };
     match c.state.event().map_err(Failure::Step)? {
+        // Already signed in: the code proved an address the account must now have.
+        Event::SignIn if c.state.user_id.is_some() => {
+            if user_by(ctx.db, &channel, &value).await?.is_some() {
+                return Err(Failure::EmailTaken);
+            }
+            if channel == "email" {
+                c.state.profile.primary_email = Some(value);
+            } else {
+                c.state.profile.primary_phone = Some(value);
+            }
+        }
         Event::SignIn | Event::ForgotPassword => {
             let user = user_by(ctx.db, &channel, &value)
                 .await?
@@ -797,24 +808,25 @@ async fn complete_profile<D: Db, K: Kv>(
     c: &Current,
     user_id: &str,
 ) -> Result<(), Failure> {
-    if !c
-        .settings
-        .sign_up
-        .identifiers
-        .contains(&Identifier::Username)
-    {
-        return Ok(());
-    }
+    let required = required_profile(&c.settings);
     let mut user = users::get(ctx.db, user_id)
         .await?
         .ok_or(Failure::UserNotFound)?;
-    if user.username.is_some() {
+    let p = &c.state.profile;
+    if required.contains(&"username") && user.username.is_none() {
+        let Some(name) = p.username.clone() else {
+            return Err(Failure::Step(StepError::MissingProfile(vec!["username"])));
+        };
+        user.username = Some(name);
+    } else if required.contains(&"email") && user.primary_email.is_none() {
+        // An email joins the account only as a code proved it (see `identify_by_code`).
+        let Some(email) = p.primary_email.clone() else {
+            return Err(Failure::Step(StepError::MissingProfile(vec!["email"])));
+        };
+        user.primary_email = Some(email);
+    } else {
         return Ok(());
     }
-    let Some(name) = c.state.profile.username.clone() else {
-        return Err(Failure::Step(StepError::MissingProfile(vec!["username"])));
-    };
-    user.username = Some(name);
     user.updated_at = ctx.now_ms;
     users::update(ctx.db, &user).await.map_err(|e| match e {
         StoreError::Unique(_) => Failure::UsernameTaken,

@@ -687,6 +687,7 @@ pub async fn missing_profile<D: Db, K: Kv>(
     if c.state.event != Some(Event::SignIn) || c.state.user_id.is_none() {
         return Ok(web::redirect("/sign-in"));
     }
+    let wants_email = !service::required_profile(&c.settings).contains(&"username");
     let render_it = |c: &Current, token: &str, value: &str, error: Option<&str>| {
         let s = &c.settings;
         let form = view::Form {
@@ -700,8 +701,17 @@ pub async fn missing_profile<D: Db, K: Kv>(
             custom_css: s.custom_css.as_deref(),
             brand: Some(s),
         };
-        view::fields_page(
-            &form,
+        let page = if wants_email {
+            view::FieldsPage {
+                heading: t.add_email,
+                intro: Some(t.add_email_intro.to_owned()),
+                notice: None,
+                action: "/profile/missing",
+                fields: vec![("email", t.email, "email", "email", value.to_owned())],
+                button: t.send_code,
+                links: vec![],
+            }
+        } else {
             view::FieldsPage {
                 heading: t.add_username,
                 intro: Some(t.add_username_intro.to_owned()),
@@ -710,8 +720,9 @@ pub async fn missing_profile<D: Db, K: Kv>(
                 fields: vec![("username", t.username, "text", "username", value.to_owned())],
                 button: t.continue_,
                 links: vec![],
-            },
-        )
+            }
+        };
+        view::fields_page(&form, page)
     };
     if req.method() == http::Method::GET {
         let (token, new) = csrf::token(req)?;
@@ -724,8 +735,16 @@ pub async fn missing_profile<D: Db, K: Kv>(
     }
     let params = web::params(req);
     check_csrf(req, &params)?;
-    let value = web::param(&params, "username").unwrap_or_default();
+    let value =
+        web::param(&params, if wants_email { "email" } else { "username" }).unwrap_or_default();
     let steps = async {
+        if wants_email {
+            // The address joins the account once its code comes back (`/verify`).
+            let id = service::send_code(ctx, &mut c, Identifier::Email, value, lang).await?;
+            c.state.pending = Some(id);
+            service::save(ctx, &c).await?;
+            return Ok(web::redirect("/verify"));
+        }
         service::set_profile(ctx, &mut c, "username", value).await?;
         service::save(ctx, &c).await?;
         finish(ctx, req, &c, true).await

@@ -125,6 +125,8 @@ pub struct Text {
     pub close_window: &'static str,
     pub scopes: [&'static str; 9],
     pub other_scope: &'static str,
+    pub add_email: &'static str,
+    pub add_email_intro: &'static str,
     pub add_username: &'static str,
     pub add_username_intro: &'static str,
 }
@@ -201,6 +203,8 @@ const EN: Text = Text {
         "See your roles",
     ],
     other_scope: "Use the permission “{scope}”",
+    add_email: "Add your email address",
+    add_email_intro: "Your account needs an email address to continue. We will send you a code.",
     add_username: "Choose a username",
     add_username_intro: "Your account needs a username to continue.",
 };
@@ -277,6 +281,8 @@ const DE: Text = Text {
         "Deine Rollen sehen",
     ],
     other_scope: "Die Berechtigung „{scope}“ verwenden",
+    add_email: "E-Mail-Adresse hinzufügen",
+    add_email_intro: "Dein Konto braucht eine E-Mail-Adresse, um fortzufahren. Wir senden dir einen Code.",
     add_username: "Benutzernamen wählen",
     add_username_intro: "Dein Konto braucht einen Benutzernamen, um fortzufahren.",
 };
