@@ -291,3 +291,33 @@ test('reset a password through the Experience API only', async () => {
   assert.equal(fresh.status, 200);
 });
 
+
+test('register with email, code and password through the Experience API only', async () => {
+  assert.equal((await settings({ signUp: { identifiers: ['email'], password: true, verify: true } })).status, 200);
+  try {
+    const email = `${unique('x')}@example.com`;
+    const ui = customUi();
+    await ui.start();
+    assert.equal((await ui.call('PUT', '/api/experience', { interactionEvent: 'Register' })).status, 204);
+    const identifier = { type: 'email', value: email };
+    const sent = await ui.call('POST', '/api/experience/verification/verification-code', { identifier, interactionEvent: 'Register' });
+    assert.equal(sent.status, 200);
+    const verified = await ui.call('POST', '/api/experience/verification/verification-code/verify', {
+      identifier, verificationId: sent.body.verificationId, code: await mailboxCode(email) });
+    assert.equal(verified.status, 200);
+    const early = await ui.call('POST', '/api/experience/identification', { verificationId: sent.body.verificationId });
+    assert.equal(early.status, 422);
+    assert.equal(early.body.code, 'user.missing_profile', 'the password is still missing');
+    assert.equal((await api('GET', `/api/users?search=${encodeURIComponent(email)}`)).headers.get('total-number'), '0', 'no half-written user');
+    assert.equal((await ui.call('POST', '/api/experience/profile', { type: 'password', value: 'violet skies over oak' })).status, 204);
+    assert.equal((await ui.call('POST', '/api/experience/identification', { verificationId: sent.body.verificationId })).status, 201);
+    const done = await ui.call('POST', '/api/experience/submit');
+    assert.equal(done.status, 200);
+    assert.ok(done.body.redirectTo.endsWith('/oidc/auth/resume'));
+    const [user] = (await api('GET', `/api/users?search=${encodeURIComponent(email)}`)).body;
+    assert.equal(user.primaryEmail, email);
+    assert.equal(user.hasPassword, true);
+  } finally {
+    await settings({ signUp: { identifiers: ['username'], password: true, verify: false } });
+  }
+});
