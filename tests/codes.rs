@@ -465,3 +465,44 @@ fn an_email_required_since_the_last_sign_in_is_added_with_a_code() {
     assert_eq!(users[0]["username"], "kim");
     assert_eq!(users[0]["primaryEmail"], "kim@example.com");
 }
+
+#[test]
+fn sign_in_and_reset_by_phone_code_on_the_pages() {
+    let h = Harness::new();
+    let id = setup(&h);
+    h.api("POST", "/api/users", Some(json!({"username": "lee", "primaryPhone": "+44 20 7946 0000", "password": "violet skies over oak"})));
+    h.api("PATCH", "/api/sign-in-exp", Some(json!({
+        "signIn": {"methods": [
+            {"identifier": "username", "password": true, "verificationCode": false, "isPasswordPrimary": true},
+            {"identifier": "phone", "password": false, "verificationCode": true, "isPasswordPrimary": false}]},
+        "forgotPasswordMethods": ["PhoneVerificationCode"]})));
+    let jar = Jar::default();
+    start(&h, &jar, &id, "");
+    let page = h.browse(&jar, "GET", "/sign-in/code", None);
+    assert!(page.text().contains("Phone number"), "{}", page.text());
+    let email = post(&h, &jar, "/sign-in/code", &[("email", "erin@example.com")]);
+    assert_eq!(email.status, 400, "email codes are not enabled here");
+    let r = post(&h, &jar, "/sign-in/code", &[("email", "+44 20 7946 0000")]);
+    assert_eq!(r.header("location"), Some("/verify"), "{}", r.text());
+    let r = post(
+        &h,
+        &jar,
+        "/verify",
+        &[("code", &code_for(&h, "442079460000"))],
+    );
+    assert_eq!(r.status, 303, "{}", r.text());
+    assert!(location_params(&h.follow(&jar, r.header("location").unwrap())).contains_key("code"));
+
+    let jar = Jar::default();
+    start(&h, &jar, &id, "&first_screen=reset_password");
+    h.advance_secs(61);
+    let r = post(&h, &jar, "/reset-password", &[("email", "+442079460000")]);
+    assert_eq!(r.header("location"), Some("/verify"), "{}", r.text());
+    let r = post(
+        &h,
+        &jar,
+        "/verify",
+        &[("code", &code_for(&h, "442079460000"))],
+    );
+    assert_eq!(r.header("location"), Some("/reset-password/new"));
+}

@@ -439,18 +439,50 @@ fn identifier_kind(value: &str) -> Identifier {
     }
 }
 
+/// Which channels (email, phone) a code screen may send to, by the settings.
+fn code_channels(c: &Current, reset: bool) -> (bool, bool) {
+    use crate::experience::settings::ForgotPasswordMethod as F;
+    if reset {
+        let m = &c.settings.forgot_password_methods;
+        (
+            m.contains(&F::EmailVerificationCode),
+            m.contains(&F::PhoneVerificationCode),
+        )
+    } else {
+        let has = |i| {
+            c.settings
+                .sign_in
+                .methods
+                .iter()
+                .any(|m| m.identifier == i && m.verification_code)
+        };
+        (has(Identifier::Email), has(Identifier::Phone))
+    }
+}
+
 fn code_sign_in_enabled(c: &Current) -> bool {
-    c.settings
-        .sign_in
-        .methods
-        .iter()
-        .any(|m| m.identifier == Identifier::Email && m.verification_code)
+    let (email, phone) = code_channels(c, false);
+    email || phone
 }
 
 fn reset_enabled(c: &Current) -> bool {
-    c.settings
-        .forgot_password_methods
-        .contains(&crate::experience::settings::ForgotPasswordMethod::EmailVerificationCode)
+    let (email, phone) = code_channels(c, true);
+    email || phone
+}
+
+/// The address field of a code screen: its label and input type.
+fn address_field<'a>(
+    c: &Current,
+    reset: bool,
+    t: &'static crate::pages::i18n::Text,
+    value: &str,
+) -> view::Field<'a> {
+    let (label, kind, autocomplete) = match code_channels(c, reset) {
+        (true, true) => (t.email_or_phone, "text", "username"),
+        (false, true) => (t.phone, "tel", "tel"),
+        _ => (t.email, "email", "email"),
+    };
+    ("email", label, kind, autocomplete, value.to_owned())
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -504,7 +536,7 @@ fn render_code(
             intro: None,
             notice,
             action: "/sign-in/code",
-            fields: vec![("email", t.email, "email", "email", value.to_owned())],
+            fields: vec![address_field(c, false, t, value)],
             button: t.send_code,
             links: vec![("/sign-in", t.use_password)],
         },
@@ -513,7 +545,7 @@ fn render_code(
             intro: Some(t.reset_intro.to_owned()),
             notice,
             action: "/reset-password",
-            fields: vec![("email", t.email, "email", "email", value.to_owned())],
+            fields: vec![address_field(c, true, t, value)],
             button: t.send_code,
             links: vec![("/sign-in", t.use_password)],
         },
@@ -619,11 +651,19 @@ pub async fn code_submit<D: Db, K: Kv>(
                     Event::SignIn
                 };
                 service::start(&mut c, event)?;
+                let (email_ok, phone_ok) = code_channels(&c, screen == CodeScreen::Reset);
                 let kind = if identifier_kind(value) == Identifier::Phone {
                     Identifier::Phone
                 } else {
                     Identifier::Email
                 };
+                if (kind == Identifier::Phone && !phone_ok)
+                    || (kind == Identifier::Email && !email_ok)
+                {
+                    return Err(Failure::Invalid(
+                        "This kind of address cannot receive codes here.".into(),
+                    ));
+                }
                 let id = service::send_code(ctx, &mut c, kind, value, lang).await?;
                 c.state.pending = Some(id);
                 service::save(ctx, &c).await?;
