@@ -506,3 +506,42 @@ fn sign_in_and_reset_by_phone_code_on_the_pages() {
     );
     assert_eq!(r.header("location"), Some("/reset-password/new"));
 }
+
+#[test]
+fn identifier_first_an_email_without_a_password_gets_a_code() {
+    let h = Harness::new();
+    let id = setup(&h);
+    let jar = Jar::default();
+    let page = start(&h, &jar, &id, "");
+    assert!(page.text().contains("Leave it empty to get a code"));
+    let csrf = csrf_of(&page.text());
+    let r = h.browse(
+        &jar,
+        "POST",
+        "/sign-in",
+        Some(&[
+            ("_csrf", &csrf),
+            ("identifier", "erin@example.com"),
+            ("password", ""),
+        ]),
+    );
+    assert_eq!(r.header("location"), Some("/verify"), "{}", r.text());
+    let r = post(
+        &h,
+        &jar,
+        "/verify",
+        &[("code", &code_for(&h, "erin@example.com"))],
+    );
+    assert_eq!(r.status, 303);
+    // A username has no code method: an empty password is just wrong.
+    let jar = Jar::default();
+    let page = start(&h, &jar, &id, "");
+    let csrf = csrf_of(&page.text());
+    let r = h.browse(
+        &jar,
+        "POST",
+        "/sign-in",
+        Some(&[("_csrf", &csrf), ("identifier", "erin"), ("password", "")]),
+    );
+    assert_eq!(r.status, 400);
+}

@@ -244,6 +244,23 @@ async fn submit_form<D: Db, K: Kv>(
             Screen::SignIn => {
                 service::start(&mut c, Event::SignIn)?;
                 let kind = identifier_kind(value);
+                // Identifier first: without a password, an identifier whose method takes codes
+                // gets one.
+                let code_ok = c
+                    .settings
+                    .sign_in
+                    .methods
+                    .iter()
+                    .any(|m| m.identifier == kind && m.verification_code);
+                if field("password").is_empty() && code_ok && kind != Identifier::Username {
+                    if c.settings.terms_required(false) && !agreed {
+                        return Err(Failure::TermsNotAgreed);
+                    }
+                    let id = service::send_code(ctx, &mut c, kind, value, lang).await?;
+                    c.state.pending = Some(id);
+                    service::save(ctx, &c).await?;
+                    return Ok(web::redirect("/verify"));
+                }
                 let id =
                     service::verify_password(ctx, &mut c, kind, value, field("password"), ip(req))
                         .await?;
