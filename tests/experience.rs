@@ -379,13 +379,14 @@ fn branding_reaches_the_pages() {
         "PATCH",
         "/api/sign-in-exp",
         Some(json!({"color": {"primaryColor": "#0A7D4F", "isDarkModeEnabled": false, "darkPrimaryColor": "#55DDAA"},
-                    "branding": {"logoUrl": "https://cdn.example.com/logo.svg"}, "customCss": "main { border: 1px solid red; }"})),
+                    "branding": {"name": "Acme ID", "logoUrl": "https://cdn.example.com/logo.svg"}, "customCss": "main { border: 1px solid red; }"})),
     );
     assert_eq!(r.status, 200, "{}", r.text());
     let page = h.follow(&Jar::default(), &auth(&id, "")).text();
     assert!(page.contains("--accent: #0A7D4F"));
     assert!(!page.contains("#55DDAA"), "dark mode is off");
     assert!(page.contains("src=\"https://cdn.example.com/logo.svg\""));
+    assert!(page.contains("<title>Sign in · Acme ID</title>"));
     assert!(page.contains("main { border: 1px solid red; }"));
 }
 

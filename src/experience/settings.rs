@@ -96,6 +96,9 @@ pub struct Color {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Branding {
+    /// The product name shown in page titles (ours; Logto takes it from the tenant).
+    #[serde(default)]
+    pub name: Option<String>,
     #[serde(default)]
     pub logo_url: Option<String>,
     #[serde(default)]
@@ -246,6 +249,14 @@ impl Settings {
             if m.identifier == Identifier::Username && !m.password {
                 return Err("username sign-in needs a password".into());
             }
+        }
+        if self
+            .branding
+            .name
+            .as_ref()
+            .is_some_and(|n| n.trim().is_empty() || n.chars().count() > 64)
+        {
+            return Err("branding.name must be 1 to 64 characters".into());
         }
         if !is_color(&self.color.primary_color) || !is_color(&self.color.dark_primary_color) {
             return Err("colors must be #RRGGBB".into());

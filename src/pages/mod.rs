@@ -17,6 +17,7 @@ pub struct PageContext {
 
 /// Branding from the sign-in experience (colors validated as `#RRGGBB`, URLs as http(s)).
 pub struct Brand {
+    pub name: String,
     pub accent: String,
     pub dark_accent: String,
     pub dark_mode: bool,
@@ -33,6 +34,11 @@ impl Default for Brand {
 impl From<&crate::experience::settings::Settings> for Brand {
     fn from(s: &crate::experience::settings::Settings) -> Self {
         Brand {
+            name: s
+                .branding
+                .name
+                .clone()
+                .unwrap_or_else(|| "Gatehouse".to_owned()),
             accent: s.color.primary_color.clone(),
             dark_accent: s.color.dark_primary_color.clone(),
             dark_mode: s.color.is_dark_mode_enabled,
