@@ -7,6 +7,7 @@ use crate::error::PageError;
 use crate::oidc;
 use crate::outbound::Job;
 use crate::pages;
+use crate::pages::i18n::Lang;
 use crate::store::{Db, Kv};
 use crate::web::{self, Request, Response};
 use crate::wire;
@@ -25,6 +26,8 @@ pub struct Ctx<'a, D: Db, K: Kv> {
     pub origin: String,
     /// Milliseconds since the Unix epoch.
     pub now_ms: i64,
+    /// The language for error pages: `ui_locales` in the query, then `Accept-Language`.
+    pub lang: Lang,
     /// Work to run after the response (back-channel logout).
     jobs: RefCell<Vec<Job>>,
 }
@@ -62,18 +65,28 @@ pub async fn handle<D: Db, K: Kv>(
 ) -> (Response, Vec<Job>) {
     let config = match Config::from_vars(vars) {
         Ok(c) => c,
-        Err(e) => return (wire::page_error(PageError::Config(e)), Vec::new()),
+        Err(e) => return (wire::page_error(PageError::Config(e), Lang::En), Vec::new()),
     };
     let origin = config
         .public_url
         .clone()
         .unwrap_or_else(|| web::request_origin(&req));
+    let ui_locales = web::query_pairs(&req)
+        .into_iter()
+        .find(|(k, _)| k == "ui_locales")
+        .map(|(_, v)| v);
+    let lang = Lang::pick(
+        ui_locales.as_deref(),
+        web::header(&req, http::header::ACCEPT_LANGUAGE),
+        "en",
+    );
     let ctx = Ctx {
         db,
         kv,
         config: &config,
         origin,
         now_ms,
+        lang,
         jobs: RefCell::default(),
     };
     let res = route(&ctx, req).await;
@@ -88,8 +101,8 @@ pub async fn scheduled<D: Db>(db: &D, now_ms: i64) {
     }
 }
 
-fn page<E: Into<PageError>>(r: Result<Response, E>) -> Response {
-    r.unwrap_or_else(|e| wire::page_error(e.into()))
+fn page<D: Db, K: Kv, E: Into<PageError>>(ctx: &Ctx<'_, D, K>, r: Result<Response, E>) -> Response {
+    r.unwrap_or_else(|e| wire::page_error(e.into(), ctx.lang))
 }
 
 fn allow_any_origin(mut res: Response) -> Response {
@@ -155,10 +168,10 @@ async fn route<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request) -> Response {
             _ => method_not_allowed(),
         },
         "/oidc/auth" => match method {
-            Method::GET | Method::POST => page(oidc::flow::authorize(ctx, &req).await),
+            Method::GET | Method::POST => page(ctx, oidc::flow::authorize(ctx, &req).await),
             _ => method_not_allowed(),
         },
-        "/oidc/auth/resume" => page(oidc::flow::resume(ctx, &req).await),
+        "/oidc/auth/resume" => page(ctx, oidc::flow::resume(ctx, &req).await),
         "/oidc/me" => match method {
             Method::GET | Method::POST => allow_any_origin(
                 oidc::tokens_info::userinfo(ctx, &req)
@@ -182,28 +195,28 @@ async fn route<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request) -> Response {
             _ => method_not_allowed(),
         },
         "/oidc/session/end" => match method {
-            Method::GET | Method::POST => page(oidc::logout::end_session(ctx, &req).await),
+            Method::GET | Method::POST => page(ctx, oidc::logout::end_session(ctx, &req).await),
             _ => method_not_allowed(),
         },
         "/oidc/session/end/confirm" => match method {
-            Method::POST => page(oidc::logout::confirm(ctx, &req).await),
+            Method::POST => page(ctx, oidc::logout::confirm(ctx, &req).await),
             _ => method_not_allowed(),
         },
         "/sign-in" => match method {
-            Method::GET => page(pages::handlers::sign_in_form(ctx, &req).await),
-            Method::POST => page(pages::handlers::sign_in_submit(ctx, &req).await),
+            Method::GET => page(ctx, pages::handlers::sign_in_form(ctx, &req).await),
+            Method::POST => page(ctx, pages::handlers::sign_in_submit(ctx, &req).await),
             _ => method_not_allowed(),
         },
         "/register" => match method {
-            Method::GET => page(pages::handlers::register_form(ctx, &req).await),
-            Method::POST => page(pages::handlers::register_submit(ctx, &req).await),
+            Method::GET => page(ctx, pages::handlers::register_form(ctx, &req).await),
+            Method::POST => page(ctx, pages::handlers::register_submit(ctx, &req).await),
             _ => method_not_allowed(),
         },
         "/sign-in/code" | "/reset-password" | "/verify" | "/reset-password/new" => {
             let p = path.as_str();
             match method {
-                Method::GET => page(pages::handlers::code_form(ctx, &req, p).await),
-                Method::POST => page(pages::handlers::code_submit(ctx, &req, p).await),
+                Method::GET => page(ctx, pages::handlers::code_form(ctx, &req, p).await),
+                Method::POST => page(ctx, pages::handlers::code_submit(ctx, &req, p).await),
                 _ => method_not_allowed(),
             }
         }
@@ -211,12 +224,14 @@ async fn route<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request) -> Response {
             dev_mailbox(ctx, &req, path.ends_with(".json")).await
         }
         "/profile/missing" => match method {
-            Method::GET | Method::POST => page(pages::handlers::missing_profile(ctx, &req).await),
+            Method::GET | Method::POST => {
+                page(ctx, pages::handlers::missing_profile(ctx, &req).await)
+            }
             _ => method_not_allowed(),
         },
         "/consent" => match method {
-            Method::GET => page(pages::handlers::consent_form(ctx, &req).await),
-            Method::POST => page(pages::handlers::consent_submit(ctx, &req).await),
+            Method::GET => page(ctx, pages::handlers::consent_form(ctx, &req).await),
+            Method::POST => page(ctx, pages::handlers::consent_submit(ctx, &req).await),
             _ => method_not_allowed(),
         },
         "/" => web::json(
@@ -226,7 +241,7 @@ async fn route<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request) -> Response {
         p if p == "/api" || p.starts_with("/api/") => {
             api::handle(ctx, req).await.unwrap_or_else(wire::api_error)
         }
-        _ => wire::page_error(PageError::NotFound),
+        _ => wire::page_error(PageError::NotFound, ctx.lang),
     }
 }
 
@@ -244,7 +259,7 @@ async fn jwks<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>) -> Response {
             );
             res
         }
-        Err(e) => wire::page_error(PageError::Internal(e)),
+        Err(e) => wire::page_error(PageError::Internal(e), ctx.lang),
     }
 }
 
@@ -261,6 +276,6 @@ async fn dev_mailbox<D: Db, K: Kv>(
     match crate::store::messages::mailbox(ctx.db, to.as_deref(), 100).await {
         Ok(list) if json_view => web::json(StatusCode::OK, &list),
         Ok(list) => web::html(StatusCode::OK, pages::flow::mailbox(list)),
-        Err(e) => wire::page_error(PageError::Internal(e.into())),
+        Err(e) => wire::page_error(PageError::Internal(e.into()), ctx.lang),
     }
 }

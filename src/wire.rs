@@ -4,6 +4,7 @@ use crate::experience::service::Failure;
 use crate::experience::state::StepError;
 use crate::oidc::error::{ErrorCode, OAuthError};
 use crate::pages;
+use crate::pages::i18n::Lang;
 use crate::web::{self, Response};
 use http::header::{HeaderValue, WWW_AUTHENTICATE};
 use http::StatusCode;
@@ -80,22 +81,20 @@ pub fn oauth_error(e: OAuthError) -> Response {
     }
 }
 
-pub fn page_error(e: PageError) -> Response {
+/// A page for a person, in `lang` where the text is known in it.
+pub fn page_error(e: PageError, lang: Lang) -> Response {
     match e {
         PageError::Config(e) => {
             log::error!("configuration error: {e}");
             web::html(StatusCode::INTERNAL_SERVER_ERROR, pages::config_error(&e))
         }
-        PageError::NotFound => web::html(StatusCode::NOT_FOUND, pages::not_found()),
-        PageError::Invalid { status, message } => web::html(
-            status,
-            pages::flow::message("Something is not right", &message),
-        ),
+        PageError::NotFound => web::html(StatusCode::NOT_FOUND, pages::not_found(lang)),
+        PageError::Invalid { status, message } => web::html(status, pages::invalid(lang, &message)),
         PageError::Internal(e) => {
             let id = log_internal(&e);
             web::html(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                pages::internal_error(&id),
+                pages::internal_error(lang, &id),
             )
         }
     }

@@ -344,3 +344,27 @@ fn garbage_at_the_oidc_endpoints_is_never_a_server_error() {
         assert!(r.status < 500, "POST {path} → {} {}", r.status, r.text());
     }
 }
+
+#[test]
+fn error_pages_speak_the_users_language() {
+    let h = Harness::new();
+    let de = h.send(request(
+        "GET",
+        "/nowhere",
+        &[("accept-language", "de-DE,de;q=0.9,en;q=0.5")],
+        vec![],
+    ));
+    assert_eq!(de.status, 404);
+    assert!(de.text().contains("Seite nicht gefunden"));
+    assert!(de.text().contains("<html lang=\"de\">"));
+    let stale = h.send(request("GET", "/sign-in?ui_locales=de", &[], vec![]));
+    assert_eq!(stale.status, 400);
+    assert!(stale.text().contains("Diese Anmeldung ist abgelaufen"));
+    let en = h.send(request(
+        "GET",
+        "/sign-in",
+        &[("accept-language", "en-US")],
+        vec![],
+    ));
+    assert!(en.text().contains("This sign-in has expired"));
+}

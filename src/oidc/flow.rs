@@ -47,9 +47,11 @@ pub fn respond(target: &Target, issuer: &str, mut params: Vec<(String, String)>)
         }
         mode => {
             let Ok(mut url) = Url::parse(&target.redirect_uri) else {
-                return crate::wire::page_error(PageError::bad_request(
-                    "The redirect_uri is malformed.",
-                ));
+                // Registered redirect URIs are checked when saved; this cannot happen.
+                return crate::wire::page_error(
+                    PageError::bad_request("The redirect_uri is malformed."),
+                    crate::pages::i18n::Lang::En,
+                );
             };
             if mode == ResponseMode::Fragment {
                 let encoded = form_urlencoded::Serializer::new(String::new())

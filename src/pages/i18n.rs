@@ -293,6 +293,50 @@ const DE: Text = Text {
     add_username_intro: "Dein Konto braucht einen Benutzernamen, um fortzufahren.",
 };
 
+/// German for the messages of the error pages; other texts stay as they are.
+pub fn translate(lang: Lang, english: &str) -> String {
+    if lang == Lang::En {
+        return english.to_owned();
+    }
+    let de = match english {
+        "This sign-in has expired or was already completed. Go back to the application and try again." => {
+            "Diese Anmeldung ist abgelaufen oder schon abgeschlossen. Geh zurück zur Anwendung und versuche es erneut."
+        }
+        "This form has expired. Go back, reload the page and try again." => {
+            "Dieses Formular ist abgelaufen. Geh zurück, lade die Seite neu und versuche es erneut."
+        }
+        "You are not signed in. Go back to the application and try again." => {
+            "Du bist nicht angemeldet. Geh zurück zur Anwendung und versuche es erneut."
+        }
+        "The application (client_id) is not known." => "Die Anwendung (client_id) ist unbekannt.",
+        "The request has no client_id." => "Der Anfrage fehlt die client_id.",
+        "The request has no redirect_uri." => "Der Anfrage fehlt die redirect_uri.",
+        "The redirect_uri is not registered for this application." => {
+            "Die redirect_uri ist für diese Anwendung nicht registriert."
+        }
+        "The redirect_uri is malformed." => "Die redirect_uri ist fehlerhaft.",
+        "This application cannot sign users in." => "Diese Anwendung kann keine Benutzer anmelden.",
+        "The post_logout_redirect_uri is not registered for this application." => {
+            "Die post_logout_redirect_uri ist für diese Anwendung nicht registriert."
+        }
+        "The post_logout_redirect_uri is malformed." => "Die post_logout_redirect_uri ist fehlerhaft.",
+        "The id_token_hint is not a valid ID token from this provider." => {
+            "Der id_token_hint ist kein gültiges ID-Token dieses Anbieters."
+        }
+        "The client_id does not match the id_token_hint." => "Die client_id passt nicht zum id_token_hint.",
+        "Choose Authorize or Cancel." => "Wähle Zustimmen oder Abbrechen.",
+        "Something is not right" => "Etwas stimmt nicht",
+        "Page not found" => "Seite nicht gefunden",
+        "There is nothing at this address." => "Unter dieser Adresse gibt es nichts.",
+        "Something went wrong" => "Etwas ist schiefgelaufen",
+        "We could not complete your request. Please try again in a moment." => {
+            "Wir konnten deine Anfrage nicht abschließen. Bitte versuche es gleich noch einmal."
+        }
+        other => other,
+    };
+    de.to_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::Lang;
@@ -307,5 +351,16 @@ mod tests {
         assert_eq!(Lang::pick(None, Some("en;q=0.2, de;q=0.9"), "en"), Lang::De);
         assert_eq!(Lang::pick(Some("fr"), Some("fr"), "de"), Lang::De);
         assert_eq!(Lang::pick(None, None, "xx"), Lang::En);
+    }
+
+    #[test]
+    fn error_messages_are_translated_or_kept() {
+        use super::translate;
+        assert_eq!(
+            translate(Lang::De, "Page not found"),
+            "Seite nicht gefunden"
+        );
+        assert_eq!(translate(Lang::En, "Page not found"), "Page not found");
+        assert_eq!(translate(Lang::De, "unknown text"), "unknown text");
     }
 }

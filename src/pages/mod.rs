@@ -1,6 +1,7 @@
 //! Hosted pages: one askama template per page over a shared [`PageContext`].
 use crate::config::ConfigError;
 use askama::Template;
+use i18n::{translate, Lang};
 
 pub mod flow;
 pub mod handlers;
@@ -57,16 +58,17 @@ struct ErrorPage<'a> {
     hint: Option<String>,
 }
 
-fn render_error(heading: &str, detail: String, hint: Option<String>) -> String {
+fn render_error(lang: Lang, heading: &str, detail: String, hint: Option<String>) -> String {
+    let heading = translate(lang, heading);
     let page = ErrorPage {
         ctx: PageContext {
-            lang: "en",
-            title: heading.to_owned(),
+            lang: lang.code(),
+            title: heading.clone(),
             custom_css: None,
             brand: Brand::default(),
         },
-        heading,
-        detail,
+        heading: &heading,
+        detail: translate(lang, &detail),
         hint,
     };
     page.render().unwrap_or_else(|e| {
@@ -75,9 +77,10 @@ fn render_error(heading: &str, detail: String, hint: Option<String>) -> String {
     })
 }
 
-/// Tells the operator which variable to fix; never shows a value.
+/// Tells the operator which variable to fix; never shows a value (English: for operators).
 pub fn config_error(e: &ConfigError) -> String {
     render_error(
+        Lang::En,
         "Gatehouse is not configured correctly",
         format!("The setting {} {}.", e.variable, e.problem),
         Some(format!(
@@ -88,18 +91,25 @@ pub fn config_error(e: &ConfigError) -> String {
     )
 }
 
-pub fn not_found() -> String {
+pub fn not_found(lang: Lang) -> String {
     render_error(
+        lang,
         "Page not found",
         "There is nothing at this address.".to_owned(),
         None,
     )
 }
 
-pub fn internal_error(id: &str) -> String {
+pub fn internal_error(lang: Lang, id: &str) -> String {
     render_error(
+        lang,
         "Something went wrong",
         "We could not complete your request. Please try again in a moment.".to_owned(),
         Some(format!("Error id: {id}")),
     )
+}
+
+/// A request that cannot be served, with `message` in the user's language when known.
+pub fn invalid(lang: Lang, message: &str) -> String {
+    render_error(lang, "Something is not right", message.to_owned(), None)
 }
