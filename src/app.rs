@@ -202,24 +202,11 @@ async fn route<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request) -> Response {
             Method::POST => page(ctx, oidc::logout::confirm(ctx, &req).await),
             _ => method_not_allowed(),
         },
-        "/sign-in" => match method {
-            Method::GET => page(ctx, pages::handlers::sign_in_form(ctx, &req).await),
-            Method::POST => page(ctx, pages::handlers::sign_in_submit(ctx, &req).await),
+        p if pages::handlers::FORM_PAGES.contains(&p) => match method {
+            Method::GET => page(ctx, pages::handlers::form_get(ctx, &req, p).await),
+            Method::POST => page(ctx, pages::handlers::form_post(ctx, &req, p).await),
             _ => method_not_allowed(),
         },
-        "/register" => match method {
-            Method::GET => page(ctx, pages::handlers::register_form(ctx, &req).await),
-            Method::POST => page(ctx, pages::handlers::register_submit(ctx, &req).await),
-            _ => method_not_allowed(),
-        },
-        "/sign-in/code" | "/reset-password" | "/verify" | "/reset-password/new" => {
-            let p = path.as_str();
-            match method {
-                Method::GET => page(ctx, pages::handlers::code_form(ctx, &req, p).await),
-                Method::POST => page(ctx, pages::handlers::code_submit(ctx, &req, p).await),
-                _ => method_not_allowed(),
-            }
-        }
         "/dev/mailbox" | "/dev/mailbox.json" if ctx.config.dev_mailbox => {
             dev_mailbox(ctx, &req, path.ends_with(".json")).await
         }

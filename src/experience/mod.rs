@@ -27,17 +27,9 @@ pub enum SignInError {
 }
 
 /// Logto's default: 100 failures within an hour lock for 60 minutes.
-pub const IDENTIFIER_POLICY: Policy = Policy {
-    limit: 100,
-    window: 3600,
-    lock: 3600,
-};
+pub const IDENTIFIER_POLICY: Policy = Policy::hourly(100);
 /// One address may try more identifiers, but not without bound.
-pub const IP_POLICY: Policy = Policy {
-    limit: 1000,
-    window: 3600,
-    lock: 3600,
-};
+pub const IP_POLICY: Policy = Policy::hourly(1000);
 
 fn identifier_key(identifier: &str) -> String {
     format!("id:{}", identifier.trim().to_lowercase())

@@ -121,11 +121,7 @@ pub fn start(c: &mut Current, event: Event) -> Result<(), Failure> {
 /// Password sign-in with `identifier`: enabled by the settings, and allowed by the
 /// authorization request's `identifier` parameter.
 fn method_enabled(c: &Current, identifier: Identifier) -> bool {
-    let name = match identifier {
-        Identifier::Username => "username",
-        Identifier::Email => "email",
-        Identifier::Phone => "phone",
-    };
+    let name = identifier.as_str();
     let allowed_here =
         c.request.identifiers.is_empty() || c.request.identifiers.iter().any(|i| i == name);
     allowed_here
@@ -394,22 +390,10 @@ pub const CODE_MAX_ATTEMPTS: i64 = 10;
 pub const RESEND_AFTER: i64 = 60;
 /// Wrong codes for one address within an hour, across codes and interactions, before the
 /// address is locked for an hour: 30 guesses an hour against a million codes.
-pub const CODE_IDENTIFIER_POLICY: Policy = Policy {
-    limit: 30,
-    window: 3600,
-    lock: 3600,
-};
-pub const CODE_IP_POLICY: Policy = Policy {
-    limit: 300,
-    window: 3600,
-    lock: 3600,
-};
+pub const CODE_IDENTIFIER_POLICY: Policy = Policy::hourly(30);
+pub const CODE_IP_POLICY: Policy = Policy::hourly(300);
 /// Codes sent to one address within an hour.
-pub const SEND_POLICY: Policy = Policy {
-    limit: 10,
-    window: 3600,
-    lock: 3600,
-};
+pub const SEND_POLICY: Policy = Policy::hourly(10);
 
 /// Normalizes an email address or phone number; returns `(channel, value)`.
 pub fn normalize(identifier: Identifier, value: &str) -> Result<(&'static str, String), Failure> {

@@ -9,6 +9,17 @@ pub enum Identifier {
     Phone,
 }
 
+impl Identifier {
+    /// The name as in the settings and Logto's APIs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Identifier::Username => "username",
+            Identifier::Email => "email",
+            Identifier::Phone => "phone",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SignUp {

@@ -111,10 +111,8 @@ pub async fn authorize<D: Db, K: Kv>(
     let id = random::id()?;
     let raw = serde_json::to_string(&request)
         .map_err(|e| crate::store::StoreError::Decode(e.to_string()))?;
-    repo::insert_interaction(ctx.db, &id, &app.id, &raw, ctx.now(), INTERACTION_TTL).await?;
-    let interaction = repo::interaction(ctx.db, &id, ctx.now())
-        .await?
-        .ok_or_else(|| crate::store::StoreError::Backend("interaction vanished".into()))?;
+    let interaction =
+        repo::insert_interaction(ctx.db, &id, &app.id, &raw, ctx.now(), INTERACTION_TTL).await?;
     let mut res = advance(ctx, req, &app, &interaction, request).await?;
     cookies::set(&mut res, cookies::INTERACTION, &id, INTERACTION_TTL);
     Ok(res)

@@ -202,22 +202,6 @@ async fn form_page<D: Db, K: Kv>(
     ))
 }
 
-/// `GET /sign-in`.
-pub async fn sign_in_form<D: Db, K: Kv>(
-    ctx: &Ctx<'_, D, K>,
-    req: &Request,
-) -> Result<Response, PageError> {
-    form_page(ctx, req, Screen::SignIn).await
-}
-
-/// `GET /register`.
-pub async fn register_form<D: Db, K: Kv>(
-    ctx: &Ctx<'_, D, K>,
-    req: &Request,
-) -> Result<Response, PageError> {
-    form_page(ctx, req, Screen::Register).await
-}
-
 /// Runs the steps of a form through the experience service; on failure, the same form
 /// again with the error in the user's language.
 async fn submit_form<D: Db, K: Kv>(
@@ -322,22 +306,6 @@ fn failed(
     let (status, text) = message(lang, f, now);
     let (token, new) = csrf::token(req)?;
     Ok(page(status, render(&token, &text), &token, new))
-}
-
-/// `POST /sign-in`.
-pub async fn sign_in_submit<D: Db, K: Kv>(
-    ctx: &Ctx<'_, D, K>,
-    req: &Request,
-) -> Result<Response, PageError> {
-    submit_form(ctx, req, Screen::SignIn).await
-}
-
-/// `POST /register`.
-pub async fn register_submit<D: Db, K: Kv>(
-    ctx: &Ctx<'_, D, K>,
-    req: &Request,
-) -> Result<Response, PageError> {
-    submit_form(ctx, req, Screen::Register).await
 }
 
 /// `GET /consent`.
@@ -630,19 +598,45 @@ fn code_screen(path: &str) -> CodeScreen {
     }
 }
 
-/// `GET` of the code screens (`/sign-in/code`, `/reset-password`, `/verify`,
-/// `/reset-password/new`).
-pub async fn code_form<D: Db, K: Kv>(
+/// The sign-in experience's form pages, each answering GET (the form) and POST (its steps).
+pub const FORM_PAGES: &[&str] = &[
+    "/sign-in",
+    "/register",
+    "/sign-in/code",
+    "/reset-password",
+    "/verify",
+    "/reset-password/new",
+];
+
+/// `GET` of a form page.
+pub async fn form_get<D: Db, K: Kv>(
     ctx: &Ctx<'_, D, K>,
     req: &Request,
     path: &str,
 ) -> Result<Response, PageError> {
-    code_page(ctx, req, code_screen(path)).await
+    match path {
+        "/sign-in" => form_page(ctx, req, Screen::SignIn).await,
+        "/register" => form_page(ctx, req, Screen::Register).await,
+        _ => code_page(ctx, req, code_screen(path)).await,
+    }
+}
+
+/// `POST` of a form page.
+pub async fn form_post<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    req: &Request,
+    path: &str,
+) -> Result<Response, PageError> {
+    match path {
+        "/sign-in" => submit_form(ctx, req, Screen::SignIn).await,
+        "/register" => submit_form(ctx, req, Screen::Register).await,
+        _ => code_submit(ctx, req, path).await,
+    }
 }
 
 /// The POSTs of the code screens: each runs its steps, then redirects to the next screen, or
 /// shows the same screen with the error in the user's language.
-pub async fn code_submit<D: Db, K: Kv>(
+async fn code_submit<D: Db, K: Kv>(
     ctx: &Ctx<'_, D, K>,
     req: &Request,
     path: &str,

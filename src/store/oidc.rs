@@ -48,13 +48,22 @@ pub async fn insert_interaction(
     request: &str,
     now: i64,
     ttl: i64,
-) -> Result<(), StoreError> {
+) -> Result<InteractionRow, StoreError> {
     db.execute(
         "INSERT INTO oidc_interactions (id, client_id, request, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
         &[id.into(), client_id.into(), request.into(), now.into(), (now + ttl).into()],
     )
-    .await
-    .map(|_| ())
+    .await?;
+    Ok(InteractionRow {
+        id: id.to_owned(),
+        client_id: client_id.to_owned(),
+        request: request.to_owned(),
+        user_id: None,
+        login_at: None,
+        consented: 0,
+        created_at: now,
+        expires_at: now + ttl,
+    })
 }
 
 pub async fn interaction(

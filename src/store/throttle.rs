@@ -10,6 +10,17 @@ pub struct Policy {
     pub lock: i64,
 }
 
+impl Policy {
+    /// `limit` failures within an hour lock for an hour.
+    pub const fn hourly(limit: i64) -> Self {
+        Policy {
+            limit,
+            window: 3600,
+            lock: 3600,
+        }
+    }
+}
+
 /// The latest `locked_until` among `keys` that is still in the future.
 pub async fn locked_until(
     db: &impl Db,

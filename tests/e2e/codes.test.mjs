@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as client from 'openid-client';
-import { BASE, ISSUER, api, unique } from './helpers.mjs';
+import { BASE, ISSUER, api, unique, customUi as makeCustomUi } from './helpers.mjs';
 import { startReceiver, launchBrowser, reached, signIn, until, shoot } from './rp.mjs';
 
 let rp, browser, spa, config;
@@ -31,21 +31,7 @@ async function signOut(page) {
   await page.waitForSelector('text=You are signed out');
 }
 
-/** A browser-less client of the Experience API with its own cookie jar. */
-function customUi() {
-  const jar = new Map();
-  const call = async (method, path, body) => {
-    const res = await fetch(`${BASE}${path}`, {
-      method, redirect: 'manual',
-      headers: { cookie: [...jar].map(([k, v]) => `${k}=${v}`).join('; '), ...(body ? { 'content-type': 'application/json' } : {}) },
-      body: body ? JSON.stringify(body) : undefined,
-    });
-    for (const c of res.headers.getSetCookie()) { const [kv] = c.split(';'); const i = kv.indexOf('='); jar.set(kv.slice(0, i), kv.slice(i + 1)); }
-    const text = await res.text();
-    return { status: res.status, body: text && (res.headers.get('content-type') ?? '').includes('json') ? JSON.parse(text) : text };
-  };
-  return { call, start: async () => { const u = new URL(await authUrl()); return call('GET', u.pathname + u.search); } };
-}
+const customUi = () => makeCustomUi(authUrl);
 
 before(async () => {
   rp = await startReceiver();

@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as client from 'openid-client';
-import { BASE, ISSUER, api, unique } from './helpers.mjs';
+import { BASE, ISSUER, api, unique, customUi } from './helpers.mjs';
 import { startReceiver, launchBrowser, reached, shoot } from './rp.mjs';
 
 let rp, browser, spa, config;
@@ -112,18 +112,7 @@ test('with registration disabled, sign-up is refused by the page and the API', a
 });
 
 test('register and sign in through the Experience API only, as a custom UI would', async () => {
-  const jar = new Map();
-  const call = async (method, path, body) => {
-    const res = await fetch(`${BASE}${path}`, {
-      method, redirect: 'manual',
-      headers: { cookie: [...jar].map(([k, v]) => `${k}=${v}`).join('; '), ...(body ? { 'content-type': 'application/json' } : {}) },
-      body: body ? JSON.stringify(body) : undefined,
-    });
-    for (const c of res.headers.getSetCookie()) { const [kv] = c.split(';'); const i = kv.indexOf('='); jar.set(kv.slice(0, i), kv.slice(i + 1)); }
-    const text = await res.text();
-    return { status: res.status, body: text && res.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text, location: res.headers.get('location') };
-  };
-  const start = async () => { jar.clear(); return call('GET', new URL(await authUrl()).pathname + new URL(await authUrl()).search); };
+  const { call, start } = customUi(authUrl);
   await start();
   const username = unique('api_');
   assert.equal((await call('PUT', '/api/experience', { interactionEvent: 'Register' })).status, 204);

@@ -74,3 +74,27 @@ export function basic(id, secret) {
 export function unique(prefix) {
   return `${prefix}${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
 }
+
+/** A custom UI of the Experience API: a cookie jar and JSON calls. `authUrl()` builds the
+ * authorization request that `start()` opens (with a fresh jar). */
+export function customUi(authUrl) {
+  const jar = new Map();
+  const call = async (method, path, body) => {
+    const res = await fetch(`${BASE}${path}`, {
+      method, redirect: 'manual',
+      headers: { cookie: [...jar].map(([k, v]) => `${k}=${v}`).join('; '), ...(body ? { 'content-type': 'application/json' } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    for (const c of res.headers.getSetCookie()) { const [kv] = c.split(';'); const i = kv.indexOf('='); jar.set(kv.slice(0, i), kv.slice(i + 1)); }
+    const text = await res.text();
+    const json = text && (res.headers.get('content-type') ?? '').includes('json');
+    return { status: res.status, body: json ? JSON.parse(text) : text, location: res.headers.get('location') };
+  };
+  const start = async () => {
+    jar.clear();
+    const u = new URL(await authUrl());
+    return call('GET', u.pathname + u.search);
+  };
+  return { call, start };
+}
+
