@@ -1,57 +1,20 @@
-//! The router: one entry point for every request, on every platform.
+//! The router: one entry point for every request, on every platform. It builds the
+//! [`Ctx`], picks the face for the path (the OAuth endpoints, the hosted pages, the JSON
+//! APIs), and turns a face's error into its wire form through `wire.rs`.
 use crate::api;
 use crate::config::{Config, Vars};
-use crate::crypto::keys::KeySealer;
-use crate::crypto::CryptoError;
-use crate::error::PageError;
-use crate::oidc;
+use crate::ctx::Ctx;
+use crate::endpoints;
+use crate::i18n::Lang;
 use crate::outbound::Job;
 use crate::pages;
-use crate::pages::i18n::Lang;
 use crate::store::{Db, Kv};
+use crate::web::error::PageError;
 use crate::web::{self, Request, Response};
 use crate::wire;
-use http::header::{HeaderValue, ACCESS_CONTROL_ALLOW_ORIGIN, CACHE_CONTROL};
+use http::header::{HeaderValue, ACCESS_CONTROL_ALLOW_ORIGIN};
 use http::{Method, StatusCode};
 use serde_json::json;
-use std::cell::RefCell;
-
-/// What a handler may use: storage, the validated configuration, the request's public
-/// origin and the time the request arrived.
-pub struct Ctx<'a, D: Db, K: Kv> {
-    pub db: &'a D,
-    pub kv: &'a K,
-    pub config: &'a Config,
-    /// `PUBLIC_URL`, or the request's origin when that is unset.
-    pub origin: String,
-    /// Milliseconds since the Unix epoch.
-    pub now_ms: i64,
-    /// The language for error pages: `ui_locales` in the query, then `Accept-Language`.
-    pub lang: Lang,
-    /// Work to run after the response (back-channel logout).
-    jobs: RefCell<Vec<Job>>,
-}
-
-impl<D: Db, K: Kv> Ctx<'_, D, K> {
-    /// Seconds since the Unix epoch.
-    pub fn now(&self) -> i64 {
-        self.now_ms.div_euclid(1000)
-    }
-    pub fn issuer(&self) -> String {
-        format!("{}/oidc", self.origin)
-    }
-    /// The Management API's resource indicator.
-    pub fn management_api(&self) -> String {
-        format!("{}/api", self.origin)
-    }
-    pub fn sealer(&self) -> Result<KeySealer, CryptoError> {
-        KeySealer::new(&self.config.key_encryption_secret)
-    }
-    /// Queues work to run after the response has been sent.
-    pub fn defer(&self, job: Job) {
-        self.jobs.borrow_mut().push(job);
-    }
-}
 
 /// Handles one request. `vars` are the raw configuration variables, validated here so that
 /// a bad value becomes a page that names it. Returns the response and the jobs to run after
@@ -80,17 +43,9 @@ pub async fn handle<D: Db, K: Kv>(
         web::header(&req, http::header::ACCEPT_LANGUAGE),
         "en",
     );
-    let ctx = Ctx {
-        db,
-        kv,
-        config: &config,
-        origin,
-        now_ms,
-        lang,
-        jobs: RefCell::default(),
-    };
-    let res = route(&ctx, req).await;
-    (res, ctx.jobs.into_inner())
+    let ctx = Ctx::new(db, kv, &config, origin, now_ms);
+    let res = route(&ctx, req, lang).await;
+    (res, ctx.into_jobs())
 }
 
 /// The scheduled trigger: deletes expired flow state.
@@ -101,8 +56,8 @@ pub async fn scheduled<D: Db>(db: &D, now_ms: i64) {
     }
 }
 
-fn page<D: Db, K: Kv, E: Into<PageError>>(ctx: &Ctx<'_, D, K>, r: Result<Response, E>) -> Response {
-    r.unwrap_or_else(|e| wire::page_error(e.into(), ctx.lang))
+fn page<E: Into<PageError>>(lang: Lang, r: Result<Response, E>) -> Response {
+    r.unwrap_or_else(|e| wire::page_error(e.into(), lang))
 }
 
 fn allow_any_origin(mut res: Response) -> Response {
@@ -144,83 +99,57 @@ fn preflight() -> Response {
     res
 }
 
-async fn route<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request) -> Response {
+async fn route<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request, lang: Lang) -> Response {
+    use pages::{codes, sign_in};
     let path = req.uri().path().to_owned();
     let method = req.method().clone();
     if method == Method::OPTIONS && CORS_PATHS.contains(&path.as_str()) {
         return preflight();
     }
+    let get = method == Method::GET || method == Method::HEAD;
+    let post = method == Method::POST;
+    if let (Some(screen), true) = (codes::Screen::of(&path), get || post) {
+        return if post {
+            page(lang, codes::submit(ctx, &req, screen).await)
+        } else {
+            page(lang, codes::show(ctx, &req, screen).await)
+        };
+    }
     match path.as_str() {
-        "/oidc/.well-known/openid-configuration" => match method {
-            Method::GET | Method::HEAD => allow_any_origin(oidc::discovery::handle(ctx)),
-            _ => method_not_allowed(),
-        },
-        "/oidc/jwks" => match method {
-            Method::GET | Method::HEAD => allow_any_origin(jwks(ctx).await),
-            _ => method_not_allowed(),
-        },
-        "/oidc/token" => match method {
-            Method::POST => allow_any_origin(
-                oidc::token::handle(ctx, &req)
-                    .await
-                    .unwrap_or_else(wire::oauth_error),
-            ),
-            _ => method_not_allowed(),
-        },
-        "/oidc/auth" => match method {
-            Method::GET | Method::POST => page(ctx, oidc::flow::authorize(ctx, &req).await),
-            _ => method_not_allowed(),
-        },
-        "/oidc/auth/resume" => page(ctx, oidc::flow::resume(ctx, &req).await),
-        "/oidc/me" => match method {
-            Method::GET | Method::POST => allow_any_origin(
-                oidc::tokens_info::userinfo(ctx, &req)
-                    .await
-                    .unwrap_or_else(wire::oauth_error),
-            ),
-            _ => method_not_allowed(),
-        },
-        "/oidc/token/revocation" => match method {
-            Method::POST => allow_any_origin(
-                oidc::tokens_info::revoke(ctx, &req)
-                    .await
-                    .unwrap_or_else(wire::oauth_error),
-            ),
-            _ => method_not_allowed(),
-        },
-        "/oidc/token/introspection" => match method {
-            Method::POST => oidc::tokens_info::introspect(ctx, &req)
-                .await
-                .unwrap_or_else(wire::oauth_error),
-            _ => method_not_allowed(),
-        },
-        "/oidc/session/end" => match method {
-            Method::GET | Method::POST => page(ctx, oidc::logout::end_session(ctx, &req).await),
-            _ => method_not_allowed(),
-        },
-        "/oidc/session/end/confirm" => match method {
-            Method::POST => page(ctx, oidc::logout::confirm(ctx, &req).await),
-            _ => method_not_allowed(),
-        },
-        p if pages::handlers::FORM_PAGES.contains(&p) => match method {
-            Method::GET => page(ctx, pages::handlers::form_get(ctx, &req, p).await),
-            Method::POST => page(ctx, pages::handlers::form_post(ctx, &req, p).await),
-            _ => method_not_allowed(),
-        },
-        "/dev/mailbox" | "/dev/mailbox.json" if ctx.config.dev_mailbox => {
-            dev_mailbox(ctx, &req, path.ends_with(".json")).await
+        "/oidc/.well-known/openid-configuration" if get => {
+            allow_any_origin(endpoints::discovery(ctx))
         }
-        "/profile/missing" => match method {
-            Method::GET | Method::POST => {
-                page(ctx, pages::handlers::missing_profile(ctx, &req).await)
-            }
-            _ => method_not_allowed(),
-        },
-        "/consent" => match method {
-            Method::GET => page(ctx, pages::handlers::consent_form(ctx, &req).await),
-            Method::POST => page(ctx, pages::handlers::consent_submit(ctx, &req).await),
-            _ => method_not_allowed(),
-        },
+        "/oidc/jwks" if get => allow_any_origin(page(lang, endpoints::jwks(ctx).await)),
+        "/oidc/token" if post => allow_any_origin(endpoints::token(ctx, &req).await),
+        "/oidc/me" if get || post => allow_any_origin(endpoints::userinfo(ctx, &req).await),
+        "/oidc/token/revocation" if post => allow_any_origin(endpoints::revoke(ctx, &req).await),
+        "/oidc/token/introspection" if post => endpoints::introspect(ctx, &req).await,
+        "/oidc/auth" if get || post => page(lang, pages::authorize::authorize(ctx, &req).await),
+        "/oidc/auth/resume" => page(lang, pages::authorize::resume(ctx, &req).await),
+        "/oidc/session/end" if get || post => page(lang, pages::logout::ask(ctx, &req).await),
+        "/oidc/session/end/confirm" if post => page(lang, pages::logout::confirm(ctx, &req).await),
+        "/sign-in" if get => page(
+            lang,
+            sign_in::show(ctx, &req, sign_in::Screen::SignIn).await,
+        ),
+        "/sign-in" if post => page(
+            lang,
+            sign_in::submit(ctx, &req, sign_in::Screen::SignIn).await,
+        ),
+        "/register" if get => page(
+            lang,
+            sign_in::show(ctx, &req, sign_in::Screen::Register).await,
+        ),
+        "/register" if post => page(
+            lang,
+            sign_in::submit(ctx, &req, sign_in::Screen::Register).await,
+        ),
+        "/profile/missing" if get || post => page(lang, pages::profile::handle(ctx, &req).await),
+        "/consent" if get => page(lang, pages::consent::show(ctx, &req).await),
+        "/consent" if post => page(lang, pages::consent::answer(ctx, &req).await),
+        "/dev/mailbox" | "/dev/mailbox.json" if ctx.config.dev_mailbox => {
+            dev_mailbox(ctx, &req, path.ends_with(".json"), lang).await
+        }
         "/" => web::json(
             StatusCode::OK,
             &json!({"name": "Gatehouse", "issuer": ctx.issuer()}),
@@ -228,33 +157,34 @@ async fn route<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request) -> Response {
         p if p == "/api" || p.starts_with("/api/") => {
             api::handle(ctx, req).await.unwrap_or_else(wire::api_error)
         }
-        _ => wire::page_error(PageError::NotFound, ctx.lang),
+        p if KNOWN_PATHS.contains(&p) || codes::Screen::of(p).is_some() => method_not_allowed(),
+        _ => wire::page_error(PageError::NotFound, lang),
     }
 }
 
-async fn jwks<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>) -> Response {
-    let keys = async {
-        let rows = oidc::signing::published(ctx.db, &ctx.sealer()?, ctx.now_ms).await?;
-        oidc::signing::jwks(&rows)
-    };
-    match keys.await {
-        Ok(keys) => {
-            let mut res = web::json(StatusCode::OK, &json!({ "keys": keys }));
-            res.headers_mut().insert(
-                CACHE_CONTROL,
-                HeaderValue::from_static("public, max-age=300"),
-            );
-            res
-        }
-        Err(e) => wire::page_error(PageError::Internal(e), ctx.lang),
-    }
-}
+/// Paths that exist, for a 405 to a method they do not take.
+const KNOWN_PATHS: &[&str] = &[
+    "/oidc/.well-known/openid-configuration",
+    "/oidc/jwks",
+    "/oidc/token",
+    "/oidc/me",
+    "/oidc/token/revocation",
+    "/oidc/token/introspection",
+    "/oidc/auth",
+    "/oidc/session/end",
+    "/oidc/session/end/confirm",
+    "/sign-in",
+    "/register",
+    "/profile/missing",
+    "/consent",
+];
 
 /// The development mailbox (only with `DEV_MAILBOX=true`): newest first, `?to=` filters.
 async fn dev_mailbox<D: Db, K: Kv>(
     ctx: &Ctx<'_, D, K>,
     req: &Request,
     json_view: bool,
+    lang: Lang,
 ) -> Response {
     let to = web::query_pairs(req)
         .into_iter()
@@ -262,7 +192,7 @@ async fn dev_mailbox<D: Db, K: Kv>(
         .map(|(_, v)| v);
     match crate::store::messages::mailbox(ctx.db, to.as_deref(), 100).await {
         Ok(list) if json_view => web::json(StatusCode::OK, &list),
-        Ok(list) => web::html(StatusCode::OK, pages::flow::mailbox(list)),
-        Err(e) => wire::page_error(PageError::Internal(e.into()), ctx.lang),
+        Ok(list) => web::html(StatusCode::OK, pages::views::mailbox(list)),
+        Err(e) => wire::page_error(PageError::Internal(e.into()), lang),
     }
 }

@@ -2,7 +2,8 @@
 //!
 //! Everything here but `platform/` is platform-neutral and tested natively: handlers take an
 //! [`web::Request`] and return a [`web::Response`]; storage, time and configuration come in
-//! through [`app::handle`]'s arguments.
+//! through [`app::handle`]'s arguments. The layers and the rule between them are in
+//! `ARCHITECTURE.md`; `tests/architecture.rs` enforces it.
 #![cfg_attr(
     not(test),
     deny(
@@ -13,19 +14,28 @@
     )
 )]
 
+// Faces: HTTP in, HTTP out (ARCHITECTURE.md).
 pub mod api;
 pub mod app;
+pub mod endpoints;
+pub mod pages;
+pub mod web;
+mod wire;
+
+// Core: the OIDC protocol, the sign-in experience, identity, sessions and words.
+pub mod ctx;
+pub mod experience;
+pub mod i18n;
+pub mod identity;
+pub mod oidc;
+pub mod session;
+
+// Below the core: storage, cryptography, configuration, outbound calls.
 pub mod config;
 pub mod crypto;
 pub mod error;
-pub mod experience;
-pub mod oidc;
 pub mod outbound;
-pub mod pages;
-pub mod session;
 pub mod store;
-pub mod web;
-mod wire;
 
 #[cfg(target_arch = "wasm32")]
 mod platform;

@@ -4,7 +4,6 @@
 use crate::crypto::{random, secret};
 use crate::error::InternalError;
 use crate::store::{oidc as repo, Db, Kv};
-use crate::web::{cookies, Request};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -30,17 +29,17 @@ fn key_of(cookie_secret: &str) -> String {
     format!("session:{}", secret::hash(cookie_secret))
 }
 
-/// The request's live session, if any.
+/// The live session whose cookie secret is `token`, if any.
 pub async fn load(
     db: &impl Db,
     kv: &impl Kv,
-    req: &Request,
+    token: Option<&str>,
     now: i64,
 ) -> Result<Option<Loaded>, InternalError> {
-    let Some(token) = cookies::get(req, cookies::SESSION) else {
+    let Some(token) = token.filter(|t| !t.is_empty()) else {
         return Ok(None);
     };
-    let key = key_of(&token);
+    let key = key_of(token);
     let Some(raw) = kv.get(&key).await? else {
         return Ok(None);
     };

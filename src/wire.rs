@@ -1,10 +1,12 @@
 //! The one place where errors become HTTP responses (DESIGN.md, rule 3).
-use crate::error::{ApiError, InternalError, PageError};
-use crate::experience::service::Failure;
+use crate::error::InternalError;
+use crate::experience::policy::Refusal;
 use crate::experience::state::StepError;
+use crate::experience::Failure;
+use crate::i18n::Lang;
 use crate::oidc::error::{ErrorCode, OAuthError};
 use crate::pages;
-use crate::pages::i18n::Lang;
+use crate::web::error::{ApiError, PageError};
 use crate::web::{self, Response};
 use http::header::{HeaderValue, WWW_AUTHENTICATE};
 use http::StatusCode;
@@ -51,7 +53,12 @@ pub fn api_error(e: ApiError) -> Response {
 pub fn oauth_error(e: OAuthError) -> Response {
     match e {
         OAuthError::Protocol { code, description } => {
-            let status = code.status();
+            // 400, except 401 for a failed client authentication (RFC 6749 §5.2) and a
+            // bad bearer token (RFC 6750 §3.1).
+            let status = match code {
+                ErrorCode::InvalidClient | ErrorCode::InvalidToken => StatusCode::UNAUTHORIZED,
+                _ => StatusCode::BAD_REQUEST,
+            };
             let mut res = web::no_store(web::json(
                 status,
                 &json!({ "error": code.as_str(), "error_description": description }),
@@ -89,7 +96,7 @@ pub fn page_error(e: PageError, lang: Lang) -> Response {
             web::html(StatusCode::INTERNAL_SERVER_ERROR, pages::config_error(&e))
         }
         PageError::NotFound => web::html(StatusCode::NOT_FOUND, pages::not_found(lang)),
-        PageError::Invalid { status, message } => web::html(status, pages::invalid(lang, &message)),
+        PageError::Invalid { status, msg } => web::html(status, pages::invalid(lang, msg)),
         PageError::Internal(e) => {
             let id = log_internal(&e);
             web::html(
@@ -100,133 +107,144 @@ pub fn page_error(e: PageError, lang: Lang) -> Response {
     }
 }
 
-/// The Experience API's wire form of a failed step (the hosted pages word the same failures
-/// in the user's language instead).
+/// The status of a refused way in, for the API and the pages alike.
+pub fn refusal_status(r: Refusal) -> StatusCode {
+    match r {
+        Refusal::SignInClosed | Refusal::RegistrationClosed => StatusCode::FORBIDDEN,
+        Refusal::SignInMethod | Refusal::SignUpMethod | Refusal::ForgotPasswordMethod => {
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
+    }
+}
+
+/// The status of a hosted page that shows a failed step in words: the Experience API's,
+/// except that a wrong password or an unusable step is a plain 400 and a missing connector
+/// a 503 (the person can do nothing about it now).
+pub fn page_failure_status(f: &Failure) -> StatusCode {
+    match f {
+        Failure::InvalidCredentials | Failure::NeedsVerification | Failure::Step(_) => {
+            StatusCode::BAD_REQUEST
+        }
+        Failure::NoConnector => StatusCode::SERVICE_UNAVAILABLE,
+        f => failure_status(f),
+    }
+}
+
+/// The Experience API's wire form of a failed step: Logto's code and status, and as the
+/// message the English text the hosted pages show for the same failure.
+/// The status of a failed experience step: Logto's, for the Experience API and the hosted
+/// pages alike.
+pub fn failure_status(f: &Failure) -> StatusCode {
+    use StatusCode as S;
+    match f {
+        Failure::Step(StepError::UnknownVerification) => S::NOT_FOUND,
+        Failure::Step(StepError::MissingProfile(_)) => S::UNPROCESSABLE_ENTITY,
+        Failure::Step(_) | Failure::NoInteraction => S::BAD_REQUEST,
+        Failure::InvalidCredentials => S::UNPROCESSABLE_ENTITY,
+        Failure::Locked { .. } | Failure::ResendTooSoon { .. } => S::TOO_MANY_REQUESTS,
+        Failure::Refused(r) => refusal_status(*r),
+        Failure::UsernameTaken
+        | Failure::WeakPassword(_)
+        | Failure::NeedsVerification
+        | Failure::TermsNotAgreed
+        | Failure::EmailTaken => S::UNPROCESSABLE_ENTITY,
+        Failure::InvalidUsername
+        | Failure::UsernameLength { .. }
+        | Failure::InvalidEmail
+        | Failure::InvalidPhone
+        | Failure::Invalid(_)
+        | Failure::WrongCode
+        | Failure::CodeExpiredOrLocked => S::BAD_REQUEST,
+        Failure::NoConnector => S::NOT_IMPLEMENTED,
+        Failure::UserNotFound => S::NOT_FOUND,
+        Failure::Internal(_) => S::INTERNAL_SERVER_ERROR,
+    }
+}
+
 impl From<Failure> for ApiError {
     fn from(f: Failure) -> Self {
-        let e = |status, code: &'static str, message: String| ApiError::new(status, code, message);
-        use StatusCode as S;
+        let (msg, args) = f.msg(0);
+        let args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let words = Lang::En.fill(msg, &args);
+        let status = failure_status(&f);
+        let e = |code: &'static str, message: String| ApiError::new(status, code, message);
+        let said = |code: &'static str| ApiError::new(status, code, words.clone());
         match f {
             Failure::Step(StepError::NoEvent) => e(
-                S::BAD_REQUEST,
                 "session.interaction_event_not_set",
                 "Start with PUT /api/experience {interactionEvent}.".into(),
             ),
             Failure::Step(StepError::UnknownVerification) => e(
-                S::NOT_FOUND,
                 "session.verification_session_not_found",
                 "No such verification in this interaction.".into(),
             ),
             Failure::Step(StepError::WrongEvent) => e(
-                S::BAD_REQUEST,
                 "session.interaction_event_mismatch",
                 "This step does not belong to the current event.".into(),
             ),
             Failure::Step(StepError::AlreadyIdentified) => e(
-                S::BAD_REQUEST,
                 "session.already_identified",
                 "This interaction has already identified a user.".into(),
             ),
             Failure::Step(StepError::NotIdentified) => e(
-                S::BAD_REQUEST,
                 "session.identifier_not_found",
                 "No user is identified yet.".into(),
             ),
             Failure::Step(StepError::MissingProfile(fields)) => e(
-                S::UNPROCESSABLE_ENTITY,
                 "user.missing_profile",
-                format!("Missing profile: {}.", fields.join(", ")),
+                format!(
+                    "Missing profile: {}.",
+                    fields
+                        .iter()
+                        .map(|f| f.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
             ),
             Failure::Step(StepError::NotVerified) => e(
-                S::BAD_REQUEST,
                 "session.verification_failed",
                 "The code of this verification has not been verified.".into(),
             ),
-            Failure::NoInteraction => e(
-                S::BAD_REQUEST,
-                "session.not_found",
-                "No sign-in is in progress in this browser. Start it at /oidc/auth.".into(),
-            ),
-            Failure::InvalidCredentials => e(
-                S::UNPROCESSABLE_ENTITY,
-                "session.invalid_credentials",
-                "The account or password is incorrect.".into(),
-            ),
+            Failure::NoInteraction => said("session.not_found"),
+            Failure::InvalidCredentials => said("session.invalid_credentials"),
             Failure::Locked { until } => e(
-                S::TOO_MANY_REQUESTS,
                 "session.too_many_attempts",
                 format!("Too many failed attempts; locked until {until} (Unix time)."),
             ),
-            Failure::MethodNotEnabled => e(
-                S::UNPROCESSABLE_ENTITY,
-                "user.sign_in_method_not_enabled",
-                "This way of signing in is not enabled.".into(),
+            Failure::Refused(r) => {
+                let code = match r {
+                    Refusal::SignInClosed => "user.sign_in_not_allowed",
+                    Refusal::RegistrationClosed => "user.registration_not_allowed",
+                    Refusal::SignInMethod => "user.sign_in_method_not_enabled",
+                    Refusal::SignUpMethod => "user.sign_up_method_not_enabled",
+                    Refusal::ForgotPasswordMethod => "session.forgot_password_not_enabled",
+                };
+                said(code)
+            }
+            Failure::UsernameTaken => said("user.username_already_in_use"),
+            Failure::InvalidUsername => ApiError::invalid_input(
+                "Use 1 to 128 letters, digits and _ for the username, not starting with a digit.",
             ),
-            Failure::UsernameTaken => e(
-                S::UNPROCESSABLE_ENTITY,
-                "user.username_already_in_use",
-                "This username is already in use.".into(),
-            ),
-            Failure::InvalidUsername(m) | Failure::Invalid(m) => ApiError::invalid_input(m),
+            Failure::UsernameLength { min, max } => ApiError::invalid_input(format!(
+                "The username must be {min} to {max} characters long."
+            )),
+            Failure::InvalidEmail | Failure::InvalidPhone => ApiError::invalid_input(words),
+            Failure::Invalid(m) => ApiError::invalid_input(m),
             Failure::WeakPassword(r) => e(
-                S::UNPROCESSABLE_ENTITY,
                 "password.rejected",
                 r.iter()
-                    .map(|x| x.describe(crate::pages::i18n::Lang::En))
+                    .map(|x| x.describe(Lang::En))
                     .collect::<Vec<_>>()
                     .join(" "),
             ),
-            Failure::NeedsVerification => e(
-                S::UNPROCESSABLE_ENTITY,
-                "session.verification_failed",
-                "Verify the email address or phone number with a code first.".into(),
-            ),
-            Failure::TermsNotAgreed => e(
-                S::UNPROCESSABLE_ENTITY,
-                "user.terms_not_agreed",
-                "Agree to the terms of use and privacy policy first.".into(),
-            ),
-            Failure::RegistrationClosed => e(
-                S::FORBIDDEN,
-                "user.registration_not_allowed",
-                "Registration is disabled.".into(),
-            ),
-            Failure::SignInClosed => e(
-                S::FORBIDDEN,
-                "user.sign_in_not_allowed",
-                "Sign-in is disabled; only registration is open.".into(),
-            ),
-            Failure::ResendTooSoon { seconds } => e(
-                S::TOO_MANY_REQUESTS,
-                "verification_code.too_many_requests",
-                format!("Wait {seconds} s before asking for another code."),
-            ),
-            Failure::WrongCode => e(
-                S::BAD_REQUEST,
-                "verification_code.code_mismatch",
-                "The code is wrong.".into(),
-            ),
-            Failure::CodeExpiredOrLocked => e(
-                S::BAD_REQUEST,
-                "verification_code.exceed_max_try",
-                "This code has expired, was used, or had too many wrong tries. Ask for a new one."
-                    .into(),
-            ),
-            Failure::NoConnector => e(
-                S::NOT_IMPLEMENTED,
-                "connector.not_found",
-                "No connector is configured to send this message.".into(),
-            ),
-            Failure::UserNotFound => e(
-                S::NOT_FOUND,
-                "user.user_not_exist",
-                "No account uses this identifier.".into(),
-            ),
-            Failure::EmailTaken => e(
-                S::UNPROCESSABLE_ENTITY,
-                "user.email_already_in_use",
-                "This email address is already in use.".into(),
-            ),
+            Failure::NeedsVerification => said("session.verification_failed"),
+            Failure::TermsNotAgreed => said("user.terms_not_agreed"),
+            Failure::ResendTooSoon { .. } => said("verification_code.too_many_requests"),
+            Failure::WrongCode => said("verification_code.code_mismatch"),
+            Failure::CodeExpiredOrLocked => said("verification_code.exceed_max_try"),
+            Failure::NoConnector => said("connector.not_found"),
+            Failure::UserNotFound => said("user.user_not_exist"),
+            Failure::EmailTaken => said("user.email_already_in_use"),
             Failure::Internal(i) => ApiError::Internal(i),
         }
     }

@@ -298,7 +298,9 @@ fn the_registration_page_with_terms_in_german() {
         ]),
     );
     assert_eq!(no_terms.status, 422);
-    assert!(no_terms.text().contains("Bitte stimme den Bedingungen zu"));
+    assert!(no_terms
+        .text()
+        .contains("Bitte akzeptiere die Bedingungen, um fortzufahren."));
     assert_eq!(users_named(&h, "dave"), 0, "no user without agreement");
     let weak = h.browse(
         &jar,
@@ -439,10 +441,10 @@ fn the_identifier_parameter_restricts_what_the_sign_in_accepts() {
     let jar = Jar::default();
     h.follow(&jar, &auth(&id, "&identifier=email"));
     let by_username = h.sign_in(&jar, "ivan", "violet skies over oak");
-    assert_eq!(by_username.status, 400);
+    assert_eq!(by_username.status, 422);
     assert!(by_username
         .text()
-        .contains("The username, email or password is incorrect."));
+        .contains("This way of signing in is not available here."));
     let by_email = h.sign_in(&jar, "ivan@example.com", "violet skies over oak");
     assert!(location_params(&by_email).contains_key("code"));
     let bad = h.follow(&Jar::default(), &auth(&id, "&identifier=fingerprint"));

@@ -417,7 +417,8 @@ fn consent_and_sign_out_speak_german_when_asked() {
     let html = page.text();
     assert!(html.contains("<html lang=\"de\">"), "{html}");
     assert!(html.contains("Partner möchte auf dein Konto zugreifen"));
-    assert!(html.contains("Deine E-Mail-Adresse sehen"));
+    assert!(html.contains("Wenn du zustimmst, darf Partner:"));
+    assert!(html.contains("deine E-Mail-Adresse sehen"));
     let bye = h.browse(
         &jar,
         "GET",

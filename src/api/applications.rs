@@ -1,10 +1,10 @@
 //! `/api/applications`: OIDC clients.
 use super::input::{self, json_body, nullable};
-use crate::app::Ctx;
 use crate::crypto::{random, secret};
-use crate::error::ApiError;
+use crate::ctx::Ctx;
 use crate::store::apps::{self, AppType, Application, CustomClientMetadata, OidcClientMetadata};
 use crate::store::{Db, Kv};
+use crate::web::error::ApiError;
 use crate::web::{self, Request, Response};
 use http::StatusCode;
 use serde::Deserialize;

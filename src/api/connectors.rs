@@ -1,13 +1,13 @@
 //! `/api/connectors`: the email and SMS connectors that send codes. Secrets in a config
 //! (`authorization`, `authToken`) are write-only: responses leave them out.
 use super::input::json_body;
-use crate::app::Ctx;
 use crate::crypto::random;
-use crate::error::ApiError;
+use crate::ctx::Ctx;
 use crate::experience::messages::check_config;
 use crate::experience::settings::merge;
 use crate::store::messages::{self as repo, ConnectorRow};
 use crate::store::{Db, Kv, StoreError};
+use crate::web::error::ApiError;
 use crate::web::{self, Request, Response};
 use http::StatusCode;
 use serde::Deserialize;

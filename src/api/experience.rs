@@ -1,13 +1,16 @@
 //! The Experience API (`/api/experience`, Logto's "bring your own UI"): JSON over the same
 //! operations the hosted pages use, bound to the `/oidc/auth` request by its cookie.
 use super::input::json_body;
-use crate::app::Ctx;
-use crate::error::ApiError;
-use crate::experience::service::{self, with_session};
-use crate::experience::settings::Identifier;
-use crate::experience::state::{Event, Verification};
+use crate::ctx::Ctx;
+use crate::experience::interaction::{self, Current};
+use crate::experience::profile::{self, Field};
+use crate::experience::state::{Event, StepError, Verification};
+use crate::experience::submit::{self, Submitted};
+use crate::experience::{codes, password, Failure};
+use crate::identity::Identifier;
 use crate::store::{Db, Kv};
-use crate::web::{self, header, Request, Response};
+use crate::web::error::ApiError;
+use crate::web::{self, cookies, header, Request, Response};
 use http::header::HeaderName;
 use http::{Method, StatusCode};
 use serde::Deserialize;
@@ -88,11 +91,12 @@ pub async fn handle<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request) -> Result<R
     let path = req.uri().path().trim_end_matches('/').to_owned();
     let route = path.strip_prefix("/api/experience").unwrap_or_default();
     let method = req.method().clone();
-    let mut c = service::load(ctx, &req).await?;
+    let interaction_id = cookies::get(&req, cookies::INTERACTION);
+    let mut c: Current = interaction::load(ctx, interaction_id.as_deref()).await?;
     let res = match (route, &method) {
         ("", &Method::PUT) => {
             let b: EventBody = json_body(&req)?;
-            service::start(&mut c, b.interaction_event)?;
+            interaction::start(&mut c, b.interaction_event)?;
             web::empty(StatusCode::NO_CONTENT)
         }
         ("/interaction", &Method::GET) => {
@@ -105,8 +109,8 @@ pub async fn handle<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request) -> Result<R
                         json!({"id": id, "type": "Password", "verified": true})
                     }
                     Verification::Code { id, channel, identifier, verified } => json!({
-                        "id": id, "type": if channel == "email" { "EmailVerificationCode" } else { "PhoneVerificationCode" },
-                        "identifier": {"type": channel, "value": identifier}, "verified": verified,
+                        "id": id, "type": if channel.identifier() == Identifier::Email { "EmailVerificationCode" } else { "PhoneVerificationCode" },
+                        "identifier": {"type": channel.as_str(), "value": identifier}, "verified": verified,
                     }),
                 })
                 .collect();
@@ -123,7 +127,7 @@ pub async fn handle<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request) -> Result<R
         }
         ("/verification/password", &Method::POST) => {
             let b: PasswordBody = json_body(&req)?;
-            let id = service::verify_password(
+            let id = password::verify(
                 ctx,
                 &mut c,
                 b.identifier.kind,
@@ -132,27 +136,23 @@ pub async fn handle<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request) -> Result<R
                 ip(&req),
             )
             .await?;
-            service::save(ctx, &c).await?;
+            interaction::save(ctx, &c).await?;
             return Ok(web::json(StatusCode::OK, &json!({ "verificationId": id })));
         }
         ("/verification/verification-code", &Method::POST) => {
             let b: SendCodeBody = json_body(&req)?;
             if c.state.event != Some(b.interaction_event) {
-                return Err(service::Failure::Step(
-                    crate::experience::state::StepError::WrongEvent,
-                )
-                .into());
+                return Err(Failure::Step(StepError::WrongEvent).into());
             }
-            let lang = service::language(&c, header(&req, http::header::ACCEPT_LANGUAGE));
-            let id = service::send_code(ctx, &mut c, b.identifier.kind, &b.identifier.value, lang)
-                .await?;
-            service::save(ctx, &c).await?;
+            let lang = interaction::language(&c, header(&req, http::header::ACCEPT_LANGUAGE));
+            let id = codes::send(ctx, &mut c, b.identifier.kind, &b.identifier.value, lang).await?;
+            interaction::save(ctx, &c).await?;
             return Ok(web::json(StatusCode::OK, &json!({ "verificationId": id })));
         }
         ("/verification/verification-code/verify", &Method::POST) => {
             let b: VerifyCodeBody = json_body(&req)?;
-            service::verify_code(ctx, &mut c, &b.verification_id, &b.code, ip(&req)).await?;
-            service::save(ctx, &c).await?;
+            codes::verify(ctx, &mut c, &b.verification_id, &b.code, ip(&req)).await?;
+            interaction::save(ctx, &c).await?;
             return Ok(web::json(
                 StatusCode::OK,
                 &json!({ "verificationId": b.verification_id }),
@@ -160,13 +160,13 @@ pub async fn handle<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request) -> Result<R
         }
         ("/profile/password", &Method::PUT) => {
             let b: NewPasswordBody = json_body(&req)?;
-            service::reset_password(ctx, &mut c, &b.password).await?;
+            password::reset(ctx, &mut c, &b.password).await?;
             web::empty(StatusCode::NO_CONTENT)
         }
         ("/identification", &Method::POST) => {
             let b: IdentificationBody = optional_body(&req)?;
-            let created = service::identify(ctx, &mut c, b.verification_id.as_deref()).await?;
-            service::save(ctx, &c).await?;
+            let created = submit::identify(ctx, &mut c, b.verification_id.as_deref()).await?;
+            interaction::save(ctx, &c).await?;
             return Ok(if created {
                 web::json(StatusCode::CREATED, &json!({}))
             } else {
@@ -175,16 +175,23 @@ pub async fn handle<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request) -> Result<R
         }
         ("/profile", &Method::POST) => {
             let b: ProfileBody = json_body(&req)?;
-            service::set_profile(ctx, &mut c, &b.kind, &b.value).await?;
+            let field = Field::parse(&b.kind).ok_or_else(|| {
+                ApiError::invalid_input(format!("Unsupported profile type `{}`.", b.kind))
+            })?;
+            profile::set(ctx, &mut c, field, &b.value).await?;
             web::empty(StatusCode::NO_CONTENT)
         }
         ("/submit", &Method::POST) => {
-            let (redirect_to, token) = service::submit(ctx, &req, &c, true, ip(&req)).await?;
-            let res = web::json(StatusCode::OK, &json!({ "redirectTo": redirect_to }));
-            return Ok(match token {
-                Some(t) => with_session(res, &t, ctx.config.session_ttl),
-                None => res,
-            });
+            let old = cookies::get(&req, cookies::SESSION);
+            let Submitted {
+                redirect_to,
+                session_token,
+            } = submit::submit(ctx, &c, old.as_deref(), true, ip(&req)).await?;
+            let mut res = web::json(StatusCode::OK, &json!({ "redirectTo": redirect_to }));
+            if let Some(t) = session_token {
+                cookies::set(&mut res, cookies::SESSION, &t, ctx.config.session_ttl);
+            }
+            return Ok(res);
         }
         _ => {
             return Err(ApiError::new(
@@ -194,6 +201,6 @@ pub async fn handle<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request) -> Result<R
             ));
         }
     };
-    service::save(ctx, &c).await?;
+    interaction::save(ctx, &c).await?;
     Ok(res)
 }

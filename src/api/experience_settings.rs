@@ -1,13 +1,13 @@
 //! `/api/sign-in-exp` (GET, PATCH with a deep merge) and `/api/logs`.
 use super::input::{self, json_body};
-use crate::app::Ctx;
-use crate::error::ApiError;
+use crate::ctx::Ctx;
 use crate::experience::{
     self,
     settings::{merge, Settings},
 };
 use crate::store::logs::{self, Filter};
 use crate::store::{settings as repo, Db, Kv, StoreError};
+use crate::web::error::ApiError;
 use crate::web::{self, query_pairs, Request, Response};
 use http::StatusCode;
 use serde_json::{json, Value};

@@ -1,5 +1,5 @@
 //! Reading API input: JSON bodies, pagination, and field rules shared by the API groups.
-use crate::error::ApiError;
+use crate::web::error::ApiError;
 use crate::web::{media_type, query_pairs, Request, Response};
 use http::header::HeaderValue;
 use http::StatusCode;

@@ -1,9 +1,9 @@
 //! `/api/configs/oidc/private-keys`: list and rotate the signing keys (never their secrets).
-use crate::app::Ctx;
-use crate::error::ApiError;
+use crate::ctx::Ctx;
 use crate::oidc::signing;
 use crate::store::keys::KeyRow;
 use crate::store::{Db, Kv};
+use crate::web::error::ApiError;
 use crate::web::{self, Response};
 use http::StatusCode;
 use serde_json::{json, Value};

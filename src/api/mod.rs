@@ -9,12 +9,12 @@ pub mod keys;
 pub mod rbac;
 pub mod users;
 
-use crate::app::Ctx;
-use crate::error::ApiError;
+use crate::ctx::Ctx;
 use crate::oidc::access_token::{self, Rejection};
 use crate::oidc::resources::MANAGEMENT_SCOPE;
 use crate::oidc::signing;
 use crate::store::{Db, Kv};
+use crate::web::error::ApiError;
 use crate::web::{header, Request, Response};
 use http::header::AUTHORIZATION;
 use http::{Method, StatusCode};

@@ -1,11 +1,11 @@
 //! `/api/resources` (+ `/scopes`), `/api/roles` (+ `/scopes`), role assignments of users
 //! and apps, and a user's grants.
 use super::input::{self, json_body};
-use crate::app::Ctx;
 use crate::crypto::random;
-use crate::error::ApiError;
+use crate::ctx::Ctx;
 use crate::store::rbac::{self, ResourceRow, RoleRow, ScopeRow};
 use crate::store::{apps, oidc as grants, users, Db, Kv, StoreError};
+use crate::web::error::ApiError;
 use crate::web::{self, Request, Response};
 use http::StatusCode;
 use serde::Deserialize;

@@ -1,10 +1,11 @@
 //! `/api/users`.
 use super::input::{self, json_body, nullable};
-use crate::app::Ctx;
 use crate::crypto::{password, random};
-use crate::error::ApiError;
+use crate::ctx::Ctx;
+use crate::identity;
 use crate::store::users::{self, Profile, User};
 use crate::store::{Db, Kv, StoreError};
+use crate::web::error::ApiError;
 use crate::web::{self, query_pairs, Request, Response};
 use http::StatusCode;
 use serde::Deserialize;
@@ -77,55 +78,19 @@ fn view(u: &User) -> Value {
     })
 }
 
-/// Logto's rule: letters, digits and `_`, not starting with a digit, at most 128.
+/// A username, checked by the identity rules.
 pub fn username(v: &str) -> Result<String, ApiError> {
-    let ok = v.len() <= 128
-        && v.bytes()
-            .next()
-            .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
-        && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
-    if !ok {
-        return Err(ApiError::invalid_input(
-            "`username` must be 1 to 128 characters of letters, digits and _, and not start with a digit.",
-        ));
-    }
-    Ok(v.to_owned())
+    identity::username(v).map_err(|e| ApiError::invalid_input(format!("`username` {e}.")))
 }
 
-/// Trimmed and lower-cased; one `@`, a dotted domain, no spaces.
+/// An email address in its normal form.
 pub fn email(v: &str) -> Result<String, ApiError> {
-    let v = v.trim().to_lowercase();
-    let valid = v.len() <= 254
-        && !v.chars().any(char::is_whitespace)
-        && matches!(v.split_once('@'), Some((local, domain))
-            if !local.is_empty() && local.len() <= 64 && !domain.contains('@')
-            && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
-            && !domain.contains(".."));
-    if !valid {
-        return Err(ApiError::invalid_input(
-            "`primaryEmail` is not a valid email address.",
-        ));
-    }
-    Ok(v)
+    identity::email(v).map_err(|e| ApiError::invalid_input(format!("`primaryEmail` {e}.")))
 }
 
-/// E.164 stored as Logto does, digits only: `+1 (555) 010-9999` → `15550109999`.
+/// A phone number in its normal form (E.164 digits).
 pub fn phone(v: &str) -> Result<String, ApiError> {
-    let trimmed = v.trim();
-    let rest = trimmed.strip_prefix('+').unwrap_or(trimmed);
-    let digits: String = rest
-        .chars()
-        .filter(|c| !matches!(c, ' ' | '-' | '(' | ')' | '.'))
-        .collect();
-    if !(7..=15).contains(&digits.len())
-        || !digits.bytes().all(|b| b.is_ascii_digit())
-        || digits.starts_with('0')
-    {
-        return Err(ApiError::invalid_input(
-            "`primaryPhone` must be an international number such as +15550109999.",
-        ));
-    }
-    Ok(digits)
+    identity::phone(v).map_err(|e| ApiError::invalid_input(format!("`primaryPhone` {e}.")))
 }
 
 fn new_password(v: &str) -> Result<String, ApiError> {

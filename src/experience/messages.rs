@@ -1,10 +1,11 @@
 //! Sending codes: connectors (a generic HTTP email API, Twilio-style SMS), templates per use
 //! and language, and the development mailbox.
-use crate::app::Ctx;
 use crate::crypto::random;
+use crate::ctx::Ctx;
 use crate::error::InternalError;
+use crate::i18n::{Lang, Msg};
+use crate::identity::Channel;
 use crate::outbound::Job;
-use crate::pages::i18n::Lang;
 use crate::store::messages::{self as repo, ConnectorRow, MailRow};
 use crate::store::{Db, Kv, StoreError};
 use base64::Engine;
@@ -97,32 +98,12 @@ pub fn check_config(
 }
 
 fn default_text(usage: Usage, lang: Lang) -> (&'static str, &'static str) {
-    match (lang, usage) {
-        (Lang::De, Usage::Register) => (
-            "Dein Bestätigungscode",
-            "Dein Code zum Erstellen des Kontos lautet {{code}}. Er ist 10 Minuten gültig.",
-        ),
-        (Lang::De, Usage::ForgotPassword) => (
-            "Passwort zurücksetzen",
-            "Dein Code zum Zurücksetzen des Passworts lautet {{code}}. Er ist 10 Minuten gültig.",
-        ),
-        (Lang::De, _) => (
-            "Dein Anmeldecode",
-            "Dein Code lautet {{code}}. Er ist 10 Minuten gültig.",
-        ),
-        (Lang::En, Usage::Register) => (
-            "Your verification code",
-            "Your code to create your account is {{code}}. It is valid for 10 minutes.",
-        ),
-        (Lang::En, Usage::ForgotPassword) => (
-            "Reset your password",
-            "Your code to reset your password is {{code}}. It is valid for 10 minutes.",
-        ),
-        (Lang::En, _) => (
-            "Your sign-in code",
-            "Your code is {{code}}. It is valid for 10 minutes.",
-        ),
-    }
+    let (subject, body) = match usage {
+        Usage::Register => (Msg::MailRegisterSubject, Msg::MailRegisterBody),
+        Usage::ForgotPassword => (Msg::MailResetSubject, Msg::MailResetBody),
+        Usage::SignIn | Usage::Generic => (Msg::MailSignInSubject, Msg::MailSignInBody),
+    };
+    (lang.t(subject), lang.t(body))
 }
 
 /// The subject and text for a use and language: the connector's template for the use and
@@ -157,13 +138,16 @@ pub fn render(templates: &[Template], usage: Usage, lang: Lang, code: &str) -> (
 /// mailbox. `Ok(false)` when there is no way to send.
 pub async fn send<D: Db, K: Kv>(
     ctx: &Ctx<'_, D, K>,
-    channel: &str,
+    channel: Channel,
     to: &str,
     usage: Usage,
     lang: Lang,
     code: &str,
 ) -> Result<bool, InternalError> {
-    let kind = if channel == "email" { "Email" } else { "Sms" };
+    let kind = match channel {
+        Channel::Email => "Email",
+        Channel::Phone => "Sms",
+    };
     let Some(connector) = repo::connector_for(ctx.db, kind).await? else {
         if !ctx.config.dev_mailbox {
             return Ok(false);

@@ -1,19 +1,131 @@
-//! The sign-in experience: its settings, the password policy, the audit log, and the
-//! sign-in service that the hosted pages and the Experience API drive.
+//! The sign-in experience: its settings and policy, the password policy, the audit log, and
+//! the steps of an interaction (identify, verify, complete the profile, submit) that the
+//! hosted pages and the Experience API both drive. The faces parse their input into typed
+//! values and turn a [`Failure`] into words (pages) or `{code, message}` (API); the rules
+//! live here, once.
 pub mod audit;
+pub mod codes;
+pub mod interaction;
 pub mod messages;
+pub mod password;
 pub mod password_policy;
-pub mod service;
+pub mod policy;
+pub mod profile;
 pub mod settings;
 pub mod state;
-use crate::crypto::password;
+pub mod submit;
+use crate::crypto::password as hashing;
 use crate::error::InternalError;
+use crate::i18n::Msg;
+use crate::identity::{self, Identifier};
 use crate::store::throttle::{self, Policy};
 use crate::store::users::{self, User};
+use crate::store::Db;
 use crate::store::StoreError;
-use crate::store::{query_one, Db};
+use password_policy::Rejection;
+use policy::Refusal;
 use serde_json::json;
-use settings::{Identifier, Settings};
+use settings::Settings;
+use state::StepError;
+
+/// Why an experience step failed. The Experience API answers it as `{code, message}`
+/// (`wire.rs`); the hosted pages show [`Failure::msg`] in the user's language, and the API's
+/// message is the English text of the same id.
+#[derive(Debug)]
+pub enum Failure {
+    Step(StepError),
+    NoInteraction,
+    InvalidCredentials,
+    Locked {
+        until: i64,
+    },
+    Refused(Refusal),
+    UsernameTaken,
+    InvalidUsername,
+    UsernameLength {
+        min: u32,
+        max: u32,
+    },
+    InvalidEmail,
+    InvalidPhone,
+    WeakPassword(Vec<Rejection>),
+    NeedsVerification,
+    TermsNotAgreed,
+    /// A request the Experience API cannot take (a missing or unknown field).
+    Invalid(String),
+    ResendTooSoon {
+        seconds: i64,
+    },
+    WrongCode,
+    CodeExpiredOrLocked,
+    NoConnector,
+    UserNotFound,
+    EmailTaken,
+    Internal(InternalError),
+}
+
+impl<E: Into<InternalError>> From<E> for Failure {
+    fn from(e: E) -> Self {
+        Failure::Internal(e.into())
+    }
+}
+
+impl From<Refusal> for Failure {
+    fn from(r: Refusal) -> Self {
+        Failure::Refused(r)
+    }
+}
+
+impl From<identity::IdentityError> for Failure {
+    fn from(e: identity::IdentityError) -> Self {
+        match e {
+            identity::IdentityError::InvalidUsername => Failure::InvalidUsername,
+            identity::IdentityError::InvalidEmail => Failure::InvalidEmail,
+            identity::IdentityError::InvalidPhone => Failure::InvalidPhone,
+        }
+    }
+}
+
+impl Failure {
+    /// What to tell the person, with the placeholders to fill (`now` for the minutes a
+    /// lockout has left).
+    pub fn msg(&self, now: i64) -> (Msg, Vec<(&'static str, String)>) {
+        let plain = |m| (m, Vec::new());
+        match self {
+            Failure::InvalidCredentials => plain(Msg::WrongCredentials),
+            Failure::Locked { until } => {
+                let minutes = (until - now + 59).div_euclid(60).max(1);
+                (Msg::Locked, vec![("n", minutes.to_string())])
+            }
+            Failure::Refused(Refusal::SignInMethod) => plain(Msg::MethodNotEnabled),
+            Failure::Refused(Refusal::SignUpMethod) => plain(Msg::SignUpMethodNotEnabled),
+            Failure::Refused(Refusal::ForgotPasswordMethod) => plain(Msg::ResetNotEnabled),
+            Failure::Refused(Refusal::SignInClosed) => plain(Msg::SignInClosed),
+            Failure::Refused(Refusal::RegistrationClosed) => plain(Msg::RegistrationClosed),
+            Failure::UsernameTaken => plain(Msg::UsernameTaken),
+            Failure::InvalidUsername | Failure::UsernameLength { .. } => {
+                plain(Msg::InvalidUsername)
+            }
+            Failure::InvalidEmail => plain(Msg::InvalidEmail),
+            Failure::InvalidPhone => plain(Msg::InvalidPhone),
+            Failure::WeakPassword(_) => plain(Msg::WeakPassword),
+            Failure::NeedsVerification => plain(Msg::NeedsVerification),
+            Failure::TermsNotAgreed => plain(Msg::TermsRequired),
+            Failure::ResendTooSoon { seconds } => {
+                (Msg::ResendWait, vec![("n", seconds.to_string())])
+            }
+            Failure::WrongCode => plain(Msg::WrongCode),
+            Failure::CodeExpiredOrLocked => plain(Msg::CodeExpired),
+            Failure::NoConnector => plain(Msg::CannotSend),
+            Failure::UserNotFound => plain(Msg::NoAccountFound),
+            Failure::EmailTaken => plain(Msg::EmailTaken),
+            Failure::NoInteraction => plain(Msg::InteractionExpired),
+            Failure::Step(_) | Failure::Invalid(_) | Failure::Internal(_) => {
+                plain(Msg::SomethingWrong)
+            }
+        }
+    }
+}
 
 /// Why a sign-in failed. Wrong identifier and wrong password are one error, so the page
 /// never tells which part was wrong.
@@ -41,34 +153,14 @@ const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$pWFFM9bgsOdzhDIznuje7g$
 
 /// The user with this identifier, by the kind the caller claims (never guessed from the
 /// value, so that a disabled kind cannot be used under another's name).
-async fn find_by_identifier(
+pub async fn find_by_identifier(
     db: &impl Db,
     kind: Identifier,
     identifier: &str,
 ) -> Result<Option<User>, InternalError> {
-    #[derive(serde::Deserialize)]
-    struct Id {
-        id: String,
-    }
-    let identifier = identifier.trim();
-    let (sql, value) = match kind {
-        Identifier::Email => (
-            "SELECT id FROM users WHERE primary_email = ?1",
-            identifier.to_lowercase(),
-        ),
-        Identifier::Phone => match crate::api::users::phone(identifier) {
-            Ok(p) => ("SELECT id FROM users WHERE primary_phone = ?1", p),
-            Err(_) => return Ok(None),
-        },
-        Identifier::Username => (
-            "SELECT id FROM users WHERE username = ?1",
-            identifier.to_owned(),
-        ),
-    };
-    let row: Option<Id> = query_one(db, sql, &[value.into()]).await?;
-    match row {
-        Some(r) => Ok(users::get(db, &r.id).await?),
-        None => Ok(None),
+    match identity::normalize(kind, identifier) {
+        Ok(value) => Ok(users::find_by_identifier(db, kind, &value).await?),
+        Err(_) => Ok(None),
     }
 }
 
@@ -126,7 +218,7 @@ pub async fn sign_in_with_password(
         .as_ref()
         .and_then(|u| u.password_hash.as_deref())
         .unwrap_or(DUMMY_HASH);
-    let matches = password::verify(secret, hash);
+    let matches = hashing::verify(secret, hash);
     match user {
         Some(mut u) if matches && u.password_hash.is_some() && !u.is_suspended => {
             throttle::clear(db, &id_key, now).await?;

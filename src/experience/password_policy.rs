@@ -1,6 +1,6 @@
 //! The password policy of the sign-in experience, as a pure check.
 use super::settings::PasswordPolicy;
-use crate::pages::i18n::Lang;
+use crate::i18n::{Lang, Msg};
 
 /// What the user is known by, for the "no personal information" rule.
 #[derive(Default)]
@@ -24,19 +24,14 @@ pub enum Rejection {
 
 impl Rejection {
     pub fn describe(&self, lang: Lang) -> String {
-        match (lang, self) {
-            (Lang::En, Rejection::TooShort(n)) => format!("Use at least {n} characters."),
-            (Lang::De, Rejection::TooShort(n)) => format!("Verwende mindestens {n} Zeichen."),
-            (Lang::En, Rejection::TooLong(n)) => format!("Use at most {n} characters."),
-            (Lang::De, Rejection::TooLong(n)) => format!("Verwende höchstens {n} Zeichen."),
-            (Lang::En, Rejection::CharacterTypes(n)) => format!("Use at least {n} of: lowercase letters, uppercase letters, digits, symbols."),
-            (Lang::De, Rejection::CharacterTypes(n)) => format!("Verwende mindestens {n} von: Kleinbuchstaben, Großbuchstaben, Ziffern, Sonderzeichen."),
-            (Lang::En, Rejection::RepetitionOrSequence) => "Avoid repeated characters and sequences such as aaa or 123.".into(),
-            (Lang::De, Rejection::RepetitionOrSequence) => "Vermeide Wiederholungen und Folgen wie aaa oder 123.".into(),
-            (Lang::En, Rejection::UserInfo) => "Do not use your username, email, phone or name.".into(),
-            (Lang::De, Rejection::UserInfo) => "Verwende nicht deinen Benutzernamen, deine E-Mail, Telefonnummer oder deinen Namen.".into(),
-            (Lang::En, Rejection::Word) => "This password contains a word that is not allowed.".into(),
-            (Lang::De, Rejection::Word) => "Dieses Passwort enthält ein nicht erlaubtes Wort.".into(),
+        let n = |m, n: &u32| lang.fill(m, &[("n", &n.to_string())]);
+        match self {
+            Rejection::TooShort(x) => n(Msg::PwTooShort, x),
+            Rejection::TooLong(x) => n(Msg::PwTooLong, x),
+            Rejection::CharacterTypes(x) => n(Msg::PwCharacterTypes, x),
+            Rejection::RepetitionOrSequence => lang.t(Msg::PwRepetition).to_owned(),
+            Rejection::UserInfo => lang.t(Msg::PwUserInfo).to_owned(),
+            Rejection::Word => lang.t(Msg::PwWord).to_owned(),
         }
     }
 }

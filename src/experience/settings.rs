@@ -1,24 +1,7 @@
 //! Sign-in experience settings (`/api/sign-in-exp`), with Logto's field names and defaults.
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub enum Identifier {
-    Username,
-    Email,
-    Phone,
-}
-
-impl Identifier {
-    /// The name as in the settings and Logto's APIs.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Identifier::Username => "username",
-            Identifier::Email => "email",
-            Identifier::Phone => "phone",
-        }
-    }
-}
+pub use crate::identity::Identifier;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

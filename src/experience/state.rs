@@ -1,5 +1,6 @@
 //! The Experience API's state machine: what an interaction has proven and collected, and
 //! which step may come next. Pure: the caller loads and saves the state with its interaction.
+use crate::identity::Channel;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -14,11 +15,11 @@ pub enum Event {
 pub enum Verification {
     /// A password matched this user.
     Password { id: String, user_id: String },
-    /// A one-time code was sent to this email address or phone number (`channel` is
-    /// `email` or `phone`); `verified` once the right code came back.
+    /// A one-time code was sent to this email address or phone number; `verified` once the
+    /// right code came back.
     Code {
         id: String,
-        channel: String,
+        channel: Channel,
         identifier: String,
         verified: bool,
     },
@@ -62,12 +63,36 @@ pub struct State {
     pub agreed_terms: bool,
 }
 
+/// A profile field a new account (or a signing-in one) must have under the settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProfileField {
+    Username,
+    Email,
+    Phone,
+    /// `signUp.identifiers` of `[email, phone]`: either will do.
+    EmailOrPhone,
+    Password,
+}
+
+impl ProfileField {
+    /// The name in Logto's `user.missing_profile` messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProfileField::Username => "username",
+            ProfileField::Email => "email",
+            ProfileField::Phone => "phone",
+            ProfileField::EmailOrPhone => "email_or_phone",
+            ProfileField::Password => "password",
+        }
+    }
+}
+
 /// What a verification proved.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Proof {
     User(String),
-    /// `(channel, identifier)`, e.g. `("email", "a@example.com")`.
-    Identifier(String, String),
+    /// `(channel, identifier)`, e.g. `(Channel::Email, "a@example.com")`.
+    Identifier(Channel, String),
 }
 
 /// Why a step is not possible now.
@@ -78,7 +103,7 @@ pub enum StepError {
     WrongEvent,
     AlreadyIdentified,
     NotIdentified,
-    MissingProfile(Vec<&'static str>),
+    MissingProfile(Vec<ProfileField>),
     NotVerified,
 }
 
@@ -125,7 +150,7 @@ impl State {
                 identifier,
                 verified: true,
                 ..
-            } => Ok(Proof::Identifier(channel.clone(), identifier.clone())),
+            } => Ok(Proof::Identifier(*channel, identifier.clone())),
             Verification::Code { .. } => Err(StepError::NotVerified),
         }
     }
@@ -145,25 +170,25 @@ impl State {
     }
 
     /// Registration: which profile fields `required` still lacks.
-    pub fn missing(&self, required: &[&'static str]) -> Vec<&'static str> {
+    pub fn missing(&self, required: &[ProfileField]) -> Vec<ProfileField> {
+        let p = &self.profile;
         required
             .iter()
             .copied()
-            .filter(|f| match *f {
-                "username" => self.profile.username.is_none(),
-                "email" => self.profile.primary_email.is_none(),
-                "phone" => self.profile.primary_phone.is_none(),
-                "email_or_phone" => {
-                    self.profile.primary_email.is_none() && self.profile.primary_phone.is_none()
+            .filter(|f| match f {
+                ProfileField::Username => p.username.is_none(),
+                ProfileField::Email => p.primary_email.is_none(),
+                ProfileField::Phone => p.primary_phone.is_none(),
+                ProfileField::EmailOrPhone => {
+                    p.primary_email.is_none() && p.primary_phone.is_none()
                 }
-                "password" => self.profile.password_hash.is_none(),
-                _ => false,
+                ProfileField::Password => p.password_hash.is_none(),
             })
             .collect()
     }
 
     /// Whether registration may create the user now.
-    pub fn ready_to_register(&self, required: &[&'static str]) -> Result<(), StepError> {
+    pub fn ready_to_register(&self, required: &[ProfileField]) -> Result<(), StepError> {
         if self.event()? != Event::Register {
             return Err(StepError::WrongEvent);
         }
@@ -183,7 +208,7 @@ impl State {
         let event = self.event()?;
         let user = self.user_id.as_deref().ok_or(StepError::NotIdentified)?;
         if event == Event::ForgotPassword && !self.password_reset {
-            return Err(StepError::MissingProfile(vec!["password"]));
+            return Err(StepError::MissingProfile(vec![ProfileField::Password]));
         }
         Ok(user)
     }
@@ -226,15 +251,21 @@ mod tests {
         let mut s = State::default();
         s.start(Event::Register);
         assert_eq!(
-            s.ready_to_register(&["username", "password"]),
-            Err(StepError::MissingProfile(vec!["username", "password"]))
+            s.ready_to_register(&[ProfileField::Username, ProfileField::Password]),
+            Err(StepError::MissingProfile(vec![
+                ProfileField::Username,
+                ProfileField::Password
+            ]))
         );
         s.profile.username = Some("bob".into());
         s.profile.password_hash = Some("$argon2id$…".into());
-        assert_eq!(s.ready_to_register(&["username", "password"]), Ok(()));
+        assert_eq!(
+            s.ready_to_register(&[ProfileField::Username, ProfileField::Password]),
+            Ok(())
+        );
         s.user_id = Some("u".into());
         assert_eq!(
-            s.ready_to_register(&["username", "password"]),
+            s.ready_to_register(&[ProfileField::Username, ProfileField::Password]),
             Err(StepError::AlreadyIdentified)
         );
     }

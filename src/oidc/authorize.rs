@@ -1,5 +1,7 @@
 //! The authorization request (RFC 6749 §4.1.1, OIDC Core §3.1.2.1), parsed and validated
 //! without I/O, and the decision of what comes next as a small state machine.
+use super::error::ErrorCode;
+use crate::i18n::Msg;
 use crate::store::apps::{AppType, Application};
 use serde::{Deserialize, Serialize};
 
@@ -81,10 +83,10 @@ impl AuthRequest {
 /// tell; after, the error goes to the client.
 #[derive(Debug, Clone, PartialEq)]
 pub enum AuthError {
-    Page(String),
+    Page(Msg),
     Redirect {
         target: Target,
-        error: &'static str,
+        error: ErrorCode,
         description: String,
     },
 }
@@ -104,9 +106,10 @@ fn single<'a>(params: &'a [(String, String)], name: &str) -> Result<Option<&'a s
 /// Step 1: the client id and redirect URI, which decide whether errors may redirect.
 pub fn client_part(params: &[(String, String)]) -> Result<(String, Option<String>), AuthError> {
     let client_id = single(params, "client_id")
-        .map_err(AuthError::Page)?
-        .ok_or_else(|| AuthError::Page("The request has no client_id.".into()))?;
-    let redirect_uri = single(params, "redirect_uri").map_err(AuthError::Page)?;
+        .map_err(|_| AuthError::Page(Msg::RepeatedParameter))?
+        .ok_or(AuthError::Page(Msg::MissingClientId))?;
+    let redirect_uri =
+        single(params, "redirect_uri").map_err(|_| AuthError::Page(Msg::RepeatedParameter))?;
     Ok((client_id.to_owned(), redirect_uri.map(str::to_owned)))
 }
 
@@ -120,17 +123,12 @@ fn is_pkce_value(s: &str) -> bool {
 /// Step 2: validates the whole request for `app`; `redirect_uri` must match exactly.
 pub fn validate(params: &[(String, String)], app: &Application) -> Result<AuthRequest, AuthError> {
     let (client_id, redirect_uri) = client_part(params)?;
-    let redirect_uri =
-        redirect_uri.ok_or_else(|| AuthError::Page("The request has no redirect_uri.".into()))?;
+    let redirect_uri = redirect_uri.ok_or(AuthError::Page(Msg::MissingRedirectUri))?;
     if app.app_type == AppType::MachineToMachine {
-        return Err(AuthError::Page(
-            "This application cannot sign users in.".into(),
-        ));
+        return Err(AuthError::Page(Msg::ClientCannotSignIn));
     }
     if !app.oidc.redirect_uris.contains(&redirect_uri) {
-        return Err(AuthError::Page(
-            "The redirect_uri is not registered for this application.".into(),
-        ));
+        return Err(AuthError::Page(Msg::RedirectUriNotRegistered));
     }
     // From here on, errors go back to the client.
     let state = single(params, "state").ok().flatten().map(str::to_owned);
@@ -139,7 +137,7 @@ pub fn validate(params: &[(String, String)], app: &Application) -> Result<AuthRe
         response_mode: ResponseMode::Query,
         state,
     };
-    let fail = |target: &Target, error: &'static str, description: String| AuthError::Redirect {
+    let fail = |target: &Target, error: ErrorCode, description: String| AuthError::Redirect {
         target: target.clone(),
         error,
         description,
@@ -153,26 +151,26 @@ pub fn validate(params: &[(String, String)], app: &Application) -> Result<AuthRe
         Ok(Some(other)) => {
             return Err(fail(
                 &target,
-                "invalid_request",
+                ErrorCode::InvalidRequest,
                 format!("unsupported response_mode {other:?}"),
             ))
         }
-        Err(e) => return Err(fail(&target, "invalid_request", e)),
+        Err(e) => return Err(fail(&target, ErrorCode::InvalidRequest, e)),
     }
-    let invalid = |e: String| fail(&target, "invalid_request", e);
+    let invalid = |e: String| fail(&target, ErrorCode::InvalidRequest, e);
     match get("response_type").map_err(invalid)? {
         Some("code") => {}
         None => {
             return Err(fail(
                 &target,
-                "invalid_request",
+                ErrorCode::InvalidRequest,
                 "response_type is required".into(),
             ))
         }
         Some(other) => {
             return Err(fail(
                 &target,
-                "unsupported_response_type",
+                ErrorCode::UnsupportedResponseType,
                 format!("unsupported response_type {other:?}; use code"),
             ))
         }
@@ -180,9 +178,9 @@ pub fn validate(params: &[(String, String)], app: &Application) -> Result<AuthRe
     for unsupported in ["request", "request_uri"] {
         if get(unsupported).map_err(invalid)?.is_some() {
             let code = if unsupported == "request" {
-                "request_not_supported"
+                ErrorCode::RequestNotSupported
             } else {
-                "request_uri_not_supported"
+                ErrorCode::RequestUriNotSupported
             };
             return Err(fail(
                 &target,
@@ -195,7 +193,7 @@ pub fn validate(params: &[(String, String)], app: &Application) -> Result<AuthRe
     if scope.len() > MAX_SCOPE_LEN {
         return Err(fail(
             &target,
-            "invalid_scope",
+            ErrorCode::InvalidScope,
             format!("scope is longer than {MAX_SCOPE_LEN} characters"),
         ));
     }
@@ -214,7 +212,7 @@ pub fn validate(params: &[(String, String)], app: &Application) -> Result<AuthRe
     if !scopes.iter().any(|s| s == "openid") {
         return Err(fail(
             &target,
-            "invalid_scope",
+            ErrorCode::InvalidScope,
             "the openid scope is required".into(),
         ));
     }
@@ -227,7 +225,7 @@ pub fn validate(params: &[(String, String)], app: &Application) -> Result<AuthRe
     if resources.len() > MAX_RESOURCES {
         return Err(fail(
             &target,
-            "invalid_target",
+            ErrorCode::InvalidTarget,
             format!("at most {MAX_RESOURCES} resources may be requested"),
         ));
     }
@@ -235,7 +233,7 @@ pub fn validate(params: &[(String, String)], app: &Application) -> Result<AuthRe
         if super::resources::check_indicator(r).is_err() {
             return Err(fail(
                 &target,
-                "invalid_target",
+                ErrorCode::InvalidTarget,
                 "resource must be an absolute URI without a fragment".into(),
             ));
         }
@@ -246,27 +244,27 @@ pub fn validate(params: &[(String, String)], app: &Application) -> Result<AuthRe
         if method != Some("S256") {
             return Err(fail(
                 &target,
-                "invalid_request",
+                ErrorCode::InvalidRequest,
                 "code_challenge_method must be S256".into(),
             ));
         }
         if !is_pkce_value(challenge) {
             return Err(fail(
                 &target,
-                "invalid_request",
+                ErrorCode::InvalidRequest,
                 "code_challenge is malformed".into(),
             ));
         }
     } else if !app.app_type.is_confidential() {
         return Err(fail(
             &target,
-            "invalid_request",
+            ErrorCode::InvalidRequest,
             "PKCE with S256 is required for this application".into(),
         ));
     } else if method.is_some() {
         return Err(fail(
             &target,
-            "invalid_request",
+            ErrorCode::InvalidRequest,
             "code_challenge_method without code_challenge".into(),
         ));
     }
@@ -281,7 +279,7 @@ pub fn validate(params: &[(String, String)], app: &Application) -> Result<AuthRe
         if !matches!(p.as_str(), "none" | "login" | "consent" | "create") {
             return Err(fail(
                 &target,
-                "invalid_request",
+                ErrorCode::InvalidRequest,
                 format!("unsupported prompt {p:?}"),
             ));
         }
@@ -289,7 +287,7 @@ pub fn validate(params: &[(String, String)], app: &Application) -> Result<AuthRe
     if prompt.len() > 1 && prompt.iter().any(|p| p == "none") {
         return Err(fail(
             &target,
-            "invalid_request",
+            ErrorCode::InvalidRequest,
             "prompt=none cannot be combined with other values".into(),
         ));
     }
@@ -298,16 +296,16 @@ pub fn validate(params: &[(String, String)], app: &Application) -> Result<AuthRe
         Some(v) => Some(v.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
             fail(
                 &target,
-                "invalid_request",
+                ErrorCode::InvalidRequest,
                 "max_age must be a non-negative integer".into(),
             )
         })?),
     };
     let text = |name: &str, max: usize| -> Result<Option<String>, AuthError> {
-        match get(name).map_err(|e| fail(&target, "invalid_request", e))? {
+        match get(name).map_err(|e| fail(&target, ErrorCode::InvalidRequest, e))? {
             Some(v) if v.len() > max => Err(fail(
                 &target,
-                "invalid_request",
+                ErrorCode::InvalidRequest,
                 format!("{name} is too long"),
             )),
             v => Ok(v.map(str::to_owned)),
@@ -329,7 +327,7 @@ pub fn validate(params: &[(String, String)], app: &Application) -> Result<AuthRe
     {
         return Err(fail(
             &target,
-            "invalid_request",
+            ErrorCode::InvalidRequest,
             "identifier takes username, email and phone".into(),
         ));
     }
@@ -339,12 +337,16 @@ pub fn validate(params: &[(String, String)], app: &Application) -> Result<AuthRe
     {
         return Err(fail(
             &target,
-            "invalid_request",
+            ErrorCode::InvalidRequest,
             "unsupported first_screen".into(),
         ));
     }
     if target.state.as_ref().is_some_and(|s| s.len() > 2048) {
-        return Err(fail(&target, "invalid_request", "state is too long".into()));
+        return Err(fail(
+            &target,
+            ErrorCode::InvalidRequest,
+            "state is too long".into(),
+        ));
     }
     Ok(AuthRequest {
         client_id,
@@ -369,7 +371,7 @@ pub enum Step {
     SignIn,
     Consent,
     IssueCode,
-    Fail(&'static str),
+    Fail(ErrorCode),
 }
 
 /// The facts the decision depends on; the caller gathers them.
@@ -394,14 +396,14 @@ pub fn decide(req: &AuthRequest, f: &Facts) -> Step {
         };
     if !authenticated {
         return if req.prompts("none") {
-            Step::Fail("login_required")
+            Step::Fail(ErrorCode::LoginRequired)
         } else {
             Step::SignIn
         };
     }
     if f.needs_consent && !f.consented_here {
         return if req.prompts("none") {
-            Step::Fail("consent_required")
+            Step::Fail(ErrorCode::ConsentRequired)
         } else {
             Step::Consent
         };
@@ -454,7 +456,7 @@ mod tests {
             .collect()
     }
 
-    fn err_code(r: Result<AuthRequest, AuthError>) -> &'static str {
+    fn err_code(r: Result<AuthRequest, AuthError>) -> ErrorCode {
         match r {
             Err(AuthError::Redirect { error, target, .. }) => {
                 assert_eq!(
@@ -507,18 +509,18 @@ mod tests {
                 &params(&[("code_challenge", ""), ("code_challenge_method", "")]),
                 &spa
             )),
-            "invalid_request"
+            ErrorCode::InvalidRequest
         );
         assert_eq!(
             err_code(validate(
                 &params(&[("code_challenge_method", "plain")]),
                 &spa
             )),
-            "invalid_request"
+            ErrorCode::InvalidRequest
         );
         assert_eq!(
             err_code(validate(&params(&[("code_challenge", "short")]), &spa)),
-            "invalid_request"
+            ErrorCode::InvalidRequest
         );
         let web = app(AppType::Traditional);
         assert!(validate(
@@ -533,35 +535,35 @@ mod tests {
         let spa = app(AppType::Spa);
         assert_eq!(
             err_code(validate(&params(&[("response_type", "token")]), &spa)),
-            "unsupported_response_type"
+            ErrorCode::UnsupportedResponseType
         );
         assert_eq!(
             err_code(validate(&params(&[("response_type", "")]), &spa)),
-            "invalid_request"
+            ErrorCode::InvalidRequest
         );
         assert_eq!(
             err_code(validate(&params(&[("scope", "profile")]), &spa)),
-            "invalid_scope"
+            ErrorCode::InvalidScope
         );
         assert_eq!(
             err_code(validate(&params(&[("resource", "not a uri")]), &spa)),
-            "invalid_target"
+            ErrorCode::InvalidTarget
         );
         assert_eq!(
             err_code(validate(&params(&[("prompt", "none login")]), &spa)),
-            "invalid_request"
+            ErrorCode::InvalidRequest
         );
         assert_eq!(
             err_code(validate(&params(&[("max_age", "-1")]), &spa)),
-            "invalid_request"
+            ErrorCode::InvalidRequest
         );
         assert_eq!(
             err_code(validate(&params(&[("response_mode", "web_message")]), &spa)),
-            "invalid_request"
+            ErrorCode::InvalidRequest
         );
         assert_eq!(
             err_code(validate(&params(&[("request", "eyJ")]), &spa)),
-            "request_not_supported"
+            ErrorCode::RequestNotSupported
         );
     }
 
@@ -583,7 +585,7 @@ mod tests {
         assert_eq!(decide(&base, &facts(Some(900))), Step::IssueCode);
         assert_eq!(
             decide(&with(&[("prompt", "none")]), &facts(None)),
-            Step::Fail("login_required")
+            Step::Fail(ErrorCode::LoginRequired)
         );
         assert_eq!(
             decide(&with(&[("prompt", "login")]), &facts(Some(900))),
@@ -608,7 +610,7 @@ mod tests {
         assert_eq!(decide(&base, &consent), Step::Consent);
         assert_eq!(
             decide(&with(&[("prompt", "none")]), &consent),
-            Step::Fail("consent_required")
+            Step::Fail(ErrorCode::ConsentRequired)
         );
         consent.consented_here = true;
         assert_eq!(decide(&base, &consent), Step::IssueCode);

@@ -1,24 +1,20 @@
 //! Client authentication at the token endpoint (RFC 6749 §2.3): `client_secret_basic`,
 //! `client_secret_post`, or `none` (a `client_id` alone, for public clients).
 use super::error::{ErrorCode, OAuthError};
-use crate::app::Ctx;
 use crate::crypto::secret::{self, Secret};
+use crate::ctx::Ctx;
 use crate::store::apps::{self, AppType, Application};
 use crate::store::{Db, Kv};
-use crate::web::{header, Request};
-use base64::Engine;
-use http::header::AUTHORIZATION;
 
-/// A token-endpoint form body; parameters other than `resource` must not repeat (§3.2).
+/// The parameters of a token-endpoint request, as the face decoded them from its form body;
+/// parameters other than `resource` must not repeat (§3.2).
 pub struct Form {
     pairs: Vec<(String, String)>,
 }
 
 impl Form {
-    pub fn parse(body: &[u8]) -> Self {
-        Self {
-            pairs: form_urlencoded::parse(body).into_owned().collect(),
-        }
+    pub fn new(pairs: Vec<(String, String)>) -> Self {
+        Self { pairs }
     }
 
     /// The single value of `name`; an empty value counts as absent.
@@ -73,7 +69,9 @@ impl Client {
     }
 }
 
-enum Presented {
+/// The credentials a client presented: an HTTP Basic `Authorization` header (decoded by
+/// the face, §2.3.1) and the form's `client_id` / `client_secret`.
+pub enum Presented {
     Basic { id: String, secret: Secret },
     Post { id: String, secret: Secret },
     None { id: String },
@@ -83,69 +81,45 @@ fn invalid_client(description: &str) -> OAuthError {
     OAuthError::new(ErrorCode::InvalidClient, description)
 }
 
-fn decode_basic(value: &str) -> Result<(String, Secret), OAuthError> {
-    let malformed = || {
-        OAuthError::new(
-            ErrorCode::InvalidRequest,
-            "malformed Basic authorization header",
-        )
-    };
-    let encoded = value
-        .strip_prefix("Basic ")
-        .or_else(|| value.strip_prefix("basic "))
-        .ok_or_else(|| invalid_client("unsupported authorization scheme"))?;
-    let raw = base64::engine::general_purpose::STANDARD
-        .decode(encoded.trim())
-        .map_err(|_| malformed())?;
-    let raw = String::from_utf8(raw).map_err(|_| malformed())?;
-    let (id, secret) = raw.split_once(':').ok_or_else(malformed)?;
-    // §2.3.1: both parts are form-urlencoded before they are joined.
-    let decode = |s: &str| -> String {
-        form_urlencoded::parse(format!("x={s}").as_bytes())
-            .next()
-            .map(|(_, v)| v.into_owned())
-            .unwrap_or_default()
-    };
-    Ok((decode(id), Secret::new(decode(secret))))
-}
-
-fn presented(req: &Request, form: &Form) -> Result<Presented, OAuthError> {
-    let form_id = form.get("client_id")?;
-    let form_secret = form.get("client_secret")?;
-    if let Some(value) = header(req, AUTHORIZATION) {
-        if form_secret.is_some() {
-            return Err(OAuthError::new(
-                ErrorCode::InvalidRequest,
-                "use only one client authentication method",
-            ));
+impl Presented {
+    /// One authentication method only (§2.3): Basic, or the form's secret, or a bare
+    /// `client_id` for a public client.
+    pub fn from_parts(basic: Option<(String, Secret)>, form: &Form) -> Result<Self, OAuthError> {
+        let form_id = form.get("client_id")?;
+        let form_secret = form.get("client_secret")?;
+        if let Some((id, secret)) = basic {
+            if form_secret.is_some() {
+                return Err(OAuthError::new(
+                    ErrorCode::InvalidRequest,
+                    "use only one client authentication method",
+                ));
+            }
+            if form_id.is_some_and(|f| f != id) {
+                return Err(OAuthError::new(
+                    ErrorCode::InvalidRequest,
+                    "client_id does not match the authorization header",
+                ));
+            }
+            return Ok(Presented::Basic { id, secret });
         }
-        let (id, secret) = decode_basic(value)?;
-        if form_id.is_some_and(|f| f != id) {
-            return Err(OAuthError::new(
-                ErrorCode::InvalidRequest,
-                "client_id does not match the authorization header",
-            ));
+        match (form_id, form_secret) {
+            (Some(id), Some(secret)) => Ok(Presented::Post {
+                id: id.to_owned(),
+                secret: Secret::new(secret),
+            }),
+            (Some(id), None) => Ok(Presented::None { id: id.to_owned() }),
+            (None, _) => Err(invalid_client("client authentication is required")),
         }
-        return Ok(Presented::Basic { id, secret });
-    }
-    match (form_id, form_secret) {
-        (Some(id), Some(secret)) => Ok(Presented::Post {
-            id: id.to_owned(),
-            secret: Secret::new(secret),
-        }),
-        (Some(id), None) => Ok(Presented::None { id: id.to_owned() }),
-        (None, _) => Err(invalid_client("client authentication is required")),
     }
 }
 
 /// Authenticates the client of a token request.
 pub async fn authenticate<D: Db, K: Kv>(
     ctx: &Ctx<'_, D, K>,
-    req: &Request,
-    form: &Form,
+    presented: Presented,
 ) -> Result<Client, OAuthError> {
     let failed = || invalid_client("client authentication failed");
-    match presented(req, form)? {
+    match presented {
         Presented::Basic { id, secret } | Presented::Post { id, secret } => {
             if id == ctx.config.admin_client_id {
                 let ok = secret::constant_time_eq(

@@ -9,16 +9,14 @@ use super::error::{ErrorCode, OAuthError};
 use super::id_token::{self, IdToken};
 use super::resources;
 use super::signing;
-use crate::app::Ctx;
 use crate::crypto::keys::ActiveKey;
 use crate::crypto::{b64url, random, secret};
+use crate::ctx::Ctx;
 use crate::store::apps::{AppType, Application};
 use crate::store::oidc::{self as repo, FamilyRow, Granted, NewTokens};
 use crate::store::rbac;
 use crate::store::users::{self, User};
 use crate::store::{Db, Kv};
-use crate::web::{self, Response};
-use http::StatusCode;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -182,8 +180,8 @@ fn token_resource<'a>(form: &'a Form, granted: &Granted) -> Result<Option<&'a st
     }
 }
 
-fn respond(minted: Minted) -> Response {
-    web::no_store(web::json(StatusCode::OK, &minted.body))
+fn respond(minted: Minted) -> Value {
+    minted.body
 }
 
 fn stored<'a>(m: &'a Minted) -> NewTokens<'a> {
@@ -207,7 +205,7 @@ pub async fn authorization_code<D: Db, K: Kv>(
     ctx: &Ctx<'_, D, K>,
     client: &Client,
     form: &Form,
-) -> Result<Response, OAuthError> {
+) -> Result<Value, OAuthError> {
     let app = user_app(client)?;
     let now = ctx.now();
     let code = form
@@ -300,7 +298,7 @@ pub async fn refresh_token<D: Db, K: Kv>(
     ctx: &Ctx<'_, D, K>,
     client: &Client,
     form: &Form,
-) -> Result<Response, OAuthError> {
+) -> Result<Value, OAuthError> {
     let app = user_app(client)?;
     let now = ctx.now();
     let token = form

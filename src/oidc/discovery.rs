@@ -1,16 +1,11 @@
 //! OpenID Provider metadata (OpenID Connect Discovery 1.0 §3, RFC 8414): it lists exactly
 //! what is implemented.
 use super::{authorize, token};
-use crate::app::Ctx;
-use crate::store::{Db, Kv};
-use crate::web::{self, Response};
-use http::header::{HeaderValue, CACHE_CONTROL};
-use http::StatusCode;
-use serde_json::json;
+use serde_json::{json, Value};
 
-pub fn handle<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>) -> Response {
-    let issuer = ctx.issuer();
-    let doc = json!({
+/// The discovery document of the provider at `issuer`.
+pub fn document(issuer: &str) -> Value {
+    json!({
         "issuer": issuer,
         "authorization_endpoint": format!("{issuer}/auth"),
         "token_endpoint": format!("{issuer}/token"),
@@ -43,11 +38,5 @@ pub fn handle<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>) -> Response {
         "claims_parameter_supported": false,
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,
-    });
-    let mut res = web::json(StatusCode::OK, &doc);
-    res.headers_mut().insert(
-        CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=300"),
-    );
-    res
+    })
 }

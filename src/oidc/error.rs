@@ -1,6 +1,6 @@
 //! OAuth 2.0 errors, as RFC 6749 §5.2 (and the RFCs that add codes) define them.
 use crate::error::InternalError;
-use http::StatusCode;
+use crate::i18n::Msg;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorCode {
@@ -26,6 +26,19 @@ pub enum ErrorCode {
     /// RFC 6750 §3.1: "The access token provided is expired, revoked, malformed, or invalid
     /// for other reasons."
     InvalidToken,
+    /// §4.1.2.1: "The resource owner or authorization server denied the request."
+    AccessDenied,
+    /// §4.1.2.1: "The authorization server does not support obtaining an authorization code
+    /// using this method."
+    UnsupportedResponseType,
+    /// OIDC Core §3.1.2.6: "The Authorization Server requires End-User authentication."
+    LoginRequired,
+    /// OIDC Core §3.1.2.6: "The Authorization Server requires End-User consent."
+    ConsentRequired,
+    /// OIDC Core §3.1.2.6: "The OP does not support use of the request parameter."
+    RequestNotSupported,
+    /// OIDC Core §3.1.2.6: "The OP does not support use of the request_uri parameter."
+    RequestUriNotSupported,
 }
 
 impl ErrorCode {
@@ -39,14 +52,12 @@ impl ErrorCode {
             ErrorCode::InvalidScope => "invalid_scope",
             ErrorCode::InvalidTarget => "invalid_target",
             ErrorCode::InvalidToken => "invalid_token",
-        }
-    }
-
-    /// 400, except 401 for a failed client authentication (RFC 6749 §5.2).
-    pub fn status(self) -> StatusCode {
-        match self {
-            ErrorCode::InvalidClient | ErrorCode::InvalidToken => StatusCode::UNAUTHORIZED,
-            _ => StatusCode::BAD_REQUEST,
+            ErrorCode::AccessDenied => "access_denied",
+            ErrorCode::UnsupportedResponseType => "unsupported_response_type",
+            ErrorCode::LoginRequired => "login_required",
+            ErrorCode::ConsentRequired => "consent_required",
+            ErrorCode::RequestNotSupported => "request_not_supported",
+            ErrorCode::RequestUriNotSupported => "request_uri_not_supported",
         }
     }
 }
@@ -79,5 +90,20 @@ impl OAuthError {
 impl<E: Into<InternalError>> From<E> for OAuthError {
     fn from(e: E) -> Self {
         OAuthError::Internal(e.into())
+    }
+}
+
+/// A failure of the browser flow (authorize, consent, sign-out) that is shown to the person
+/// rather than sent to the client: the client or its redirect URI cannot be trusted, or the
+/// interaction is gone.
+#[derive(Debug)]
+pub enum FlowError {
+    Show(Msg),
+    Internal(InternalError),
+}
+
+impl<E: Into<InternalError>> From<E> for FlowError {
+    fn from(e: E) -> Self {
+        FlowError::Internal(e.into())
     }
 }

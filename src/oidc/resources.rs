@@ -1,7 +1,7 @@
 //! API resources (RFC 8707 resource indicators) and the scopes a client or user may get.
 use super::client_auth::Client;
 use super::error::{ErrorCode, OAuthError};
-use crate::app::Ctx;
+use crate::ctx::Ctx;
 use crate::error::InternalError;
 use crate::store::rbac::{self, Owner};
 use crate::store::{Db, Kv};

@@ -1,31 +1,26 @@
 //! `POST /oidc/token` (RFC 6749 §3.2). Grants: `client_credentials` (§4.4) with RFC 8707
 //! resource indicators.
 use super::access_token;
-use super::client_auth::{authenticate, Client, Form};
+use super::client_auth::{authenticate, Client, Form, Presented};
 use super::error::{ErrorCode, OAuthError};
 use super::resources::{self, Resource};
 use super::signing;
-use crate::app::Ctx;
+use crate::crypto::secret::Secret;
+use crate::ctx::Ctx;
 use crate::store::apps::AppType;
 use crate::store::{Db, Kv};
-use crate::web::{self, media_type, Request, Response};
-use http::StatusCode;
-use serde_json::json;
+use serde_json::{json, Value};
 
 pub const GRANT_TYPES: &[&str] = &["authorization_code", "refresh_token", "client_credentials"];
 pub const AUTH_METHODS: &[&str] = &["client_secret_basic", "client_secret_post", "none"];
 
-pub async fn handle<D: Db, K: Kv>(
+/// A token request: the form's parameters and the Basic credentials, if any. Returns the
+/// JSON body of the successful response (§5.1).
+pub async fn exchange<D: Db, K: Kv>(
     ctx: &Ctx<'_, D, K>,
-    req: &Request,
-) -> Result<Response, OAuthError> {
-    if media_type(req).as_deref() != Some("application/x-www-form-urlencoded") {
-        return Err(OAuthError::new(
-            ErrorCode::InvalidRequest,
-            "the body must be application/x-www-form-urlencoded",
-        ));
-    }
-    let form = Form::parse(req.body());
+    basic: Option<(String, Secret)>,
+    form: &Form,
+) -> Result<Value, OAuthError> {
     let grant_type = form
         .get("grant_type")?
         .ok_or_else(|| OAuthError::new(ErrorCode::InvalidRequest, "grant_type is required"))?;
@@ -35,11 +30,11 @@ pub async fn handle<D: Db, K: Kv>(
             format!("unsupported grant_type {grant_type:?}"),
         ));
     }
-    let client = authenticate(ctx, req, &form).await?;
+    let client = authenticate(ctx, Presented::from_parts(basic, form)?).await?;
     match grant_type {
-        "authorization_code" => super::code_grant::authorization_code(ctx, &client, &form).await,
-        "refresh_token" => super::code_grant::refresh_token(ctx, &client, &form).await,
-        _ => client_credentials(ctx, &client, &form).await,
+        "authorization_code" => super::code_grant::authorization_code(ctx, &client, form).await,
+        "refresh_token" => super::code_grant::refresh_token(ctx, &client, form).await,
+        _ => client_credentials(ctx, &client, form).await,
     }
 }
 
@@ -99,7 +94,7 @@ async fn client_credentials<D: Db, K: Kv>(
     ctx: &Ctx<'_, D, K>,
     client: &Client,
     form: &Form,
-) -> Result<Response, OAuthError> {
+) -> Result<Value, OAuthError> {
     if client.app_type() != AppType::MachineToMachine {
         return Err(OAuthError::new(
             ErrorCode::UnauthorizedClient,
@@ -128,7 +123,7 @@ async fn client_credentials<D: Db, K: Kv>(
     if let (false, Some(map)) = (scopes.is_empty(), body.as_object_mut()) {
         map.insert("scope".into(), json!(scopes.join(" ")));
     }
-    Ok(web::no_store(web::json(StatusCode::OK, &body)))
+    Ok(body)
 }
 
 #[cfg(test)]

@@ -2,32 +2,26 @@
 //! `/oidc/token/introspection` (RFC 7662).
 use super::access_token;
 use super::claims;
-use super::client_auth::{authenticate, Client, Form};
+use super::client_auth::{authenticate, Client, Form, Presented};
 use super::error::{ErrorCode, OAuthError};
 use super::signing;
-use crate::app::Ctx;
-use crate::crypto::secret;
+use crate::crypto::secret::{self, Secret};
+use crate::ctx::Ctx;
 use crate::store::oidc::{self as repo, Granted};
 use crate::store::{rbac, users, Db, Kv};
-use crate::web::{self, header, media_type, Request, Response};
-use http::header::AUTHORIZATION;
-use http::StatusCode;
 use serde_json::{json, Value};
 
 fn invalid_token(description: &str) -> OAuthError {
     OAuthError::new(ErrorCode::InvalidToken, description)
 }
 
-/// `GET|POST /oidc/me` with `Authorization: Bearer <opaque access token>`.
+/// `GET|POST /oidc/me` with the opaque access token the face took from the `Authorization:
+/// Bearer` header. Returns the claims.
 pub async fn userinfo<D: Db, K: Kv>(
     ctx: &Ctx<'_, D, K>,
-    req: &Request,
-) -> Result<Response, OAuthError> {
-    let token = header(req, AUTHORIZATION)
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
+    bearer: Option<&str>,
+) -> Result<Value, OAuthError> {
+    let token = bearer
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .ok_or_else(|| invalid_token("a bearer access token is required"))?;
@@ -60,24 +54,15 @@ pub async fn userinfo<D: Db, K: Kv>(
     } else {
         Vec::new()
     };
-    Ok(web::no_store(web::json(
-        StatusCode::OK,
-        &claims::for_scopes(&user, &scopes, &roles),
-    )))
+    Ok(Value::Object(claims::for_scopes(&user, &scopes, &roles)))
 }
 
 async fn client_and_token<'f, D: Db, K: Kv>(
     ctx: &Ctx<'_, D, K>,
-    req: &Request,
+    basic: Option<(String, Secret)>,
     form: &'f Form,
 ) -> Result<(Client, &'f str), OAuthError> {
-    if media_type(req).as_deref() != Some("application/x-www-form-urlencoded") {
-        return Err(OAuthError::new(
-            ErrorCode::InvalidRequest,
-            "the body must be application/x-www-form-urlencoded",
-        ));
-    }
-    let client = authenticate(ctx, req, form).await?;
+    let client = authenticate(ctx, Presented::from_parts(basic, form)?).await?;
     let token = form
         .get("token")?
         .ok_or_else(|| OAuthError::new(ErrorCode::InvalidRequest, "token is required"))?;
@@ -88,10 +73,10 @@ async fn client_and_token<'f, D: Db, K: Kv>(
 /// the calling client. Unknown tokens, and other clients' tokens, are a silent 200 (§2.2).
 pub async fn revoke<D: Db, K: Kv>(
     ctx: &Ctx<'_, D, K>,
-    req: &Request,
-) -> Result<Response, OAuthError> {
-    let form = Form::parse(req.body());
-    let (client, token) = client_and_token(ctx, req, &form).await?;
+    basic: Option<(String, Secret)>,
+    form: &Form,
+) -> Result<(), OAuthError> {
+    let (client, token) = client_and_token(ctx, basic, form).await?;
     let hash = secret::hash(token);
     if let Some(found) = repo::refresh_token(ctx.db, &hash).await? {
         if found.family.client_id == client.id() {
@@ -102,16 +87,16 @@ pub async fn revoke<D: Db, K: Kv>(
             repo::delete_access_token(ctx.db, &hash).await?;
         }
     }
-    Ok(web::no_store(web::empty(StatusCode::OK)))
+    Ok(())
 }
 
 /// RFC 7662: for authenticated (confidential) clients only.
 pub async fn introspect<D: Db, K: Kv>(
     ctx: &Ctx<'_, D, K>,
-    req: &Request,
-) -> Result<Response, OAuthError> {
-    let form = Form::parse(req.body());
-    let (client, token) = client_and_token(ctx, req, &form).await?;
+    basic: Option<(String, Secret)>,
+    form: &Form,
+) -> Result<Value, OAuthError> {
+    let (client, token) = client_and_token(ctx, basic, form).await?;
     if !client.app_type().is_confidential() {
         return Err(OAuthError::new(
             ErrorCode::InvalidClient,
@@ -154,5 +139,5 @@ pub async fn introspect<D: Db, K: Kv>(
             _ => inactive,
         }
     };
-    Ok(web::no_store(web::json(StatusCode::OK, &body)))
+    Ok(body)
 }

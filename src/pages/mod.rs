@@ -1,11 +1,20 @@
-//! Hosted pages: one askama template per page over a shared [`PageContext`].
+//! Hosted pages: the HTTP face a person sees. Each screen family has its handlers here
+//! (sign-in and registration, codes, the missing-profile prompt, consent, sign-out, the
+//! authorization response); they parse the form, call the experience or OIDC core, and
+//! render one askama template over a shared [`PageContext`]. No flow rule lives here, and no
+//! SQL: whether a way in is open is the core's answer.
 use crate::config::ConfigError;
+use crate::i18n::{Lang, Msg};
 use askama::Template;
-use i18n::{translate, Lang};
 
-pub mod flow;
-pub mod handlers;
-pub mod i18n;
+pub mod authorize;
+pub mod codes;
+pub mod consent;
+pub mod forms;
+pub mod logout;
+pub mod profile;
+pub mod sign_in;
+pub mod views;
 
 /// What every page's layout needs.
 pub struct PageContext {
@@ -58,17 +67,16 @@ struct ErrorPage<'a> {
     hint: Option<String>,
 }
 
-fn render_error(lang: Lang, heading: &str, detail: String, hint: Option<String>) -> String {
-    let heading = translate(lang, heading);
+fn render_error(lang: Lang, heading: &str, detail: &str, hint: Option<String>) -> String {
     let page = ErrorPage {
         ctx: PageContext {
             lang: lang.code(),
-            title: heading.clone(),
+            title: heading.to_owned(),
             custom_css: None,
             brand: Brand::default(),
         },
-        heading: &heading,
-        detail: translate(lang, &detail),
+        heading,
+        detail: detail.to_owned(),
         hint,
     };
     page.render().unwrap_or_else(|e| {
@@ -82,7 +90,7 @@ pub fn config_error(e: &ConfigError) -> String {
     render_error(
         Lang::En,
         "Gatehouse is not configured correctly",
-        format!("The setting {} {}.", e.variable, e.problem),
+        &format!("The setting {} {}.", e.variable, e.problem),
         Some(format!(
             "Fix {0} in .dev.vars for local development, or with `wrangler secret put {0}` \
              (secrets) or in wrangler.toml [vars] when deployed, then reload this page.",
@@ -94,8 +102,8 @@ pub fn config_error(e: &ConfigError) -> String {
 pub fn not_found(lang: Lang) -> String {
     render_error(
         lang,
-        "Page not found",
-        "There is nothing at this address.".to_owned(),
+        lang.t(Msg::NotFoundHeading),
+        lang.t(Msg::NotFoundDetail),
         None,
     )
 }
@@ -103,13 +111,13 @@ pub fn not_found(lang: Lang) -> String {
 pub fn internal_error(lang: Lang, id: &str) -> String {
     render_error(
         lang,
-        "Something went wrong",
-        "We could not complete your request. Please try again in a moment.".to_owned(),
-        Some(format!("Error id: {id}")),
+        lang.t(Msg::InternalHeading),
+        lang.t(Msg::InternalDetail),
+        Some(lang.fill(Msg::ErrorId, &[("id", id)])),
     )
 }
 
-/// A request that cannot be served, with `message` in the user's language when known.
-pub fn invalid(lang: Lang, message: &str) -> String {
-    render_error(lang, "Something is not right", message.to_owned(), None)
+/// A request that cannot be served, with `msg` in the user's language.
+pub fn invalid(lang: Lang, msg: Msg) -> String {
+    render_error(lang, lang.t(Msg::ErrorHeading), lang.t(msg), None)
 }

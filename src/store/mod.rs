@@ -9,6 +9,7 @@
 
 pub mod apps;
 pub mod codes;
+pub mod interactions;
 pub mod keys;
 pub mod logs;
 pub mod messages;

@@ -1,5 +1,5 @@
-//! The authorization-code flow's state in D1: interactions, grants, codes, token families,
-//! refresh tokens and opaque access tokens. Secrets are stored by their hash only.
+//! The authorization-code flow's state in D1: grants, codes, token families, refresh tokens
+//! and opaque access tokens. Secrets are stored by their hash only.
 use super::{query_as, query_one, Db, Statement, StoreError, Value};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -25,90 +25,6 @@ fn to_json(v: &impl Serialize) -> Result<Value, StoreError> {
 
 pub fn from_json<T: serde::de::DeserializeOwned>(s: &str) -> Result<T, StoreError> {
     serde_json::from_str(s).map_err(|e| StoreError::Decode(e.to_string()))
-}
-
-// ---- interactions
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct InteractionRow {
-    pub id: String,
-    pub client_id: String,
-    pub request: String,
-    pub user_id: Option<String>,
-    pub login_at: Option<i64>,
-    pub consented: i64,
-    pub created_at: i64,
-    pub expires_at: i64,
-}
-
-pub async fn insert_interaction(
-    db: &impl Db,
-    id: &str,
-    client_id: &str,
-    request: &str,
-    now: i64,
-    ttl: i64,
-) -> Result<InteractionRow, StoreError> {
-    db.execute(
-        "INSERT INTO oidc_interactions (id, client_id, request, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-        &[id.into(), client_id.into(), request.into(), now.into(), (now + ttl).into()],
-    )
-    .await?;
-    Ok(InteractionRow {
-        id: id.to_owned(),
-        client_id: client_id.to_owned(),
-        request: request.to_owned(),
-        user_id: None,
-        login_at: None,
-        consented: 0,
-        created_at: now,
-        expires_at: now + ttl,
-    })
-}
-
-pub async fn interaction(
-    db: &impl Db,
-    id: &str,
-    now: i64,
-) -> Result<Option<InteractionRow>, StoreError> {
-    query_one(
-        db,
-        "SELECT id, client_id, request, user_id, login_at, consented, created_at, expires_at \
-         FROM oidc_interactions WHERE id = ?1 AND expires_at > ?2",
-        &[id.into(), now.into()],
-    )
-    .await
-}
-
-pub async fn set_interaction_login(
-    db: &impl Db,
-    id: &str,
-    user_id: &str,
-    now: i64,
-) -> Result<bool, StoreError> {
-    Ok(db
-        .execute(
-            "UPDATE oidc_interactions SET user_id = ?2, login_at = ?3 WHERE id = ?1",
-            &[id.into(), user_id.into(), now.into()],
-        )
-        .await?
-        > 0)
-}
-
-pub async fn set_interaction_consented(db: &impl Db, id: &str) -> Result<bool, StoreError> {
-    Ok(db
-        .execute(
-            "UPDATE oidc_interactions SET consented = 1 WHERE id = ?1",
-            &[id.into()],
-        )
-        .await?
-        > 0)
-}
-
-pub async fn delete_interaction(db: &impl Db, id: &str) -> Result<(), StoreError> {
-    db.execute("DELETE FROM oidc_interactions WHERE id = ?1", &[id.into()])
-        .await
-        .map(|_| ())
 }
 
 // ---- grants (consent)
@@ -274,9 +190,18 @@ pub struct NewTokens<'a> {
     pub access: Option<(&'a str, &'a str, i64)>,
 }
 
+/// What a batch's token inserts are conditional on: the consumption this request won.
+#[derive(Clone, Copy)]
+enum Guard {
+    /// The authorization code `?1` was consumed with mark `?2`.
+    Code,
+    /// The refresh token `?1` was consumed with mark `?2`.
+    Refresh,
+}
+
 fn token_statements(
     family_id: &str,
-    guard: &'static str,
+    guard: Guard,
     guard_params: &[Value],
     t: &NewTokens<'_>,
     now: i64,
@@ -285,9 +210,9 @@ fn token_statements(
     let mut out = Vec::new();
     if let Some((hash, expires)) = t.refresh {
         let sql = match guard {
-            GUARD_CODE => "INSERT INTO oidc_refresh_tokens (id, family_id, created_at, expires_at) SELECT ?3, ?4, ?5, ?6 \
+            Guard::Code => "INSERT INTO oidc_refresh_tokens (id, family_id, created_at, expires_at) SELECT ?3, ?4, ?5, ?6 \
                  WHERE EXISTS (SELECT 1 FROM oidc_codes WHERE id = ?1 AND consumed_by = ?2)",
-            _ => "INSERT INTO oidc_refresh_tokens (id, family_id, created_at, expires_at) SELECT ?3, ?4, ?5, ?6 \
+            Guard::Refresh => "INSERT INTO oidc_refresh_tokens (id, family_id, created_at, expires_at) SELECT ?3, ?4, ?5, ?6 \
                  WHERE EXISTS (SELECT 1 FROM oidc_refresh_tokens WHERE id = ?1 AND consumed_by = ?2)",
         };
         let mut p = guard_params.to_vec();
@@ -296,9 +221,9 @@ fn token_statements(
     }
     if let Some((hash, scopes, expires)) = t.access {
         let sql = match guard {
-            GUARD_CODE => "INSERT INTO oidc_access_tokens (id, family_id, scopes, created_at, expires_at) SELECT ?3, ?4, ?5, ?6, ?7 \
+            Guard::Code => "INSERT INTO oidc_access_tokens (id, family_id, scopes, created_at, expires_at) SELECT ?3, ?4, ?5, ?6, ?7 \
                  WHERE EXISTS (SELECT 1 FROM oidc_codes WHERE id = ?1 AND consumed_by = ?2)",
-            _ => "INSERT INTO oidc_access_tokens (id, family_id, scopes, created_at, expires_at) SELECT ?3, ?4, ?5, ?6, ?7 \
+            Guard::Refresh => "INSERT INTO oidc_access_tokens (id, family_id, scopes, created_at, expires_at) SELECT ?3, ?4, ?5, ?6, ?7 \
                  WHERE EXISTS (SELECT 1 FROM oidc_refresh_tokens WHERE id = ?1 AND consumed_by = ?2)",
         };
         let mut p = guard_params.to_vec();
@@ -313,9 +238,6 @@ fn token_statements(
     }
     out
 }
-
-const GUARD_CODE: &str = "code";
-const GUARD_REFRESH: &str = "refresh";
 
 /// Consumes the code and, in the same transaction, creates the token family and its tokens.
 /// Returns false if the code was already consumed or has expired (nothing is written).
@@ -346,7 +268,11 @@ pub async fn exchange_code(
         ),
     ];
     statements.extend(token_statements(
-        &family.id, GUARD_CODE, &guard, tokens, now,
+        &family.id,
+        Guard::Code,
+        &guard,
+        tokens,
+        now,
     ));
     let counts = db.batch(&statements).await?;
     Ok(counts.first() == Some(&1))
@@ -369,6 +295,15 @@ pub async fn delete_family(db: &impl Db, family_id: &str) -> Result<bool, StoreE
         )
         .await?
         > 0)
+}
+
+/// Deletes what a browser session was issued without `offline_access` (at its sign-out).
+pub async fn revoke_session_families(db: &impl Db, session_id: &str) -> Result<u64, StoreError> {
+    db.execute(
+        "DELETE FROM oidc_token_families WHERE session_id = ?1 AND offline = 0",
+        &[session_id.into()],
+    )
+    .await
 }
 
 /// The family of a refresh token, with the token's own state.
@@ -412,7 +347,7 @@ pub async fn rotate_refresh(
     )];
     statements.extend(token_statements(
         family_id,
-        GUARD_REFRESH,
+        Guard::Refresh,
         &guard,
         tokens,
         now,

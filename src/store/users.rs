@@ -165,6 +165,26 @@ pub async fn get(db: &impl Db, id: &str) -> Result<Option<User>, StoreError> {
         .transpose()
 }
 
+/// The user known by `value` as an identifier of `kind`. `value` must be in its normal form
+/// (`crate::identity::normalize`); the kind is the caller's claim, never guessed.
+pub async fn find_by_identifier(
+    db: &impl Db,
+    kind: crate::identity::Identifier,
+    value: &str,
+) -> Result<Option<User>, StoreError> {
+    use crate::identity::Identifier;
+    let column = match kind {
+        Identifier::Username => "username",
+        Identifier::Email => "primary_email",
+        Identifier::Phone => "primary_phone",
+    };
+    let sql = format!("SELECT {COLUMNS} FROM users WHERE {column} = ?1");
+    query_one::<UserRow>(db, &sql, &[value.into()])
+        .await?
+        .map(User::try_from)
+        .transpose()
+}
+
 /// One page, newest first, and the total count. `like` is a SQL LIKE pattern matched
 /// (case-insensitively for ASCII) against the id, username, email, phone and name.
 pub async fn list(

@@ -1,6 +1,7 @@
 //! The HTTP types handlers use, and small helpers to read requests and build responses.
 pub mod cookies;
 pub mod csrf;
+pub mod error;
 use http::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE};
 use http::StatusCode;
 use serde::Serialize;

@@ -76,7 +76,7 @@ test('register with email, code and password; sign out; sign in with the passwor
 
   await signOut(page);
   await page.goto(await authUrl());
-  await page.getByRole('link', { name: 'Sign in with an email code' }).click();
+  await page.getByRole('link', { name: 'Sign in with a code' }).click();
   await shoot(page, 'sign-in-code');
   await page.getByLabel('Email').fill(email);
   await page.getByRole('button', { name: 'Send code' }).click();

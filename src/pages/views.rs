@@ -1,7 +1,8 @@
-//! The sign-in flow's pages: sign-in, consent, sign-out confirmation, and the form_post
-//! response. Each renders one template; none holds flow logic.
-use super::i18n::{Lang, Text};
+//! The sign-in flow's pages: sign-in, registration, the one-form screens, consent, sign-out
+//! confirmation, and the form_post response. Each renders one template; none holds flow
+//! logic. Every word comes from the `i18n` catalog by message id.
 use super::PageContext;
+use crate::i18n::{Lang, Msg};
 use askama::Template;
 
 /// What the sign-in and registration pages share.
@@ -21,8 +22,8 @@ pub struct Form<'a> {
 #[template(path = "sign_in.html")]
 struct SignIn<'a> {
     ctx: PageContext,
-    t: &'static Text,
-    app_name: &'a str,
+    t: Lang,
+    continue_to: String,
     csrf: &'a str,
     identifier: &'a str,
     error: Option<&'a str>,
@@ -47,8 +48,8 @@ pub struct SignInExtras<'a> {
 #[template(path = "register.html")]
 struct Register<'a> {
     ctx: PageContext,
-    t: &'static Text,
-    app_name: &'a str,
+    t: Lang,
+    continue_to: String,
     csrf: &'a str,
     username: &'a str,
     error: Option<&'a str>,
@@ -64,7 +65,7 @@ struct Register<'a> {
 #[template(path = "consent.html")]
 struct Consent<'a> {
     ctx: PageContext,
-    t: &'static Text,
+    t: Lang,
     heading: String,
     intro: String,
     user: &'a str,
@@ -76,7 +77,7 @@ struct Consent<'a> {
 #[template(path = "logout.html")]
 struct Logout<'a> {
     ctx: PageContext,
-    t: &'static Text,
+    t: Lang,
     question: String,
     csrf: &'a str,
     fields: Vec<(String, String)>,
@@ -126,12 +127,16 @@ fn form_ctx(f: &Form<'_>, title: &str) -> PageContext {
     }
 }
 
+fn continue_to(f: &Form<'_>) -> String {
+    f.lang.fill(Msg::ContinueTo, &[("app", f.app_name)])
+}
+
 pub fn sign_in(f: &Form<'_>, identifier: &str, x: SignInExtras<'_>) -> String {
-    let t = f.lang.text();
+    let t = f.lang;
     render(SignIn {
-        ctx: form_ctx(f, t.sign_in),
+        ctx: form_ctx(f, t.t(Msg::SignIn)),
         t,
-        app_name: f.app_name,
+        continue_to: continue_to(f),
         csrf: f.csrf,
         identifier,
         error: f.error,
@@ -152,11 +157,11 @@ pub fn register(
     by_email: bool,
     phone_ok: bool,
 ) -> String {
-    let t = f.lang.text();
+    let t = f.lang;
     render(Register {
-        ctx: form_ctx(f, t.register),
+        ctx: form_ctx(f, t.t(Msg::RegisterTitle)),
         t,
-        app_name: f.app_name,
+        continue_to: continue_to(f),
         csrf: f.csrf,
         username,
         error: f.error,
@@ -179,12 +184,12 @@ fn lang_ctx(lang: Lang, title: &str) -> PageContext {
 }
 
 pub fn consent(lang: Lang, app_name: &str, user: &str, scopes: Vec<String>, csrf: &str) -> String {
-    let t = lang.text();
+    let app = [("app", app_name)];
     render(Consent {
-        ctx: lang_ctx(lang, t.authorize),
-        t,
-        heading: t.consent_heading.replace("{app}", app_name),
-        intro: t.consent_intro.replace("{app}", app_name),
+        ctx: lang_ctx(lang, lang.t(Msg::Authorize)),
+        t: lang,
+        heading: lang.fill(Msg::ConsentHeading, &app),
+        intro: lang.fill(Msg::ConsentIntro, &app),
         user,
         scopes,
         csrf,
@@ -197,14 +202,13 @@ pub fn logout(
     csrf: &str,
     fields: Vec<(String, String)>,
 ) -> String {
-    let t = lang.text();
     let question = match app_name {
-        Some(app) => t.sign_out_of.replace("{app}", app),
-        None => t.sign_out_question.to_owned(),
+        Some(app) => lang.fill(Msg::SignOutOf, &[("app", app)]),
+        None => lang.t(Msg::SignOutQuestion).to_owned(),
     };
     render(Logout {
-        ctx: lang_ctx(lang, t.sign_out),
-        t,
+        ctx: lang_ctx(lang, lang.t(Msg::SignOut)),
+        t: lang,
         question,
         csrf,
         fields,
@@ -213,24 +217,15 @@ pub fn logout(
 
 /// The page after the sign-out confirmation.
 pub fn signed_out(lang: Lang, signed_out: bool) -> String {
-    let t = lang.text();
-    let heading = if signed_out {
-        t.signed_out
+    let heading = lang.t(if signed_out {
+        Msg::SignedOut
     } else {
-        t.still_signed_in
-    };
+        Msg::StillSignedIn
+    });
     render(Message {
         ctx: lang_ctx(lang, heading),
         heading,
-        detail: t.close_window,
-    })
-}
-
-pub fn message(heading: &str, detail: &str) -> String {
-    render(Message {
-        ctx: ctx(heading),
-        heading,
-        detail,
+        detail: lang.t(Msg::CloseWindow),
     })
 }
 
@@ -244,13 +239,10 @@ pub fn form_post(action: &str, fields: Vec<(String, String)>) -> String {
 
 /// Words for a scope on the consent page.
 pub fn describe_scope(lang: Lang, scope: &str) -> String {
-    let t = lang.text();
-    crate::oidc::authorize::OIDC_SCOPES
-        .iter()
-        .position(|s| *s == scope)
-        .and_then(|i| t.scopes.get(i))
-        .map(|s| (*s).to_owned())
-        .unwrap_or_else(|| t.other_scope.replace("{scope}", scope))
+    match Msg::for_scope(scope) {
+        Some(m) => lang.t(m).to_owned(),
+        None => lang.fill(Msg::ScopeOther, &[("scope", scope)]),
+    }
 }
 
 #[derive(Template)]
@@ -286,7 +278,7 @@ struct OneField<'a> {
     terms_required: bool,
     terms_url: Option<&'a str>,
     privacy_url: Option<&'a str>,
-    t: &'static Text,
+    t: Lang,
 }
 
 pub struct FieldsPage<'a> {
@@ -314,6 +306,6 @@ pub fn fields_page(f: &Form<'_>, p: FieldsPage<'_>) -> String {
         terms_required: f.terms_required,
         terms_url: f.terms_url,
         privacy_url: f.privacy_url,
-        t: f.lang.text(),
+        t: f.lang,
     })
 }

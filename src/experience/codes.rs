@@ -1,0 +1,197 @@
+//! One-time codes: sending one to an email address or phone number, checking it, and
+//! identifying by it. Whether a code may be sent or used for the interaction's event is
+//! [`policy::allow`](super::policy::allow)'s decision, asked at both ends.
+use super::interaction::Current;
+use super::messages::{self, Usage};
+use super::policy::Way;
+use super::state::{Event, Proof, StepError, Verification};
+use super::Failure;
+use crate::crypto::{random, secret};
+use crate::ctx::Ctx;
+use crate::i18n::Lang;
+use crate::identity::{self, Channel, Identifier};
+use crate::store::codes::{self, CodeRow};
+use crate::store::throttle::{self, Policy};
+use crate::store::users;
+use crate::store::{Db, Kv};
+
+/// One-time codes: 6 digits, 10 minutes, at most 10 tries, one resend a minute.
+pub const CODE_TTL: i64 = 600;
+pub const CODE_MAX_ATTEMPTS: i64 = 10;
+pub const RESEND_AFTER: i64 = 60;
+/// Wrong codes for one address within an hour, across codes and interactions, before the
+/// address is locked for an hour: 30 guesses an hour against a million codes.
+pub const CODE_IDENTIFIER_POLICY: Policy = Policy::hourly(30);
+pub const CODE_IP_POLICY: Policy = Policy::hourly(300);
+/// Codes sent to one address within an hour.
+pub const SEND_POLICY: Policy = Policy::hourly(10);
+
+/// The way a code for `channel` serves in this interaction now.
+fn way(c: &Current, channel: Channel) -> Result<Way, Failure> {
+    let event = c.state.event().map_err(Failure::Step)?;
+    Ok(Way::Code {
+        event,
+        channel,
+        completing: event == Event::SignIn && c.state.user_id.is_some(),
+    })
+}
+
+/// `POST /experience/verification/verification-code`: sends a code. For sign-in and forgot
+/// password it is sent whether or not an account uses the identifier (no enumeration).
+pub async fn send<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    c: &mut Current,
+    identifier: Identifier,
+    value: &str,
+    lang: Lang,
+) -> Result<String, Failure> {
+    let channel = identifier.channel().ok_or_else(|| {
+        Failure::Invalid("Codes go to an email address or a phone number.".into())
+    })?;
+    c.allow(way(c, channel)?)?;
+    let event = c.state.event().map_err(Failure::Step)?;
+    let value = identity::address(channel, value)?;
+    let now = ctx.now();
+    // At most 10 codes an hour to one address, whatever the interaction; one a minute per
+    // interaction.
+    let send_key = format!("send:{value}");
+    if let Some(until) =
+        throttle::locked_until(ctx.db, std::slice::from_ref(&send_key), now).await?
+    {
+        return Err(Failure::ResendTooSoon {
+            seconds: until - now,
+        });
+    }
+    if let Some(last) = codes::latest(ctx.db, &c.interaction_id, &value).await? {
+        let wait = last.created_at + RESEND_AFTER - now;
+        if wait > 0 {
+            return Err(Failure::ResendTooSoon { seconds: wait });
+        }
+    }
+    throttle::record_failure(ctx.db, &send_key, SEND_POLICY, now).await?;
+    let id = random::id()?;
+    let code = random::digits(6)?;
+    let usage = match event {
+        Event::SignIn => Usage::SignIn,
+        Event::Register => Usage::Register,
+        Event::ForgotPassword => Usage::ForgotPassword,
+    };
+    codes::insert(
+        ctx.db,
+        &CodeRow {
+            id: id.clone(),
+            interaction_id: c.interaction_id.clone(),
+            identifier_type: channel.as_str().into(),
+            identifier: value.clone(),
+            usage: format!("{usage:?}"),
+            code_hash: secret::code_hash(&ctx.config.key_encryption_secret, &id, &code)?,
+            attempts: 0,
+            created_at: now,
+            expires_at: now + CODE_TTL,
+            verified_at: None,
+        },
+    )
+    .await?;
+    if !messages::send(ctx, channel, &value, usage, lang, &code).await? {
+        return Err(Failure::NoConnector);
+    }
+    c.state.add(Verification::Code {
+        id: id.clone(),
+        channel,
+        identifier: value,
+        verified: false,
+    });
+    Ok(id)
+}
+
+/// `POST /experience/verification/verification-code/verify`.
+pub async fn verify<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    c: &mut Current,
+    verification_id: &str,
+    code: &str,
+    ip: Option<&str>,
+) -> Result<(), Failure> {
+    let Verification::Code { identifier, .. } = c
+        .state
+        .verification(verification_id)
+        .map_err(Failure::Step)?
+    else {
+        return Err(Failure::Step(StepError::UnknownVerification));
+    };
+    let now = ctx.now();
+    // Wrong codes also count per address and per client IP (beyond each code's 10 tries),
+    // so that fresh interactions and codes cannot be used to guess on.
+    let keys: Vec<String> = std::iter::once(format!("code:{identifier}"))
+        .chain(ip.map(|ip| format!("codeip:{ip}")))
+        .collect();
+    if let Some(until) = throttle::locked_until(ctx.db, &keys, now).await? {
+        return Err(Failure::Locked { until });
+    }
+    let row = codes::take_attempt(ctx.db, verification_id, now, CODE_MAX_ATTEMPTS)
+        .await?
+        .ok_or(Failure::CodeExpiredOrLocked)?;
+    let expected = secret::code_hash(&ctx.config.key_encryption_secret, &row.id, code.trim())?;
+    if !secret::constant_time_eq(expected.as_bytes(), row.code_hash.as_bytes()) {
+        for (key, policy) in keys.iter().zip([CODE_IDENTIFIER_POLICY, CODE_IP_POLICY]) {
+            throttle::record_failure(ctx.db, key, policy, now).await?;
+        }
+        return Err(Failure::WrongCode);
+    }
+    if !codes::mark_verified(ctx.db, &row.id, now).await? {
+        return Err(Failure::CodeExpiredOrLocked);
+    }
+    if let Ok(Verification::Code { verified, .. }) = c.state.verification_mut(verification_id) {
+        *verified = true;
+    }
+    Ok(())
+}
+
+async fn user_by(db: &impl Db, channel: Channel, value: &str) -> Result<Option<String>, Failure> {
+    Ok(users::find_by_identifier(db, channel.identifier(), value)
+        .await?
+        .map(|u| u.id))
+}
+
+/// Identification by a verified code: sign-in and forgot password find the user; a
+/// registration takes the identifier into the new profile; a signed-in user adds the
+/// address the settings now require. `None` when the verification is not a code.
+pub async fn identify<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    c: &mut Current,
+    verification_id: &str,
+) -> Result<Option<()>, Failure> {
+    let Proof::Identifier(channel, value) =
+        c.state.proven(verification_id).map_err(Failure::Step)?
+    else {
+        return Ok(None);
+    };
+    // The settings may have changed since the code was sent: it must still be a way in.
+    c.allow(way(c, channel)?)?;
+    let add_to_profile = |c: &mut Current, value: String| match channel {
+        Channel::Email => c.state.profile.primary_email = Some(value),
+        Channel::Phone => c.state.profile.primary_phone = Some(value),
+    };
+    match c.state.event().map_err(Failure::Step)? {
+        // Already signed in: the code proved an address the account must now have.
+        Event::SignIn if c.state.user_id.is_some() => {
+            if user_by(ctx.db, channel, &value).await?.is_some() {
+                return Err(Failure::EmailTaken);
+            }
+            add_to_profile(c, value);
+        }
+        Event::SignIn | Event::ForgotPassword => {
+            let user = user_by(ctx.db, channel, &value)
+                .await?
+                .ok_or(Failure::UserNotFound)?;
+            c.state.user_id = Some(user);
+        }
+        Event::Register => {
+            if user_by(ctx.db, channel, &value).await?.is_some() {
+                return Err(Failure::EmailTaken);
+            }
+            add_to_profile(c, value);
+        }
+    }
+    Ok(Some(()))
+}

@@ -1,0 +1,146 @@
+//! The last steps: identification (which creates a new user in one write, once its profile
+//! is complete) and submission, which starts the browser session.
+use super::codes;
+use super::interaction::Current;
+use super::profile::{self, required_profile};
+use super::state::{Event, StepError, Verification};
+use super::{audit, Failure};
+use crate::crypto::random;
+use crate::ctx::Ctx;
+use crate::session;
+use crate::store::interactions as repo;
+use crate::store::users::{self, User};
+use crate::store::{Db, Kv, StoreError};
+use serde_json::json;
+
+/// `POST /experience/identification`: identifies the signing-in user, or creates the new
+/// one in a single write once its profile is complete. True when a user was created.
+pub async fn identify<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    c: &mut Current,
+    verification_id: Option<&str>,
+) -> Result<bool, Failure> {
+    match c.state.event().map_err(Failure::Step)? {
+        Event::SignIn => {
+            let id = verification_id.ok_or_else(|| {
+                Failure::Invalid("`verificationId` is required to sign in.".into())
+            })?;
+            if codes::identify(ctx, c, id).await?.is_none() {
+                c.state.identify_by(id).map_err(Failure::Step)?;
+            }
+            Ok(false)
+        }
+        Event::Register => {
+            if let Some(id) = verification_id {
+                codes::identify(ctx, c, id)
+                    .await?
+                    .ok_or(Failure::Step(StepError::WrongEvent))?;
+            }
+            c.state
+                .ready_to_register(&required_profile(&c.settings))
+                .map_err(Failure::Step)?;
+            let p = &c.state.profile;
+            let user = User {
+                id: random::id()?,
+                username: p.username.clone(),
+                primary_email: p.primary_email.clone(),
+                primary_phone: p.primary_phone.clone(),
+                name: None,
+                avatar: None,
+                password_hash: p.password_hash.clone(),
+                custom_data: Default::default(),
+                profile: Default::default(),
+                identities: Default::default(),
+                last_sign_in_at: Some(ctx.now_ms),
+                is_suspended: false,
+                created_at: ctx.now_ms,
+                updated_at: ctx.now_ms,
+            };
+            users::insert(ctx.db, &user).await.map_err(|e| match e {
+                StoreError::Unique(_) => Failure::UsernameTaken,
+                e => e.into(),
+            })?;
+            c.state.user_id = Some(user.id);
+            Ok(true)
+        }
+        Event::ForgotPassword => {
+            let id = verification_id.ok_or(Failure::NeedsVerification)?;
+            codes::identify(ctx, c, id)
+                .await?
+                .ok_or(Failure::NeedsVerification)?;
+            Ok(false)
+        }
+    }
+}
+
+/// Where the browser goes after a submission, and the new session's cookie secret.
+#[derive(Debug)]
+pub struct Submitted {
+    pub redirect_to: String,
+    pub session_token: Option<String>,
+}
+
+/// `POST /experience/submit`: starts the browser session (ending the one `old_session`
+/// names) and hands back to `/oidc/auth`. `agreed_terms` is what the hosted page's checkbox
+/// said (a custom UI is responsible for its own terms, as with Logto).
+pub async fn submit<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    c: &Current,
+    old_session: Option<&str>,
+    agreed_terms: bool,
+    ip: Option<&str>,
+) -> Result<Submitted, Failure> {
+    let user_id = c.state.ready_to_submit().map_err(Failure::Step)?.to_owned();
+    if c.state.event == Some(Event::ForgotPassword) {
+        // The password is new; the user signs in with it next, on the same interaction.
+        return Ok(Submitted {
+            redirect_to: format!("{}/sign-in?reset=1", ctx.origin),
+            session_token: None,
+        });
+    }
+    let registering = c.state.event == Some(Event::Register);
+    if !registering {
+        profile::complete(ctx, c, &user_id).await?;
+    }
+    if c.settings.terms_required(registering) && !agreed_terms {
+        return Err(Failure::TermsNotAgreed);
+    }
+    let now = ctx.now();
+    if let Some(old) = session::load(ctx.db, ctx.kv, old_session, now).await? {
+        session::end(ctx.db, ctx.kv, &old, now).await?;
+    }
+    let by_code = c
+        .state
+        .verifications
+        .iter()
+        .any(|v| matches!(v, Verification::Code { verified: true, .. }));
+    let amr: &[&str] = if by_code && c.state.profile.password_hash.is_none() {
+        &["otp"]
+    } else {
+        &["pwd"]
+    };
+    let (token, _) = session::create(ctx.kv, &user_id, amr, now, ctx.config.session_ttl).await?;
+    repo::set_interaction_login(ctx.db, &c.interaction_id, &user_id, now).await?;
+    let key = if registering {
+        "Interaction.Register.Submit"
+    } else {
+        "Interaction.SignIn.Submit"
+    };
+    audit::record(
+        ctx.db,
+        audit::Entry {
+            key,
+            ok: true,
+            user_id: Some(&user_id),
+            application_id: Some(&c.client_id),
+            ip,
+            payload: json!({}),
+        },
+        ctx.now_ms,
+    )
+    .await;
+    Ok(Submitted {
+        redirect_to: format!("{}/oidc/auth/resume", ctx.origin),
+        session_token: Some(token),
+    })
+}

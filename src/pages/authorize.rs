@@ -1,0 +1,106 @@
+//! The browser side of `/oidc/auth`: it hands the parameters and cookies to the OIDC core
+//! and turns its [`Next`] into a redirect, or the authorization response into a redirect
+//! or a `form_post` page.
+use super::forms::{interaction_id, session_token};
+use super::views;
+use crate::ctx::Ctx;
+use crate::oidc::authorize::ResponseMode;
+use crate::oidc::interaction::{self, AuthResponse, Next, Screen};
+use crate::store::{Db, Kv};
+use crate::web::error::PageError;
+use crate::web::{self, cookies, Request, Response};
+use http::header::HeaderValue;
+use http::StatusCode;
+use sha2::{Digest, Sha256};
+use url::Url;
+
+/// The authorization response as a redirect (query or fragment) or a self-posting form.
+pub fn respond(r: &AuthResponse) -> Response {
+    let target = &r.target;
+    match target.response_mode {
+        ResponseMode::FormPost => {
+            let mut res = web::html(
+                StatusCode::OK,
+                views::form_post(&target.redirect_uri, r.params.clone()),
+            );
+            let hash = crate::crypto::b64std(&Sha256::digest(views::FORM_POST_SCRIPT.as_bytes()));
+            let csp = format!(
+                "default-src 'none'; script-src 'sha256-{hash}'; style-src 'unsafe-inline'"
+            );
+            if let Ok(v) = HeaderValue::from_str(&csp) {
+                res.headers_mut().insert("content-security-policy", v);
+            }
+            res
+        }
+        mode => {
+            // Registered redirect URIs are checked when saved; a malformed one cannot get here.
+            let Ok(mut url) = Url::parse(&target.redirect_uri) else {
+                return web::empty(StatusCode::BAD_REQUEST);
+            };
+            if mode == ResponseMode::Fragment {
+                let encoded = form_urlencoded::Serializer::new(String::new())
+                    .extend_pairs(&r.params)
+                    .finish();
+                url.set_fragment(Some(&encoded));
+            } else {
+                url.query_pairs_mut().extend_pairs(&r.params);
+            }
+            web::redirect(url.as_str())
+        }
+    }
+}
+
+/// What the browser sees for `next`; the authorization response ends the interaction, so
+/// its cookie goes.
+pub fn render(next: &Next) -> Response {
+    match next {
+        Next::SignIn(screen) => web::redirect(match screen {
+            Screen::SignIn => "/sign-in",
+            Screen::Register => "/register",
+            Screen::ResetPassword => "/reset-password",
+        }),
+        Next::Consent => web::redirect("/consent"),
+        Next::Resume => web::redirect("/oidc/auth/resume"),
+        Next::Respond(r) => {
+            let mut res = respond(r);
+            cookies::clear(&mut res, cookies::INTERACTION);
+            res
+        }
+    }
+}
+
+/// `GET|POST /oidc/auth`.
+pub async fn authorize<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    req: &Request,
+) -> Result<Response, PageError> {
+    let params = web::params(req);
+    let started = interaction::authorize(ctx, &params, session_token(req).as_deref()).await?;
+    let mut res = render(&started.next);
+    if let (Some(id), false) = (
+        &started.interaction_id,
+        matches!(started.next, Next::Respond(_)),
+    ) {
+        cookies::set(
+            &mut res,
+            cookies::INTERACTION,
+            id,
+            interaction::INTERACTION_TTL,
+        );
+    }
+    Ok(res)
+}
+
+/// `GET /oidc/auth/resume`.
+pub async fn resume<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    req: &Request,
+) -> Result<Response, PageError> {
+    let next = interaction::resume(
+        ctx,
+        interaction_id(req).as_deref(),
+        session_token(req).as_deref(),
+    )
+    .await?;
+    Ok(render(&next))
+}

@@ -1,0 +1,206 @@
+//! The sign-in and registration pages. Identifier first: a sign-in with an email address or
+//! phone number and no password gets a code, where the policy allows one.
+use super::forms::{self, check_csrf, current, failed, finish, form, language, page};
+use super::views;
+use crate::ctx::Ctx;
+use crate::experience::interaction::{self, Current};
+use crate::experience::policy::{self, Way};
+use crate::experience::profile::{self, required_profile, Field};
+use crate::experience::state::{Event, ProfileField, StepError};
+use crate::experience::{codes, password, submit, Failure};
+use crate::i18n::{Lang, Msg};
+use crate::identity::{Channel, Identifier};
+use crate::store::{Db, Kv};
+use crate::web::error::PageError;
+use crate::web::{self, csrf, Request, Response};
+use http::StatusCode;
+
+#[derive(Clone, Copy, PartialEq)]
+pub enum Screen {
+    SignIn,
+    Register,
+}
+
+/// Sign-up by a code to an email address or phone number (rather than by username).
+fn by_code(c: &Current) -> bool {
+    required_profile(&c.settings).iter().any(|f| {
+        matches!(
+            f,
+            ProfileField::Email | ProfileField::Phone | ProfileField::EmailOrPhone
+        )
+    })
+}
+
+fn render(
+    c: &Current,
+    lang: Lang,
+    screen: Screen,
+    csrf_token: &str,
+    value: &str,
+    error: Option<&str>,
+    notice: Option<&str>,
+) -> String {
+    let s = &c.settings;
+    let f = form(
+        c,
+        lang,
+        csrf_token,
+        error,
+        s.terms_required(screen == Screen::Register),
+    );
+    let ids = &c.request.identifiers;
+    match screen {
+        Screen::SignIn => views::sign_in(
+            &f,
+            value,
+            views::SignInExtras {
+                can_register: s.registration_allowed(),
+                can_code: !policy::code_channels(s, ids, Event::SignIn).is_empty(),
+                can_reset: !policy::code_channels(s, ids, Event::ForgotPassword).is_empty(),
+                notice,
+            },
+        ),
+        Screen::Register => views::register(
+            &f,
+            value,
+            s.sign_in_allowed(),
+            by_code(c),
+            policy::code_channels(s, ids, Event::Register).contains(&Channel::Phone),
+        ),
+    }
+}
+
+/// `GET /sign-in`, `GET /register`.
+pub async fn show<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    req: &Request,
+    screen: Screen,
+) -> Result<Response, PageError> {
+    let c = current(ctx, req).await?;
+    let lang = language(req, &c);
+    // A screen the settings close sends the user to the other one.
+    if screen == Screen::SignIn && !c.settings.sign_in_allowed() {
+        return Ok(web::redirect("/register"));
+    }
+    let (token, new) = csrf::token(req)?;
+    if screen == Screen::Register && !c.settings.registration_allowed() {
+        let error = lang.t(Msg::RegistrationClosed);
+        return Ok(page(
+            StatusCode::FORBIDDEN,
+            render(&c, lang, Screen::SignIn, &token, "", Some(error), None),
+            &token,
+            new,
+        ));
+    }
+    let prefill = if screen == Screen::SignIn {
+        c.request.login_hint.clone().unwrap_or_default()
+    } else {
+        String::new()
+    };
+    let reset = web::query_pairs(req)
+        .iter()
+        .any(|(k, v)| k == "reset" && v == "1");
+    let notice = reset.then_some(lang.t(Msg::PasswordChanged));
+    Ok(page(
+        StatusCode::OK,
+        render(&c, lang, screen, &token, &prefill, None, notice),
+        &token,
+        new,
+    ))
+}
+
+/// Sends a code to `value` for the interaction's event and goes on to `/verify`.
+pub async fn send_code_and_verify<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    c: &mut Current,
+    kind: Identifier,
+    value: &str,
+    lang: Lang,
+) -> Result<Response, Failure> {
+    let id = codes::send(ctx, c, kind, value, lang).await?;
+    c.state.pending = Some(id);
+    interaction::save(ctx, c).await?;
+    Ok(web::redirect("/verify"))
+}
+
+/// `POST /sign-in`, `POST /register`: runs the form's steps through the experience; on
+/// failure, the same form again with the error in the user's language.
+pub async fn submit<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    req: &Request,
+    screen: Screen,
+) -> Result<Response, PageError> {
+    let params = web::params(req);
+    check_csrf(req, &params)?;
+    let mut c = current(ctx, req).await?;
+    let lang = language(req, &c);
+    let field = |name| web::param(&params, name).unwrap_or_default();
+    let agreed = field("agree") == "yes";
+    let register_by_code = by_code(&c);
+    let value = match screen {
+        Screen::SignIn => field("identifier"),
+        Screen::Register if register_by_code => field("email"),
+        Screen::Register => field("username"),
+    };
+    let steps = async {
+        match screen {
+            Screen::SignIn => {
+                interaction::start(&mut c, Event::SignIn)?;
+                let kind = Identifier::guess(value);
+                // Identifier first: no password, and codes are a way in for this identifier.
+                let code_way = kind.channel().map(|channel| Way::Code {
+                    event: Event::SignIn,
+                    channel,
+                    completing: false,
+                });
+                if field("password").is_empty() && code_way.is_some_and(|w| c.allow(w).is_ok()) {
+                    if c.settings.terms_required(false) && !agreed {
+                        return Err(Failure::TermsNotAgreed);
+                    }
+                    return send_code_and_verify(ctx, &mut c, kind, value, lang).await;
+                }
+                let id =
+                    password::verify(ctx, &mut c, kind, value, field("password"), forms::ip(req))
+                        .await?;
+                submit::identify(ctx, &mut c, Some(&id)).await?;
+            }
+            Screen::Register if register_by_code => {
+                // Sign-up by code: the password now, the address once its code comes back.
+                interaction::start(&mut c, Event::Register)?;
+                if c.settings.sign_up.password {
+                    profile::set(ctx, &mut c, Field::Password, field("password")).await?;
+                }
+                if c.settings.terms_required(true) && !agreed {
+                    return Err(Failure::TermsNotAgreed);
+                }
+                c.state.agreed_terms = agreed;
+                let kind = match Identifier::guess(value) {
+                    Identifier::Phone => Identifier::Phone,
+                    _ => Identifier::Email,
+                };
+                return send_code_and_verify(ctx, &mut c, kind, value, lang).await;
+            }
+            Screen::Register => {
+                interaction::start(&mut c, Event::Register)?;
+                profile::set(ctx, &mut c, Field::Username, value).await?;
+                profile::set(ctx, &mut c, Field::Password, field("password")).await?;
+                if c.settings.terms_required(true) && !agreed {
+                    return Err(Failure::TermsNotAgreed);
+                }
+                submit::identify(ctx, &mut c, None).await?;
+            }
+        }
+        interaction::save(ctx, &c).await?;
+        finish(ctx, req, &c, agreed).await
+    };
+    match steps.await {
+        Ok(res) => Ok(res),
+        Err(Failure::Internal(e)) => Err(PageError::Internal(e)),
+        Err(Failure::Step(StepError::MissingProfile(_))) if screen == Screen::SignIn => {
+            Ok(web::redirect("/profile/missing"))
+        }
+        Err(f) => failed(req, lang, &f, ctx.now(), |token, text| {
+            render(&c, lang, screen, token, value, Some(text), None)
+        }),
+    }
+}
