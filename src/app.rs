@@ -66,13 +66,6 @@ fn allow_any_origin(mut res: Response) -> Response {
     res
 }
 
-fn method_not_allowed() -> Response {
-    web::json(
-        StatusCode::METHOD_NOT_ALLOWED,
-        &json!({"error": "invalid_request", "error_description": "method not allowed"}),
-    )
-}
-
 /// Endpoints a browser app (SPA) calls from its own origin. They take no cookies, so any
 /// origin may read their answers.
 const CORS_PATHS: &[&str] = &[
@@ -157,7 +150,9 @@ async fn route<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request, lang: Lang) -> R
         p if p == "/api" || p.starts_with("/api/") => {
             api::handle(ctx, req).await.unwrap_or_else(wire::api_error)
         }
-        p if KNOWN_PATHS.contains(&p) || codes::Screen::of(p).is_some() => method_not_allowed(),
+        p if KNOWN_PATHS.contains(&p) || codes::Screen::of(p).is_some() => {
+            wire::method_not_allowed()
+        }
         _ => wire::page_error(PageError::NotFound, lang),
     }
 }
@@ -190,9 +185,9 @@ async fn dev_mailbox<D: Db, K: Kv>(
         .into_iter()
         .find(|(k, _)| k == "to")
         .map(|(_, v)| v);
-    match crate::store::messages::mailbox(ctx.db, to.as_deref(), 100).await {
+    match crate::experience::messages::mailbox(ctx, to.as_deref()).await {
         Ok(list) if json_view => web::json(StatusCode::OK, &list),
         Ok(list) => web::html(StatusCode::OK, pages::views::mailbox(list)),
-        Err(e) => wire::page_error(PageError::Internal(e.into()), lang),
+        Err(e) => wire::page_error(PageError::Internal(e), lang),
     }
 }

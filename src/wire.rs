@@ -80,12 +80,20 @@ pub fn oauth_error(e: OAuthError) -> Response {
             web::no_store(web::json(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 &json!({
-                    "error": "server_error",
+                    "error": ErrorCode::ServerError.as_str(),
                     "error_description": format!("Something went wrong on our side. Error id: {id}."),
                 }),
             ))
         }
     }
+}
+
+/// A method the path does not take: 405 with an RFC 6749 error body.
+pub fn method_not_allowed() -> Response {
+    web::json(
+        StatusCode::METHOD_NOT_ALLOWED,
+        &json!({"error": ErrorCode::InvalidRequest.as_str(), "error_description": "method not allowed"}),
+    )
 }
 
 /// A page for a person, in `lang` where the text is known in it.

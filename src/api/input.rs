@@ -103,3 +103,15 @@ pub fn uri(field: &str, value: &str, web_only: bool) -> Result<String, ApiError>
     }
     Ok(value.to_owned())
 }
+
+/// A uniqueness conflict as Logto answers it (422 with `code`); other store errors are ours.
+pub fn unique(e: crate::store::StoreError, code: &'static str, what: &str) -> ApiError {
+    match e {
+        crate::store::StoreError::Unique(_) => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            code,
+            format!("{what} is already in use."),
+        ),
+        e => e.into(),
+    }
+}

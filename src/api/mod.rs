@@ -4,9 +4,11 @@ pub mod applications;
 pub mod connectors;
 pub mod experience;
 pub mod experience_settings;
+pub mod grants;
 pub mod input;
 pub mod keys;
-pub mod rbac;
+pub mod resources;
+pub mod roles;
 pub mod users;
 
 use crate::ctx::Ctx;
@@ -18,7 +20,7 @@ use crate::web::error::ApiError;
 use crate::web::{header, Request, Response};
 use http::header::AUTHORIZATION;
 use http::{Method, StatusCode};
-use rbac::Assignee::{App, User};
+use roles::Assignee::{App, User};
 
 /// Checks the bearer token: 401 without a valid one, 403 without the `all` scope.
 async fn authorize<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: &Request) -> Result<(), ApiError> {
@@ -110,45 +112,49 @@ pub async fn handle<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request) -> Result<R
         (["users", id], &Method::DELETE) => users::delete(ctx, id).await,
         (["users", _], m) => Err(method_not_allowed(m)),
         (["users", id, "password"], &Method::PATCH) => users::set_password(ctx, id, &req).await,
-        (["users", id, "roles"], &Method::GET) => rbac::assigned_roles(ctx, User, id).await,
-        (["users", id, "roles"], &Method::POST) => rbac::assign_roles(ctx, User, id, &req).await,
+        (["users", id, "roles"], &Method::GET) => roles::assigned_roles(ctx, User, id).await,
+        (["users", id, "roles"], &Method::POST) => roles::assign_roles(ctx, User, id, &req).await,
         (["users", id, "roles", role], &Method::DELETE) => {
-            rbac::unassign_role(ctx, User, id, role).await
+            roles::unassign_role(ctx, User, id, role).await
         }
-        (["users", id, "grants"], &Method::GET) => rbac::user_grants(ctx, id, &req).await,
+        (["users", id, "grants"], &Method::GET) => grants::user_grants(ctx, id, &req).await,
         (["users", id, "grants", grant], &Method::DELETE) => {
-            rbac::revoke_grant(ctx, id, grant).await
+            grants::revoke_grant(ctx, id, grant).await
         }
-        (["applications", id, "roles"], &Method::GET) => rbac::assigned_roles(ctx, App, id).await,
+        (["applications", id, "roles"], &Method::GET) => roles::assigned_roles(ctx, App, id).await,
         (["applications", id, "roles"], &Method::POST) => {
-            rbac::assign_roles(ctx, App, id, &req).await
+            roles::assign_roles(ctx, App, id, &req).await
         }
         (["applications", id, "roles", role], &Method::DELETE) => {
-            rbac::unassign_role(ctx, App, id, role).await
+            roles::unassign_role(ctx, App, id, role).await
         }
-        (["resources"], &Method::GET) => rbac::list_resources(ctx, &req).await,
-        (["resources"], &Method::POST) => rbac::create_resource(ctx, &req).await,
-        (["resources", id], &Method::GET) => rbac::get_resource(ctx, id).await,
-        (["resources", id], &Method::PATCH) => rbac::update_resource(ctx, id, &req).await,
-        (["resources", id], &Method::DELETE) => rbac::delete_resource(ctx, id).await,
-        (["resources", id, "is-default"], &Method::PATCH) => rbac::set_default(ctx, id, &req).await,
-        (["resources", id, "scopes"], &Method::GET) => rbac::list_scopes(ctx, id).await,
-        (["resources", id, "scopes"], &Method::POST) => rbac::create_scope(ctx, id, &req).await,
+        (["resources"], &Method::GET) => resources::list_resources(ctx, &req).await,
+        (["resources"], &Method::POST) => resources::create_resource(ctx, &req).await,
+        (["resources", id], &Method::GET) => resources::get_resource(ctx, id).await,
+        (["resources", id], &Method::PATCH) => resources::update_resource(ctx, id, &req).await,
+        (["resources", id], &Method::DELETE) => resources::delete_resource(ctx, id).await,
+        (["resources", id, "is-default"], &Method::PATCH) => {
+            resources::set_default(ctx, id, &req).await
+        }
+        (["resources", id, "scopes"], &Method::GET) => resources::list_scopes(ctx, id).await,
+        (["resources", id, "scopes"], &Method::POST) => {
+            resources::create_scope(ctx, id, &req).await
+        }
         (["resources", id, "scopes", scope], &Method::PATCH) => {
-            rbac::update_scope(ctx, id, scope, &req).await
+            resources::update_scope(ctx, id, scope, &req).await
         }
         (["resources", id, "scopes", scope], &Method::DELETE) => {
-            rbac::delete_scope(ctx, id, scope).await
+            resources::delete_scope(ctx, id, scope).await
         }
-        (["roles"], &Method::GET) => rbac::list_roles(ctx, &req).await,
-        (["roles"], &Method::POST) => rbac::create_role(ctx, &req).await,
-        (["roles", id], &Method::GET) => rbac::get_role(ctx, id).await,
-        (["roles", id], &Method::PATCH) => rbac::update_role(ctx, id, &req).await,
-        (["roles", id], &Method::DELETE) => rbac::delete_role(ctx, id).await,
-        (["roles", id, "scopes"], &Method::GET) => rbac::role_scopes(ctx, id).await,
-        (["roles", id, "scopes"], &Method::POST) => rbac::add_role_scopes(ctx, id, &req).await,
+        (["roles"], &Method::GET) => roles::list_roles(ctx, &req).await,
+        (["roles"], &Method::POST) => roles::create_role(ctx, &req).await,
+        (["roles", id], &Method::GET) => roles::get_role(ctx, id).await,
+        (["roles", id], &Method::PATCH) => roles::update_role(ctx, id, &req).await,
+        (["roles", id], &Method::DELETE) => roles::delete_role(ctx, id).await,
+        (["roles", id, "scopes"], &Method::GET) => roles::role_scopes(ctx, id).await,
+        (["roles", id, "scopes"], &Method::POST) => roles::add_role_scopes(ctx, id, &req).await,
         (["roles", id, "scopes", scope], &Method::DELETE) => {
-            rbac::remove_role_scope(ctx, id, scope).await
+            roles::remove_role_scope(ctx, id, scope).await
         }
         (["sign-in-exp"], &Method::GET) => experience_settings::get(ctx).await,
         (["sign-in-exp"], &Method::PATCH) => experience_settings::update(ctx, &req).await,

@@ -48,9 +48,10 @@ pub async fn send<D: Db, K: Kv>(
     let channel = identifier.channel().ok_or_else(|| {
         Failure::Invalid("Codes go to an email address or a phone number.".into())
     })?;
+    // A malformed address is a 400 whatever the settings, as Logto's input guard answers.
+    let value = identity::address(channel, value)?;
     c.allow(way(c, channel)?)?;
     let event = c.state.event().map_err(Failure::Step)?;
-    let value = identity::address(channel, value)?;
     let now = ctx.now();
     // At most 10 codes an hour to one address, whatever the interaction; one a minute per
     // interaction.
@@ -148,9 +149,11 @@ pub async fn verify<D: Db, K: Kv>(
 }
 
 async fn user_by(db: &impl Db, channel: Channel, value: &str) -> Result<Option<String>, Failure> {
-    Ok(users::find_by_identifier(db, channel.identifier(), value)
-        .await?
-        .map(|u| u.id))
+    Ok(
+        users::find_by_identifier(db, channel.identifier().into(), value)
+            .await?
+            .map(|u| u.id),
+    )
 }
 
 /// Identification by a verified code: sign-in and forgot password find the user; a

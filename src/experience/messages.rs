@@ -134,6 +134,17 @@ pub fn render(templates: &[Template], usage: Usage, lang: Lang, code: &str) -> (
     )
 }
 
+/// A message the development mailbox holds.
+pub use crate::store::messages::MailRow as Mail;
+
+/// The development mailbox: the newest messages first, to `to` only if given.
+pub async fn mailbox<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    to: Option<&str>,
+) -> Result<Vec<Mail>, InternalError> {
+    Ok(repo::mailbox(ctx.db, to, 100).await?)
+}
+
 /// Sends a code by the channel's connector (after the response), or into the development
 /// mailbox. `Ok(false)` when there is no way to send.
 pub async fn send<D: Db, K: Kv>(

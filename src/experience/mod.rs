@@ -159,7 +159,7 @@ pub async fn find_by_identifier(
     identifier: &str,
 ) -> Result<Option<User>, InternalError> {
     match identity::normalize(kind, identifier) {
-        Ok(value) => Ok(users::find_by_identifier(db, kind, &value).await?),
+        Ok(value) => Ok(users::find_by_identifier(db, kind.into(), &value).await?),
         Err(_) => Ok(None),
     }
 }

@@ -83,7 +83,7 @@ pub async fn set<D: Db, K: Kv>(
                     max: policy.max_length,
                 });
             }
-            if users::find_by_identifier(ctx.db, Identifier::Username, &name)
+            if users::find_by_identifier(ctx.db, Identifier::Username.into(), &name)
                 .await?
                 .is_some()
             {

@@ -62,6 +62,17 @@ impl Identifier {
     }
 }
 
+impl From<Identifier> for crate::store::users::By {
+    fn from(kind: Identifier) -> Self {
+        use crate::store::users::By;
+        match kind {
+            Identifier::Username => By::Username,
+            Identifier::Email => By::PrimaryEmail,
+            Identifier::Phone => By::PrimaryPhone,
+        }
+    }
+}
+
 /// Where a one-time code is sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -39,6 +39,9 @@ pub enum ErrorCode {
     RequestNotSupported,
     /// OIDC Core §3.1.2.6: "The OP does not support use of the request_uri parameter."
     RequestUriNotSupported,
+    /// §4.1.2.1: "The authorization server encountered an unexpected condition that
+    /// prevented it from fulfilling the request."
+    ServerError,
 }
 
 impl ErrorCode {
@@ -58,6 +61,7 @@ impl ErrorCode {
             ErrorCode::ConsentRequired => "consent_required",
             ErrorCode::RequestNotSupported => "request_not_supported",
             ErrorCode::RequestUriNotSupported => "request_uri_not_supported",
+            ErrorCode::ServerError => "server_error",
         }
     }
 }

@@ -249,10 +249,10 @@ pub fn describe_scope(lang: Lang, scope: &str) -> String {
 #[template(path = "mailbox.html")]
 struct Mailbox {
     ctx: PageContext,
-    messages: Vec<crate::store::messages::MailRow>,
+    messages: Vec<crate::experience::messages::Mail>,
 }
 
-pub fn mailbox(messages: Vec<crate::store::messages::MailRow>) -> String {
+pub fn mailbox(messages: Vec<crate::experience::messages::Mail>) -> String {
     render(Mailbox {
         ctx: ctx("Development mailbox"),
         messages,

@@ -165,18 +165,26 @@ pub async fn get(db: &impl Db, id: &str) -> Result<Option<User>, StoreError> {
         .transpose()
 }
 
-/// The user known by `value` as an identifier of `kind`. `value` must be in its normal form
-/// (`crate::identity::normalize`); the kind is the caller's claim, never guessed.
+/// Which identifier a user is looked up by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum By {
+    Username,
+    PrimaryEmail,
+    PrimaryPhone,
+}
+
+/// The user known by `value` as an identifier of kind `by`: the one lookup by identifier.
+/// `value` must be in its normal form (the identity module's); the kind is the caller's
+/// claim, never guessed.
 pub async fn find_by_identifier(
     db: &impl Db,
-    kind: crate::identity::Identifier,
+    by: By,
     value: &str,
 ) -> Result<Option<User>, StoreError> {
-    use crate::identity::Identifier;
-    let column = match kind {
-        Identifier::Username => "username",
-        Identifier::Email => "primary_email",
-        Identifier::Phone => "primary_phone",
+    let column = match by {
+        By::Username => "username",
+        By::PrimaryEmail => "primary_email",
+        By::PrimaryPhone => "primary_phone",
     };
     let sql = format!("SELECT {COLUMNS} FROM users WHERE {column} = ?1");
     query_one::<UserRow>(db, &sql, &[value.into()])

@@ -150,9 +150,19 @@ test('the HTTP email and Twilio-style SMS connectors call the provider with the 
     assert.equal((await ui.call('POST', '/api/experience/identification', { verificationId: sent.body.verificationId })).status, 204);
     assert.equal((await ui.call('POST', '/api/experience/submit')).status, 200);
 
+    // SMS codes sign in only where the settings enable them for phone numbers.
     const ui2 = customUi();
     await ui2.start();
     await ui2.call('PUT', '/api/experience', { interactionEvent: 'SignIn' });
+    const refused = await ui2.call('POST', '/api/experience/verification/verification-code', {
+      identifier: { type: 'phone', value: `+${phone}` }, interactionEvent: 'SignIn' });
+    assert.equal(refused.status, 422);
+    assert.equal(refused.body.code, 'user.sign_in_method_not_enabled');
+    assert.equal((await settings({ signIn: { methods: [
+      { identifier: 'username', password: true, verificationCode: false, isPasswordPrimary: true },
+      { identifier: 'email', password: true, verificationCode: true, isPasswordPrimary: true },
+      { identifier: 'phone', password: false, verificationCode: true, isPasswordPrimary: false },
+    ] } })).status, 200);
     const smsSent = await ui2.call('POST', '/api/experience/verification/verification-code', {
       identifier: { type: 'phone', value: `+${phone}` }, interactionEvent: 'SignIn' });
     assert.equal(smsSent.status, 200);
@@ -166,6 +176,10 @@ test('the HTTP email and Twilio-style SMS connectors call the provider with the 
       identifier: { type: 'phone', value: `+${phone}` }, verificationId: smsSent.body.verificationId, code: smsCode });
     assert.equal(verified.status, 200);
   } finally {
+    await settings({ signIn: { methods: [
+      { identifier: 'username', password: true, verificationCode: false, isPasswordPrimary: true },
+      { identifier: 'email', password: true, verificationCode: true, isPasswordPrimary: true },
+    ] } });
     assert.equal((await api('DELETE', `/api/connectors/${email.id}`)).status, 204);
     assert.equal((await api('DELETE', `/api/connectors/${sms.id}`)).status, 204);
   }
