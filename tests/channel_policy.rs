@@ -125,14 +125,44 @@ fn assert_password_unchanged(h: &Harness, client_id: &str) {
 
 /// A refusal on a hosted page: the form again with a readable error, not a redirect to
 /// `/verify`.
-fn assert_page_refusal(r: &Reply) {
+/// The page's error sentence; asserts it is a refusal shown in place (no redirect).
+fn assert_page_refusal(r: &Reply) -> String {
     assert_eq!(r.header("location"), None, "no redirect");
     assert!(r.header("content-type").unwrap().starts_with("text/html"));
     let html = r.text();
     let at = html.find("role=\"alert\">").expect("an error on the page") + 13;
-    let error = &html[at..at + html[at..].find("</p>").unwrap()];
+    let error = html[at..at + html[at..].find("</p>").unwrap()].to_owned();
     assert!(!error.trim().is_empty(), "a readable error");
     assert_eq!(r.status, 422, "the page said: {error}");
+    error
+}
+
+#[test]
+fn the_api_and_the_page_refuse_a_disabled_channel_with_the_same_words() {
+    let h = Harness::new();
+    let id = setup(&h);
+    patch(&h, no_codes());
+    let api_jar = begin(&h, &id, "", "SignIn");
+    let api = send_code(&h, &api_jar, "SignIn", "email", ERIN_EMAIL);
+    assert_refused(&api, "user.sign_in_method_not_enabled");
+    let page_jar = Jar::default();
+    let sign_in = h.follow(&page_jar, &auth(&id, ""));
+    let csrf = csrf_of(&sign_in.text());
+    let form = [("_csrf", csrf.as_str()), ("email", ERIN_EMAIL)];
+    let page = h.browse(&page_jar, "POST", "/sign-in/code", Some(&form));
+    let words = assert_page_refusal(&page);
+    assert_eq!(api.json()["message"].as_str(), Some(words.as_str()));
+    // The German page says the same in German.
+    let de_jar = Jar::default();
+    let sign_in = h.follow(&de_jar, &auth(&id, "&ui_locales=de"));
+    let csrf = csrf_of(&sign_in.text());
+    let form = [("_csrf", csrf.as_str()), ("email", ERIN_EMAIL)];
+    let page = h.browse(&de_jar, "POST", "/sign-in/code", Some(&form));
+    assert_eq!(
+        assert_page_refusal(&page),
+        "Diese Art der Anmeldung ist hier nicht möglich."
+    );
+    assert_eq!(mailbox(&h, ERIN_EMAIL), 0, "no code was sent");
 }
 
 #[test]

@@ -71,10 +71,11 @@ pub async fn set<D: Db, K: Kv>(
     }
     match field {
         Field::Username => {
+            // A malformed username is a 400 whatever the settings (Logto's input guard).
+            let name = identity::username(value)?;
             if !completing {
                 c.allow(Way::Username)?;
             }
-            let name = identity::username(value)?;
             let policy = &c.settings.username_policy;
             let len = u32::try_from(name.chars().count()).unwrap_or(u32::MAX);
             if len < policy.min_length || len > policy.max_length {
