@@ -34,6 +34,7 @@ pub mod session;
 pub mod config;
 pub mod crypto;
 pub mod error;
+pub mod json;
 pub mod outbound;
 pub mod store;
 

@@ -43,7 +43,7 @@ pub async fn load(
     let Some(raw) = kv.get(&key).await? else {
         return Ok(None);
     };
-    let Ok(session) = serde_json::from_str::<Session>(&raw) else {
+    let Ok(session) = crate::json::parse::<Session>(&raw) else {
         log::warn!("discarding an unreadable session record");
         return Ok(None);
     };

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 const FACES: &[&str] = &["app", "api", "endpoints", "pages", "web", "wire"];
 const CORE: &[&str] = &["ctx", "experience", "i18n", "identity", "oidc", "session"];
-const BELOW: &[&str] = &["config", "crypto", "error", "outbound", "store"];
+const BELOW: &[&str] = &["config", "crypto", "error", "json", "outbound", "store"];
 const PLATFORM: &[&str] = &["platform"];
 /// Crates only a face or the platform may use: HTTP, cookies, templates, the Workers runtime.
 const FACE_CRATES: &[&str] = &[

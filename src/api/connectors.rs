@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 const SECRET_FIELDS: &[&str] = &["authorization", "authToken"];
 
 fn view(c: &ConnectorRow) -> Value {
-    let mut config: Value = serde_json::from_str(&c.config).unwrap_or_else(|_| json!({}));
+    let mut config: Value = crate::json::parse(&c.config).unwrap_or_else(|_| json!({}));
     if let Some(m) = config.as_object_mut() {
         for f in SECRET_FIELDS {
             m.remove(*f);
@@ -82,7 +82,7 @@ pub async fn update<D: Db, K: Kv>(
     let b: UpdateBody = json_body(req)?;
     let mut row = load(ctx, id).await?;
     let mut config: Value =
-        serde_json::from_str(&row.config).map_err(|e| StoreError::Decode(e.to_string()))?;
+        crate::json::parse(&row.config).map_err(|e| StoreError::Decode(e.to_string()))?;
     merge(&mut config, b.config);
     check_config(&row.connector_id, &config)
         .map_err(|m| ApiError::invalid_input(format!("Invalid connector: {m}.")))?;

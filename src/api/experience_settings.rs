@@ -57,7 +57,7 @@ pub async fn logs<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: &Request) -> Result<Re
     let body: Vec<Value> = rows
         .into_iter()
         .map(|r| {
-            let mut payload: Value = serde_json::from_str(&r.payload).unwrap_or_else(|_| json!({}));
+            let mut payload: Value = crate::json::parse(&r.payload).unwrap_or_else(|_| json!({}));
             if let Some(p) = payload.as_object_mut() {
                 p.insert("result".into(), json!(r.result));
                 p.insert("userId".into(), json!(r.user_id));

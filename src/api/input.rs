@@ -16,7 +16,7 @@ pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
             "The body must be JSON (Content-Type: application/json).",
         ));
     }
-    serde_json::from_slice(req.body())
+    crate::json::parse(req.body())
         .map_err(|e| ApiError::invalid_input(format!("Invalid request body: {e}.")))
 }
 

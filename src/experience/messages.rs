@@ -188,7 +188,7 @@ pub async fn send<D: Db, K: Kv>(
 }
 
 fn decode<T: for<'de> Deserialize<'de>>(c: &ConnectorRow) -> Result<T, InternalError> {
-    serde_json::from_str(&c.config)
+    crate::json::parse(&c.config)
         .map_err(|e| StoreError::Decode(format!("connector {}: {e}", c.id)).into())
 }
 

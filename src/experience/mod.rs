@@ -167,7 +167,7 @@ pub async fn find_by_identifier(
 /// The settings in force: the stored ones, or the defaults.
 pub async fn load_settings(db: &impl Db) -> Result<Settings, InternalError> {
     match crate::store::settings::get(db).await? {
-        Some(raw) => serde_json::from_str(&raw)
+        Some(raw) => crate::json::parse(&raw)
             .map_err(|e| StoreError::Decode(format!("sign-in experience: {e}")).into()),
         None => Ok(Settings::default()),
     }

@@ -6,7 +6,7 @@ use crate::store::keys::{self as repo, KeyRow};
 use crate::store::{Db, StoreError};
 
 fn decode(row: &KeyRow) -> Result<Jwk, InternalError> {
-    serde_json::from_str(&row.public_jwk)
+    crate::json::parse(&row.public_jwk)
         .map_err(|e| StoreError::Decode(format!("signing key {}: {e}", row.id)).into())
 }
 

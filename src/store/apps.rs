@@ -82,8 +82,8 @@ impl TryFrom<AppRow> for Application {
         Ok(Application {
             app_type: serde_json::from_value(serde_json::Value::String(r.app_type.clone()))
                 .map_err(decode)?,
-            oidc: serde_json::from_str(&r.oidc_client_metadata).map_err(decode)?,
-            custom: serde_json::from_str(&r.custom_client_metadata).map_err(decode)?,
+            oidc: crate::json::parse(&r.oidc_client_metadata).map_err(decode)?,
+            custom: crate::json::parse(&r.custom_client_metadata).map_err(decode)?,
             is_third_party: r.is_third_party != 0,
             id: r.id,
             name: r.name,

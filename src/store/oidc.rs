@@ -24,7 +24,7 @@ fn to_json(v: &impl Serialize) -> Result<Value, StoreError> {
 }
 
 pub fn from_json<T: serde::de::DeserializeOwned>(s: &str) -> Result<T, StoreError> {
-    serde_json::from_str(s).map_err(|e| StoreError::Decode(e.to_string()))
+    crate::json::parse(s).map_err(|e| StoreError::Decode(e.to_string()))
 }
 
 // ---- grants (consent)

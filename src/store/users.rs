@@ -90,9 +90,9 @@ impl TryFrom<UserRow> for User {
     fn try_from(r: UserRow) -> Result<Self, StoreError> {
         let decode = |e: serde_json::Error| StoreError::Decode(format!("user {}: {e}", r.id));
         Ok(User {
-            custom_data: serde_json::from_str(&r.custom_data).map_err(decode)?,
-            profile: serde_json::from_str(&r.profile).map_err(decode)?,
-            identities: serde_json::from_str(&r.identities).map_err(decode)?,
+            custom_data: crate::json::parse(&r.custom_data).map_err(decode)?,
+            profile: crate::json::parse(&r.profile).map_err(decode)?,
+            identities: crate::json::parse(&r.identities).map_err(decode)?,
             is_suspended: r.is_suspended != 0,
             id: r.id,
             username: r.username,
