@@ -38,11 +38,7 @@ pub async fn handle<D: Db, K: Kv>(
         .into_iter()
         .find(|(k, _)| k == "ui_locales")
         .map(|(_, v)| v);
-    let lang = Lang::pick(
-        ui_locales.as_deref(),
-        web::header(&req, http::header::ACCEPT_LANGUAGE),
-        "en",
-    );
+    let lang = Lang::pick(ui_locales.as_deref(), &web::accepted_languages(&req), "en");
     let ctx = Ctx::new(db, kv, &config, origin, now_ms);
     let res = route(&ctx, req, lang).await;
     (res, ctx.into_jobs())
@@ -99,7 +95,8 @@ async fn route<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request, lang: Lang) -> R
     if method == Method::OPTIONS && CORS_PATHS.contains(&path.as_str()) {
         return preflight();
     }
-    let get = method == Method::GET || method == Method::HEAD;
+    let get = method == Method::GET;
+    let head_or_get = get || method == Method::HEAD;
     let post = method == Method::POST;
     if let (Some(screen), true) = (codes::Screen::of(&path), get || post) {
         return if post {
@@ -109,10 +106,10 @@ async fn route<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request, lang: Lang) -> R
         };
     }
     match path.as_str() {
-        "/oidc/.well-known/openid-configuration" if get => {
+        "/oidc/.well-known/openid-configuration" if head_or_get => {
             allow_any_origin(endpoints::discovery(ctx))
         }
-        "/oidc/jwks" if get => allow_any_origin(page(lang, endpoints::jwks(ctx).await)),
+        "/oidc/jwks" if head_or_get => allow_any_origin(page(lang, endpoints::jwks(ctx).await)),
         "/oidc/token" if post => allow_any_origin(endpoints::token(ctx, &req).await),
         "/oidc/me" if get || post => allow_any_origin(endpoints::userinfo(ctx, &req).await),
         "/oidc/token/revocation" if post => allow_any_origin(endpoints::revoke(ctx, &req).await),

@@ -1,4 +1,4 @@
-//! The one place where errors become HTTP responses (DESIGN.md, rule 3).
+//! The one place where errors become HTTP responses (ARCHITECTURE.md).
 use crate::error::InternalError;
 use crate::experience::policy::Refusal;
 use crate::experience::state::StepError;
@@ -104,6 +104,10 @@ pub fn page_error(e: PageError, lang: Lang) -> Response {
             web::html(StatusCode::INTERNAL_SERVER_ERROR, pages::config_error(&e))
         }
         PageError::NotFound => web::html(StatusCode::NOT_FOUND, pages::not_found(lang)),
+        PageError::FormExpired => web::html(
+            StatusCode::FORBIDDEN,
+            pages::invalid(lang, crate::i18n::Msg::FormExpired),
+        ),
         PageError::Invalid { status, msg } => web::html(status, pages::invalid(lang, msg)),
         PageError::Internal(e) => {
             let id = log_internal(&e);
@@ -233,9 +237,7 @@ impl From<Failure> for ApiError {
             Failure::InvalidUsername => ApiError::invalid_input(
                 "Use 1 to 128 letters, digits and _ for the username, not starting with a digit.",
             ),
-            Failure::UsernameLength { min, max } => ApiError::invalid_input(format!(
-                "The username must be {min} to {max} characters long."
-            )),
+            Failure::UsernameLength { .. } => ApiError::invalid_input(words),
             Failure::InvalidEmail | Failure::InvalidPhone => ApiError::invalid_input(words),
             Failure::Invalid(m) => ApiError::invalid_input(m),
             Failure::WeakPassword(r) => e(

@@ -356,7 +356,7 @@ fn repeated_wrong_passwords_lock_the_identifier_for_an_hour() {
     assert!(
         locked
             .text()
-            .contains("Too many failed attempts. Try again in 60 minutes."),
+            .contains("Too many failed attempts. Try again in 60 min."),
         "{}",
         locked.text()
     );

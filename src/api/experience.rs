@@ -144,7 +144,7 @@ pub async fn handle<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request) -> Result<R
             if c.state.event != Some(b.interaction_event) {
                 return Err(Failure::Step(StepError::WrongEvent).into());
             }
-            let lang = interaction::language(&c, header(&req, http::header::ACCEPT_LANGUAGE));
+            let lang = interaction::language(&c, &web::accepted_languages(&req));
             let id = codes::send(ctx, &mut c, b.identifier.kind, &b.identifier.value, lang).await?;
             interaction::save(ctx, &c).await?;
             return Ok(web::json(StatusCode::OK, &json!({ "verificationId": id })));

@@ -78,13 +78,52 @@ pub fn start(c: &mut Current, event: Event) -> Result<(), Failure> {
     Ok(())
 }
 
-/// The language for this interaction: `ui_locales`, then `Accept-Language` (if the settings
-/// auto-detect), then the settings' fallback.
-pub fn language(c: &Current, accept_language: Option<&str>) -> Lang {
-    let accept = if c.settings.language_info.auto_detect {
-        accept_language
+/// The hosted form's terms checkbox: required by the settings for this event, it must be
+/// ticked before anything is sent or created; the answer is kept for the submission.
+pub fn agree_to_terms(c: &mut Current, agreed: bool) -> Result<(), Failure> {
+    let registering = c.state.event == Some(Event::Register);
+    if c.settings.terms_required(registering) && !agreed {
+        return Err(Failure::TermsNotAgreed);
+    }
+    c.state.agreed_terms = agreed;
+    Ok(())
+}
+
+/// The first step of an identifier-first sign-in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FirstStep {
+    /// Send a one-time code to the address.
+    SendCode,
+    /// Check the password.
+    Password,
+}
+
+/// Identifier first: an email address or phone number without a password gets a code where
+/// codes are a way in for it; everything else is a password sign-in.
+pub fn first_step(
+    c: &Current,
+    kind: crate::identity::Identifier,
+    password_given: bool,
+) -> FirstStep {
+    let code_way = kind.channel().map(|channel| policy::Way::Code {
+        event: Event::SignIn,
+        channel,
+        completing: false,
+    });
+    if !password_given && code_way.is_some_and(|w| c.allow(w).is_ok()) {
+        FirstStep::SendCode
     } else {
-        None
+        FirstStep::Password
+    }
+}
+
+/// The language for this interaction: `ui_locales`, then the browser's languages (if the
+/// settings auto-detect), then the settings' fallback.
+pub fn language(c: &Current, accepted: &[String]) -> Lang {
+    let accept: &[String] = if c.settings.language_info.auto_detect {
+        accepted
+    } else {
+        &[]
     };
     Lang::pick(
         c.request.ui_locales.as_deref(),

@@ -103,9 +103,11 @@ impl Failure {
             Failure::Refused(Refusal::SignInClosed) => plain(Msg::SignInClosed),
             Failure::Refused(Refusal::RegistrationClosed) => plain(Msg::RegistrationClosed),
             Failure::UsernameTaken => plain(Msg::UsernameTaken),
-            Failure::InvalidUsername | Failure::UsernameLength { .. } => {
-                plain(Msg::InvalidUsername)
-            }
+            Failure::InvalidUsername => plain(Msg::InvalidUsername),
+            Failure::UsernameLength { min, max } => (
+                Msg::UsernameLength,
+                vec![("min", min.to_string()), ("max", max.to_string())],
+            ),
             Failure::InvalidEmail => plain(Msg::InvalidEmail),
             Failure::InvalidPhone => plain(Msg::InvalidPhone),
             Failure::WeakPassword(_) => plain(Msg::WeakPassword),

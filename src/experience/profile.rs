@@ -114,6 +114,19 @@ pub async fn set<D: Db, K: Kv>(
     Ok(())
 }
 
+/// A password for a new account when the settings' sign-up takes one (a sign-up by code may
+/// go without).
+pub async fn set_password_if_required<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    c: &mut Current,
+    value: &str,
+) -> Result<(), Failure> {
+    if c.settings.sign_up.password {
+        set(ctx, c, Field::Password, value).await?;
+    }
+    Ok(())
+}
+
 /// Signing in: when the settings now require a username or email that the user lacks, the
 /// interaction must supply it (`user.missing_profile`); it is saved to the user here.
 pub async fn complete<D: Db, K: Kv>(

@@ -36,32 +36,15 @@ impl Lang {
         }
     }
 
-    /// `ui_locales` (space-separated, in order of preference), then `Accept-Language` (by
-    /// q-value), then `fallback`.
-    pub fn pick(ui_locales: Option<&str>, accept_language: Option<&str>, fallback: &str) -> Lang {
-        if let Some(l) = ui_locales.and_then(|u| u.split(' ').find_map(Lang::from_tag)) {
-            return l;
-        }
-        if let Some(header) = accept_language {
-            let mut tags: Vec<(f32, &str)> = header
-                .split(',')
-                .map(|part| {
-                    let mut it = part.split(";q=");
-                    let tag = it.next().unwrap_or_default();
-                    let q = it.next().and_then(|q| q.trim().parse().ok()).unwrap_or(1.0);
-                    (q, tag)
-                })
-                .collect();
-            tags.sort_by(|a, b| b.0.total_cmp(&a.0));
-            if let Some(l) = tags
-                .iter()
-                .filter(|(q, _)| *q > 0.0)
-                .find_map(|(_, t)| Lang::from_tag(t))
-            {
-                return l;
-            }
-        }
-        Lang::from_tag(fallback).unwrap_or(Lang::En)
+    /// `ui_locales` (space-separated, in order of preference), then the browser's languages
+    /// (`accepted`, most preferred first, as the face read them from `Accept-Language`), then
+    /// `fallback`.
+    pub fn pick(ui_locales: Option<&str>, accepted: &[String], fallback: &str) -> Lang {
+        ui_locales
+            .and_then(|u| u.split(' ').find_map(Lang::from_tag))
+            .or_else(|| accepted.iter().find_map(|t| Lang::from_tag(t)))
+            .or_else(|| Lang::from_tag(fallback))
+            .unwrap_or(Lang::En)
     }
 
     /// The text of `m` in this language.
@@ -102,7 +85,7 @@ messages! {
     NewPasswordTitle, SavePassword, PasswordChanged, CodeHint, AddEmail, AddEmailIntro,
     AddUsername, AddUsernameIntro,
     // What went wrong in a step
-    WrongCredentials, Locked, UsernameTaken, InvalidUsername, WeakPassword, TermsRequired,
+    WrongCredentials, Locked, UsernameTaken, InvalidUsername, UsernameLength, WeakPassword, TermsRequired,
     RegistrationClosed, SignInClosed, SomethingWrong, WrongCode, CodeExpired, ResendWait,
     CannotSend, NoAccountFound, EmailTaken, InvalidEmail, InvalidPhone, MethodNotEnabled,
     SignUpMethodNotEnabled, ResetNotEnabled, NeedsVerification,
@@ -147,15 +130,12 @@ mod tests {
     use super::{Lang, Msg};
 
     #[test]
-    fn picks_ui_locales_then_accept_language_then_fallback() {
-        assert_eq!(Lang::pick(Some("fr de-CH"), Some("en"), "en"), Lang::De);
-        assert_eq!(
-            Lang::pick(None, Some("fr;q=1, de;q=0.8, en;q=0.5"), "en"),
-            Lang::De
-        );
-        assert_eq!(Lang::pick(None, Some("en;q=0.2, de;q=0.9"), "en"), Lang::De);
-        assert_eq!(Lang::pick(Some("fr"), Some("fr"), "de"), Lang::De);
-        assert_eq!(Lang::pick(None, None, "xx"), Lang::En);
+    fn picks_ui_locales_then_the_browser_languages_then_fallback() {
+        let tags = |t: &[&str]| t.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        assert_eq!(Lang::pick(Some("fr de-CH"), &tags(&["en"]), "en"), Lang::De);
+        assert_eq!(Lang::pick(None, &tags(&["fr", "de", "en"]), "en"), Lang::De);
+        assert_eq!(Lang::pick(Some("fr"), &tags(&["fr"]), "de"), Lang::De);
+        assert_eq!(Lang::pick(None, &[], "xx"), Lang::En);
     }
 
     fn placeholders(s: &str) -> Vec<&str> {
@@ -209,7 +189,7 @@ mod tests {
         );
         assert_eq!(
             Lang::En.fill(Msg::Locked, &[("n", "5")]),
-            "Too many failed attempts. Try again in 5 minutes."
+            "Too many failed attempts. Try again in 5 min."
         );
     }
 }

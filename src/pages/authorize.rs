@@ -4,6 +4,7 @@
 use super::forms::{interaction_id, session_token};
 use super::views;
 use crate::ctx::Ctx;
+use crate::i18n::Msg;
 use crate::oidc::authorize::ResponseMode;
 use crate::oidc::interaction::{self, AuthResponse, Next, Screen};
 use crate::store::{Db, Kv};
@@ -15,7 +16,7 @@ use sha2::{Digest, Sha256};
 use url::Url;
 
 /// The authorization response as a redirect (query or fragment) or a self-posting form.
-pub fn respond(r: &AuthResponse) -> Response {
+pub fn respond(r: &AuthResponse) -> Result<Response, PageError> {
     let target = &r.target;
     match target.response_mode {
         ResponseMode::FormPost => {
@@ -30,13 +31,12 @@ pub fn respond(r: &AuthResponse) -> Response {
             if let Ok(v) = HeaderValue::from_str(&csp) {
                 res.headers_mut().insert("content-security-policy", v);
             }
-            res
+            Ok(res)
         }
         mode => {
             // Registered redirect URIs are checked when saved; a malformed one cannot get here.
-            let Ok(mut url) = Url::parse(&target.redirect_uri) else {
-                return web::empty(StatusCode::BAD_REQUEST);
-            };
+            let mut url = Url::parse(&target.redirect_uri)
+                .map_err(|_| PageError::bad_request(Msg::RedirectUriMalformed))?;
             if mode == ResponseMode::Fragment {
                 let encoded = form_urlencoded::Serializer::new(String::new())
                     .extend_pairs(&r.params)
@@ -45,15 +45,15 @@ pub fn respond(r: &AuthResponse) -> Response {
             } else {
                 url.query_pairs_mut().extend_pairs(&r.params);
             }
-            web::redirect(url.as_str())
+            Ok(web::redirect(url.as_str()))
         }
     }
 }
 
-/// What the browser sees for `next`; the authorization response ends the interaction, so
-/// its cookie goes.
-pub fn render(next: &Next) -> Response {
-    match next {
+/// What the browser sees for `next` of the browser's interaction; the authorization
+/// response ends that interaction, so its cookie goes.
+pub fn render(next: &Next) -> Result<Response, PageError> {
+    Ok(match next {
         Next::SignIn(screen) => web::redirect(match screen {
             Screen::SignIn => "/sign-in",
             Screen::Register => "/register",
@@ -62,11 +62,11 @@ pub fn render(next: &Next) -> Response {
         Next::Consent => web::redirect("/consent"),
         Next::Resume => web::redirect("/oidc/auth/resume"),
         Next::Respond(r) => {
-            let mut res = respond(r);
+            let mut res = respond(r)?;
             cookies::clear(&mut res, cookies::INTERACTION);
             res
         }
-    }
+    })
 }
 
 /// `GET|POST /oidc/auth`.
@@ -76,19 +76,23 @@ pub async fn authorize<D: Db, K: Kv>(
 ) -> Result<Response, PageError> {
     let params = web::params(req);
     let started = interaction::authorize(ctx, &params, session_token(req).as_deref()).await?;
-    let mut res = render(&started.next);
-    if let (Some(id), false) = (
-        &started.interaction_id,
-        matches!(started.next, Next::Respond(_)),
-    ) {
-        cookies::set(
-            &mut res,
-            cookies::INTERACTION,
-            id,
-            interaction::INTERACTION_TTL,
-        );
+    match (&started.interaction_id, &started.next) {
+        // A request refused before its interaction began: another tab's interaction (and
+        // its cookie) stays as it is.
+        (None, Next::Respond(r)) => respond(r),
+        (None, next) => render(next),
+        (Some(_), next @ Next::Respond(_)) => render(next),
+        (Some(id), next) => {
+            let mut res = render(next)?;
+            cookies::set(
+                &mut res,
+                cookies::INTERACTION,
+                id,
+                interaction::INTERACTION_TTL,
+            );
+            Ok(res)
+        }
     }
-    Ok(res)
 }
 
 /// `GET /oidc/auth/resume`.
@@ -102,5 +106,5 @@ pub async fn resume<D: Db, K: Kv>(
         session_token(req).as_deref(),
     )
     .await?;
-    Ok(render(&next))
+    render(&next)
 }

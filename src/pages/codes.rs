@@ -179,13 +179,12 @@ pub async fn submit<D: Db, K: Kv>(
     let steps = async {
         match screen {
             Screen::SignInCode | Screen::Reset => {
-                interaction::start(&mut c, screen.event())?;
                 let kind = match Identifier::guess(value) {
                     Identifier::Phone => Identifier::Phone,
                     _ => Identifier::Email,
                 };
-                // The policy decides (in `codes::send`); asked here first so that a closed
-                // channel is refused before the address is even parsed.
+                // The policy decides (again in `codes::send`); asked before the event starts
+                // so that a refused request leaves the interaction as it was.
                 if let Some(channel) = kind.channel() {
                     c.allow(Way::Code {
                         event: screen.event(),
@@ -193,6 +192,7 @@ pub async fn submit<D: Db, K: Kv>(
                         completing: false,
                     })?;
                 }
+                interaction::start(&mut c, screen.event())?;
                 send_code_and_verify(ctx, &mut c, kind, value, lang).await
             }
             Screen::Verify => {

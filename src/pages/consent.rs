@@ -8,7 +8,6 @@ use crate::oidc::interaction::{self, Decision};
 use crate::store::{Db, Kv};
 use crate::web::error::PageError;
 use crate::web::{self, csrf, Request, Response};
-use http::header::ACCEPT_LANGUAGE;
 use http::StatusCode;
 
 /// `GET /consent`.
@@ -21,7 +20,7 @@ pub async fn show<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: &Request) -> Result<Re
     .await?;
     let lang = Lang::pick(
         view.ui_locales.as_deref(),
-        web::header(req, ACCEPT_LANGUAGE),
+        &web::accepted_languages(req),
         "en",
     );
     let scopes = view
@@ -57,5 +56,5 @@ pub async fn answer<D: Db, K: Kv>(
         decision,
     )
     .await?;
-    Ok(authorize::render(&next))
+    authorize::render(&next)
 }

@@ -10,7 +10,6 @@ use crate::i18n::{Lang, Msg};
 use crate::store::{Db, Kv};
 use crate::web::error::PageError;
 use crate::web::{self, cookies, csrf, Request, Response};
-use http::header::ACCEPT_LANGUAGE;
 use http::StatusCode;
 
 /// The browser's interaction cookie.
@@ -44,16 +43,13 @@ pub fn check_csrf(req: &Request, params: &[(String, String)]) -> Result<(), Page
     if csrf::valid(req, params) {
         Ok(())
     } else {
-        Err(PageError::Invalid {
-            status: StatusCode::FORBIDDEN,
-            msg: Msg::FormExpired,
-        })
+        Err(PageError::FormExpired)
     }
 }
 
 /// The language of the pages for this interaction.
 pub fn language(req: &Request, c: &Current) -> Lang {
-    interaction::language(c, web::header(req, ACCEPT_LANGUAGE))
+    interaction::language(c, &web::accepted_languages(req))
 }
 
 /// Loads the experience for a page; a missing interaction is the expired-link page.

@@ -22,7 +22,7 @@ fn request(params: &[(String, String)]) -> LogoutRequest<'_> {
 fn lang(req: &Request, params: &[(String, String)]) -> Lang {
     Lang::pick(
         web::param(params, "ui_locales"),
-        web::header(req, http::header::ACCEPT_LANGUAGE),
+        &web::accepted_languages(req),
         "en",
     )
 }

@@ -3,8 +3,8 @@
 use super::forms::{self, check_csrf, current, failed, finish, form, language, page};
 use super::views;
 use crate::ctx::Ctx;
-use crate::experience::interaction::{self, Current};
-use crate::experience::policy::{self, Way};
+use crate::experience::interaction::{self, Current, FirstStep};
+use crate::experience::policy;
 use crate::experience::profile::{self, required_profile, Field};
 use crate::experience::state::{Event, ProfileField, StepError};
 use crate::experience::{codes, password, submit, Failure};
@@ -86,7 +86,7 @@ pub async fn show<D: Db, K: Kv>(
     if screen == Screen::Register && !c.settings.registration_allowed() {
         let error = lang.t(Msg::RegistrationClosed);
         return Ok(page(
-            StatusCode::FORBIDDEN,
+            crate::wire::refusal_status(policy::Refusal::RegistrationClosed),
             render(&c, lang, Screen::SignIn, &token, "", Some(error), None),
             &token,
             new,
@@ -147,16 +147,9 @@ pub async fn submit<D: Db, K: Kv>(
             Screen::SignIn => {
                 interaction::start(&mut c, Event::SignIn)?;
                 let kind = Identifier::guess(value);
-                // Identifier first: no password, and codes are a way in for this identifier.
-                let code_way = kind.channel().map(|channel| Way::Code {
-                    event: Event::SignIn,
-                    channel,
-                    completing: false,
-                });
-                if field("password").is_empty() && code_way.is_some_and(|w| c.allow(w).is_ok()) {
-                    if c.settings.terms_required(false) && !agreed {
-                        return Err(Failure::TermsNotAgreed);
-                    }
+                let password_given = !field("password").is_empty();
+                if interaction::first_step(&c, kind, password_given) == FirstStep::SendCode {
+                    interaction::agree_to_terms(&mut c, agreed)?;
                     return send_code_and_verify(ctx, &mut c, kind, value, lang).await;
                 }
                 let id =
@@ -167,13 +160,8 @@ pub async fn submit<D: Db, K: Kv>(
             Screen::Register if register_by_code => {
                 // Sign-up by code: the password now, the address once its code comes back.
                 interaction::start(&mut c, Event::Register)?;
-                if c.settings.sign_up.password {
-                    profile::set(ctx, &mut c, Field::Password, field("password")).await?;
-                }
-                if c.settings.terms_required(true) && !agreed {
-                    return Err(Failure::TermsNotAgreed);
-                }
-                c.state.agreed_terms = agreed;
+                profile::set_password_if_required(ctx, &mut c, field("password")).await?;
+                interaction::agree_to_terms(&mut c, agreed)?;
                 let kind = match Identifier::guess(value) {
                     Identifier::Phone => Identifier::Phone,
                     _ => Identifier::Email,
@@ -184,9 +172,7 @@ pub async fn submit<D: Db, K: Kv>(
                 interaction::start(&mut c, Event::Register)?;
                 profile::set(ctx, &mut c, Field::Username, value).await?;
                 profile::set(ctx, &mut c, Field::Password, field("password")).await?;
-                if c.settings.terms_required(true) && !agreed {
-                    return Err(Failure::TermsNotAgreed);
-                }
+                interaction::agree_to_terms(&mut c, agreed)?;
                 submit::identify(ctx, &mut c, None).await?;
             }
         }

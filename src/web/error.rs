@@ -51,6 +51,8 @@ impl<E: Into<InternalError>> From<E> for ApiError {
 pub enum PageError {
     Config(ConfigError),
     NotFound,
+    /// A form came without its CSRF token, or with a stale one.
+    FormExpired,
     /// The request cannot be served; `msg` tells the person what happened.
     Invalid {
         status: StatusCode,

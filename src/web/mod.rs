@@ -29,6 +29,25 @@ pub fn header(req: &Request, name: http::header::HeaderName) -> Option<&str> {
     req.headers().get(name).and_then(|v| v.to_str().ok())
 }
 
+/// The languages of `Accept-Language`, most preferred first (by q-value; `q=0` excluded).
+pub fn accepted_languages(req: &Request) -> Vec<String> {
+    let Some(header) = header(req, http::header::ACCEPT_LANGUAGE) else {
+        return Vec::new();
+    };
+    let mut tags: Vec<(f32, &str)> = header
+        .split(',')
+        .map(|part| {
+            let mut it = part.split(";q=");
+            let tag = it.next().unwrap_or_default().trim();
+            let q = it.next().and_then(|q| q.trim().parse().ok()).unwrap_or(1.0);
+            (q, tag)
+        })
+        .filter(|(q, tag)| *q > 0.0 && !tag.is_empty())
+        .collect();
+    tags.sort_by(|a, b| b.0.total_cmp(&a.0));
+    tags.into_iter().map(|(_, t)| t.to_owned()).collect()
+}
+
 /// The media type of the request body, lower-cased, without parameters.
 pub fn media_type(req: &Request) -> Option<String> {
     header(req, CONTENT_TYPE).map(|v| {
@@ -112,4 +131,16 @@ pub fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> 
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.as_str())
         .filter(|v| !v.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn accept_language_is_ordered_by_q_value() {
+        let req = http::Request::builder()
+            .header("accept-language", "en;q=0.2, de;q=0.9, fr;q=0, it")
+            .body(Vec::new())
+            .unwrap();
+        assert_eq!(super::accepted_languages(&req), ["it", "de", "en"]);
+    }
 }
