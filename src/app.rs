@@ -3,7 +3,7 @@
 //! APIs), and turns a face's error into its wire form through `wire.rs`.
 use crate::api;
 use crate::config::{Config, Vars};
-use crate::ctx::Ctx;
+use crate::ctx::{Ctx, Platform};
 use crate::endpoints;
 use crate::i18n::Lang;
 use crate::outbound::Job;
@@ -15,13 +15,14 @@ use crate::wire;
 use http::header::{HeaderValue, ACCESS_CONTROL_ALLOW_ORIGIN};
 use http::{Method, StatusCode};
 use serde_json::json;
+use std::future::Future;
+use std::pin::Pin;
 
 /// Handles one request. `vars` are the raw configuration variables, validated here so that
 /// a bad value becomes a page that names it. Returns the response and the jobs to run after
 /// it (the platform runs them with `waitUntil`, see [`crate::outbound::run`]).
 pub async fn handle<D: Db, K: Kv>(
-    db: &D,
-    kv: &K,
+    platform: &Platform<'_, D, K>,
     vars: &Vars,
     req: Request,
     now_ms: i64,
@@ -39,7 +40,7 @@ pub async fn handle<D: Db, K: Kv>(
         .find(|(k, _)| k == "ui_locales")
         .map(|(_, v)| v);
     let lang = Lang::pick(ui_locales.as_deref(), &web::accepted_languages(&req), "en");
-    let ctx = Ctx::new(db, kv, &config, origin, now_ms);
+    let ctx = Ctx::new(platform, &config, origin, now_ms);
     let res = route(&ctx, req, lang).await;
     (res, ctx.into_jobs())
 }
@@ -89,7 +90,7 @@ fn preflight() -> Response {
 }
 
 async fn route<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request, lang: Lang) -> Response {
-    use pages::{codes, sign_in};
+    use pages::codes;
     let path = req.uri().path().to_owned();
     let method = req.method().clone();
     if method == Method::OPTIONS && CORS_PATHS.contains(&path.as_str()) {
@@ -98,45 +99,20 @@ async fn route<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request, lang: Lang) -> R
     let get = method == Method::GET;
     let head_or_get = get || method == Method::HEAD;
     let post = method == Method::POST;
-    if let (Some(screen), true) = (codes::Screen::of(&path), get || post) {
-        return if post {
-            page(lang, codes::submit(ctx, &req, screen).await)
-        } else {
-            page(lang, codes::show(ctx, &req, screen).await)
-        };
+    if let Some(handler) = page_handler(ctx, &req, &path, get, post) {
+        return page(lang, handler.await);
     }
     match path.as_str() {
         "/oidc/.well-known/openid-configuration" if head_or_get => {
-            allow_any_origin(endpoints::discovery(ctx))
+            allow_any_origin(endpoints::discovery(ctx, &req))
         }
-        "/oidc/jwks" if head_or_get => allow_any_origin(page(lang, endpoints::jwks(ctx).await)),
+        "/oidc/jwks" if head_or_get => {
+            allow_any_origin(page(lang, endpoints::jwks(ctx, &req).await))
+        }
         "/oidc/token" if post => allow_any_origin(endpoints::token(ctx, &req).await),
         "/oidc/me" if get || post => allow_any_origin(endpoints::userinfo(ctx, &req).await),
         "/oidc/token/revocation" if post => allow_any_origin(endpoints::revoke(ctx, &req).await),
         "/oidc/token/introspection" if post => endpoints::introspect(ctx, &req).await,
-        "/oidc/auth" if get || post => page(lang, pages::authorize::authorize(ctx, &req).await),
-        "/oidc/auth/resume" => page(lang, pages::authorize::resume(ctx, &req).await),
-        "/oidc/session/end" if get || post => page(lang, pages::logout::ask(ctx, &req).await),
-        "/oidc/session/end/confirm" if post => page(lang, pages::logout::confirm(ctx, &req).await),
-        "/sign-in" if get => page(
-            lang,
-            sign_in::show(ctx, &req, sign_in::Screen::SignIn).await,
-        ),
-        "/sign-in" if post => page(
-            lang,
-            sign_in::submit(ctx, &req, sign_in::Screen::SignIn).await,
-        ),
-        "/register" if get => page(
-            lang,
-            sign_in::show(ctx, &req, sign_in::Screen::Register).await,
-        ),
-        "/register" if post => page(
-            lang,
-            sign_in::submit(ctx, &req, sign_in::Screen::Register).await,
-        ),
-        "/profile/missing" if get || post => page(lang, pages::profile::handle(ctx, &req).await),
-        "/consent" if get => page(lang, pages::consent::show(ctx, &req).await),
-        "/consent" if post => page(lang, pages::consent::answer(ctx, &req).await),
         "/dev/mailbox" | "/dev/mailbox.json" if ctx.config.dev_mailbox => {
             dev_mailbox(ctx, &req, path.ends_with(".json"), lang).await
         }
@@ -154,6 +130,41 @@ async fn route<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request, lang: Lang) -> R
     }
 }
 
+type PageFuture<'a> = Pin<Box<dyn Future<Output = Result<Response, PageError>> + 'a>>;
+
+/// The hosted page for this path and method, if there is one: each a boxed future of its
+/// own, so that the router does not inline every page's state machine.
+fn page_handler<'a, D: Db, K: Kv>(
+    ctx: &'a Ctx<'_, D, K>,
+    req: &'a Request,
+    path: &str,
+    get: bool,
+    post: bool,
+) -> Option<PageFuture<'a>> {
+    use pages::{authorize, codes, consent, logout, profile, sign_in};
+    use sign_in::Screen::{Register, SignIn};
+    if let (Some(screen), true) = (codes::Screen::of(path), get || post) {
+        return Some(if post {
+            Box::pin(codes::submit(ctx, req, screen))
+        } else {
+            Box::pin(codes::show(ctx, req, screen))
+        });
+    }
+    Some(match path {
+        "/oidc/auth" if get || post => Box::pin(authorize::authorize(ctx, req)),
+        "/oidc/auth/resume" => Box::pin(authorize::resume(ctx, req)),
+        "/oidc/session/end" if get || post => Box::pin(logout::ask(ctx, req)),
+        "/oidc/session/end/confirm" if post => Box::pin(logout::confirm(ctx, req)),
+        "/sign-in" if get => Box::pin(sign_in::show(ctx, req, SignIn)),
+        "/sign-in" if post => Box::pin(sign_in::submit(ctx, req, SignIn)),
+        "/register" if get => Box::pin(sign_in::show(ctx, req, Register)),
+        "/register" if post => Box::pin(sign_in::submit(ctx, req, Register)),
+        "/profile/missing" if get || post => Box::pin(profile::handle(ctx, req)),
+        "/consent" if get => Box::pin(consent::show(ctx, req)),
+        "/consent" if post => Box::pin(consent::answer(ctx, req)),
+        _ => return None,
+    })
+}
 /// Paths that exist, for a 405 to a method they do not take.
 const KNOWN_PATHS: &[&str] = &[
     "/oidc/.well-known/openid-configuration",

@@ -15,6 +15,10 @@ pub const VARIABLES: &[&str] = &[
     "REFRESH_TOKEN_TTL_DAYS",
     "SESSION_TTL",
     "DEV_MAILBOX",
+    "REPORT_D1_ROUND_TRIPS",
+    "SIMULATED_D1_RTT_MS",
+    "PASSWORD_HASH_MEMORY_KIB",
+    "PASSWORD_HASH_ITERATIONS",
 ];
 
 pub type Vars = BTreeMap<String, String>;
@@ -50,6 +54,12 @@ pub struct Config {
     pub session_ttl: i64,
     /// Development only: messages go to a mailbox page instead of a connector.
     pub dev_mailbox: bool,
+    /// Development and benchmarks: each response says how many D1 round trips it took.
+    pub report_d1_round_trips: bool,
+    /// Benchmarks only: every D1 round trip first waits this long (milliseconds).
+    pub simulated_d1_rtt_ms: i64,
+    /// Argon2id parameters for new password hashes.
+    pub password_hash: crate::crypto::password::Params,
 }
 
 impl fmt::Debug for Config {
@@ -138,6 +148,15 @@ fn public_url(vars: &Vars) -> Result<Option<String>, ConfigError> {
     Ok(Some(url.origin().ascii_serialization()))
 }
 
+/// `true` or `false`, absent meaning `false`.
+fn flag(vars: &Vars, name: &'static str) -> Result<bool, ConfigError> {
+    match optional(vars, name) {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(v) => Err(err(name, format!("must be true or false, not {v:?}"))),
+    }
+}
+
 impl Config {
     pub fn from_vars(vars: &Vars) -> Result<Self, ConfigError> {
         let admin_client_id = required(vars, "ADMIN_CLIENT_ID")?;
@@ -160,15 +179,26 @@ impl Config {
             id_token_ttl: seconds(vars, "ID_TOKEN_TTL", 3600, 60, 86_400)?,
             refresh_token_ttl_days: days(vars, "REFRESH_TOKEN_TTL_DAYS", 14)?,
             session_ttl: seconds(vars, "SESSION_TTL", 14 * 86_400, 300, 180 * 86_400)?,
-            dev_mailbox: match optional(vars, "DEV_MAILBOX") {
-                None | Some("false") => false,
-                Some("true") => true,
-                Some(v) => {
-                    return Err(err(
-                        "DEV_MAILBOX",
-                        format!("must be true or false, not {v:?}"),
-                    ))
-                }
+            dev_mailbox: flag(vars, "DEV_MAILBOX")?,
+            report_d1_round_trips: flag(vars, "REPORT_D1_ROUND_TRIPS")?,
+            simulated_d1_rtt_ms: seconds(vars, "SIMULATED_D1_RTT_MS", 0, 0, 5_000)?,
+            password_hash: crate::crypto::password::Params {
+                memory_kib: u32::try_from(seconds(
+                    vars,
+                    "PASSWORD_HASH_MEMORY_KIB",
+                    i64::from(crate::crypto::password::DEFAULT.memory_kib),
+                    1024,
+                    262_144,
+                )?)
+                .unwrap_or(crate::crypto::password::DEFAULT.memory_kib),
+                iterations: u32::try_from(seconds(
+                    vars,
+                    "PASSWORD_HASH_ITERATIONS",
+                    i64::from(crate::crypto::password::DEFAULT.iterations),
+                    1,
+                    10,
+                )?)
+                .unwrap_or(crate::crypto::password::DEFAULT.iterations),
             },
         })
     }

@@ -1,16 +1,35 @@
 //! What every operation of the core may use: storage, the validated configuration, the
 //! public origin and the time the request arrived. Built once per request by the router;
 //! it carries nothing of HTTP (no headers, cookies or language), so the core cannot read them.
+use crate::cache::Cache;
 use crate::config::Config;
+use crate::crypto::es256::Es256;
 use crate::crypto::keys::KeySealer;
 use crate::crypto::CryptoError;
 use crate::outbound::Job;
 use crate::store::{Db, Kv};
 use std::cell::RefCell;
 
-pub struct Ctx<'a, D: Db, K: Kv> {
+/// What the platform provides for a request: the D1 primary, a read replica for reads that
+/// tolerate a little lag, KV, the ES256 implementation and the isolate's cache.
+pub struct Platform<'a, D: Db, K: Kv> {
     pub db: &'a D,
+    pub replica: &'a D,
     pub kv: &'a K,
+    pub crypto: &'a dyn Es256,
+    pub cache: &'a Cache,
+}
+
+pub struct Ctx<'a, D: Db, K: Kv> {
+    /// The primary: everything consumed once (codes, refresh tokens, one-time codes) and
+    /// every write goes here.
+    pub db: &'a D,
+    /// A replica: only for reads that tolerate a little lag (settings, applications,
+    /// resources, signing keys on a cold cache).
+    pub replica: &'a D,
+    pub kv: &'a K,
+    pub crypto: &'a dyn Es256,
+    pub cache: &'a Cache,
     pub config: &'a Config,
     /// `PUBLIC_URL`, or the request's origin when that is unset.
     pub origin: String,
@@ -21,10 +40,13 @@ pub struct Ctx<'a, D: Db, K: Kv> {
 }
 
 impl<'a, D: Db, K: Kv> Ctx<'a, D, K> {
-    pub fn new(db: &'a D, kv: &'a K, config: &'a Config, origin: String, now_ms: i64) -> Self {
+    pub fn new(p: &Platform<'a, D, K>, config: &'a Config, origin: String, now_ms: i64) -> Self {
         Ctx {
-            db,
-            kv,
+            db: p.db,
+            replica: p.replica,
+            kv: p.kv,
+            crypto: p.crypto,
+            cache: p.cache,
             config,
             origin,
             now_ms,

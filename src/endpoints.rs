@@ -2,6 +2,7 @@
 //! revocation and introspection. Each parses its request (media type, form body, the
 //! `Authorization` header) into typed values, calls the OIDC core, and writes the answer;
 //! errors become RFC 6749 §5.2 JSON in `wire.rs`.
+use crate::crypto::b64url;
 use crate::crypto::secret::Secret;
 use crate::ctx::Ctx;
 use crate::error::InternalError;
@@ -12,9 +13,10 @@ use crate::store::{Db, Kv};
 use crate::web::{self, header, media_type, Request, Response};
 use crate::wire;
 use base64::Engine;
-use http::header::{HeaderValue, AUTHORIZATION, CACHE_CONTROL};
+use http::header::{HeaderValue, AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH};
 use http::StatusCode;
-use serde_json::json;
+use sha2::{Digest, Sha256};
+use std::cell::RefCell;
 
 fn invalid_client(description: &str) -> OAuthError {
     OAuthError::new(ErrorCode::InvalidClient, description)
@@ -112,20 +114,57 @@ fn cacheable(mut res: Response) -> Response {
     res
 }
 
-/// `GET /oidc/.well-known/openid-configuration`.
-pub fn discovery<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>) -> Response {
-    cacheable(web::json(
-        StatusCode::OK,
-        &discovery::document(&ctx.issuer()),
-    ))
+thread_local! {
+    /// The discovery body and its `ETag`, per issuer: it changes only with a new build.
+    static DISCOVERY: RefCell<Option<(String, String, String)>> = const { RefCell::new(None) };
 }
 
-/// `GET /oidc/jwks`.
-pub async fn jwks<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>) -> Result<Response, InternalError> {
-    let rows = signing::published(ctx.db, &ctx.sealer()?, ctx.now_ms).await?;
-    let keys = signing::jwks(&rows)?;
-    Ok(cacheable(web::json(
-        StatusCode::OK,
-        &json!({ "keys": keys }),
-    )))
+/// `GET /oidc/.well-known/openid-configuration`, serialized once per isolate.
+pub fn discovery<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: &Request) -> Response {
+    let issuer = ctx.issuer();
+    let (body, etag) = DISCOVERY.with(|d| {
+        let mut d = d.borrow_mut();
+        match d.as_ref() {
+            Some((i, body, etag)) if *i == issuer => (body.clone(), etag.clone()),
+            _ => {
+                let body = discovery::document(&issuer);
+                let digest = Sha256::digest(body.as_bytes());
+                let etag = format!("\"{}\"", b64url(digest.get(..12).unwrap_or_default()));
+                *d = Some((issuer.clone(), body.clone(), etag.clone()));
+                (body, etag)
+            }
+        }
+    });
+    cached_json(req, &body, &etag)
+}
+
+/// `GET /oidc/jwks`: from the isolate's key cache, with an `ETag` (a matching
+/// `If-None-Match` gets a 304).
+pub async fn jwks<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    req: &Request,
+) -> Result<Response, InternalError> {
+    let keys = signing::keys(ctx).await?;
+    Ok(cached_json(req, &keys.jwks_body, &keys.etag))
+}
+
+/// A JSON body that changes rarely: `Cache-Control: public`, its `ETag`, and a 304 for a
+/// matching `If-None-Match`.
+fn cached_json(req: &Request, body: &str, etag: &str) -> Response {
+    let unchanged = header(req, IF_NONE_MATCH)
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+    let mut res = if unchanged {
+        web::empty(StatusCode::NOT_MODIFIED)
+    } else {
+        let mut res = Response::new(body.as_bytes().to_vec());
+        res.headers_mut().insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("application/json; charset=utf-8"),
+        );
+        res
+    };
+    if let Ok(v) = HeaderValue::from_str(etag) {
+        res.headers_mut().insert(ETAG, v);
+    }
+    cacheable(res)
 }

@@ -19,7 +19,15 @@ use std::path::{Path, PathBuf};
 use syn::visit::{self, Visit};
 
 const FACES: &[&str] = &["app", "api", "endpoints", "pages", "web", "wire"];
-const CORE: &[&str] = &["ctx", "experience", "i18n", "identity", "oidc", "session"];
+const CORE: &[&str] = &[
+    "cache",
+    "ctx",
+    "experience",
+    "i18n",
+    "identity",
+    "oidc",
+    "session",
+];
 const BELOW: &[&str] = &["config", "crypto", "error", "json", "outbound", "store"];
 const PLATFORM: &[&str] = &["platform"];
 /// Crates only a face or the platform may use: HTTP, cookies, templates, the Workers runtime.

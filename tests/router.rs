@@ -140,8 +140,8 @@ fn repeated_token_parameters_are_invalid_request() {
 fn a_storage_failure_is_an_error_id_and_writes_nothing() {
     let h = Harness::with_db(FaultyDb::new(SqliteDb::migrated().unwrap()));
     let token = h.admin_token();
-    // The call that reads the signing keys succeeds; the insert fails.
-    h.db.fail_after(1);
+    // The signing keys are in the isolate's cache: the insert is the first call, and fails.
+    h.db.fail_after(0);
     let body = json!({"username": "carol", "password": "password-123"})
         .to_string()
         .into_bytes();
@@ -156,17 +156,24 @@ fn a_storage_failure_is_an_error_id_and_writes_nothing() {
     let list = h.api_as(&token, "GET", "/api/users?search=carol", None);
     assert_eq!(list.header("total-number"), Some("0"));
 
+    let admin_token = || {
+        h.form(
+            "/oidc/token",
+            &[
+                ("grant_type", "client_credentials"),
+                ("resource", &format!("{ORIGIN}/api")),
+                ("client_id", ADMIN_ID),
+                ("client_secret", ADMIN_SECRET),
+            ],
+            &[],
+        )
+    };
+    // A warm isolate issues the admin app's token without touching D1 at all.
     h.db.fail_after(0);
-    let r = h.form(
-        "/oidc/token",
-        &[
-            ("grant_type", "client_credentials"),
-            ("resource", &format!("{ORIGIN}/api")),
-            ("client_id", ADMIN_ID),
-            ("client_secret", ADMIN_SECRET),
-        ],
-        &[],
-    );
+    assert_eq!(admin_token().status, 200);
+    // A cold one must read the keys, and that failure is a server_error with an id.
+    h.cache.borrow().forget_keys();
+    let r = admin_token();
     assert_eq!(r.status, 500);
     assert_eq!(r.json()["error"], "server_error");
     let r = h.get("/oidc/jwks");

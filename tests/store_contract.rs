@@ -1,7 +1,10 @@
 //! One storage contract, run against the native adapters (SQLite with every migration
 //! applied, in-memory KV). The D1 and Workers KV adapters are held to the same behaviour by
 //! the end-to-end suite.
-use gatehouse::crypto::keys::KeySealer;
+use gatehouse::cache::Cache;
+use gatehouse::config::{Config, Vars};
+use gatehouse::crypto::es256::RustEs256;
+use gatehouse::ctx::{Ctx, Platform};
 use gatehouse::oidc::signing;
 use gatehouse::store::memory_kv::MemoryKv;
 use gatehouse::store::sqlite::{migration_files, SqliteDb};
@@ -188,15 +191,56 @@ impl<D: Db> Db for Yielding<D> {
     }
 }
 
+fn config(secret: &str) -> Config {
+    let vars: Vars = [
+        ("KEY_ENCRYPTION_SECRET", secret),
+        ("ADMIN_CLIENT_ID", "admin"),
+        (
+            "ADMIN_CLIENT_SECRET",
+            "admin-secret-admin-secret-admin-secret",
+        ),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    Config::from_vars(&vars).unwrap()
+}
+
+const SECRET: &str = "test-key-encryption-secret-0123456789";
+
+/// The core's context over `db`, with a cache of its own (a fresh isolate).
+fn ctx<'a, D: Db>(
+    db: &'a D,
+    kv: &'a MemoryKv,
+    cache: &'a Cache,
+    config: &'a Config,
+    now_ms: i64,
+) -> Ctx<'a, D, MemoryKv> {
+    let p = Platform {
+        db,
+        replica: db,
+        kv,
+        crypto: &RustEs256,
+        cache,
+    };
+    Ctx::new(&p, config, "http://gatehouse.test".into(), now_ms)
+}
+
 #[test]
 fn concurrent_first_requests_create_exactly_one_signing_key() {
     let db = Yielding(SqliteDb::migrated().unwrap());
-    let sealer = KeySealer::new("test-key-encryption-secret-0123456789").unwrap();
+    let kv = MemoryKv::new(0);
+    let config = config(SECRET);
+    let caches = [Cache::default(), Cache::default(), Cache::default()];
+    let ctxs: Vec<_> = caches
+        .iter()
+        .map(|c| ctx(&db, &kv, c, &config, 0))
+        .collect();
     let (a, b, c) = block_on(async {
         futures_join3(
-            signing::published(&db, &sealer, 0),
-            signing::published(&db, &sealer, 0),
-            signing::published(&db, &sealer, 0),
+            signing::published(&ctxs[0]),
+            signing::published(&ctxs[1]),
+            signing::published(&ctxs[2]),
         )
         .await
     });
@@ -216,12 +260,15 @@ fn concurrent_first_requests_create_exactly_one_signing_key() {
 #[test]
 fn rotation_keeps_exactly_the_previous_key() {
     let db = SqliteDb::migrated().unwrap();
-    let sealer = KeySealer::new("test-key-encryption-secret-0123456789").unwrap();
-    let first = block_on(signing::published(&db, &sealer, 0)).unwrap();
-    let second = block_on(signing::rotate(&db, &sealer, 1)).unwrap();
+    let kv = MemoryKv::new(0);
+    let settings = config(SECRET);
+    let cache = Cache::default();
+    let c = ctx(&db, &kv, &cache, &settings, 0);
+    let first = block_on(signing::published(&c)).unwrap();
+    let second = block_on(signing::rotate(&c)).unwrap();
     assert_eq!(second.len(), 2);
     assert_eq!(second[1].id, first[0].id);
-    let third = block_on(signing::rotate(&db, &sealer, 2)).unwrap();
+    let third = block_on(signing::rotate(&c)).unwrap();
     assert_eq!(
         third.iter().map(|k| k.id.clone()).collect::<Vec<_>>(),
         vec![third[0].id.clone(), second[0].id.clone()]
@@ -235,11 +282,12 @@ fn rotation_keeps_exactly_the_previous_key() {
         .unwrap(),
         2
     );
-    let current = block_on(signing::current(&db, &sealer, 3)).unwrap();
-    assert_eq!(current.kid, third[0].id);
+    let current = block_on(signing::keys(&c)).unwrap();
+    assert_eq!(current.current.kid, third[0].id);
     // Under another secret the stored key cannot be opened: an error, not a panic.
-    let wrong = KeySealer::new("another-key-encryption-secret-9876543210").unwrap();
-    assert!(block_on(signing::current(&db, &wrong, 3)).is_err());
+    let wrong = config("another-key-encryption-secret-9876543210");
+    let fresh = Cache::default();
+    assert!(block_on(signing::keys(&ctx(&db, &kv, &fresh, &wrong, 0))).is_err());
 }
 
 /// A three-way join on one thread, polling each future in turn.

@@ -226,6 +226,7 @@ pub async fn update<D: Db, K: Kv>(
         app.is_third_party = t;
     }
     check_third_party(&app)?;
+    ctx.cache.forget_app(id);
     if !apps::update(ctx.db, &app).await? {
         return Err(ApiError::not_found("application", id));
     }
@@ -233,6 +234,7 @@ pub async fn update<D: Db, K: Kv>(
 }
 
 pub async fn delete<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, id: &str) -> Result<Response, ApiError> {
+    ctx.cache.forget_app(id);
     if !apps::delete(ctx.db, id).await? {
         return Err(ApiError::not_found("application", id));
     }

@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 pub async fn get<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>) -> Result<Response, ApiError> {
     Ok(web::json(
         StatusCode::OK,
-        &experience::load_settings(ctx.db).await?,
+        &experience::load_settings(ctx).await?,
     ))
 }
 
@@ -27,7 +27,8 @@ pub async fn update<D: Db, K: Kv>(
     if !patch.is_object() {
         return Err(ApiError::invalid_input("The body must be a JSON object."));
     }
-    let current = experience::load_settings(ctx.db).await?;
+    // A change starts from the primary's copy, never from a cache or a replica.
+    let current = experience::load_settings_from(ctx.db).await?;
     let mut merged =
         serde_json::to_value(&current).map_err(|e| StoreError::Decode(e.to_string()))?;
     merge(&mut merged, patch);
@@ -38,6 +39,7 @@ pub async fn update<D: Db, K: Kv>(
         .map_err(|m| ApiError::invalid_input(format!("Invalid sign-in experience: {m}.")))?;
     let raw = serde_json::to_string(&settings).map_err(|e| StoreError::Decode(e.to_string()))?;
     repo::put(ctx.db, &raw, ctx.now_ms).await?;
+    ctx.cache.forget_settings();
     Ok(web::json(StatusCode::OK, &settings))
 }
 

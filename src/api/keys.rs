@@ -15,11 +15,11 @@ fn view(rows: &[KeyRow]) -> Vec<Value> {
 }
 
 pub async fn list<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>) -> Result<Response, ApiError> {
-    let rows = signing::published(ctx.db, &ctx.sealer()?, ctx.now_ms).await?;
+    let rows = signing::published(ctx).await?;
     Ok(web::json(StatusCode::OK, &view(&rows)))
 }
 
 pub async fn rotate<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>) -> Result<Response, ApiError> {
-    let rows = signing::rotate(ctx.db, &ctx.sealer()?, ctx.now_ms).await?;
+    let rows = signing::rotate(ctx).await?;
     Ok(web::json(StatusCode::OK, &view(&rows)))
 }

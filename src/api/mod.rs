@@ -41,25 +41,18 @@ async fn authorize<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: &Request) -> Result<(
                 "Authorization type is not supported. Use a Bearer token.",
             )
         })?;
-    let rows = signing::published(ctx.db, &ctx.sealer()?, ctx.now_ms).await?;
-    let keys = signing::jwks(&rows)?;
-    let claims = access_token::verify(
-        token,
-        &keys,
-        &ctx.issuer(),
-        &ctx.management_api(),
-        ctx.now(),
-    )
-    .map_err(|r| {
-        let message = match r {
-            Rejection::Invalid(crate::crypto::jwt::JwtError::Expired) => {
-                "The access token has expired."
-            }
-            Rejection::WrongAudience => "The access token is not for the Management API.",
-            _ => "The access token is invalid.",
-        };
-        ApiError::unauthorized("auth.unauthorized", message)
-    })?;
+    let verified = signing::verify(ctx, token, ctx.now()).await?;
+    let claims =
+        access_token::check(verified, &ctx.issuer(), &ctx.management_api()).map_err(|r| {
+            let message = match r {
+                Rejection::Invalid(crate::crypto::jwt::JwtError::Expired) => {
+                    "The access token has expired."
+                }
+                Rejection::WrongAudience => "The access token is not for the Management API.",
+                _ => "The access token is invalid.",
+            };
+            ApiError::unauthorized("auth.unauthorized", message)
+        })?;
     if !claims.scopes().any(|s| s == MANAGEMENT_SCOPE) {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
@@ -86,6 +79,9 @@ fn method_not_allowed(method: &Method) -> ApiError {
     )
 }
 
+type Handler<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<Response, ApiError>> + 'a>>;
+
 pub async fn handle<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request) -> Result<Response, ApiError> {
     let path = req.uri().path();
     if path == "/api/experience" || path.starts_with("/api/experience/") {
@@ -96,76 +92,85 @@ pub async fn handle<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request) -> Result<R
     let path = req.uri().path().to_owned();
     let segments: Vec<&str> = path.trim_end_matches('/').split('/').skip(2).collect();
     let method = req.method().clone();
-    match (segments.as_slice(), &method) {
-        (["applications"], &Method::GET) => applications::list(ctx, &req).await,
-        (["applications"], &Method::POST) => applications::create(ctx, &req).await,
-        (["applications"], m) => Err(method_not_allowed(m)),
-        (["applications", id], &Method::GET) => applications::get(ctx, id).await,
-        (["applications", id], &Method::PATCH) => applications::update(ctx, id, &req).await,
-        (["applications", id], &Method::DELETE) => applications::delete(ctx, id).await,
-        (["applications", _], m) => Err(method_not_allowed(m)),
-        (["users"], &Method::GET) => users::list(ctx, &req).await,
-        (["users"], &Method::POST) => users::create(ctx, &req).await,
-        (["users"], m) => Err(method_not_allowed(m)),
-        (["users", id], &Method::GET) => users::get(ctx, id).await,
-        (["users", id], &Method::PATCH) => users::update(ctx, id, &req).await,
-        (["users", id], &Method::DELETE) => users::delete(ctx, id).await,
-        (["users", _], m) => Err(method_not_allowed(m)),
-        (["users", id, "password"], &Method::PATCH) => users::set_password(ctx, id, &req).await,
-        (["users", id, "roles"], &Method::GET) => roles::assigned_roles(ctx, User, id).await,
-        (["users", id, "roles"], &Method::POST) => roles::assign_roles(ctx, User, id, &req).await,
+    // Each handler runs as its own boxed future: the router stays small instead of
+    // inlining every handler's state machine into one.
+    let handler: Handler<'_> = match (segments.as_slice(), &method) {
+        (["applications"], &Method::GET) => Box::pin(applications::list(ctx, &req)),
+        (["applications"], &Method::POST) => Box::pin(applications::create(ctx, &req)),
+        (["applications"], m) => Box::pin(std::future::ready(Err(method_not_allowed(m)))),
+        (["applications", id], &Method::GET) => Box::pin(applications::get(ctx, id)),
+        (["applications", id], &Method::PATCH) => Box::pin(applications::update(ctx, id, &req)),
+        (["applications", id], &Method::DELETE) => Box::pin(applications::delete(ctx, id)),
+        (["applications", _], m) => Box::pin(std::future::ready(Err(method_not_allowed(m)))),
+        (["users"], &Method::GET) => Box::pin(users::list(ctx, &req)),
+        (["users"], &Method::POST) => Box::pin(users::create(ctx, &req)),
+        (["users"], m) => Box::pin(std::future::ready(Err(method_not_allowed(m)))),
+        (["users", id], &Method::GET) => Box::pin(users::get(ctx, id)),
+        (["users", id], &Method::PATCH) => Box::pin(users::update(ctx, id, &req)),
+        (["users", id], &Method::DELETE) => Box::pin(users::delete(ctx, id)),
+        (["users", _], m) => Box::pin(std::future::ready(Err(method_not_allowed(m)))),
+        (["users", id, "password"], &Method::PATCH) => Box::pin(users::set_password(ctx, id, &req)),
+        (["users", id, "roles"], &Method::GET) => Box::pin(roles::assigned_roles(ctx, User, id)),
+        (["users", id, "roles"], &Method::POST) => {
+            Box::pin(roles::assign_roles(ctx, User, id, &req))
+        }
         (["users", id, "roles", role], &Method::DELETE) => {
-            roles::unassign_role(ctx, User, id, role).await
+            Box::pin(roles::unassign_role(ctx, User, id, role))
         }
-        (["users", id, "grants"], &Method::GET) => grants::user_grants(ctx, id, &req).await,
+        (["users", id, "grants"], &Method::GET) => Box::pin(grants::user_grants(ctx, id, &req)),
         (["users", id, "grants", grant], &Method::DELETE) => {
-            grants::revoke_grant(ctx, id, grant).await
+            Box::pin(grants::revoke_grant(ctx, id, grant))
         }
-        (["applications", id, "roles"], &Method::GET) => roles::assigned_roles(ctx, App, id).await,
+        (["applications", id, "roles"], &Method::GET) => {
+            Box::pin(roles::assigned_roles(ctx, App, id))
+        }
         (["applications", id, "roles"], &Method::POST) => {
-            roles::assign_roles(ctx, App, id, &req).await
+            Box::pin(roles::assign_roles(ctx, App, id, &req))
         }
         (["applications", id, "roles", role], &Method::DELETE) => {
-            roles::unassign_role(ctx, App, id, role).await
+            Box::pin(roles::unassign_role(ctx, App, id, role))
         }
-        (["resources"], &Method::GET) => resources::list_resources(ctx, &req).await,
-        (["resources"], &Method::POST) => resources::create_resource(ctx, &req).await,
-        (["resources", id], &Method::GET) => resources::get_resource(ctx, id).await,
-        (["resources", id], &Method::PATCH) => resources::update_resource(ctx, id, &req).await,
-        (["resources", id], &Method::DELETE) => resources::delete_resource(ctx, id).await,
+        (["resources"], &Method::GET) => Box::pin(resources::list_resources(ctx, &req)),
+        (["resources"], &Method::POST) => Box::pin(resources::create_resource(ctx, &req)),
+        (["resources", id], &Method::GET) => Box::pin(resources::get_resource(ctx, id)),
+        (["resources", id], &Method::PATCH) => Box::pin(resources::update_resource(ctx, id, &req)),
+        (["resources", id], &Method::DELETE) => Box::pin(resources::delete_resource(ctx, id)),
         (["resources", id, "is-default"], &Method::PATCH) => {
-            resources::set_default(ctx, id, &req).await
+            Box::pin(resources::set_default(ctx, id, &req))
         }
-        (["resources", id, "scopes"], &Method::GET) => resources::list_scopes(ctx, id).await,
+        (["resources", id, "scopes"], &Method::GET) => Box::pin(resources::list_scopes(ctx, id)),
         (["resources", id, "scopes"], &Method::POST) => {
-            resources::create_scope(ctx, id, &req).await
+            Box::pin(resources::create_scope(ctx, id, &req))
         }
         (["resources", id, "scopes", scope], &Method::PATCH) => {
-            resources::update_scope(ctx, id, scope, &req).await
+            Box::pin(resources::update_scope(ctx, id, scope, &req))
         }
         (["resources", id, "scopes", scope], &Method::DELETE) => {
-            resources::delete_scope(ctx, id, scope).await
+            Box::pin(resources::delete_scope(ctx, id, scope))
         }
-        (["roles"], &Method::GET) => roles::list_roles(ctx, &req).await,
-        (["roles"], &Method::POST) => roles::create_role(ctx, &req).await,
-        (["roles", id], &Method::GET) => roles::get_role(ctx, id).await,
-        (["roles", id], &Method::PATCH) => roles::update_role(ctx, id, &req).await,
-        (["roles", id], &Method::DELETE) => roles::delete_role(ctx, id).await,
-        (["roles", id, "scopes"], &Method::GET) => roles::role_scopes(ctx, id).await,
-        (["roles", id, "scopes"], &Method::POST) => roles::add_role_scopes(ctx, id, &req).await,
+        (["roles"], &Method::GET) => Box::pin(roles::list_roles(ctx, &req)),
+        (["roles"], &Method::POST) => Box::pin(roles::create_role(ctx, &req)),
+        (["roles", id], &Method::GET) => Box::pin(roles::get_role(ctx, id)),
+        (["roles", id], &Method::PATCH) => Box::pin(roles::update_role(ctx, id, &req)),
+        (["roles", id], &Method::DELETE) => Box::pin(roles::delete_role(ctx, id)),
+        (["roles", id, "scopes"], &Method::GET) => Box::pin(roles::role_scopes(ctx, id)),
+        (["roles", id, "scopes"], &Method::POST) => Box::pin(roles::add_role_scopes(ctx, id, &req)),
         (["roles", id, "scopes", scope], &Method::DELETE) => {
-            roles::remove_role_scope(ctx, id, scope).await
+            Box::pin(roles::remove_role_scope(ctx, id, scope))
         }
-        (["sign-in-exp"], &Method::GET) => experience_settings::get(ctx).await,
-        (["sign-in-exp"], &Method::PATCH) => experience_settings::update(ctx, &req).await,
-        (["logs"], &Method::GET) => experience_settings::logs(ctx, &req).await,
-        (["connectors"], &Method::GET) => connectors::list(ctx).await,
-        (["connectors"], &Method::POST) => connectors::create(ctx, &req).await,
-        (["connectors", id], &Method::GET) => connectors::get(ctx, id).await,
-        (["connectors", id], &Method::PATCH) => connectors::update(ctx, id, &req).await,
-        (["connectors", id], &Method::DELETE) => connectors::delete(ctx, id).await,
-        (["configs", "oidc", "private-keys"], &Method::GET) => keys::list(ctx).await,
-        (["configs", "oidc", "private-keys", "rotate"], &Method::POST) => keys::rotate(ctx).await,
-        _ => Err(not_found(&path)),
-    }
+        (["sign-in-exp"], &Method::GET) => Box::pin(experience_settings::get(ctx)),
+        (["sign-in-exp"], &Method::PATCH) => Box::pin(experience_settings::update(ctx, &req)),
+        (["logs"], &Method::GET) => Box::pin(experience_settings::logs(ctx, &req)),
+        (["connectors"], &Method::GET) => Box::pin(connectors::list(ctx)),
+        (["connectors"], &Method::POST) => Box::pin(connectors::create(ctx, &req)),
+        (["connectors", id], &Method::GET) => Box::pin(connectors::get(ctx, id)),
+        (["connectors", id], &Method::PATCH) => Box::pin(connectors::update(ctx, id, &req)),
+        (["connectors", id], &Method::DELETE) => Box::pin(connectors::delete(ctx, id)),
+        (["configs", "oidc", "private-keys"], &Method::GET) => Box::pin(keys::list(ctx)),
+        (["configs", "oidc", "private-keys", "rotate"], &Method::POST) => {
+            Box::pin(keys::rotate(ctx))
+        }
+        _ => Box::pin(std::future::ready(Err(not_found(&path)))),
+    };
+    handler.await
 }

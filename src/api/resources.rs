@@ -69,6 +69,7 @@ pub async fn create_resource<D: Db, K: Kv>(
         access_token_ttl: ttl(b.access_token_ttl.unwrap_or(ctx.config.access_token_ttl))?,
         created_at: ctx.now_ms,
     };
+    ctx.cache.forget_resources();
     rbac::insert_resource(ctx.db, &row)
         .await
         .map_err(|e| unique(e, "resource.indicator_already_in_use", "This indicator"))?;
@@ -125,6 +126,7 @@ pub async fn update_resource<D: Db, K: Kv>(
     if let Some(t) = b.access_token_ttl {
         row.access_token_ttl = ttl(t)?;
     }
+    ctx.cache.forget_resources();
     rbac::update_resource(ctx.db, &row).await?;
     Ok(web::json(StatusCode::OK, &resource_view(&row)))
 }
@@ -142,6 +144,7 @@ pub async fn set_default<D: Db, K: Kv>(
 ) -> Result<Response, ApiError> {
     let b: DefaultBody = json_body(req)?;
     load_resource(ctx, id).await?;
+    ctx.cache.forget_resources();
     rbac::set_default_resource(ctx.db, id, b.is_default).await?;
     Ok(web::json(
         StatusCode::OK,
@@ -153,6 +156,7 @@ pub async fn delete_resource<D: Db, K: Kv>(
     ctx: &Ctx<'_, D, K>,
     id: &str,
 ) -> Result<Response, ApiError> {
+    ctx.cache.forget_resources();
     if !rbac::delete_resource(ctx.db, id).await? {
         return Err(ApiError::not_found("resource", id));
     }
@@ -201,6 +205,7 @@ pub async fn create_scope<D: Db, K: Kv>(
             .transpose()?,
         created_at: ctx.now_ms,
     };
+    ctx.cache.forget_resources();
     rbac::insert_scope(ctx.db, &row)
         .await
         .map_err(|e| unique(e, "scope.name_exists", "This scope name"))?;
@@ -234,6 +239,7 @@ pub async fn update_scope<D: Db, K: Kv>(
             .map(|d| input::text("description", &d, 0, 2048))
             .transpose()?;
     }
+    ctx.cache.forget_resources();
     rbac::update_scope(ctx.db, &row)
         .await
         .map_err(|e| unique(e, "scope.name_exists", "This scope name"))?;
@@ -246,6 +252,7 @@ pub async fn delete_scope<D: Db, K: Kv>(
     id: &str,
 ) -> Result<Response, ApiError> {
     load_scope(ctx, resource_id, id).await?;
+    ctx.cache.forget_resources();
     rbac::delete_scope(ctx.db, id).await?;
     Ok(web::empty(StatusCode::NO_CONTENT))
 }

@@ -93,14 +93,14 @@ pub fn phone(v: &str) -> Result<String, ApiError> {
     identity::phone(v).map_err(|e| ApiError::invalid_input(format!("`primaryPhone` {e}.")))
 }
 
-fn new_password(v: &str) -> Result<String, ApiError> {
+fn new_password(v: &str, params: password::Params) -> Result<String, ApiError> {
     let n = v.chars().count();
     if !(8..=256).contains(&n) {
         return Err(ApiError::invalid_input(
             "`password` must be 8 to 256 characters long.",
         ));
     }
-    Ok(password::hash(v)?)
+    Ok(password::hash_with(v, params)?)
 }
 
 fn name(v: &str) -> Result<Option<String>, ApiError> {
@@ -164,7 +164,11 @@ pub async fn create<D: Db, K: Kv>(
             .as_deref()
             .map(|a| input::uri("avatar", a, true))
             .transpose()?,
-        password_hash: b.password.as_deref().map(new_password).transpose()?,
+        password_hash: b
+            .password
+            .as_deref()
+            .map(|p| new_password(p, ctx.config.password_hash))
+            .transpose()?,
         custom_data: custom_data(b.custom_data.unwrap_or_default())?,
         profile: profile(b.profile.unwrap_or_default())?,
         identities: Map::new(),
@@ -260,7 +264,7 @@ pub async fn set_password<D: Db, K: Kv>(
     req: &Request,
 ) -> Result<Response, ApiError> {
     let b: PasswordBody = json_body(req)?;
-    let hash = new_password(&b.password)?;
+    let hash = new_password(&b.password, ctx.config.password_hash)?;
     let mut user = load(ctx, id).await?;
     user.password_hash = Some(hash);
     save(ctx, user).await

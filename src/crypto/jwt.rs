@@ -1,35 +1,45 @@
-//! Compact ES256 JWTs (RFC 7519) over `jwt-compact`. `iat` and `exp` come from the caller's
-//! `now`, never from a clock read here.
+//! Compact ES256 JWTs (RFC 7515 §7.1, RFC 7519). `iat` and `exp` come from the caller's
+//! `now`, never from a clock read here; signatures are made and checked by the [`Es256`]
+//! implementation. Only `alg: ES256` is accepted, and the key is chosen by `kid` among the
+//! keys the caller trusts.
+use super::es256::Es256;
 use super::keys::{ActiveKey, Jwk};
-use super::CryptoError;
-use chrono::{DateTime, Utc};
-use jwt_compact::alg::Es256;
-use jwt_compact::{AlgorithmExt, Claims, Header, UntrustedToken};
+use super::{b64url, CryptoError};
+use base64::Engine;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use serde_json::{json, Value};
 
-fn timestamp(secs: i64) -> Result<DateTime<Utc>, CryptoError> {
-    DateTime::from_timestamp(secs, 0).ok_or_else(|| CryptoError::Operation("bad timestamp".into()))
-}
-
-/// Signs `claims` with `iat` and `exp`; the header carries `kid` and, if given, `typ`.
-pub fn sign<T: Serialize>(
+/// Signs `claims` (a JSON object) with `iat` and `exp`; the header carries `kid` and, if
+/// given, `typ`.
+pub async fn sign<T: Serialize>(
+    es: &dyn Es256,
     key: &ActiveKey,
     typ: Option<&str>,
     iat: i64,
     exp: i64,
     claims: T,
 ) -> Result<String, CryptoError> {
-    let mut header = Header::empty().with_key_id(key.kid.clone());
+    let mut header = json!({"alg": "ES256", "kid": key.kid});
+    let mut claims =
+        serde_json::to_value(claims).map_err(|e| CryptoError::Operation(e.to_string()))?;
+    let (Some(h), Some(c)) = (header.as_object_mut(), claims.as_object_mut()) else {
+        return Err(CryptoError::Operation(
+            "JWT claims must be an object".into(),
+        ));
+    };
     if let Some(typ) = typ {
-        header = header.with_token_type(typ);
+        h.insert("typ".into(), json!(typ));
     }
-    let mut claims = Claims::new(claims);
-    claims.issued_at = Some(timestamp(iat)?);
-    claims.expiration = Some(timestamp(exp)?);
-    Es256
-        .token(&header, &claims, &key.key)
-        .map_err(|e| CryptoError::Operation(e.to_string()))
+    c.insert("iat".into(), json!(iat));
+    c.insert("exp".into(), json!(exp));
+    let input = format!(
+        "{}.{}",
+        b64url(header.to_string().as_bytes()),
+        b64url(claims.to_string().as_bytes())
+    );
+    let signature = es.sign(key, input.as_bytes()).await?;
+    Ok(format!("{input}.{}", b64url(&signature)))
 }
 
 #[derive(Debug, PartialEq)]
@@ -49,59 +59,89 @@ pub struct Verified<T> {
     pub typ: Option<String>,
 }
 
-/// Verifies an ES256 token against the published keys, choosing by `kid`.
-pub fn verify<T: DeserializeOwned>(
+/// The `kid` of a token's header, unverified: which key to look for.
+pub fn key_id(token: &str) -> Option<String> {
+    let header = token.split('.').next()?;
+    let header: Value = crate::json::parse(decode(header)?).ok()?;
+    header.get("kid")?.as_str().map(str::to_owned)
+}
+
+fn decode(part: &str) -> Option<Vec<u8>> {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(part)
+        .ok()
+}
+
+/// Verifies an ES256 token against the trusted keys, choosing by `kid`.
+pub async fn verify<T: DeserializeOwned>(
+    es: &dyn Es256,
     token: &str,
     keys: &[Jwk],
     now: i64,
 ) -> Result<Verified<T>, JwtError> {
-    let untrusted = UntrustedToken::new(token).map_err(|_| JwtError::Malformed)?;
-    let kid = untrusted
-        .header()
-        .key_id
-        .as_deref()
+    let mut parts = token.split('.');
+    let (Some(h), Some(c), Some(s), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(JwtError::Malformed);
+    };
+    let header: Value = decode(h)
+        .and_then(|b| crate::json::parse(b).ok())
+        .ok_or(JwtError::Malformed)?;
+    if header.get("alg").and_then(Value::as_str) != Some("ES256") {
+        return Err(JwtError::BadSignature);
+    }
+    let kid = header
+        .get("kid")
+        .and_then(Value::as_str)
         .ok_or(JwtError::UnknownKey)?;
     let jwk = keys
         .iter()
         .find(|k| k.kid == kid)
         .ok_or(JwtError::UnknownKey)?;
-    let vk = jwk.verifying_key().ok_or(JwtError::UnknownKey)?;
-    let token = Es256
-        .validator::<T>(&vk)
-        .validate(&untrusted)
-        .map_err(|e| match e {
-            jwt_compact::ValidationError::InvalidSignature
-            | jwt_compact::ValidationError::AlgorithmMismatch { .. }
-            | jwt_compact::ValidationError::InvalidSignatureLen { .. }
-            | jwt_compact::ValidationError::MalformedSignature(_) => JwtError::BadSignature,
-            _ => JwtError::Malformed,
-        })?;
-    let (header, claims) = (token.header(), token.claims());
-    let exp = claims.expiration.ok_or(JwtError::Malformed)?.timestamp();
+    let signature = decode(s).ok_or(JwtError::Malformed)?;
+    let input_len = h.len() + 1 + c.len();
+    let input = token.get(..input_len).ok_or(JwtError::Malformed)?;
+    match es.verify(jwk, input.as_bytes(), &signature).await {
+        Ok(true) => {}
+        Ok(false) => return Err(JwtError::BadSignature),
+        Err(_) => return Err(JwtError::UnknownKey),
+    }
+    let claims: Value = decode(c)
+        .and_then(|b| crate::json::parse(b).ok())
+        .ok_or(JwtError::Malformed)?;
+    let exp = claims
+        .get("exp")
+        .and_then(Value::as_i64)
+        .ok_or(JwtError::Malformed)?;
     if exp <= now {
         return Err(JwtError::Expired);
     }
+    let iat = claims.get("iat").and_then(Value::as_i64);
     Ok(Verified {
-        typ: header.token_type.clone(),
-        iat: claims.issued_at.map(|t| t.timestamp()),
+        typ: header.get("typ").and_then(Value::as_str).map(str::to_owned),
+        iat,
         exp,
-        claims: token.into_parts().1.custom,
+        claims: serde_json::from_value(claims).map_err(|_| JwtError::Malformed)?,
     })
 }
 
 /// Verifies the signature only, accepting an expired token (an `id_token_hint`, OIDC
 /// RP-Initiated Logout §2, may have expired).
-pub fn verify_allow_expired<T: DeserializeOwned>(
+pub async fn verify_allow_expired<T: DeserializeOwned>(
+    es: &dyn Es256,
     token: &str,
     keys: &[Jwk],
 ) -> Result<Verified<T>, JwtError> {
-    verify(token, keys, i64::MIN)
+    verify(es, token, keys, i64::MIN).await
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
+    use crate::crypto::es256::RustEs256;
     use crate::crypto::keys::{generate, open, KeySealer};
+    use pollster::block_on;
     use serde::Deserialize;
 
     #[derive(Serialize, Deserialize, Debug, PartialEq)]
@@ -111,67 +151,109 @@ mod tests {
 
     fn key() -> (ActiveKey, Jwk) {
         let sealer = KeySealer::new("a secret that is long enough for the test").unwrap();
-        let k = generate(&sealer).unwrap();
-        (open(&sealer, &k.kid, &k.sealed_private).unwrap(), k.public)
+        let k = block_on(generate(&sealer, &RustEs256)).unwrap();
+        (
+            open(&sealer, &k.kid, &k.sealed_private, k.public.clone()).unwrap(),
+            k.public,
+        )
     }
 
     #[test]
     fn signs_and_verifies() {
         let (key, jwk) = key();
-        let t = sign(&key, Some("at+jwt"), 1000, 2000, C { sub: "u".into() }).unwrap();
-        let v: Verified<C> = verify(&t, std::slice::from_ref(&jwk), 1500).unwrap();
+        let t = block_on(sign(
+            &RustEs256,
+            &key,
+            Some("at+jwt"),
+            1000,
+            2000,
+            C { sub: "u".into() },
+        ))
+        .unwrap();
+        let v: Verified<C> =
+            block_on(verify(&RustEs256, &t, std::slice::from_ref(&jwk), 1500)).unwrap();
         assert_eq!(v.claims, C { sub: "u".into() });
         assert_eq!((v.iat, v.exp), (Some(1000), 2000));
         assert_eq!(v.typ.as_deref(), Some("at+jwt"));
+        assert_eq!(key_id(&t).as_deref(), Some(jwk.kid.as_str()));
     }
 
     #[test]
     fn rejects_expired_tampered_and_foreign_tokens() {
         let (key, jwk) = key();
-        let (_, other) = key_pair_other();
-        let t = sign(&key, None, 1000, 2000, C { sub: "u".into() }).unwrap();
+        let (_, other) = self::key();
+        let t = block_on(sign(
+            &RustEs256,
+            &key,
+            None,
+            1000,
+            2000,
+            C { sub: "u".into() },
+        ))
+        .unwrap();
         let keys = std::slice::from_ref(&jwk);
-        assert_eq!(verify::<C>(&t, keys, 2000).unwrap_err(), JwtError::Expired);
-        assert_eq!(
-            verify::<C>("a.b", keys, 1500).unwrap_err(),
-            JwtError::Malformed
-        );
+        let check = |t: &str, now| block_on(verify::<C>(&RustEs256, t, keys, now)).unwrap_err();
+        assert_eq!(check(&t, 2000), JwtError::Expired);
+        assert_eq!(check("a.b", 1500), JwtError::Malformed);
         let mut parts: Vec<&str> = t.split('.').collect();
         let forged = b64(r#"{"sub":"admin","exp":2000}"#);
         parts[1] = &forged;
-        assert_eq!(
-            verify::<C>(&parts.join("."), keys, 1500).unwrap_err(),
-            JwtError::BadSignature
-        );
+        assert_eq!(check(&parts.join("."), 1500), JwtError::BadSignature);
         // The same kid with another key's coordinates: the signature does not verify.
         let mut impostor = other;
         impostor.kid = jwk.kid.clone();
         assert_eq!(
-            verify::<C>(&t, std::slice::from_ref(&impostor), 1500).unwrap_err(),
+            block_on(verify::<C>(
+                &RustEs256,
+                &t,
+                std::slice::from_ref(&impostor),
+                1500
+            ))
+            .unwrap_err(),
             JwtError::BadSignature
         );
         assert_eq!(
-            verify::<C>(&t, &[], 1500).unwrap_err(),
+            block_on(verify::<C>(&RustEs256, &t, &[], 1500)).unwrap_err(),
             JwtError::UnknownKey
         );
     }
 
     #[test]
-    fn rejects_alg_none() {
-        let (_, jwk) = key();
-        let t = format!(
-            "{}.{}.",
-            b64(&format!(r#"{{"alg":"none","kid":"{}"}}"#, jwk.kid)),
-            b64(r#"{"sub":"u","exp":9999999999}"#)
+    fn rejects_alg_none_and_other_algorithms() {
+        let (key, jwk) = key();
+        for alg in ["none", "HS256", "ES384"] {
+            let t = format!(
+                "{}.{}.",
+                b64(&format!(r#"{{"alg":"{alg}","kid":"{}"}}"#, jwk.kid)),
+                b64(r#"{"sub":"u","exp":9999999999}"#)
+            );
+            assert!(block_on(verify::<C>(
+                &RustEs256,
+                &t,
+                std::slice::from_ref(&jwk),
+                1500
+            ))
+            .is_err());
+        }
+        // A real signature under a header that claims another algorithm.
+        let t = block_on(sign(
+            &RustEs256,
+            &key,
+            None,
+            1000,
+            2000,
+            C { sub: "u".into() },
+        ))
+        .unwrap();
+        let mut parts: Vec<String> = t.split('.').map(str::to_owned).collect();
+        parts[0] = b64(&format!(r#"{{"alg":"HS256","kid":"{}"}}"#, jwk.kid));
+        assert_eq!(
+            block_on(verify::<C>(&RustEs256, &parts.join("."), &[jwk], 1500)).unwrap_err(),
+            JwtError::BadSignature
         );
-        assert!(verify::<C>(&t, &[jwk], 1500).is_err());
     }
 
     fn b64(s: &str) -> String {
         crate::crypto::b64url(s.as_bytes())
-    }
-
-    fn key_pair_other() -> (ActiveKey, Jwk) {
-        key()
     }
 }

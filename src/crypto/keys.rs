@@ -1,11 +1,12 @@
 //! ES256 (P-256) signing keys: generation, sealing of the private part under the configured
-//! secret (HKDF-SHA256 → AES-256-GCM, the key id as associated data), and public JWKs.
+//! secret (HKDF-SHA256 → AES-256-GCM, the key id as associated data), and public JWKs. The
+//! curve arithmetic is the [`Es256`] implementation's (WebCrypto in the worker).
+use super::es256::Es256;
 use super::{b64url, random, CryptoError};
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 use base64::Engine;
 use hkdf::Hkdf;
-use p256::ecdsa::{SigningKey, VerifyingKey};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use std::fmt;
@@ -87,12 +88,9 @@ pub struct Jwk {
 }
 
 impl Jwk {
-    pub fn from_verifying_key(kid: &str, key: &VerifyingKey) -> Result<Self, CryptoError> {
-        let point = key.to_encoded_point(false);
-        let (Some(x), Some(y)) = (point.x(), point.y()) else {
-            return Err(CryptoError::Operation("public key is the identity".into()));
-        };
-        Ok(Self {
+    /// The public key `(x, y)` as a JWK.
+    pub fn from_xy(kid: &str, x: &[u8; 32], y: &[u8; 32]) -> Self {
+        Self {
             kty: "EC".into(),
             crv: "P-256".into(),
             x: b64url(x),
@@ -100,27 +98,42 @@ impl Jwk {
             kid: kid.into(),
             alg: "ES256".into(),
             use_: "sig".into(),
-        })
+        }
     }
 
-    pub fn verifying_key(&self) -> Option<VerifyingKey> {
+    /// The coordinates of a well-formed P-256 JWK (whether the point is on the curve is the
+    /// verifier's check).
+    pub fn coordinates(&self) -> Option<([u8; 32], [u8; 32])> {
         let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-        let x = b64.decode(&self.x).ok()?;
-        let y = b64.decode(&self.y).ok()?;
-        let x: [u8; 32] = x.try_into().ok()?;
-        let y: [u8; 32] = y.try_into().ok()?;
         if self.kty != "EC" || self.crv != "P-256" {
             return None;
         }
-        let point = p256::EncodedPoint::from_affine_coordinates(&x.into(), &y.into(), false);
-        VerifyingKey::from_encoded_point(&point).ok()
+        let x: [u8; 32] = b64.decode(&self.x).ok()?.try_into().ok()?;
+        let y: [u8; 32] = b64.decode(&self.y).ok()?.try_into().ok()?;
+        Some((x, y))
     }
 }
 
-/// A private signing key, ready to sign. Its `Debug` shows only the key id.
+/// A private signing key, opened, with its public half. Its `Debug` shows only the key id.
 pub struct ActiveKey {
     pub kid: String,
-    pub key: SigningKey,
+    secret: [u8; 32],
+    pub public: Jwk,
+}
+
+impl ActiveKey {
+    pub fn new(kid: &str, secret: [u8; 32], public: Jwk) -> Self {
+        Self {
+            kid: kid.to_owned(),
+            secret,
+            public,
+        }
+    }
+
+    /// The private scalar, for the signer only.
+    pub fn secret(&self) -> &[u8; 32] {
+        &self.secret
+    }
 }
 
 impl fmt::Debug for ActiveKey {
@@ -136,17 +149,11 @@ pub struct NewKey {
     pub public: Jwk,
 }
 
-pub fn generate(sealer: &KeySealer) -> Result<NewKey, CryptoError> {
-    let key = loop {
-        // A uniformly random scalar; out-of-range values (probability ~2^-32) are redrawn.
-        let bytes = random::bytes::<32>()?;
-        if let Ok(k) = SigningKey::from_bytes(&bytes.into()) {
-            break k;
-        }
-    };
+pub async fn generate(sealer: &KeySealer, es: &dyn Es256) -> Result<NewKey, CryptoError> {
+    let pair = es.generate().await?;
     let kid = random::id()?;
-    let public = Jwk::from_verifying_key(&kid, key.verifying_key())?;
-    let sealed_private = sealer.seal(&kid, &key.to_bytes())?;
+    let public = Jwk::from_xy(&kid, &pair.x, &pair.y);
+    let sealed_private = sealer.seal(&kid, &pair.d)?;
     Ok(NewKey {
         kid,
         sealed_private,
@@ -154,49 +161,54 @@ pub fn generate(sealer: &KeySealer) -> Result<NewKey, CryptoError> {
     })
 }
 
-pub fn open(sealer: &KeySealer, kid: &str, sealed: &str) -> Result<ActiveKey, CryptoError> {
+/// Opens a stored private key; `public` is its published half.
+pub fn open(
+    sealer: &KeySealer,
+    kid: &str,
+    sealed: &str,
+    public: Jwk,
+) -> Result<ActiveKey, CryptoError> {
     let malformed = || CryptoError::KeyEncryption(format!("private key {kid} is malformed"));
-    let bytes: [u8; 32] = sealer
+    let secret: [u8; 32] = sealer
         .open(kid, sealed)?
         .try_into()
         .map_err(|_| malformed())?;
-    let key = SigningKey::from_bytes(&bytes.into()).map_err(|_| malformed())?;
-    Ok(ActiveKey {
-        kid: kid.into(),
-        key,
-    })
+    Ok(ActiveKey::new(kid, secret, public))
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
+    use crate::crypto::es256::RustEs256;
+
+    fn new_key(sealer: &KeySealer) -> NewKey {
+        pollster::block_on(generate(sealer, &RustEs256)).unwrap()
+    }
 
     #[test]
     fn sealed_key_opens_only_with_the_same_secret_and_kid() {
         let sealer = KeySealer::new("a secret that is long enough for the test").unwrap();
-        let k = generate(&sealer).unwrap();
-        let opened = open(&sealer, &k.kid, &k.sealed_private).unwrap();
-        assert_eq!(
-            Jwk::from_verifying_key(&k.kid, opened.key.verifying_key()).unwrap(),
-            k.public
-        );
+        let k = new_key(&sealer);
+        let opened = open(&sealer, &k.kid, &k.sealed_private, k.public.clone()).unwrap();
+        let sig = pollster::block_on(RustEs256.sign(&opened, b"m")).unwrap();
+        assert!(pollster::block_on(RustEs256.verify(&k.public, b"m", &sig)).unwrap());
         let other = KeySealer::new("another secret that is long enough too").unwrap();
-        assert!(open(&other, &k.kid, &k.sealed_private).is_err());
-        assert!(open(&sealer, "another-kid", &k.sealed_private).is_err());
-        assert!(open(&sealer, &k.kid, "v1.garbage").is_err());
+        assert!(open(&other, &k.kid, &k.sealed_private, k.public.clone()).is_err());
+        assert!(open(&sealer, "another-kid", &k.sealed_private, k.public.clone()).is_err());
+        assert!(open(&sealer, &k.kid, "v1.garbage", k.public.clone()).is_err());
     }
 
     #[test]
-    fn jwk_round_trips_to_the_verifying_key() {
+    fn a_jwk_names_its_curve_and_use_and_round_trips_its_coordinates() {
         let sealer = KeySealer::new("a secret that is long enough for the test").unwrap();
-        let k = generate(&sealer).unwrap();
+        let k = new_key(&sealer);
         assert_eq!(k.public.kty, "EC");
         assert_eq!(k.public.alg, "ES256");
         assert_eq!(k.public.use_, "sig");
-        let vk = k.public.verifying_key().unwrap();
-        assert_eq!(Jwk::from_verifying_key(&k.kid, &vk).unwrap(), k.public);
+        let (x, y) = k.public.coordinates().unwrap();
+        assert_eq!(Jwk::from_xy(&k.kid, &x, &y), k.public);
         let mut broken = k.public.clone();
         broken.x = "AAAA".into();
-        assert!(broken.verifying_key().is_none());
+        assert!(broken.coordinates().is_none());
     }
 }

@@ -1,4 +1,5 @@
 //! Cryptography: random identifiers and secrets, hashing, passwords, signing keys and JWTs.
+pub mod es256;
 pub mod jwt;
 pub mod keys;
 pub mod password;

@@ -53,7 +53,7 @@ pub async fn load<D: Db, K: Kv>(
         app_name: found.app.name,
         request: found.request,
         state,
-        settings: load_settings(ctx.db).await?,
+        settings: load_settings(ctx).await?,
     })
 }
 

@@ -15,13 +15,14 @@ pub mod settings;
 pub mod state;
 pub mod submit;
 use crate::crypto::password as hashing;
+use crate::ctx::Ctx;
 use crate::error::InternalError;
 use crate::i18n::Msg;
 use crate::identity::{self, Identifier};
 use crate::store::throttle::{self, Policy};
 use crate::store::users::{self, User};
-use crate::store::Db;
 use crate::store::StoreError;
+use crate::store::{Db, Kv};
 use password_policy::Rejection;
 use policy::Refusal;
 use serde_json::json;
@@ -166,13 +167,25 @@ pub async fn find_by_identifier(
     }
 }
 
-/// The settings in force: the stored ones, or the defaults.
-pub async fn load_settings(db: &impl Db) -> Result<Settings, InternalError> {
-    match crate::store::settings::get(db).await? {
+/// The stored settings, or the defaults, read from `db` (the primary, for a change).
+pub async fn load_settings_from(db: &impl Db) -> Result<Settings, InternalError> {
+    Ok(match crate::store::settings::get(db).await? {
         Some(raw) => crate::json::parse(&raw)
-            .map_err(|e| StoreError::Decode(format!("sign-in experience: {e}")).into()),
-        None => Ok(Settings::default()),
+            .map_err(|e| StoreError::Decode(format!("sign-in experience: {e}")))?,
+        None => Settings::default(),
+    })
+}
+
+/// The settings in force: the stored ones, or the defaults. From the isolate's cache, else
+/// from a replica.
+pub async fn load_settings<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>) -> Result<Settings, InternalError> {
+    if let Some(s) = ctx.cache.settings(ctx.now_ms) {
+        return Ok((*s).clone());
     }
+    let s = load_settings_from(ctx.replica).await?;
+    ctx.cache
+        .put_settings(std::rc::Rc::new(s.clone()), ctx.now_ms);
+    Ok(s)
 }
 
 /// Where a sign-in attempt comes from, for throttling and the audit log.
@@ -184,14 +197,14 @@ pub struct Origin<'a> {
 /// Verifies an identifier (username or email) and password; records the sign-in time.
 /// Failures count per identifier and per client address; a locked key is refused before any
 /// password is checked. Every outcome goes to the audit log.
-pub async fn sign_in_with_password(
-    db: &impl Db,
+pub async fn sign_in_with_password<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
     kind: Identifier,
     identifier: &str,
     secret: &str,
     from: &Origin<'_>,
-    now_ms: i64,
 ) -> Result<Result<User, SignInError>, InternalError> {
+    let (db, now_ms) = (ctx.db, ctx.now_ms);
     let now = now_ms.div_euclid(1000);
     let id_key = identifier_key(identifier);
     let ip_key = from.ip.map(|ip| format!("ip:{ip}"));
@@ -225,6 +238,14 @@ pub async fn sign_in_with_password(
         Some(mut u) if matches && u.password_hash.is_some() && !u.is_suspended => {
             throttle::clear(db, &id_key, now).await?;
             u.last_sign_in_at = Some(now_ms);
+            // A hash made under other parameters is upgraded in the same write.
+            let params = ctx.config.password_hash;
+            if u.password_hash
+                .as_deref()
+                .is_some_and(|h| hashing::needs_rehash(h, params))
+            {
+                u.password_hash = Some(hashing::hash_with(secret, params)?);
+            }
             users::update(db, &u).await?;
             let mut e = entry(true, None, json!({"identifier": identifier}));
             e.user_id = Some(&u.id);

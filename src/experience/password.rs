@@ -29,7 +29,7 @@ pub async fn verify<D: Db, K: Kv>(
         ip,
         application_id: Some(&c.client_id),
     };
-    match sign_in_with_password(ctx.db, identifier, value, secret, &from, ctx.now_ms).await? {
+    match sign_in_with_password(ctx, identifier, value, secret, &from).await? {
         Ok(user) => {
             let id = random::id()?;
             c.state.add(Verification::Password {
@@ -70,7 +70,7 @@ pub async fn reset<D: Db, K: Kv>(
     if !broken.is_empty() {
         return Err(Failure::WeakPassword(broken));
     }
-    user.password_hash = Some(password::hash(new_password)?);
+    user.password_hash = Some(password::hash_with(new_password, ctx.config.password_hash)?);
     user.updated_at = ctx.now_ms;
     users::update(ctx.db, &user).await?;
     c.state.password_reset = true;

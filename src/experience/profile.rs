@@ -103,7 +103,8 @@ pub async fn set<D: Db, K: Kv>(
             if !broken.is_empty() {
                 return Err(Failure::WeakPassword(broken));
             }
-            c.state.profile.password_hash = Some(password::hash(value)?);
+            c.state.profile.password_hash =
+                Some(password::hash_with(value, ctx.config.password_hash)?);
         }
         Field::Email => {
             // An email joins a new account only once a code has verified it.

@@ -1,6 +1,7 @@
 //! JWT access tokens for API resources (RFC 9068 profile): ES256, `typ: at+jwt`.
+use crate::crypto::es256::Es256;
 use crate::crypto::jwt::{self, JwtError, Verified};
-use crate::crypto::keys::{ActiveKey, Jwk};
+use crate::crypto::keys::ActiveKey;
 use crate::crypto::{random, CryptoError};
 use serde::{Deserialize, Serialize};
 
@@ -28,7 +29,8 @@ pub struct Issued {
 }
 
 #[allow(clippy::too_many_arguments)]
-pub fn issue(
+pub async fn issue(
+    es: &dyn Es256,
     key: &ActiveKey,
     issuer: &str,
     subject: &str,
@@ -47,7 +49,7 @@ pub fn issue(
         jti: random::id()?,
     };
     Ok(Issued {
-        token: jwt::sign(key, Some(TYP), now, now + ttl, claims)?,
+        token: jwt::sign(es, key, Some(TYP), now, now + ttl, claims).await?,
         expires_in: ttl,
     })
 }
@@ -60,16 +62,13 @@ pub enum Rejection {
     WrongAudience,
 }
 
-/// Verifies an access token for `audience` from `issuer`.
-pub fn verify(
-    token: &str,
-    keys: &[Jwk],
+/// Checks a verified token: an access token (`typ: at+jwt`) for `audience` from `issuer`.
+pub fn check(
+    verified: Result<Verified<AccessTokenClaims>, JwtError>,
     issuer: &str,
     audience: &str,
-    now: i64,
 ) -> Result<AccessTokenClaims, Rejection> {
-    let Verified { claims, typ, .. } =
-        jwt::verify::<AccessTokenClaims>(token, keys, now).map_err(Rejection::Invalid)?;
+    let Verified { claims, typ, .. } = verified.map_err(Rejection::Invalid)?;
     if typ.as_deref() != Some(TYP) {
         return Err(Rejection::WrongType);
     }

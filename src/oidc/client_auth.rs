@@ -3,7 +3,7 @@
 use super::error::{ErrorCode, OAuthError};
 use crate::crypto::secret::{self, Secret};
 use crate::ctx::Ctx;
-use crate::store::apps::{self, AppType, Application};
+use crate::store::apps::{AppType, Application};
 use crate::store::{Db, Kv};
 
 /// The parameters of a token-endpoint request, as the face decoded them from its form body;
@@ -132,14 +132,14 @@ pub async fn authenticate<D: Db, K: Kv>(
                     Err(failed())
                 };
             }
-            let app = apps::get(ctx.db, &id).await?.ok_or_else(failed)?;
+            let app = super::clients::find(ctx, &id).await?.ok_or_else(failed)?;
             match &app.secret_hash {
                 Some(stored) if secret::verify(&secret, stored) => Ok(Client::App(app)),
                 _ => Err(failed()),
             }
         }
         Presented::None { id } => {
-            let app = apps::get(ctx.db, &id).await?.ok_or_else(failed)?;
+            let app = super::clients::find(ctx, &id).await?.ok_or_else(failed)?;
             if app.app_type.is_confidential() {
                 return Err(invalid_client(
                     "this client must authenticate with its secret",

@@ -13,9 +13,8 @@ use crate::crypto::keys::ActiveKey;
 use crate::crypto::{b64url, random, secret};
 use crate::ctx::Ctx;
 use crate::store::apps::{AppType, Application};
-use crate::store::oidc::{self as repo, FamilyRow, Granted, NewTokens};
-use crate::store::rbac;
-use crate::store::users::{self, User};
+use crate::store::oidc::{self as repo, FamilyRow, Granted, NewTokens, WithUser};
+use crate::store::users::User;
 use crate::store::{Db, Kv};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -61,6 +60,8 @@ struct MintInput<'a> {
     key: &'a ActiveKey,
     app: &'a Application,
     user: &'a User,
+    /// The user's role names (for the `roles` claim).
+    roles: &'a [String],
     family: &'a FamilyRow,
     granted: &'a Granted,
     resource: Option<&'a str>,
@@ -81,6 +82,7 @@ async fn mint<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, m: MintInput<'_>) -> Result<Min
                 .cloned()
                 .unwrap_or_default();
             let issued = access_token::issue(
+                ctx.crypto,
                 m.key,
                 &ctx.issuer(),
                 &m.user.id,
@@ -89,7 +91,8 @@ async fn mint<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, m: MintInput<'_>) -> Result<Min
                 &scopes,
                 now,
                 resource.access_token_ttl,
-            )?;
+            )
+            .await?;
             (issued.token, issued.expires_in, scopes, None)
         }
         None => {
@@ -111,17 +114,14 @@ async fn mint<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, m: MintInput<'_>) -> Result<Min
     let map = body.as_object_mut();
     if m.granted.has("openid") {
         let roles = if m.granted.has("roles") {
-            rbac::user_roles(ctx.db, &m.user.id)
-                .await?
-                .into_iter()
-                .map(|r| r.name)
-                .collect()
+            m.roles.to_vec()
         } else {
             Vec::new()
         };
         // How the session authenticated (`pwd`, or `otp` for a code).
         let amr: Vec<String> = repo::from_json(&m.family.amr)?;
         let token = id_token::sign(
+            ctx.crypto,
             m.key,
             IdToken {
                 issuer: &ctx.issuer(),
@@ -135,7 +135,8 @@ async fn mint<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, m: MintInput<'_>) -> Result<Min
             },
             now,
             ctx.config.id_token_ttl,
-        )?;
+        )
+        .await?;
         if let Some(map) = map {
             map.insert("id_token".into(), json!(token));
         }
@@ -194,10 +195,8 @@ fn stored<'a>(m: &'a Minted) -> NewTokens<'a> {
     }
 }
 
-async fn live_user(db: &impl Db, id: &str) -> Result<User, OAuthError> {
-    users::get(db, id)
-        .await?
-        .filter(|u| !u.is_suspended)
+fn live_user(user: Option<User>) -> Result<User, OAuthError> {
+    user.filter(|u| !u.is_suspended)
         .ok_or_else(|| invalid_grant("the user no longer exists or is suspended"))
 }
 
@@ -214,7 +213,12 @@ pub async fn authorization_code<D: Db, K: Kv>(
     let redirect_uri = form
         .get("redirect_uri")?
         .ok_or_else(|| OAuthError::new(ErrorCode::InvalidRequest, "redirect_uri is required"))?;
-    let row = repo::code(ctx.db, &secret::hash(code))
+    // The code, its user and the user's roles in one round trip.
+    let WithUser {
+        found: row,
+        user,
+        roles,
+    } = repo::code_with_user(ctx.db, &secret::hash(code))
         .await?
         .ok_or_else(|| invalid_grant("the code is invalid"))?;
     if row.client_id != app.id {
@@ -249,7 +253,7 @@ pub async fn authorization_code<D: Db, K: Kv>(
     }
     let granted: Granted = repo::from_json(&row.granted)?;
     let resource = token_resource(form, &granted)?;
-    let user = live_user(ctx.db, &row.user_id).await?;
+    let user = live_user(user)?;
     let offline = granted.has("offline_access");
     let family = FamilyRow {
         id: random::id()?,
@@ -271,13 +275,14 @@ pub async fn authorization_code<D: Db, K: Kv>(
                 ctx.config.access_token_ttl.max(86_400)
             },
     };
-    let key = signing::current(ctx.db, &ctx.sealer()?, ctx.now_ms).await?;
+    let keys = signing::keys(ctx).await?;
     let minted = mint(
         ctx,
         MintInput {
-            key: &key,
+            key: &keys.current,
             app,
             user: &user,
+            roles: &roles,
             family: &family,
             granted: &granted,
             resource,
@@ -305,7 +310,8 @@ pub async fn refresh_token<D: Db, K: Kv>(
         .get("refresh_token")?
         .ok_or_else(|| OAuthError::new(ErrorCode::InvalidRequest, "refresh_token is required"))?;
     let hash = secret::hash(token);
-    let found = repo::refresh_token(ctx.db, &hash)
+    // The token, its family, the user and the user's roles in one round trip.
+    let WithUser { found, user, roles } = repo::refresh_with_user(ctx.db, &hash)
         .await?
         .ok_or_else(|| invalid_grant("the refresh token is invalid"))?;
     if found.family.client_id != app.id {
@@ -350,14 +356,15 @@ pub async fn refresh_token<D: Db, K: Kv>(
         }
     }
     let resource = token_resource(form, &granted)?;
-    let user = live_user(ctx.db, &found.family.user_id).await?;
-    let key = signing::current(ctx.db, &ctx.sealer()?, ctx.now_ms).await?;
+    let user = live_user(user)?;
+    let keys = signing::keys(ctx).await?;
     let minted = mint(
         ctx,
         MintInput {
-            key: &key,
+            key: &keys.current,
             app,
             user: &user,
+            roles: &roles,
             family: &found.family,
             granted: &granted,
             resource,

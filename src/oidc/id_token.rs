@@ -1,4 +1,5 @@
 //! ID tokens (OIDC Core §2) and the `at_hash` that binds one to its access token.
+use crate::crypto::es256::Es256;
 use crate::crypto::jwt;
 use crate::crypto::keys::ActiveKey;
 use crate::crypto::{b64url, CryptoError};
@@ -23,7 +24,13 @@ pub struct IdToken<'a> {
     pub user_claims: Map<String, Value>,
 }
 
-pub fn sign(key: &ActiveKey, t: IdToken<'_>, now: i64, ttl: i64) -> Result<String, CryptoError> {
+pub async fn sign(
+    es: &dyn Es256,
+    key: &ActiveKey,
+    t: IdToken<'_>,
+    now: i64,
+    ttl: i64,
+) -> Result<String, CryptoError> {
     let mut claims = t.user_claims;
     claims.insert("iss".into(), json!(t.issuer));
     claims.insert("aud".into(), json!(t.client_id));
@@ -34,7 +41,7 @@ pub fn sign(key: &ActiveKey, t: IdToken<'_>, now: i64, ttl: i64) -> Result<Strin
     if let Some(nonce) = t.nonce {
         claims.insert("nonce".into(), json!(nonce));
     }
-    jwt::sign(key, None, now, now + ttl, claims)
+    jwt::sign(es, key, None, now, now + ttl, claims).await
 }
 
 #[cfg(test)]

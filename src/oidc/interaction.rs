@@ -10,7 +10,7 @@ use crate::crypto::{b64url, random, secret};
 use crate::ctx::Ctx;
 use crate::i18n::Msg;
 use crate::session::{self, Loaded};
-use crate::store::apps::{self, Application};
+use crate::store::apps::Application;
 use crate::store::interactions::{self as irepo, InteractionRow};
 use crate::store::oidc::{self as repo, CodeRow, Granted};
 use crate::store::users::{self, User};
@@ -90,7 +90,7 @@ pub async fn authorize<D: Db, K: Kv>(
         AuthError::Page(m) => FlowError::Show(m),
         AuthError::Redirect { .. } => FlowError::Show(Msg::RedirectUriMalformed),
     })?;
-    let app = apps::get(ctx.db, &client_id)
+    let app = super::clients::find(ctx, &client_id)
         .await?
         .ok_or(FlowError::Show(Msg::UnknownClient))?;
     let request = match authorize::validate(params, &app) {
@@ -180,7 +180,7 @@ pub async fn current_interaction<D: Db, K: Kv>(
         .await?
         .ok_or_else(expired)?;
     let request: AuthRequest = repo::from_json(&row.request)?;
-    let app = apps::get(ctx.db, &row.client_id)
+    let app = super::clients::find(ctx, &row.client_id)
         .await?
         .ok_or_else(expired)?;
     Ok(Interaction { row, request, app })

@@ -11,7 +11,7 @@ use crate::ctx::Ctx;
 use crate::i18n::Msg;
 use crate::outbound::Job;
 use crate::session;
-use crate::store::apps::{self, Application};
+use crate::store::apps::Application;
 use crate::store::oidc as repo;
 use crate::store::{Db, Kv};
 use serde::Deserialize;
@@ -63,9 +63,8 @@ pub async fn validate<D: Db, K: Kv>(
 ) -> Result<EndSession, FlowError> {
     let mut client_id = r.client_id.map(str::to_owned);
     if let Some(hint) = r.id_token_hint {
-        let rows = signing::published(ctx.db, &ctx.sealer()?, ctx.now_ms).await?;
-        let keys = signing::jwks(&rows)?;
-        let claims = jwt::verify_allow_expired::<HintClaims>(hint, &keys)
+        let claims = signing::verify::<_, _, HintClaims>(ctx, hint, i64::MIN)
+            .await?
             .map_err(|_| FlowError::Show(Msg::IdTokenHintInvalid))?
             .claims;
         let aud = match &claims.aud {
@@ -80,7 +79,7 @@ pub async fn validate<D: Db, K: Kv>(
     }
     let app = match &client_id {
         Some(id) => Some(
-            apps::get(ctx.db, id)
+            super::clients::find(ctx, id)
                 .await?
                 .ok_or(FlowError::Show(Msg::UnknownClient))?,
         ),
@@ -127,9 +126,9 @@ pub async fn end<D: Db, K: Kv>(
     session::end(ctx.db, ctx.kv, loaded, now).await?;
     // Other sessions of the same user (another device) and the consent record are left alone.
     repo::revoke_session_families(ctx.db, &s.sid).await?;
-    let key = signing::current(ctx.db, &ctx.sealer()?, ctx.now_ms).await?;
+    let keys = signing::keys(ctx).await?;
     for client in &s.clients {
-        let Some(app) = apps::get(ctx.db, client).await? else {
+        let Some(app) = super::clients::find(ctx, client).await? else {
             continue;
         };
         let Some(uri) = app.oidc.backchannel_logout_uri.clone() else {
@@ -148,12 +147,14 @@ pub async fn end<D: Db, K: Kv>(
             }
         }
         let logout_token = jwt::sign(
-            &key,
+            ctx.crypto,
+            &keys.current,
             Some("logout+jwt"),
             now,
             now + LOGOUT_TOKEN_TTL,
             claims,
-        )?;
+        )
+        .await?;
         ctx.defer(Job::BackchannelLogout {
             client_id: app.id.clone(),
             uri,

@@ -3,6 +3,7 @@ pub mod access_token;
 pub mod authorize;
 pub mod claims;
 pub mod client_auth;
+pub mod clients;
 pub mod code_grant;
 pub mod discovery;
 pub mod error;

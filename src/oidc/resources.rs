@@ -30,7 +30,21 @@ pub fn check_indicator(indicator: &str) -> Result<(), OAuthError> {
 }
 
 /// The resource with this indicator, if it exists: the Management API, or one in D1.
+/// From the isolate's cache, else from a replica (resources change rarely; see
+/// [`crate::cache`] for how soon a change takes effect).
 pub async fn find<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    indicator: &str,
+) -> Result<Option<Resource>, InternalError> {
+    if let Some(hit) = ctx.cache.resource(indicator, ctx.now_ms) {
+        return Ok(hit);
+    }
+    let found = load(ctx, indicator).await?;
+    ctx.cache.put_resource(indicator, found.clone(), ctx.now_ms);
+    Ok(found)
+}
+
+async fn load<D: Db, K: Kv>(
     ctx: &Ctx<'_, D, K>,
     indicator: &str,
 ) -> Result<Option<Resource>, InternalError> {
@@ -42,10 +56,10 @@ pub async fn find<D: Db, K: Kv>(
             is_management: true,
         }));
     }
-    let Some(row) = rbac::resource_by_indicator(ctx.db, indicator).await? else {
+    let Some(row) = rbac::resource_by_indicator(ctx.replica, indicator).await? else {
         return Ok(None);
     };
-    let scopes = rbac::scopes_of_resource(ctx.db, &row.id).await?;
+    let scopes = rbac::scopes_of_resource(ctx.replica, &row.id).await?;
     Ok(Some(Resource {
         indicator: row.indicator,
         scopes: scopes.into_iter().map(|s| s.name).collect(),

@@ -1,76 +1,119 @@
 //! The signing-key service: the current key exists from the first request on, rotation keeps
 //! the previous key published, and concurrent first requests create exactly one key.
-use crate::crypto::keys::{self, ActiveKey, Jwk, KeySealer};
+//!
+//! Warm requests take the keys from the isolate's [`Cache`](crate::cache::Cache): opened
+//! once, they sign without a D1 round trip. A token whose `kid` the cached set lacks (signed
+//! by a key rotated in after the cache was filled) makes the set load again.
+use crate::cache::Keys;
+use crate::crypto::b64url;
+use crate::crypto::jwt::{self, JwtError, Verified};
+use crate::crypto::keys::{self, Jwk, KeySealer};
+use crate::ctx::Ctx;
 use crate::error::InternalError;
 use crate::store::keys::{self as repo, KeyRow};
-use crate::store::{Db, StoreError};
+use crate::store::{Db, Kv, StoreError};
+use serde::de::DeserializeOwned;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use std::rc::Rc;
 
 fn decode(row: &KeyRow) -> Result<Jwk, InternalError> {
     crate::json::parse(&row.public_jwk)
         .map_err(|e| StoreError::Decode(format!("signing key {}: {e}", row.id)).into())
 }
 
-async fn create_in_slot(
-    db: &impl Db,
+async fn create_in_slot<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
     sealer: &KeySealer,
     generation: i64,
-    now_ms: i64,
 ) -> Result<(), InternalError> {
-    let k = keys::generate(sealer)?;
+    let k = keys::generate(sealer, ctx.crypto).await?;
     let jwk = serde_json::to_string(&k.public).map_err(|e| StoreError::Decode(e.to_string()))?;
     // Losing the race for the slot is fine: the winner's key is used.
-    repo::insert_if_free(db, generation, &k.kid, &k.sealed_private, &jwk, now_ms).await?;
+    repo::insert_if_free(
+        ctx.db,
+        generation,
+        &k.kid,
+        &k.sealed_private,
+        &jwk,
+        ctx.now_ms,
+    )
+    .await?;
     Ok(())
 }
 
 /// The published keys, newest (current) first; creates the first key when there is none.
-pub async fn published(
-    db: &impl Db,
-    sealer: &KeySealer,
-    now_ms: i64,
-) -> Result<Vec<KeyRow>, InternalError> {
-    let rows = repo::published(db).await?;
+/// Read from a replica (keys change rarely); the first key is made and read on the primary.
+pub async fn published<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>) -> Result<Vec<KeyRow>, InternalError> {
+    let rows = repo::published(ctx.replica).await?;
     if !rows.is_empty() {
         return Ok(rows);
     }
-    create_in_slot(db, sealer, 1, now_ms).await?;
-    let rows = repo::published(db).await?;
+    let rows = repo::published(ctx.db).await?;
+    if !rows.is_empty() {
+        return Ok(rows);
+    }
+    create_in_slot(ctx, &ctx.sealer()?, 1).await?;
+    let rows = repo::published(ctx.db).await?;
     if rows.is_empty() {
         return Err(StoreError::Backend("the first signing key was not stored".into()).into());
     }
     Ok(rows)
 }
 
-/// The JWK set of the published keys.
-pub fn jwks(rows: &[KeyRow]) -> Result<Vec<Jwk>, InternalError> {
-    rows.iter().map(decode).collect()
+/// The keys: the current one opened, the public set, and the JWKS body with its `ETag`.
+pub async fn keys<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>) -> Result<Rc<Keys>, InternalError> {
+    if let Some(k) = ctx.cache.keys(ctx.now_ms) {
+        return Ok(k);
+    }
+    let rows = published(ctx).await?;
+    let public: Vec<Jwk> = rows.iter().map(decode).collect::<Result<_, _>>()?;
+    let (Some(row), Some(current_public)) = (rows.first(), public.first()) else {
+        return Err(StoreError::Backend("no signing key".into()).into());
+    };
+    let current = keys::open(
+        &ctx.sealer()?,
+        &row.id,
+        &row.private_key,
+        current_public.clone(),
+    )?;
+    let jwks_body = json!({ "keys": public }).to_string();
+    let digest = Sha256::digest(jwks_body.as_bytes());
+    let etag = format!("\"{}\"", b64url(digest.get(..12).unwrap_or_default()));
+    let k = Rc::new(Keys {
+        current,
+        public,
+        jwks_body,
+        etag,
+    });
+    ctx.cache.put_keys(k.clone(), ctx.now_ms);
+    Ok(k)
 }
 
-/// The current private key, opened.
-pub async fn current(
-    db: &impl Db,
-    sealer: &KeySealer,
-    now_ms: i64,
-) -> Result<ActiveKey, InternalError> {
-    let rows = published(db, sealer, now_ms).await?;
-    let row = rows
-        .first()
-        .ok_or_else(|| StoreError::Backend("no signing key".into()))?;
-    Ok(keys::open(sealer, &row.id, &row.private_key)?)
+/// Verifies a token against the published keys (an expired one too, when `now` is
+/// `i64::MIN`). A `kid` the cached set lacks loads the set again, at most every few seconds.
+pub async fn verify<D: Db, K: Kv, T: DeserializeOwned>(
+    ctx: &Ctx<'_, D, K>,
+    token: &str,
+    now: i64,
+) -> Result<Result<Verified<T>, JwtError>, InternalError> {
+    let mut k = keys(ctx).await?;
+    let unknown = jwt::key_id(token).is_some_and(|kid| !k.public.iter().any(|j| j.kid == kid));
+    if unknown && ctx.cache.may_reload_for_unknown_key(ctx.now_ms) {
+        k = keys(ctx).await?;
+    }
+    Ok(jwt::verify(ctx.crypto, token, &k.public, now).await)
 }
 
 /// Makes a new current key; the old current key stays published as the previous one, and
 /// older keys are deleted. Returns the published keys, newest first.
-pub async fn rotate(
-    db: &impl Db,
-    sealer: &KeySealer,
-    now_ms: i64,
-) -> Result<Vec<KeyRow>, InternalError> {
-    let newest = published(db, sealer, now_ms)
+pub async fn rotate<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>) -> Result<Vec<KeyRow>, InternalError> {
+    let newest = repo::published(ctx.db)
         .await?
         .first()
         .map_or(0, |r| r.generation);
-    create_in_slot(db, sealer, newest + 1, now_ms).await?;
-    repo::prune(db, newest + 1).await?;
-    Ok(repo::published(db).await?)
+    create_in_slot(ctx, &ctx.sealer()?, newest + 1).await?;
+    repo::prune(ctx.db, newest + 1).await?;
+    ctx.cache.forget_keys();
+    Ok(repo::published(ctx.db).await?)
 }

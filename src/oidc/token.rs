@@ -104,9 +104,10 @@ async fn client_credentials<D: Db, K: Kv>(
     let resource = requested_resource(ctx, form).await?;
     let allowed = resources::client_scopes(ctx, client, &resource).await?;
     let scopes = grant_scopes(form.get("scope")?, &resource, &allowed)?;
-    let key = signing::current(ctx.db, &ctx.sealer()?, ctx.now_ms).await?;
+    let keys = signing::keys(ctx).await?;
     let issued = access_token::issue(
-        &key,
+        ctx.crypto,
+        &keys.current,
         &ctx.issuer(),
         client.id(),
         client.id(),
@@ -114,7 +115,8 @@ async fn client_credentials<D: Db, K: Kv>(
         &scopes,
         ctx.now(),
         resource.access_token_ttl,
-    )?;
+    )
+    .await?;
     let mut body = json!({
         "access_token": issued.token,
         "token_type": "Bearer",

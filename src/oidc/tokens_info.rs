@@ -7,8 +7,8 @@ use super::error::{ErrorCode, OAuthError};
 use super::signing;
 use crate::crypto::secret::{self, Secret};
 use crate::ctx::Ctx;
-use crate::store::oidc::{self as repo, Granted};
-use crate::store::{rbac, users, Db, Kv};
+use crate::store::oidc::{self as repo, Granted, WithUser};
+use crate::store::{Db, Kv};
 use serde_json::{json, Value};
 
 fn invalid_token(description: &str) -> OAuthError {
@@ -25,9 +25,10 @@ pub async fn userinfo<D: Db, K: Kv>(
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .ok_or_else(|| invalid_token("a bearer access token is required"))?;
-    let found = repo::access_token(ctx.db, &secret::hash(token))
+    // The token, its user and the user's roles in one round trip.
+    let WithUser { found, user, roles } = repo::access_with_user(ctx.db, &secret::hash(token))
         .await?
-        .filter(|t| t.token_expires_at > ctx.now())
+        .filter(|t| t.found.token_expires_at > ctx.now())
         .ok_or_else(|| invalid_token("the access token is invalid, expired or revoked"))?;
     let scopes: Vec<String> = found
         .token_scopes
@@ -41,16 +42,11 @@ pub async fn userinfo<D: Db, K: Kv>(
             "the access token lacks the openid scope",
         ));
     }
-    let user = users::get(ctx.db, &found.family.user_id)
-        .await?
+    let user = user
         .filter(|u| !u.is_suspended)
         .ok_or_else(|| invalid_token("the user no longer exists or is suspended"))?;
     let roles = if scopes.iter().any(|s| s == "roles") {
-        rbac::user_roles(ctx.db, &user.id)
-            .await?
-            .into_iter()
-            .map(|r| r.name)
-            .collect()
+        roles
     } else {
         Vec::new()
     };
@@ -125,9 +121,7 @@ pub async fn introspect<D: Db, K: Kv>(
         })
     } else {
         // A JWT access token: active while its signature verifies and it has not expired.
-        let rows = signing::published(ctx.db, &ctx.sealer()?, ctx.now_ms).await?;
-        let keys = signing::jwks(&rows)?;
-        match crate::crypto::jwt::verify::<access_token::AccessTokenClaims>(token, &keys, now) {
+        match signing::verify::<_, _, access_token::AccessTokenClaims>(ctx, token, now).await? {
             Ok(v)
                 if v.claims.iss == ctx.issuer() && v.typ.as_deref() == Some(access_token::TYP) =>
             {

@@ -111,6 +111,7 @@ fn render(t: impl Template) -> String {
 
 fn ctx(title: &str) -> PageContext {
     PageContext {
+        style: super::STYLE,
         lang: "en",
         title: title.to_owned(),
         custom_css: None,
@@ -120,6 +121,7 @@ fn ctx(title: &str) -> PageContext {
 
 fn form_ctx(f: &Form<'_>, title: &str) -> PageContext {
     PageContext {
+        style: super::STYLE,
         lang: f.lang.code(),
         title: title.to_owned(),
         custom_css: f.custom_css.map(str::to_owned),
@@ -176,6 +178,7 @@ pub fn register(
 
 fn lang_ctx(lang: Lang, title: &str) -> PageContext {
     PageContext {
+        style: super::STYLE,
         lang: lang.code(),
         title: title.to_owned(),
         custom_css: None,

@@ -1,9 +1,56 @@
-//! [`Db`] over Cloudflare D1.
-use crate::store::{Db, Row, Statement, StoreError, Value};
+//! [`Db`] over Cloudflare D1: the primary, or a session of the Sessions API that may read
+//! from a replica. Every round trip (a query, a statement, a batch) is counted, and with
+//! `SIMULATED_D1_RTT_MS` it first waits that long, to show what a user far from the D1
+//! primary waits for (`make bench`).
+use crate::store::{Db, Query, Row, Statement, StoreError, Value};
+use std::cell::Cell;
+use std::rc::Rc;
+use std::time::Duration;
 use wasm_bindgen::JsValue;
-use worker::{D1Database, D1PreparedStatement};
+use worker::{D1Database, D1DatabaseSession, D1PreparedStatement};
 
-pub struct D1(pub D1Database);
+enum Conn {
+    Primary(D1Database),
+    Session(D1DatabaseSession),
+}
+
+pub struct D1 {
+    conn: Conn,
+    round_trips: Rc<Cell<u32>>,
+    simulated_rtt_ms: u64,
+}
+
+impl D1 {
+    pub fn primary(db: D1Database, round_trips: Rc<Cell<u32>>, simulated_rtt_ms: u64) -> Self {
+        Self {
+            conn: Conn::Primary(db),
+            round_trips,
+            simulated_rtt_ms,
+        }
+    }
+
+    /// A session whose first read may go to any replica ("first-unconstrained"); the
+    /// primary when the runtime has no sessions.
+    pub fn replica(db: D1Database, round_trips: Rc<Cell<u32>>, simulated_rtt_ms: u64) -> Self {
+        let conn = match db.with_session(Some("first-unconstrained")) {
+            Ok(s) => Conn::Session(s),
+            Err(_) => Conn::Primary(db),
+        };
+        Self {
+            conn,
+            round_trips,
+            simulated_rtt_ms,
+        }
+    }
+
+    async fn round_trip(&self) {
+        self.round_trips
+            .set(self.round_trips.get().saturating_add(1));
+        if self.simulated_rtt_ms > 0 {
+            worker::Delay::from(Duration::from_millis(self.simulated_rtt_ms)).await;
+        }
+    }
+}
 
 fn js(v: &Value) -> JsValue {
     match v {
@@ -26,7 +73,11 @@ fn err(e: worker::Error) -> StoreError {
 impl D1 {
     fn prepare(&self, sql: &str, params: &[Value]) -> Result<D1PreparedStatement, StoreError> {
         let args: Vec<JsValue> = params.iter().map(js).collect();
-        self.0.prepare(sql).bind(&args).map_err(err)
+        let statement = match &self.conn {
+            Conn::Primary(db) => db.prepare(sql),
+            Conn::Session(s) => s.prepare(sql),
+        };
+        statement.bind(&args).map_err(err)
     }
 }
 
@@ -36,13 +87,35 @@ fn changes(r: &worker::D1Result) -> Result<u64, StoreError> {
 
 impl Db for D1 {
     async fn query(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>, StoreError> {
+        self.round_trip().await;
         let result = self.prepare(sql, params)?.all().await.map_err(err)?;
         result.results::<Row>().map_err(err)
     }
 
     async fn execute(&self, sql: &str, params: &[Value]) -> Result<u64, StoreError> {
+        self.round_trip().await;
         let result = self.prepare(sql, params)?.run().await.map_err(err)?;
         changes(&result)
+    }
+
+    async fn query_many(&self, queries: &[Query<'_>]) -> Result<Vec<Vec<Row>>, StoreError> {
+        if queries.is_empty() {
+            return Ok(Vec::new());
+        }
+        let prepared = queries
+            .iter()
+            .map(|q| self.prepare(q.sql, &q.params))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.round_trip().await;
+        let results = match &self.conn {
+            Conn::Primary(db) => db.batch(prepared).await,
+            Conn::Session(s) => s.batch(prepared).await,
+        }
+        .map_err(err)?;
+        results
+            .iter()
+            .map(|r| r.results::<Row>().map_err(err))
+            .collect()
     }
 
     async fn batch(&self, statements: &[Statement]) -> Result<Vec<u64>, StoreError> {
@@ -55,7 +128,12 @@ impl Db for D1 {
             .map(|s| self.prepare(s.sql, &s.params))
             .collect::<Result<Vec<_>, _>>()?;
         // D1 runs a batch as one transaction: all statements apply, or none.
-        let results = self.0.batch(prepared).await.map_err(err)?;
+        self.round_trip().await;
+        let results = match &self.conn {
+            Conn::Primary(db) => db.batch(prepared).await,
+            Conn::Session(s) => s.batch(prepared).await,
+        }
+        .map_err(err)?;
         results.iter().map(changes).collect()
     }
 }

@@ -3,8 +3,13 @@
 mod d1;
 mod fetch;
 mod kv;
+mod webcrypto;
 
+use crate::cache::Cache;
 use crate::config::{Vars, VARIABLES};
+use crate::ctx::Platform;
+use std::cell::Cell;
+use std::rc::Rc;
 use worker::{event, Context, Env, Headers, Request, Response, Result};
 
 struct ConsoleLogger;
@@ -27,9 +32,13 @@ impl log::Log for ConsoleLogger {
 
 static LOGGER: ConsoleLogger = ConsoleLogger;
 
+thread_local! {
+    /// The isolate's cache: lives as long as the isolate (a `&'static` by leaking one box).
+    static CACHE: &'static Cache = Box::leak(Box::default());
+}
+
 #[event(start)]
 fn start() {
-    console_error_panic_hook::set_once();
     if log::set_logger(&LOGGER).is_ok() {
         log::set_max_level(log::LevelFilter::Info);
     }
@@ -89,21 +98,48 @@ fn bad_request(message: &str) -> Result<Response> {
 #[event(scheduled)]
 async fn scheduled(_event: worker::ScheduledEvent, env: Env, _ctx: worker::ScheduleContext) {
     match env.d1("DB") {
-        Ok(db) => crate::app::scheduled(&d1::D1(db), js_sys::Date::now() as i64).await,
+        Ok(db) => {
+            let db = d1::D1::primary(db, Rc::default(), 0);
+            crate::app::scheduled(&db, js_sys::Date::now() as i64).await
+        }
         Err(e) => log::error!("scheduled: no DB binding: {e}"),
     }
 }
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
-    let db = d1::D1(env.d1("DB")?);
+    let vars = vars(&env);
+    let rtt = vars
+        .get("SIMULATED_D1_RTT_MS")
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(0)
+        .min(5_000);
+    let round_trips: Rc<Cell<u32>> = Rc::default();
+    let db = d1::D1::primary(env.d1("DB")?, round_trips.clone(), rtt);
+    let replica = d1::D1::replica(env.d1("DB")?, round_trips.clone(), rtt);
     let kv = kv::WorkersKv(env.kv("SESSIONS")?);
+    let cache = CACHE.with(|c| *c);
+    let platform = Platform {
+        db: &db,
+        replica: &replica,
+        kv: &kv,
+        crypto: &webcrypto::WebCrypto,
+        cache,
+    };
     let req = match to_http(req).await {
         Ok(r) => r,
         Err(_) => return bad_request("malformed request"),
     };
     let now_ms = js_sys::Date::now() as i64;
-    let (res, jobs) = crate::app::handle(&db, &kv, &vars(&env), req, now_ms).await;
+    let (mut res, jobs) = crate::app::handle(&platform, &vars, req, now_ms).await;
+    if vars
+        .get("REPORT_D1_ROUND_TRIPS")
+        .is_some_and(|v| v == "true")
+    {
+        if let Ok(v) = http::HeaderValue::from_str(&round_trips.get().to_string()) {
+            res.headers_mut().insert("x-gatehouse-d1-round-trips", v);
+        }
+    }
     if !jobs.is_empty() {
         // Sent after the response; a failure is logged and never blocks the user.
         ctx.wait_until(async move {

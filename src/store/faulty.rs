@@ -1,6 +1,6 @@
 //! A [`Db`] wrapper that fails on demand, to show that a failure loses nothing and never
 //! reaches a client as a panic.
-use super::{Db, Row, Statement, StoreError, Value};
+use super::{Db, Query, Row, Statement, StoreError, Value};
 use std::cell::Cell;
 
 pub struct FaultyDb<D> {
@@ -54,5 +54,9 @@ impl<D: Db> Db for FaultyDb<D> {
     async fn batch(&self, statements: &[Statement]) -> Result<Vec<u64>, StoreError> {
         self.check()?;
         self.inner.batch(statements).await
+    }
+    async fn query_many(&self, queries: &[Query<'_>]) -> Result<Vec<Vec<Row>>, StoreError> {
+        self.check()?;
+        self.inner.query_many(queries).await
     }
 }

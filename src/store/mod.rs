@@ -9,6 +9,7 @@
 
 pub mod apps;
 pub mod codes;
+pub mod grants;
 pub mod interactions;
 pub mod keys;
 pub mod logs;
@@ -127,6 +128,31 @@ pub trait Db {
     async fn execute(&self, sql: &str, params: &[Value]) -> Result<u64, StoreError>;
     /// Runs statements atomically, all or nothing; returns each one's changed-row count.
     async fn batch(&self, statements: &[Statement]) -> Result<Vec<u64>, StoreError>;
+    /// Several reads in one round trip (D1 runs them as one batch), their rows in order.
+    async fn query_many(&self, queries: &[Query<'_>]) -> Result<Vec<Vec<Row>>, StoreError> {
+        let mut out = Vec::with_capacity(queries.len());
+        for q in queries {
+            out.push(self.query(q.sql, &q.params).await?);
+        }
+        Ok(out)
+    }
+}
+
+/// A read for [`Db::query_many`].
+#[derive(Debug, Clone)]
+pub struct Query<'a> {
+    pub sql: &'a str,
+    pub params: Vec<Value>,
+}
+
+/// Decodes rows into `T`.
+pub fn decode_rows<T: DeserializeOwned>(rows: Vec<Row>) -> Result<Vec<T>, StoreError> {
+    rows.into_iter()
+        .map(|row| {
+            serde_json::from_value(serde_json::Value::Object(row))
+                .map_err(|e| StoreError::Decode(e.to_string()))
+        })
+        .collect()
 }
 
 /// The key-value store for browser sessions.
@@ -151,14 +177,7 @@ pub async fn query_as<T: DeserializeOwned>(
     sql: &str,
     params: &[Value],
 ) -> Result<Vec<T>, StoreError> {
-    db.query(sql, params)
-        .await?
-        .into_iter()
-        .map(|row| {
-            serde_json::from_value(serde_json::Value::Object(row))
-                .map_err(|e| StoreError::Decode(e.to_string()))
-        })
-        .collect()
+    decode_rows(db.query(sql, params).await?)
 }
 
 /// Runs a query and decodes its first row, if any.

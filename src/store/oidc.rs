@@ -1,6 +1,7 @@
 //! The authorization-code flow's state in D1: grants, codes, token families, refresh tokens
 //! and opaque access tokens. Secrets are stored by their hash only.
-use super::{query_as, query_one, Db, Statement, StoreError, Value};
+use super::users::{self, User};
+use super::{decode_rows, query_as, query_one, Db, Query, Statement, StoreError, Value};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -17,106 +18,12 @@ impl Granted {
     }
 }
 
-fn to_json(v: &impl Serialize) -> Result<Value, StoreError> {
-    serde_json::to_string(v)
-        .map(Value::Text)
-        .map_err(|e| StoreError::Decode(e.to_string()))
-}
-
 pub fn from_json<T: serde::de::DeserializeOwned>(s: &str) -> Result<T, StoreError> {
     crate::json::parse(s).map_err(|e| StoreError::Decode(e.to_string()))
 }
 
-// ---- grants (consent)
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct GrantRow {
-    pub id: String,
-    pub user_id: String,
-    pub client_id: String,
-    pub scopes: String,
-    pub resources: String,
-    pub created_at: i64,
-    pub expires_at: i64,
-}
-
-impl GrantRow {
-    pub fn granted(&self) -> Result<Granted, StoreError> {
-        Ok(Granted {
-            scopes: from_json(&self.scopes)?,
-            resources: from_json(&self.resources)?,
-        })
-    }
-}
-
-const GRANT: &str =
-    "SELECT id, user_id, client_id, scopes, resources, created_at, expires_at FROM oidc_grants";
-
-pub async fn grant(
-    db: &impl Db,
-    user_id: &str,
-    client_id: &str,
-    now: i64,
-) -> Result<Option<GrantRow>, StoreError> {
-    query_one(
-        db,
-        &format!("{GRANT} WHERE user_id = ?1 AND client_id = ?2 AND expires_at > ?3"),
-        &[user_id.into(), client_id.into(), now.into()],
-    )
-    .await
-}
-
-pub async fn grants_of_user(
-    db: &impl Db,
-    user_id: &str,
-    now: i64,
-) -> Result<Vec<GrantRow>, StoreError> {
-    query_as(
-        db,
-        &format!("{GRANT} WHERE user_id = ?1 AND expires_at > ?2 ORDER BY created_at"),
-        &[user_id.into(), now.into()],
-    )
-    .await
-}
-
-/// Records what the user granted the client, replacing an earlier grant; returns its id.
-pub async fn upsert_grant(
-    db: &impl Db,
-    id: &str,
-    user_id: &str,
-    client_id: &str,
-    granted: &Granted,
-    now: i64,
-    ttl: i64,
-) -> Result<String, StoreError> {
-    #[derive(Deserialize)]
-    struct Id {
-        id: String,
-    }
-    let rows: Vec<Id> = query_as(
-        db,
-        "INSERT INTO oidc_grants (id, user_id, client_id, scopes, resources, created_at, expires_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
-         ON CONFLICT (user_id, client_id) DO UPDATE SET scopes = excluded.scopes, \
-         resources = excluded.resources, expires_at = excluded.expires_at RETURNING id",
-        &[id.into(), user_id.into(), client_id.into(), to_json(&granted.scopes)?, to_json(&granted.resources)?, now.into(), (now + ttl).into()],
-    )
-    .await?;
-    rows.into_iter()
-        .next()
-        .map(|r| r.id)
-        .ok_or_else(|| StoreError::Backend("grant upsert returned nothing".into()))
-}
-
-pub async fn delete_grant(db: &impl Db, user_id: &str, grant_id: &str) -> Result<bool, StoreError> {
-    Ok(db
-        .execute(
-            "DELETE FROM oidc_grants WHERE user_id = ?1 AND id = ?2",
-            &[user_id.into(), grant_id.into()],
-        )
-        .await?
-        > 0)
-}
+// ---- grants (consent): in `grants.rs`
+pub use super::grants::{delete_grant, grant, grants_of_user, upsert_grant, GrantRow};
 
 // ---- codes
 
@@ -153,13 +60,7 @@ pub async fn insert_code(db: &impl Db, c: &CodeRow) -> Result<(), StoreError> {
 }
 
 pub async fn code(db: &impl Db, id: &str) -> Result<Option<CodeRow>, StoreError> {
-    query_one(
-        db,
-        "SELECT id, grant_id, client_id, user_id, redirect_uri, granted, code_challenge, nonce, session_id, \
-         auth_time, amr, expires_at, consumed_at FROM oidc_codes WHERE id = ?1",
-        &[id.into()],
-    )
-    .await
+    query_one(db, CODE, &[id.into()]).await
 }
 
 // ---- token families
@@ -469,4 +370,96 @@ pub async fn sweep(
         ])
         .await?;
     Ok(counts.iter().sum())
+}
+
+// ---- one-round-trip lookups: a token or code, its user, and the user's role names
+
+/// What a token or code names, with its user (if the user still exists) and role names.
+pub struct WithUser<T> {
+    pub found: T,
+    pub user: Option<User>,
+    pub roles: Vec<String>,
+}
+
+async fn with_user<T: serde::de::DeserializeOwned>(
+    db: &impl Db,
+    sql: &str,
+    user_id_sql: &str,
+    hash: &str,
+) -> Result<Option<WithUser<T>>, StoreError> {
+    let (user_sql, roles_sql) = users::by_subquery(user_id_sql);
+    let q = |sql| Query {
+        sql,
+        params: vec![hash.into()],
+    };
+    let mut results = db
+        .query_many(&[q(sql), q(&user_sql), q(&roles_sql)])
+        .await?
+        .into_iter();
+    let (Some(found), Some(user), Some(roles)) = (results.next(), results.next(), results.next())
+    else {
+        return Err(StoreError::Backend("a read of the batch is missing".into()));
+    };
+    let Some(found) = decode_rows::<T>(found)?.into_iter().next() else {
+        return Ok(None);
+    };
+    let (user, roles) = users::from_subquery_rows(user, roles)?;
+    Ok(Some(WithUser { found, user, roles }))
+}
+
+const CODE: &str =
+    "SELECT id, grant_id, client_id, user_id, redirect_uri, granted, code_challenge, nonce, \
+    session_id, auth_time, amr, expires_at, consumed_at FROM oidc_codes WHERE id = ?1";
+
+/// An authorization code by hash, with its user: one round trip.
+pub async fn code_with_user(
+    db: &impl Db,
+    hash: &str,
+) -> Result<Option<WithUser<CodeRow>>, StoreError> {
+    with_user(
+        db,
+        CODE,
+        "SELECT user_id FROM oidc_codes WHERE id = ?1",
+        hash,
+    )
+    .await
+}
+
+/// A refresh token by hash with its family and user: one round trip.
+pub async fn refresh_with_user(
+    db: &impl Db,
+    hash: &str,
+) -> Result<Option<WithUser<RefreshLookup>>, StoreError> {
+    let sql = format!(
+        "{FAMILY_WITH_TOKEN} JOIN oidc_refresh_tokens t ON t.family_id = f.id WHERE t.id = ?1"
+    );
+    with_user(
+        db,
+        &sql,
+        "SELECT f.user_id FROM oidc_token_families f JOIN oidc_refresh_tokens t \
+         ON t.family_id = f.id WHERE t.id = ?1",
+        hash,
+    )
+    .await
+}
+
+/// An opaque access token by hash with its family and user: one round trip.
+pub async fn access_with_user(
+    db: &impl Db,
+    hash: &str,
+) -> Result<Option<WithUser<AccessLookup>>, StoreError> {
+    let sql = format!(
+        "SELECT t.scopes AS token_scopes, t.created_at AS token_created_at, \
+         t.expires_at AS token_expires_at, {} JOIN oidc_access_tokens t ON t.family_id = f.id \
+         WHERE t.id = ?1",
+        FAMILY.trim_start_matches("SELECT ")
+    );
+    with_user(
+        db,
+        &sql,
+        "SELECT f.user_id FROM oidc_token_families f JOIN oidc_access_tokens t \
+         ON t.family_id = f.id WHERE t.id = ?1",
+        hash,
+    )
+    .await
 }

@@ -1,5 +1,5 @@
 //! Users in D1.
-use super::{count, query_as, query_one, Db, StoreError, Value};
+use super::{count, query_as, query_one, Db, Row, StoreError, Value};
 use serde::{Deserialize, Serialize};
 
 /// Standard OIDC profile fields (Logto's `profile`).
@@ -163,6 +163,39 @@ pub async fn get(db: &impl Db, id: &str) -> Result<Option<User>, StoreError> {
         .await?
         .map(User::try_from)
         .transpose()
+}
+
+/// The user whose id `id_sql` selects (a subquery with `?1`), and the names of their roles:
+/// two reads that go in one round trip with the row that names the user.
+pub fn by_subquery(id_sql: &str) -> (String, String) {
+    (
+        format!("SELECT {COLUMNS} FROM users WHERE id = ({id_sql})"),
+        format!(
+            "SELECT r.name FROM roles r JOIN users_roles ur ON ur.role_id = r.id \
+             WHERE ur.user_id = ({id_sql}) ORDER BY r.name"
+        ),
+    )
+}
+
+/// Decodes the rows of [`by_subquery`]'s two reads.
+pub fn from_subquery_rows(
+    users: Vec<Row>,
+    roles: Vec<Row>,
+) -> Result<(Option<User>, Vec<String>), StoreError> {
+    #[derive(Deserialize)]
+    struct Name {
+        name: String,
+    }
+    let user = super::decode_rows::<UserRow>(users)?
+        .into_iter()
+        .next()
+        .map(User::try_from)
+        .transpose()?;
+    let roles = super::decode_rows::<Name>(roles)?
+        .into_iter()
+        .map(|n| n.name)
+        .collect();
+    Ok((user, roles))
 }
 
 /// Which identifier a user is looked up by.

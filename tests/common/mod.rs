@@ -30,6 +30,11 @@ pub fn vars() -> Vars {
 
 pub struct Harness<D: Db = SqliteDb> {
     pub db: D,
+    /// The read replica; the primary itself when `None`.
+    pub replica: Option<D>,
+    /// The isolate's cache: one per harness, as one per isolate in workerd; another isolate
+    /// is another cache over the same storage (`in_isolate`).
+    pub cache: std::cell::RefCell<std::rc::Rc<gatehouse::cache::Cache>>,
     pub kv: MemoryKv,
     pub vars: Vars,
     pub now_ms: Cell<i64>,
@@ -65,6 +70,8 @@ impl<D: Db> Harness<D> {
     pub fn with_db(db: D) -> Self {
         Self {
             db,
+            replica: None,
+            cache: Default::default(),
             kv: MemoryKv::new((START_MS / 1000) as u64),
             vars: vars(),
             now_ms: Cell::new(START_MS),
@@ -77,10 +84,30 @@ impl<D: Db> Harness<D> {
         self.kv.advance(secs as u64);
     }
 
+    /// Runs `f` with `cache` as the isolate's: requests in it see another isolate's cache
+    /// over the same storage.
+    pub fn in_isolate<T>(
+        &self,
+        cache: &std::rc::Rc<gatehouse::cache::Cache>,
+        f: impl FnOnce() -> T,
+    ) -> T {
+        let previous = self.cache.replace(cache.clone());
+        let out = f();
+        self.cache.replace(previous);
+        out
+    }
+
     pub fn send(&self, req: Request) -> Reply {
+        let cache = self.cache.borrow().clone();
+        let platform = gatehouse::ctx::Platform {
+            db: &self.db,
+            replica: self.replica.as_ref().unwrap_or(&self.db),
+            kv: &self.kv,
+            crypto: &gatehouse::crypto::es256::RustEs256,
+            cache: &cache,
+        };
         let (res, jobs): (Response, _) = pollster::block_on(gatehouse::app::handle(
-            &self.db,
-            &self.kv,
+            &platform,
             &self.vars,
             req,
             self.now_ms.get(),

@@ -1,0 +1,217 @@
+//! ES256 through the runtime's WebCrypto (`crypto.subtle`): native code in workerd, where
+//! the pure-Rust curve arithmetic would run as WebAssembly. Private keys are imported once
+//! per isolate as non-extractable `CryptoKey`s and kept by key id; public keys likewise.
+use crate::crypto::b64url;
+use crate::crypto::es256::{Es256, KeyPair, LocalFuture};
+use crate::crypto::keys::{ActiveKey, Jwk};
+use crate::crypto::CryptoError;
+use base64::Engine;
+use js_sys::{Array, Object, Reflect, Uint8Array};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+
+/// Imported keys kept at most this many of each kind (a handful in practice: the current
+/// and previous signing keys).
+const MAX_KEYS: usize = 16;
+
+thread_local! {
+    static PRIVATE: RefCell<HashMap<String, JsValue>> = RefCell::new(HashMap::new());
+    static PUBLIC: RefCell<HashMap<String, JsValue>> = RefCell::new(HashMap::new());
+}
+
+pub struct WebCrypto;
+
+fn op(e: JsValue) -> CryptoError {
+    CryptoError::Operation(format!("WebCrypto: {e:?}"))
+}
+
+fn set(o: &Object, k: &str, v: &JsValue) -> Result<(), CryptoError> {
+    Reflect::set(o, &JsValue::from_str(k), v)
+        .map(|_| ())
+        .map_err(op)
+}
+
+fn subtle() -> Result<Object, CryptoError> {
+    let crypto = Reflect::get(&js_sys::global(), &JsValue::from_str("crypto")).map_err(op)?;
+    Reflect::get(&crypto, &JsValue::from_str("subtle"))
+        .map_err(op)?
+        .dyn_into::<Object>()
+        .map_err(op)
+}
+
+/// Calls `crypto.subtle[method](...args)` and awaits the promise.
+async fn call(method: &str, args: &[JsValue]) -> Result<JsValue, CryptoError> {
+    let subtle = subtle()?;
+    let f = Reflect::get(&subtle, &JsValue::from_str(method))
+        .map_err(op)?
+        .dyn_into::<js_sys::Function>()
+        .map_err(op)?;
+    let args: Array = args.iter().collect();
+    let promise = f
+        .apply(&subtle, &args)
+        .map_err(op)?
+        .dyn_into::<js_sys::Promise>()
+        .map_err(op)?;
+    JsFuture::from(promise).await.map_err(op)
+}
+
+fn ec_params() -> Result<Object, CryptoError> {
+    let p = Object::new();
+    set(&p, "name", &"ECDSA".into())?;
+    set(&p, "namedCurve", &"P-256".into())?;
+    Ok(p)
+}
+
+fn sign_params() -> Result<Object, CryptoError> {
+    let p = Object::new();
+    set(&p, "name", &"ECDSA".into())?;
+    set(&p, "hash", &"SHA-256".into())?;
+    Ok(p)
+}
+
+fn jwk(x: &str, y: &str, d: Option<&str>) -> Result<Object, CryptoError> {
+    let j = Object::new();
+    set(&j, "kty", &"EC".into())?;
+    set(&j, "crv", &"P-256".into())?;
+    set(&j, "x", &x.into())?;
+    set(&j, "y", &y.into())?;
+    if let Some(d) = d {
+        set(&j, "d", &d.into())?;
+    }
+    Ok(j)
+}
+
+async fn import(jwk: Object, usage: &str) -> Result<JsValue, CryptoError> {
+    let usages: Array = std::iter::once(JsValue::from_str(usage)).collect();
+    call(
+        "importKey",
+        &[
+            "jwk".into(),
+            jwk.into(),
+            ec_params()?.into(),
+            false.into(),
+            usages.into(),
+        ],
+    )
+    .await
+}
+
+fn remember(
+    map: &'static std::thread::LocalKey<RefCell<HashMap<String, JsValue>>>,
+    id: String,
+    key: JsValue,
+) {
+    map.with(|m| {
+        let mut m = m.borrow_mut();
+        if m.len() >= MAX_KEYS {
+            m.clear();
+        }
+        m.insert(id, key);
+    });
+}
+
+fn bytes(v: &JsValue) -> Vec<u8> {
+    Uint8Array::new(v).to_vec()
+}
+
+fn field(o: &JsValue, k: &str) -> Result<[u8; 32], CryptoError> {
+    let s = Reflect::get(o, &JsValue::from_str(k))
+        .map_err(op)?
+        .as_string()
+        .ok_or_else(|| CryptoError::Operation(format!("WebCrypto JWK lacks {k}")))?;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(s)
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| CryptoError::Operation(format!("WebCrypto JWK {k} is malformed")))
+}
+
+impl Es256 for WebCrypto {
+    fn name(&self) -> &'static str {
+        "WebCrypto (crypto.subtle)"
+    }
+
+    fn generate(&self) -> LocalFuture<'_, Result<KeyPair, CryptoError>> {
+        Box::pin(async {
+            let usages: Array = ["sign", "verify"]
+                .iter()
+                .map(|u| JsValue::from_str(u))
+                .collect();
+            // Extractable once, to seal the private part for D1; signing imports it again
+            // as non-extractable.
+            let pair = call(
+                "generateKey",
+                &[ec_params()?.into(), true.into(), usages.into()],
+            )
+            .await?;
+            let private = Reflect::get(&pair, &JsValue::from_str("privateKey")).map_err(op)?;
+            let exported = call("exportKey", &["jwk".into(), private]).await?;
+            Ok(KeyPair {
+                d: field(&exported, "d")?,
+                x: field(&exported, "x")?,
+                y: field(&exported, "y")?,
+            })
+        })
+    }
+
+    fn sign<'a>(
+        &'a self,
+        key: &'a ActiveKey,
+        message: &'a [u8],
+    ) -> LocalFuture<'a, Result<Vec<u8>, CryptoError>> {
+        Box::pin(async move {
+            let cached = PRIVATE.with(|m| m.borrow().get(&key.kid).cloned());
+            let crypto_key = match cached {
+                Some(k) => k,
+                None => {
+                    let k = import(
+                        jwk(&key.public.x, &key.public.y, Some(&b64url(key.secret())))?,
+                        "sign",
+                    )
+                    .await?;
+                    remember(&PRIVATE, key.kid.clone(), k.clone());
+                    k
+                }
+            };
+            let data = Uint8Array::from(message);
+            let sig = call("sign", &[sign_params()?.into(), crypto_key, data.into()]).await?;
+            Ok(bytes(&sig))
+        })
+    }
+
+    fn verify<'a>(
+        &'a self,
+        key: &'a Jwk,
+        message: &'a [u8],
+        signature: &'a [u8],
+    ) -> LocalFuture<'a, Result<bool, CryptoError>> {
+        Box::pin(async move {
+            if signature.len() != 64 {
+                return Ok(false);
+            }
+            let id = format!("{}.{}.{}", key.kid, key.x, key.y);
+            let cached = PUBLIC.with(|m| m.borrow().get(&id).cloned());
+            let crypto_key = match cached {
+                Some(k) => k,
+                None => {
+                    let k = import(jwk(&key.x, &key.y, None)?, "verify").await?;
+                    remember(&PUBLIC, id, k.clone());
+                    k
+                }
+            };
+            let ok = call(
+                "verify",
+                &[
+                    sign_params()?.into(),
+                    crypto_key,
+                    Uint8Array::from(signature).into(),
+                    Uint8Array::from(message).into(),
+                ],
+            )
+            .await?;
+            Ok(ok.as_bool() == Some(true))
+        })
+    }
+}
