@@ -3,8 +3,8 @@
 //! it carries nothing of HTTP (no headers, cookies or language), so the core cannot read them.
 use crate::cache::Cache;
 use crate::config::Config;
-use crate::crypto::es256::Es256;
 use crate::crypto::keys::KeySealer;
+use crate::crypto::provider::PlatformCrypto;
 use crate::crypto::CryptoError;
 use crate::outbound::Job;
 use crate::store::{Db, Kv};
@@ -16,7 +16,7 @@ pub struct Platform<'a, D: Db, K: Kv> {
     pub db: &'a D,
     pub replica: &'a D,
     pub kv: &'a K,
-    pub crypto: &'a dyn Es256,
+    pub crypto: &'a dyn PlatformCrypto,
     pub cache: &'a Cache,
 }
 
@@ -28,7 +28,7 @@ pub struct Ctx<'a, D: Db, K: Kv> {
     /// resources, signing keys on a cold cache).
     pub replica: &'a D,
     pub kv: &'a K,
-    pub crypto: &'a dyn Es256,
+    pub crypto: &'a dyn PlatformCrypto,
     pub cache: &'a Cache,
     pub config: &'a Config,
     /// `PUBLIC_URL`, or the request's origin when that is unset.
@@ -64,8 +64,8 @@ impl<'a, D: Db, K: Kv> Ctx<'a, D, K> {
     pub fn management_api(&self) -> String {
         format!("{}/api", self.origin)
     }
-    pub fn sealer(&self) -> Result<KeySealer, CryptoError> {
-        KeySealer::new(&self.config.key_encryption_secret)
+    pub fn sealer(&self) -> Result<KeySealer<'a>, CryptoError> {
+        KeySealer::new(&self.config.key_encryption_secret, self.crypto)
     }
     /// Queues work to run after the response has been sent.
     pub fn defer(&self, job: Job) {

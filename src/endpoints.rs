@@ -12,7 +12,6 @@ use crate::oidc::{discovery, signing, token, tokens_info};
 use crate::store::{Db, Kv};
 use crate::web::{self, header, media_type, Request, Response};
 use crate::wire;
-use base64::Engine;
 use http::header::{HeaderValue, AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH};
 use http::StatusCode;
 use sha2::{Digest, Sha256};
@@ -34,9 +33,7 @@ fn decode_basic(value: &str) -> Result<(String, Secret), OAuthError> {
         .strip_prefix("Basic ")
         .or_else(|| value.strip_prefix("basic "))
         .ok_or_else(|| invalid_client("unsupported authorization scheme"))?;
-    let raw = base64::engine::general_purpose::STANDARD
-        .decode(encoded.trim())
-        .map_err(|_| malformed())?;
+    let raw = crate::crypto::base64::std_decode(encoded.trim()).ok_or_else(malformed)?;
     let raw = String::from_utf8(raw).map_err(|_| malformed())?;
     let (id, secret) = raw.split_once(':').ok_or_else(malformed)?;
     // §2.3.1: both parts are form-urlencoded before they are joined.

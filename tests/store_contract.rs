@@ -3,7 +3,7 @@
 //! the end-to-end suite.
 use gatehouse::cache::Cache;
 use gatehouse::config::{Config, Vars};
-use gatehouse::crypto::es256::RustEs256;
+use gatehouse::crypto::provider::RustCrypto;
 use gatehouse::ctx::{Ctx, Platform};
 use gatehouse::oidc::signing;
 use gatehouse::store::memory_kv::MemoryKv;
@@ -220,7 +220,7 @@ fn ctx<'a, D: Db>(
         db,
         replica: db,
         kv,
-        crypto: &RustEs256,
+        crypto: &RustCrypto,
         cache,
     };
     Ctx::new(&p, config, "http://gatehouse.test".into(), now_ms)

@@ -1,11 +1,10 @@
 //! Compact ES256 JWTs (RFC 7515 §7.1, RFC 7519). `iat` and `exp` come from the caller's
-//! `now`, never from a clock read here; signatures are made and checked by the [`Es256`]
+//! `now`, never from a clock read here; signatures are made and checked by the [`PlatformCrypto`]
 //! implementation. Only `alg: ES256` is accepted, and the key is chosen by `kid` among the
 //! keys the caller trusts.
-use super::es256::Es256;
 use super::keys::{ActiveKey, Jwk};
+use super::provider::PlatformCrypto;
 use super::{b64url, CryptoError};
-use base64::Engine;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -13,7 +12,7 @@ use serde_json::{json, Value};
 /// Signs `claims` (a JSON object) with `iat` and `exp`; the header carries `kid` and, if
 /// given, `typ`.
 pub async fn sign<T: Serialize>(
-    es: &dyn Es256,
+    es: &dyn PlatformCrypto,
     key: &ActiveKey,
     typ: Option<&str>,
     iat: i64,
@@ -67,14 +66,12 @@ pub fn key_id(token: &str) -> Option<String> {
 }
 
 fn decode(part: &str) -> Option<Vec<u8>> {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(part)
-        .ok()
+    super::base64::url_decode(part)
 }
 
 /// Verifies an ES256 token against the trusted keys, choosing by `kid`.
 pub async fn verify<T: DeserializeOwned>(
-    es: &dyn Es256,
+    es: &dyn PlatformCrypto,
     token: &str,
     keys: &[Jwk],
     now: i64,
@@ -129,7 +126,7 @@ pub async fn verify<T: DeserializeOwned>(
 /// Verifies the signature only, accepting an expired token (an `id_token_hint`, OIDC
 /// RP-Initiated Logout §2, may have expired).
 pub async fn verify_allow_expired<T: DeserializeOwned>(
-    es: &dyn Es256,
+    es: &dyn PlatformCrypto,
     token: &str,
     keys: &[Jwk],
 ) -> Result<Verified<T>, JwtError> {
@@ -139,8 +136,8 @@ pub async fn verify_allow_expired<T: DeserializeOwned>(
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
-    use crate::crypto::es256::RustEs256;
     use crate::crypto::keys::{generate, open, KeySealer};
+    use crate::crypto::provider::RustCrypto;
     use pollster::block_on;
     use serde::Deserialize;
 
@@ -150,10 +147,11 @@ mod tests {
     }
 
     fn key() -> (ActiveKey, Jwk) {
-        let sealer = KeySealer::new("a secret that is long enough for the test").unwrap();
-        let k = block_on(generate(&sealer, &RustEs256)).unwrap();
+        let sealer =
+            KeySealer::new("a secret that is long enough for the test", &RustCrypto).unwrap();
+        let k = block_on(generate(&sealer, &RustCrypto)).unwrap();
         (
-            open(&sealer, &k.kid, &k.sealed_private, k.public.clone()).unwrap(),
+            block_on(open(&sealer, &k.kid, &k.sealed_private, k.public.clone())).unwrap(),
             k.public,
         )
     }
@@ -162,7 +160,7 @@ mod tests {
     fn signs_and_verifies() {
         let (key, jwk) = key();
         let t = block_on(sign(
-            &RustEs256,
+            &RustCrypto,
             &key,
             Some("at+jwt"),
             1000,
@@ -171,7 +169,7 @@ mod tests {
         ))
         .unwrap();
         let v: Verified<C> =
-            block_on(verify(&RustEs256, &t, std::slice::from_ref(&jwk), 1500)).unwrap();
+            block_on(verify(&RustCrypto, &t, std::slice::from_ref(&jwk), 1500)).unwrap();
         assert_eq!(v.claims, C { sub: "u".into() });
         assert_eq!((v.iat, v.exp), (Some(1000), 2000));
         assert_eq!(v.typ.as_deref(), Some("at+jwt"));
@@ -183,7 +181,7 @@ mod tests {
         let (key, jwk) = key();
         let (_, other) = self::key();
         let t = block_on(sign(
-            &RustEs256,
+            &RustCrypto,
             &key,
             None,
             1000,
@@ -192,7 +190,7 @@ mod tests {
         ))
         .unwrap();
         let keys = std::slice::from_ref(&jwk);
-        let check = |t: &str, now| block_on(verify::<C>(&RustEs256, t, keys, now)).unwrap_err();
+        let check = |t: &str, now| block_on(verify::<C>(&RustCrypto, t, keys, now)).unwrap_err();
         assert_eq!(check(&t, 2000), JwtError::Expired);
         assert_eq!(check("a.b", 1500), JwtError::Malformed);
         let mut parts: Vec<&str> = t.split('.').collect();
@@ -204,7 +202,7 @@ mod tests {
         impostor.kid = jwk.kid.clone();
         assert_eq!(
             block_on(verify::<C>(
-                &RustEs256,
+                &RustCrypto,
                 &t,
                 std::slice::from_ref(&impostor),
                 1500
@@ -213,7 +211,7 @@ mod tests {
             JwtError::BadSignature
         );
         assert_eq!(
-            block_on(verify::<C>(&RustEs256, &t, &[], 1500)).unwrap_err(),
+            block_on(verify::<C>(&RustCrypto, &t, &[], 1500)).unwrap_err(),
             JwtError::UnknownKey
         );
     }
@@ -228,7 +226,7 @@ mod tests {
                 b64(r#"{"sub":"u","exp":9999999999}"#)
             );
             assert!(block_on(verify::<C>(
-                &RustEs256,
+                &RustCrypto,
                 &t,
                 std::slice::from_ref(&jwk),
                 1500
@@ -237,7 +235,7 @@ mod tests {
         }
         // A real signature under a header that claims another algorithm.
         let t = block_on(sign(
-            &RustEs256,
+            &RustCrypto,
             &key,
             None,
             1000,
@@ -248,7 +246,7 @@ mod tests {
         let mut parts: Vec<String> = t.split('.').map(str::to_owned).collect();
         parts[0] = b64(&format!(r#"{{"alg":"HS256","kid":"{}"}}"#, jwk.kid));
         assert_eq!(
-            block_on(verify::<C>(&RustEs256, &parts.join("."), &[jwk], 1500)).unwrap_err(),
+            block_on(verify::<C>(&RustCrypto, &parts.join("."), &[jwk], 1500)).unwrap_err(),
             JwtError::BadSignature
         );
     }

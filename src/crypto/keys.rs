@@ -1,11 +1,8 @@
 //! ES256 (P-256) signing keys: generation, sealing of the private part under the configured
 //! secret (HKDF-SHA256 → AES-256-GCM, the key id as associated data), and public JWKs. The
-//! curve arithmetic is the [`Es256`] implementation's (WebCrypto in the worker).
-use super::es256::Es256;
+//! curve arithmetic is the [`PlatformCrypto`] implementation's (WebCrypto in the worker).
+use super::provider::{Aead, PlatformCrypto};
 use super::{b64url, random, CryptoError};
-use aes_gcm::aead::{Aead, KeyInit, Payload};
-use aes_gcm::{Aes256Gcm, Nonce};
-use base64::Engine;
 use hkdf::Hkdf;
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
@@ -14,39 +11,35 @@ use std::fmt;
 const SEAL_VERSION: &str = "v1";
 const HKDF_INFO: &[u8] = b"gatehouse/signing-key-encryption/v1";
 
-/// Seals and opens private keys with a key derived from the configured secret.
-pub struct KeySealer {
-    cipher: Aes256Gcm,
+/// Seals and opens private keys with a key derived from the configured secret
+/// (HKDF-SHA256 → AES-256-GCM, run by the platform's cryptography).
+pub struct KeySealer<'a> {
+    key: [u8; 32],
+    crypto: &'a dyn PlatformCrypto,
 }
 
-impl KeySealer {
-    pub fn new(secret: &str) -> Result<Self, CryptoError> {
-        let mut okm = [0u8; 32];
+impl<'a> KeySealer<'a> {
+    pub fn new(secret: &str, crypto: &'a dyn PlatformCrypto) -> Result<Self, CryptoError> {
+        let mut key = [0u8; 32];
         Hkdf::<Sha256>::new(None, secret.as_bytes())
-            .expand(HKDF_INFO, &mut okm)
+            .expand(HKDF_INFO, &mut key)
             .map_err(|e| CryptoError::KeyEncryption(e.to_string()))?;
-        let cipher = Aes256Gcm::new_from_slice(&okm)
-            .map_err(|e| CryptoError::KeyEncryption(e.to_string()))?;
-        Ok(Self { cipher })
+        Ok(Self { key, crypto })
     }
 
     /// `v1.<nonce>.<ciphertext>`, base64url; `kid` is bound as associated data.
-    pub fn seal(&self, kid: &str, plaintext: &[u8]) -> Result<String, CryptoError> {
+    pub async fn seal(&self, kid: &str, plaintext: &[u8]) -> Result<String, CryptoError> {
         let nonce = random::bytes::<12>()?;
-        let ct = self
-            .cipher
-            .encrypt(
-                &Nonce::from(nonce),
-                Payload {
-                    msg: plaintext,
-                    aad: kid.as_bytes(),
-                },
-            )
-            .map_err(|_| CryptoError::KeyEncryption("cannot seal".into()))?;
+        let aead = Aead {
+            key: &self.key,
+            nonce: &nonce,
+            aad: kid.as_bytes(),
+        };
+        let ct = self.crypto.seal(aead, plaintext).await?;
         Ok(format!("{SEAL_VERSION}.{}.{}", b64url(&nonce), b64url(&ct)))
     }
 
-    pub fn open(&self, kid: &str, sealed: &str) -> Result<Vec<u8>, CryptoError> {
+    pub async fn open(&self, kid: &str, sealed: &str) -> Result<Vec<u8>, CryptoError> {
         let bad = || {
             CryptoError::KeyEncryption(format!(
                 "cannot open the private key {kid}: was KEY_ENCRYPTION_SECRET changed?"
@@ -58,19 +51,15 @@ impl KeySealer {
         else {
             return Err(bad());
         };
-        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-        let nonce = b64.decode(nonce).map_err(|_| bad())?;
-        let ct = b64.decode(ct).map_err(|_| bad())?;
+        let nonce = super::base64::url_decode(nonce).ok_or_else(bad)?;
+        let ct = super::base64::url_decode(ct).ok_or_else(bad)?;
         let nonce: [u8; 12] = nonce.try_into().map_err(|_| bad())?;
-        self.cipher
-            .decrypt(
-                &Nonce::from(nonce),
-                Payload {
-                    msg: &ct,
-                    aad: kid.as_bytes(),
-                },
-            )
-            .map_err(|_| bad())
+        let aead = Aead {
+            key: &self.key,
+            nonce: &nonce,
+            aad: kid.as_bytes(),
+        };
+        self.crypto.open(aead, &ct).await.map_err(|_| bad())
     }
 }
 
@@ -104,12 +93,12 @@ impl Jwk {
     /// The coordinates of a well-formed P-256 JWK (whether the point is on the curve is the
     /// verifier's check).
     pub fn coordinates(&self) -> Option<([u8; 32], [u8; 32])> {
-        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let b64 = super::base64::url_decode;
         if self.kty != "EC" || self.crv != "P-256" {
             return None;
         }
-        let x: [u8; 32] = b64.decode(&self.x).ok()?.try_into().ok()?;
-        let y: [u8; 32] = b64.decode(&self.y).ok()?.try_into().ok()?;
+        let x: [u8; 32] = b64(&self.x)?.try_into().ok()?;
+        let y: [u8; 32] = b64(&self.y)?.try_into().ok()?;
         Some((x, y))
     }
 }
@@ -149,11 +138,14 @@ pub struct NewKey {
     pub public: Jwk,
 }
 
-pub async fn generate(sealer: &KeySealer, es: &dyn Es256) -> Result<NewKey, CryptoError> {
+pub async fn generate(
+    sealer: &KeySealer<'_>,
+    es: &dyn PlatformCrypto,
+) -> Result<NewKey, CryptoError> {
     let pair = es.generate().await?;
     let kid = random::id()?;
     let public = Jwk::from_xy(&kid, &pair.x, &pair.y);
-    let sealed_private = sealer.seal(&kid, &pair.d)?;
+    let sealed_private = sealer.seal(&kid, &pair.d).await?;
     Ok(NewKey {
         kid,
         sealed_private,
@@ -162,15 +154,16 @@ pub async fn generate(sealer: &KeySealer, es: &dyn Es256) -> Result<NewKey, Cryp
 }
 
 /// Opens a stored private key; `public` is its published half.
-pub fn open(
-    sealer: &KeySealer,
+pub async fn open(
+    sealer: &KeySealer<'_>,
     kid: &str,
     sealed: &str,
     public: Jwk,
 ) -> Result<ActiveKey, CryptoError> {
     let malformed = || CryptoError::KeyEncryption(format!("private key {kid} is malformed"));
     let secret: [u8; 32] = sealer
-        .open(kid, sealed)?
+        .open(kid, sealed)
+        .await?
         .try_into()
         .map_err(|_| malformed())?;
     Ok(ActiveKey::new(kid, secret, public))
@@ -179,28 +172,34 @@ pub fn open(
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
-    use crate::crypto::es256::RustEs256;
+    use crate::crypto::provider::RustCrypto;
 
-    fn new_key(sealer: &KeySealer) -> NewKey {
-        pollster::block_on(generate(sealer, &RustEs256)).unwrap()
+    fn new_key(sealer: &KeySealer<'_>) -> NewKey {
+        pollster::block_on(generate(sealer, &RustCrypto)).unwrap()
     }
 
     #[test]
     fn sealed_key_opens_only_with_the_same_secret_and_kid() {
-        let sealer = KeySealer::new("a secret that is long enough for the test").unwrap();
+        let sealer =
+            KeySealer::new("a secret that is long enough for the test", &RustCrypto).unwrap();
         let k = new_key(&sealer);
-        let opened = open(&sealer, &k.kid, &k.sealed_private, k.public.clone()).unwrap();
-        let sig = pollster::block_on(RustEs256.sign(&opened, b"m")).unwrap();
-        assert!(pollster::block_on(RustEs256.verify(&k.public, b"m", &sig)).unwrap());
-        let other = KeySealer::new("another secret that is long enough too").unwrap();
-        assert!(open(&other, &k.kid, &k.sealed_private, k.public.clone()).is_err());
-        assert!(open(&sealer, "another-kid", &k.sealed_private, k.public.clone()).is_err());
-        assert!(open(&sealer, &k.kid, "v1.garbage", k.public.clone()).is_err());
+        let opened =
+            pollster::block_on(open(&sealer, &k.kid, &k.sealed_private, k.public.clone())).unwrap();
+        let sig = pollster::block_on(RustCrypto.sign(&opened, b"m")).unwrap();
+        assert!(pollster::block_on(RustCrypto.verify(&k.public, b"m", &sig)).unwrap());
+        let other = KeySealer::new("another secret that is long enough too", &RustCrypto).unwrap();
+        let opens = |s: &KeySealer<'_>, kid: &str, sealed: &str| {
+            pollster::block_on(open(s, kid, sealed, k.public.clone())).is_ok()
+        };
+        assert!(!opens(&other, &k.kid, &k.sealed_private));
+        assert!(!opens(&sealer, "another-kid", &k.sealed_private));
+        assert!(!opens(&sealer, &k.kid, "v1.garbage"));
     }
 
     #[test]
     fn a_jwk_names_its_curve_and_use_and_round_trips_its_coordinates() {
-        let sealer = KeySealer::new("a secret that is long enough for the test").unwrap();
+        let sealer =
+            KeySealer::new("a secret that is long enough for the test", &RustCrypto).unwrap();
         let k = new_key(&sealer);
         assert_eq!(k.public.kty, "EC");
         assert_eq!(k.public.alg, "ES256");

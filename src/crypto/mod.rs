@@ -1,8 +1,9 @@
 //! Cryptography: random identifiers and secrets, hashing, passwords, signing keys and JWTs.
-pub mod es256;
+pub mod base64;
 pub mod jwt;
 pub mod keys;
 pub mod password;
+pub mod provider;
 pub mod random;
 pub mod secret;
 
@@ -29,11 +30,9 @@ impl fmt::Display for CryptoError {
 }
 
 pub fn b64url(data: &[u8]) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(data)
+    base64::url_encode(data)
 }
 
 pub(crate) fn b64std(data: &[u8]) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::STANDARD.encode(data)
+    base64::std_encode(data)
 }

@@ -8,7 +8,6 @@ use crate::identity::Channel;
 use crate::outbound::Job;
 use crate::store::messages::{self as repo, ConnectorRow, MailRow};
 use crate::store::{Db, Kv, StoreError};
-use base64::Engine;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -208,8 +207,9 @@ fn job(
                 .as_deref()
                 .unwrap_or("https://api.twilio.com")
                 .trim_end_matches('/');
-            let basic = base64::engine::general_purpose::STANDARD
-                .encode(format!("{}:{}", cfg.account_sid, cfg.auth_token));
+            let basic = crate::crypto::base64::std_encode(
+                format!("{}:{}", cfg.account_sid, cfg.auth_token).as_bytes(),
+            );
             let body = form_urlencoded::Serializer::new(String::new())
                 .append_pair("To", &format!("+{}", to.trim_start_matches('+')))
                 .append_pair("From", &cfg.from_number)

@@ -1,7 +1,7 @@
 //! JWT access tokens for API resources (RFC 9068 profile): ES256, `typ: at+jwt`.
-use crate::crypto::es256::Es256;
 use crate::crypto::jwt::{self, JwtError, Verified};
 use crate::crypto::keys::ActiveKey;
+use crate::crypto::provider::PlatformCrypto;
 use crate::crypto::{random, CryptoError};
 use serde::{Deserialize, Serialize};
 
@@ -30,7 +30,7 @@ pub struct Issued {
 
 #[allow(clippy::too_many_arguments)]
 pub async fn issue(
-    es: &dyn Es256,
+    es: &dyn PlatformCrypto,
     key: &ActiveKey,
     issuer: &str,
     subject: &str,

@@ -1,7 +1,7 @@
 //! ID tokens (OIDC Core §2) and the `at_hash` that binds one to its access token.
-use crate::crypto::es256::Es256;
 use crate::crypto::jwt;
 use crate::crypto::keys::ActiveKey;
+use crate::crypto::provider::PlatformCrypto;
 use crate::crypto::{b64url, CryptoError};
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
@@ -25,7 +25,7 @@ pub struct IdToken<'a> {
 }
 
 pub async fn sign(
-    es: &dyn Es256,
+    es: &dyn PlatformCrypto,
     key: &ActiveKey,
     t: IdToken<'_>,
     now: i64,

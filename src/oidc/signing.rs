@@ -24,7 +24,7 @@ fn decode(row: &KeyRow) -> Result<Jwk, InternalError> {
 
 async fn create_in_slot<D: Db, K: Kv>(
     ctx: &Ctx<'_, D, K>,
-    sealer: &KeySealer,
+    sealer: &KeySealer<'_>,
     generation: i64,
 ) -> Result<(), InternalError> {
     let k = keys::generate(sealer, ctx.crypto).await?;
@@ -76,7 +76,8 @@ pub async fn keys<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>) -> Result<Rc<Keys>, Interna
         &row.id,
         &row.private_key,
         current_public.clone(),
-    )?;
+    )
+    .await?;
     let jwks_body = json!({ "keys": public }).to_string();
     let digest = Sha256::digest(jwks_body.as_bytes());
     let etag = format!("\"{}\"", b64url(digest.get(..12).unwrap_or_default()));

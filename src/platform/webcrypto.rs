@@ -1,11 +1,11 @@
-//! ES256 through the runtime's WebCrypto (`crypto.subtle`): native code in workerd, where
-//! the pure-Rust curve arithmetic would run as WebAssembly. Private keys are imported once
-//! per isolate as non-extractable `CryptoKey`s and kept by key id; public keys likewise.
+//! The platform's cryptography through the runtime's WebCrypto (`crypto.subtle`): native
+//! code in workerd, where curve and cipher arithmetic would run as WebAssembly. Private keys
+//! are imported once per isolate as non-extractable `CryptoKey`s and kept by key id; public
+//! keys and the key-sealing key likewise.
 use crate::crypto::b64url;
-use crate::crypto::es256::{Es256, KeyPair, LocalFuture};
 use crate::crypto::keys::{ActiveKey, Jwk};
+use crate::crypto::provider::{Aead, KeyPair, LocalFuture, PlatformCrypto};
 use crate::crypto::CryptoError;
-use base64::Engine;
 use js_sys::{Array, Object, Reflect, Uint8Array};
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -19,6 +19,7 @@ const MAX_KEYS: usize = 16;
 thread_local! {
     static PRIVATE: RefCell<HashMap<String, JsValue>> = RefCell::new(HashMap::new());
     static PUBLIC: RefCell<HashMap<String, JsValue>> = RefCell::new(HashMap::new());
+    static SEALING: RefCell<HashMap<String, JsValue>> = RefCell::new(HashMap::new());
 }
 
 pub struct WebCrypto;
@@ -121,16 +122,71 @@ fn field(o: &JsValue, k: &str) -> Result<[u8; 32], CryptoError> {
         .map_err(op)?
         .as_string()
         .ok_or_else(|| CryptoError::Operation(format!("WebCrypto JWK lacks {k}")))?;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(s)
-        .ok()
+    crate::crypto::base64::url_decode(&s)
         .and_then(|b| b.try_into().ok())
         .ok_or_else(|| CryptoError::Operation(format!("WebCrypto JWK {k} is malformed")))
 }
 
-impl Es256 for WebCrypto {
+/// The AES-GCM `CryptoKey` for `key`, imported once.
+async fn aes_key(key: &[u8; 32]) -> Result<JsValue, CryptoError> {
+    let id = crate::crypto::secret::hash(&b64url(key));
+    if let Some(k) = SEALING.with(|m| m.borrow().get(&id).cloned()) {
+        return Ok(k);
+    }
+    let usages: Array = ["encrypt", "decrypt"]
+        .iter()
+        .map(|u| JsValue::from_str(u))
+        .collect();
+    let algorithm = Object::new();
+    set(&algorithm, "name", &"AES-GCM".into())?;
+    let k = call(
+        "importKey",
+        &[
+            "raw".into(),
+            Uint8Array::from(&key[..]).into(),
+            algorithm.into(),
+            false.into(),
+            usages.into(),
+        ],
+    )
+    .await?;
+    remember(&SEALING, id, k.clone());
+    Ok(k)
+}
+
+async fn aes(method: &str, aead: Aead<'_>, data: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    let key = aes_key(aead.key).await?;
+    let params = Object::new();
+    set(&params, "name", &"AES-GCM".into())?;
+    set(&params, "iv", &Uint8Array::from(&aead.nonce[..]).into())?;
+    set(
+        &params,
+        "additionalData",
+        &Uint8Array::from(aead.aad).into(),
+    )?;
+    let out = call(method, &[params.into(), key, Uint8Array::from(data).into()]).await?;
+    Ok(bytes(&out))
+}
+
+impl PlatformCrypto for WebCrypto {
     fn name(&self) -> &'static str {
         "WebCrypto (crypto.subtle)"
+    }
+
+    fn seal<'a>(
+        &'a self,
+        aead: Aead<'a>,
+        plaintext: &'a [u8],
+    ) -> LocalFuture<'a, Result<Vec<u8>, CryptoError>> {
+        Box::pin(aes("encrypt", aead, plaintext))
+    }
+
+    fn open<'a>(
+        &'a self,
+        aead: Aead<'a>,
+        ciphertext: &'a [u8],
+    ) -> LocalFuture<'a, Result<Vec<u8>, CryptoError>> {
+        Box::pin(aes("decrypt", aead, ciphertext))
     }
 
     fn generate(&self) -> LocalFuture<'_, Result<KeyPair, CryptoError>> {

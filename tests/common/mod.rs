@@ -103,7 +103,7 @@ impl<D: Db> Harness<D> {
             db: &self.db,
             replica: self.replica.as_ref().unwrap_or(&self.db),
             kv: &self.kv,
-            crypto: &gatehouse::crypto::es256::RustEs256,
+            crypto: &gatehouse::crypto::provider::RustCrypto,
             cache: &cache,
         };
         let (res, jobs): (Response, _) = pollster::block_on(gatehouse::app::handle(

@@ -1,7 +1,9 @@
-//! ES256 (ECDSA on P-256 with SHA-256, RFC 7518 §3.4) behind one trait, so that the worker
-//! signs with the platform's WebCrypto (`crypto.subtle`, native code in workerd) while native
-//! builds and tests sign with the pure-Rust `p256`. Signatures are the JWS form: `r || s`,
-//! 64 bytes.
+//! The platform's cryptography behind one trait: ES256 (ECDSA on P-256 with SHA-256, RFC
+//! 7518 §3.4) and the AES-256-GCM that seals private keys. The worker uses WebCrypto
+//! (`crypto.subtle`, native code in workerd) and so carries no curve or cipher code of its
+//! own; native builds and tests use RustCrypto's `p256` and `aes-gcm`. Signatures are the JWS
+//! form: `r || s`, 64 bytes. SHA-256 and HMAC stay in Rust: they are cheap, synchronous, and
+//! run on inputs too small for a call into JavaScript to pay off.
 use super::keys::{ActiveKey, Jwk};
 use super::CryptoError;
 use std::future::Future;
@@ -17,9 +19,28 @@ pub struct KeyPair {
     pub y: [u8; 32],
 }
 
-pub trait Es256 {
+/// An AES-256-GCM operation: the 32-byte key, the 12-byte nonce, the associated data.
+pub struct Aead<'a> {
+    pub key: &'a [u8; 32],
+    pub nonce: &'a [u8; 12],
+    pub aad: &'a [u8],
+}
+
+pub trait PlatformCrypto {
     /// Which implementation this is, for the benchmark's report.
     fn name(&self) -> &'static str;
+    /// AES-256-GCM: the ciphertext with its 16-byte tag appended.
+    fn seal<'a>(
+        &'a self,
+        aead: Aead<'a>,
+        plaintext: &'a [u8],
+    ) -> LocalFuture<'a, Result<Vec<u8>, CryptoError>>;
+    /// The plaintext, or an error when the tag does not verify.
+    fn open<'a>(
+        &'a self,
+        aead: Aead<'a>,
+        ciphertext: &'a [u8],
+    ) -> LocalFuture<'a, Result<Vec<u8>, CryptoError>>;
     fn generate(&self) -> LocalFuture<'_, Result<KeyPair, CryptoError>>;
     fn sign<'a>(
         &'a self,
@@ -37,12 +58,56 @@ pub trait Es256 {
 
 /// The pure-Rust implementation (RustCrypto's `p256`), for native builds and tests.
 #[cfg(not(target_arch = "wasm32"))]
-pub struct RustEs256;
+pub struct RustCrypto;
 
 #[cfg(not(target_arch = "wasm32"))]
-impl Es256 for RustEs256 {
+impl PlatformCrypto for RustCrypto {
     fn name(&self) -> &'static str {
         "p256 (Rust)"
+    }
+
+    fn seal<'a>(
+        &'a self,
+        aead: Aead<'a>,
+        plaintext: &'a [u8],
+    ) -> LocalFuture<'a, Result<Vec<u8>, CryptoError>> {
+        Box::pin(async move {
+            use aes_gcm::aead::{Aead as _, KeyInit, Payload};
+            use aes_gcm::{Aes256Gcm, Nonce};
+            let cipher = Aes256Gcm::new_from_slice(aead.key)
+                .map_err(|e| CryptoError::KeyEncryption(e.to_string()))?;
+            cipher
+                .encrypt(
+                    &Nonce::from(*aead.nonce),
+                    Payload {
+                        msg: plaintext,
+                        aad: aead.aad,
+                    },
+                )
+                .map_err(|_| CryptoError::KeyEncryption("cannot seal".into()))
+        })
+    }
+
+    fn open<'a>(
+        &'a self,
+        aead: Aead<'a>,
+        ciphertext: &'a [u8],
+    ) -> LocalFuture<'a, Result<Vec<u8>, CryptoError>> {
+        Box::pin(async move {
+            use aes_gcm::aead::{Aead as _, KeyInit, Payload};
+            use aes_gcm::{Aes256Gcm, Nonce};
+            let cipher = Aes256Gcm::new_from_slice(aead.key)
+                .map_err(|e| CryptoError::KeyEncryption(e.to_string()))?;
+            cipher
+                .decrypt(
+                    &Nonce::from(*aead.nonce),
+                    Payload {
+                        msg: ciphertext,
+                        aad: aead.aad,
+                    },
+                )
+                .map_err(|_| CryptoError::KeyEncryption("cannot open".into()))
+        })
     }
 
     fn generate(&self) -> LocalFuture<'_, Result<KeyPair, CryptoError>> {
@@ -111,12 +176,9 @@ impl Es256 for RustEs256 {
 mod tests {
     use super::*;
     use crate::crypto::b64url;
-    use base64::Engine;
 
     fn b64d(s: &str) -> Vec<u8> {
-        base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(s)
-            .unwrap()
+        crate::crypto::base64::url_decode(s).unwrap()
     }
 
     /// RFC 7515 Appendix A.3 (https://www.rfc-editor.org/rfc/rfc7515#appendix-A.3): the
@@ -141,7 +203,7 @@ mod tests {
     #[test]
     fn the_rfc_7515_a_3_signature_verifies_and_a_tampered_one_does_not() {
         let (_, jwk) = rfc_key();
-        let es = RustEs256;
+        let es = RustCrypto;
         let sig = b64d(SIG);
         assert!(pollster::block_on(es.verify(&jwk, INPUT.as_bytes(), &sig)).unwrap());
         let mut bad = sig.clone();
@@ -154,7 +216,7 @@ mod tests {
     #[test]
     fn signatures_of_the_rfc_key_verify_and_generated_keys_are_on_the_curve() {
         let (key, jwk) = rfc_key();
-        let es = RustEs256;
+        let es = RustCrypto;
         let sig = pollster::block_on(es.sign(&key, INPUT.as_bytes())).unwrap();
         assert_eq!(sig.len(), 64);
         assert!(pollster::block_on(es.verify(&jwk, INPUT.as_bytes(), &sig)).unwrap());
