@@ -6,8 +6,10 @@ export GATEHOUSE_URL="http://127.0.0.1:$PORT"
 [[ -f .dev.vars ]] || cp .dev.vars.example .dev.vars
 migrate_local "$STATE_DIR"
 SERVER_LOG="$STATE_DIR/wrangler.log"
+# SERVE_VARS: extra `--var NAME:VALUE` arguments (the benchmark's simulated distance).
+# shellcheck disable=SC2086
 setsid wrangler dev --ip 127.0.0.1 --port "$PORT" --persist-to "$STATE_DIR" \
-  --inspector-port "$(free_port)" --show-interactive-dev-session=false >"$SERVER_LOG" 2>&1 &
+  --inspector-port "$(free_port)" --show-interactive-dev-session=false ${SERVE_VARS:-} >"$SERVER_LOG" 2>&1 &
 SERVER_PID=$!
 stop_server() {
   kill -TERM -- "-$SERVER_PID" 2>/dev/null || true

@@ -15,8 +15,30 @@ use crate::wire;
 use http::header::{HeaderValue, ACCESS_CONTROL_ALLOW_ORIGIN};
 use http::{Method, StatusCode};
 use serde_json::json;
+use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;
+use std::rc::Rc;
+
+thread_local! {
+    /// The configuration parsed from the variables last seen: an isolate parses it once.
+    static CONFIG: RefCell<Option<(Vars, Rc<Config>)>> = const { RefCell::new(None) };
+}
+
+/// The validated configuration, parsed again only when the variables change.
+fn config(vars: &Vars) -> Result<Rc<Config>, crate::config::ConfigError> {
+    if let Some(c) = CONFIG.with(|c| {
+        c.borrow()
+            .as_ref()
+            .filter(|(seen, _)| seen == vars)
+            .map(|(_, config)| config.clone())
+    }) {
+        return Ok(c);
+    }
+    let parsed = Rc::new(Config::from_vars(vars)?);
+    CONFIG.with(|c| *c.borrow_mut() = Some((vars.clone(), parsed.clone())));
+    Ok(parsed)
+}
 
 /// Handles one request. `vars` are the raw configuration variables, validated here so that
 /// a bad value becomes a page that names it. Returns the response and the jobs to run after
@@ -27,7 +49,7 @@ pub async fn handle<D: Db, K: Kv>(
     req: Request,
     now_ms: i64,
 ) -> (Response, Vec<Job>) {
-    let config = match Config::from_vars(vars) {
+    let config = match config(vars) {
         Ok(c) => c,
         Err(e) => return (wire::page_error(PageError::Config(e), Lang::En), Vec::new()),
     };
