@@ -375,3 +375,19 @@ fn error_pages_speak_the_users_language() {
     ));
     assert!(en.text().contains("This sign-in has expired"));
 }
+
+#[test]
+fn a_redirect_uri_host_must_be_ascii_or_punycode() {
+    let h = Harness::new();
+    let app = |uri: &str| {
+        h.api(
+            "POST",
+            "/api/applications",
+            Some(json!({"name": "Shop", "type": "SPA", "oidcClientMetadata": {"redirectUris": [uri]}})),
+        )
+    };
+    let unicode = app("https://bücher.example/cb");
+    assert_eq!(unicode.status, 400, "{}", unicode.text());
+    assert_eq!(unicode.json()["code"], "guard.invalid_input");
+    assert_eq!(app("https://xn--bcher-kva.example/cb").status, 201);
+}
