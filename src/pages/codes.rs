@@ -1,6 +1,6 @@
 //! The code screens: sign in with a code, reset a forgotten password, enter the code, and
 //! choose the new password. Which channels a screen offers is the policy's answer.
-use super::forms::{check_csrf, current, failed, finish, form, ip, language, page};
+use super::forms::{self, current, failed, finish, form, ip, language, page};
 use super::sign_in::send_code_and_verify;
 use super::views;
 use crate::ctx::Ctx;
@@ -170,10 +170,7 @@ pub async fn submit<D: Db, K: Kv>(
     req: &Request,
     screen: Screen,
 ) -> Result<Response, PageError> {
-    let params = web::params(req);
-    check_csrf(req, &params)?;
-    let mut c = current(ctx, req).await?;
-    let lang = language(req, &c);
+    let (params, mut c, lang) = forms::posted(ctx, req).await?;
     let field = |name| web::param(&params, name).unwrap_or_default();
     let value = field("email");
     let steps = async {

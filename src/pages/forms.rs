@@ -64,6 +64,18 @@ pub async fn current<D: Db, K: Kv>(
     }
 }
 
+/// A form POST: its parameters (CSRF-checked), the interaction and the page language.
+pub async fn posted<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    req: &Request,
+) -> Result<(Vec<(String, String)>, Current, Lang), PageError> {
+    let params = web::params(req);
+    check_csrf(req, &params)?;
+    let c = current(ctx, req).await?;
+    let lang = language(req, &c);
+    Ok((params, c, lang))
+}
+
 /// The words for a failed step, in the page's language.
 pub fn message(lang: Lang, f: &Failure, now: i64) -> (StatusCode, String) {
     let (msg, args) = f.msg(now);

@@ -1,6 +1,6 @@
 //! The sign-in and registration pages. Identifier first: a sign-in with an email address or
 //! phone number and no password gets a code, where the policy allows one.
-use super::forms::{self, check_csrf, current, failed, finish, form, language, page};
+use super::forms::{self, current, failed, finish, form, language, page};
 use super::views;
 use crate::ctx::Ctx;
 use crate::experience::interaction::{self, Current, FirstStep};
@@ -130,10 +130,7 @@ pub async fn submit<D: Db, K: Kv>(
     req: &Request,
     screen: Screen,
 ) -> Result<Response, PageError> {
-    let params = web::params(req);
-    check_csrf(req, &params)?;
-    let mut c = current(ctx, req).await?;
-    let lang = language(req, &c);
+    let (params, mut c, lang) = forms::posted(ctx, req).await?;
     let field = |name| web::param(&params, name).unwrap_or_default();
     let agreed = field("agree") == "yes";
     let register_by_code = by_code(&c);

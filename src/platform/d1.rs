@@ -43,6 +43,26 @@ impl D1 {
         }
     }
 
+    /// One batch, one round trip. D1 refuses an empty batch ("No SQL statements
+    /// detected"); the contract is a no-op.
+    async fn run_batch<'q>(
+        &self,
+        items: impl Iterator<Item = (&'q str, &'q [Value])>,
+    ) -> Result<Vec<worker::D1Result>, StoreError> {
+        let prepared = items
+            .map(|(sql, params)| self.prepare(sql, params))
+            .collect::<Result<Vec<_>, _>>()?;
+        if prepared.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.round_trip().await;
+        match &self.conn {
+            Conn::Primary(db) => db.batch(prepared).await,
+            Conn::Session(s) => s.batch(prepared).await,
+        }
+        .map_err(err)
+    }
+
     async fn round_trip(&self) {
         self.round_trips
             .set(self.round_trips.get().saturating_add(1));
@@ -99,19 +119,9 @@ impl Db for D1 {
     }
 
     async fn query_many(&self, queries: &[Query<'_>]) -> Result<Vec<Vec<Row>>, StoreError> {
-        if queries.is_empty() {
-            return Ok(Vec::new());
-        }
-        let prepared = queries
-            .iter()
-            .map(|q| self.prepare(q.sql, &q.params))
-            .collect::<Result<Vec<_>, _>>()?;
-        self.round_trip().await;
-        let results = match &self.conn {
-            Conn::Primary(db) => db.batch(prepared).await,
-            Conn::Session(s) => s.batch(prepared).await,
-        }
-        .map_err(err)?;
+        let results = self
+            .run_batch(queries.iter().map(|q| (q.sql, q.params.as_slice())))
+            .await?;
         results
             .iter()
             .map(|r| r.results::<Row>().map_err(err))
@@ -119,21 +129,10 @@ impl Db for D1 {
     }
 
     async fn batch(&self, statements: &[Statement]) -> Result<Vec<u64>, StoreError> {
-        // D1 refuses an empty batch ("No SQL statements detected"); the contract is a no-op.
-        if statements.is_empty() {
-            return Ok(Vec::new());
-        }
-        let prepared = statements
-            .iter()
-            .map(|s| self.prepare(s.sql, &s.params))
-            .collect::<Result<Vec<_>, _>>()?;
         // D1 runs a batch as one transaction: all statements apply, or none.
-        self.round_trip().await;
-        let results = match &self.conn {
-            Conn::Primary(db) => db.batch(prepared).await,
-            Conn::Session(s) => s.batch(prepared).await,
-        }
-        .map_err(err)?;
+        let results = self
+            .run_batch(statements.iter().map(|s| (s.sql, s.params.as_slice())))
+            .await?;
         results.iter().map(changes).collect()
     }
 }
