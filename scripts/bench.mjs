@@ -180,4 +180,4 @@ const tExchange = await seq(async () => (await fetch(`${BASE}/oidc/token`, token
 const fresh = await (await fetch(`${BASE}/oidc/token`, tokenPost({ grant_type: 'authorization_code', code: await newCode(), redirect_uri: redirectUri }))).json();
 const tRefresh = await seq(async () => (await fetch(`${BASE}/oidc/token`, tokenPost({ grant_type: 'refresh_token', refresh_token: fresh.refresh_token }))).json());
 console.log(`sequential, one user: sign-in through the pages (auth, page, password, redirects to the code) p50 ${ms(waits[4])} ms, max ${ms(waits[9])} ms; code exchange ${ms(tExchange)} ms; refresh ${ms(tRefresh)} ms`);
-console.log(`Argon2id (m=19456 KiB, t=2, p=1): ${argon['workerd CPU ms/req']} ms of workerd CPU per password verification, including the request around it`);
+console.log(`Argon2id (the configured parameters; default m=19456 KiB, t=2, p=1): ${argon['workerd CPU ms/req']} ms of workerd CPU per password verification (hashing costs the same), including the request around it`);

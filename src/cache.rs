@@ -48,6 +48,9 @@ fn fresh<T>(t: &Timed<T>, now_ms: i64, ttl: i64) -> bool {
 
 #[derive(Default)]
 pub struct Cache {
+    /// When this isolate last changed cached data: until the TTL has passed, refills read the
+    /// primary, so that a replica that has not caught up cannot bring the old data back.
+    wrote_at: Cell<Option<i64>>,
     keys: RefCell<Option<Timed<Rc<Keys>>>>,
     last_key_miss_reload: Cell<Option<i64>>,
     apps: RefCell<HashMap<String, Timed<Option<Application>>>>,
@@ -80,6 +83,18 @@ fn put_in<T>(map: &RefCell<HashMap<String, Timed<T>>>, key: &str, value: T, now_
 }
 
 impl Cache {
+    /// Whether a refill may read a replica now (no change through this isolate within the
+    /// TTL).
+    pub fn replica_ok(&self, now_ms: i64) -> bool {
+        self.wrote_at
+            .get()
+            .is_none_or(|at| now_ms < at || now_ms - at >= METADATA_TTL_MS)
+    }
+
+    fn wrote(&self, now_ms: i64) {
+        self.wrote_at.set(Some(now_ms));
+    }
+
     pub fn keys(&self, now_ms: i64) -> Option<Rc<Keys>> {
         self.keys
             .borrow()
@@ -95,7 +110,8 @@ impl Cache {
         });
     }
 
-    pub fn forget_keys(&self) {
+    pub fn forget_keys(&self, now_ms: i64) {
+        self.wrote(now_ms);
         *self.keys.borrow_mut() = None;
     }
 
@@ -107,7 +123,8 @@ impl Cache {
             .is_none_or(|at| now_ms < at || now_ms - at >= KEY_MISS_RELOAD_MS);
         if ok {
             self.last_key_miss_reload.set(Some(now_ms));
-            self.forget_keys();
+            // The new key is read from the primary: a replica may not have it yet.
+            self.forget_keys(now_ms);
         }
         ok
     }
@@ -120,7 +137,8 @@ impl Cache {
         put_in(&self.apps, id, app, now_ms);
     }
 
-    pub fn forget_app(&self, id: &str) {
+    pub fn forget_app(&self, id: &str, now_ms: i64) {
+        self.wrote(now_ms);
         self.apps.borrow_mut().remove(id);
     }
 
@@ -133,7 +151,8 @@ impl Cache {
     }
 
     /// Resources and their scopes changed: every cached resource goes.
-    pub fn forget_resources(&self) {
+    pub fn forget_resources(&self, now_ms: i64) {
+        self.wrote(now_ms);
         self.resources.borrow_mut().clear();
     }
 
@@ -152,7 +171,8 @@ impl Cache {
         });
     }
 
-    pub fn forget_settings(&self) {
+    pub fn forget_settings(&self, now_ms: i64) {
+        self.wrote(now_ms);
         *self.settings.borrow_mut() = None;
     }
 }
@@ -168,8 +188,12 @@ mod tests {
         assert_eq!(c.app("a", 1_000 + METADATA_TTL_MS - 1), Some(None));
         assert_eq!(c.app("a", 1_000 + METADATA_TTL_MS), None);
         c.put_app("a", None, 5_000);
-        c.forget_app("a");
+        assert!(c.replica_ok(5_000));
+        c.forget_app("a", 5_000);
         assert_eq!(c.app("a", 5_001), None);
+        // Refills read the primary until the TTL has passed.
+        assert!(!c.replica_ok(5_001));
+        assert!(c.replica_ok(5_000 + METADATA_TTL_MS));
         // A clock that went backwards does not keep an entry alive.
         c.put_app("b", None, 10_000);
         assert_eq!(c.app("b", 9_000), None);

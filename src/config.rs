@@ -148,6 +148,26 @@ fn public_url(vars: &Vars) -> Result<Option<String>, ConfigError> {
     Ok(Some(url.origin().ascii_serialization()))
 }
 
+/// A whole number from `min` to `max`, absent meaning `default`.
+fn number(
+    vars: &Vars,
+    name: &'static str,
+    default: i64,
+    min: i64,
+    max: i64,
+) -> Result<i64, ConfigError> {
+    match optional(vars, name) {
+        None => Ok(default),
+        Some(v) => match v.parse::<i64>() {
+            Ok(n) if (min..=max).contains(&n) => Ok(n),
+            _ => Err(err(
+                name,
+                format!("must be a whole number from {min} to {max}, not {v:?}"),
+            )),
+        },
+    }
+}
+
 /// `true` or `false`, absent meaning `false`.
 fn flag(vars: &Vars, name: &'static str) -> Result<bool, ConfigError> {
     match optional(vars, name) {
@@ -181,17 +201,18 @@ impl Config {
             session_ttl: seconds(vars, "SESSION_TTL", 14 * 86_400, 300, 180 * 86_400)?,
             dev_mailbox: flag(vars, "DEV_MAILBOX")?,
             report_d1_round_trips: flag(vars, "REPORT_D1_ROUND_TRIPS")?,
-            simulated_d1_rtt_ms: seconds(vars, "SIMULATED_D1_RTT_MS", 0, 0, 5_000)?,
+            simulated_d1_rtt_ms: number(vars, "SIMULATED_D1_RTT_MS", 0, 0, 5_000)?,
             password_hash: crate::crypto::password::Params {
-                memory_kib: u32::try_from(seconds(
+                // A Workers isolate has 128 MB in all.
+                memory_kib: u32::try_from(number(
                     vars,
                     "PASSWORD_HASH_MEMORY_KIB",
                     i64::from(crate::crypto::password::DEFAULT.memory_kib),
                     1024,
-                    262_144,
+                    65_536,
                 )?)
                 .unwrap_or(crate::crypto::password::DEFAULT.memory_kib),
-                iterations: u32::try_from(seconds(
+                iterations: u32::try_from(number(
                     vars,
                     "PASSWORD_HASH_ITERATIONS",
                     i64::from(crate::crypto::password::DEFAULT.iterations),

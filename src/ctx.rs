@@ -67,6 +67,16 @@ impl<'a, D: Db, K: Kv> Ctx<'a, D, K> {
     pub fn sealer(&self) -> Result<KeySealer<'a>, CryptoError> {
         KeySealer::new(&self.config.key_encryption_secret, self.crypto)
     }
+    /// Where a lag-tolerant read goes: the replica, except right after this isolate changed
+    /// cached data (then the primary, which has the change).
+    pub fn lag_tolerant(&self) -> &'a D {
+        if self.cache.replica_ok(self.now_ms) {
+            self.replica
+        } else {
+            self.db
+        }
+    }
+
     /// Queues work to run after the response has been sent.
     pub fn defer(&self, job: Job) {
         self.jobs.borrow_mut().push(job);

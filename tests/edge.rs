@@ -386,3 +386,55 @@ fn an_app_changed_through_this_isolate_takes_effect_at_once_and_elsewhere_within
     h.advance_secs(gatehouse::cache::METADATA_TTL_MS / 1000);
     assert_eq!(h.in_isolate(&other, || h.get(&auth)).status, 400);
 }
+
+#[test]
+fn a_password_hashed_with_other_parameters_signs_in_and_is_upgraded() {
+    let mut h = Harness::new();
+    h.vars
+        .insert("PASSWORD_HASH_MEMORY_KIB".into(), "1024".into());
+    h.vars.insert("PASSWORD_HASH_ITERATIONS".into(), "1".into());
+    let user = h.api(
+        "POST",
+        "/api/users",
+        Some(json!({"username": "alice", "password": "password-123"})),
+    );
+    assert_eq!(user.status, 200, "{}", user.text());
+    let id = user.json()["id"].as_str().unwrap().to_owned();
+    let stored = |h: &Harness| {
+        let rows = pollster::block_on(h.db.query(
+            "SELECT password_hash FROM users WHERE id = ?1",
+            &[id.as_str().into()],
+        ))
+        .unwrap();
+        rows[0]["password_hash"].as_str().unwrap().to_owned()
+    };
+    assert!(stored(&h).starts_with("$argon2id$v=19$m=1024,t=1,p=1$"));
+    // The operator raises the cost: the old hash still verifies, and the sign-in upgrades it.
+    h.vars.remove("PASSWORD_HASH_MEMORY_KIB");
+    h.vars.remove("PASSWORD_HASH_ITERATIONS");
+    let app = h
+        .api(
+            "POST",
+            "/api/applications",
+            Some(
+                json!({"name": "RP", "type": "SPA", "oidcClientMetadata": {"redirectUris": [CB]}}),
+            ),
+        )
+        .json();
+    let jar = Jar::default();
+    let cb: String = form_urlencoded::byte_serialize(CB.as_bytes()).collect();
+    h.follow(&jar, &format!("/oidc/auth?client_id={}&redirect_uri={cb}&response_type=code&scope=openid&code_challenge={CHALLENGE}&code_challenge_method=S256", app["id"].as_str().unwrap()));
+    let r = h.sign_in(&jar, "alice", "password-123");
+    assert!(location_params(&r).contains_key("code"), "{}", r.text());
+    assert!(
+        stored(&h).starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+        "{}",
+        stored(&h)
+    );
+    // A wrong password changes nothing.
+    let before = stored(&h);
+    let jar = Jar::default();
+    h.follow(&jar, &format!("/oidc/auth?client_id={}&redirect_uri={cb}&response_type=code&scope=openid&code_challenge={CHALLENGE}&code_challenge_method=S256", app["id"].as_str().unwrap()));
+    assert_eq!(h.sign_in(&jar, "alice", "wrong-password").status, 400);
+    assert_eq!(stored(&h), before);
+}

@@ -172,7 +172,7 @@ fn a_storage_failure_is_an_error_id_and_writes_nothing() {
     h.db.fail_after(0);
     assert_eq!(admin_token().status, 200);
     // A cold one must read the keys, and that failure is a server_error with an id.
-    h.cache.borrow().forget_keys();
+    h.cache.borrow().forget_keys(START_MS);
     let r = admin_token();
     assert_eq!(r.status, 500);
     assert_eq!(r.json()["error"], "server_error");

@@ -226,16 +226,19 @@ pub async fn update<D: Db, K: Kv>(
         app.is_third_party = t;
     }
     check_third_party(&app)?;
-    ctx.cache.forget_app(id);
-    if !apps::update(ctx.db, &app).await? {
+    let updated = apps::update(ctx.db, &app).await?;
+    // After the write: a request in between cannot cache the old app again.
+    ctx.cache.forget_app(id, ctx.now_ms);
+    if !updated {
         return Err(ApiError::not_found("application", id));
     }
     Ok(web::json(StatusCode::OK, &view(&app, None)))
 }
 
 pub async fn delete<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, id: &str) -> Result<Response, ApiError> {
-    ctx.cache.forget_app(id);
-    if !apps::delete(ctx.db, id).await? {
+    let deleted = apps::delete(ctx.db, id).await?;
+    ctx.cache.forget_app(id, ctx.now_ms);
+    if !deleted {
         return Err(ApiError::not_found("application", id));
     }
     Ok(web::empty(StatusCode::NO_CONTENT))

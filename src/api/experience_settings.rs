@@ -39,7 +39,7 @@ pub async fn update<D: Db, K: Kv>(
         .map_err(|m| ApiError::invalid_input(format!("Invalid sign-in experience: {m}.")))?;
     let raw = serde_json::to_string(&settings).map_err(|e| StoreError::Decode(e.to_string()))?;
     repo::put(ctx.db, &raw, ctx.now_ms).await?;
-    ctx.cache.forget_settings();
+    ctx.cache.forget_settings(ctx.now_ms);
     Ok(web::json(StatusCode::OK, &settings))
 }
 

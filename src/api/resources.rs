@@ -69,10 +69,10 @@ pub async fn create_resource<D: Db, K: Kv>(
         access_token_ttl: ttl(b.access_token_ttl.unwrap_or(ctx.config.access_token_ttl))?,
         created_at: ctx.now_ms,
     };
-    ctx.cache.forget_resources();
     rbac::insert_resource(ctx.db, &row)
         .await
         .map_err(|e| unique(e, "resource.indicator_already_in_use", "This indicator"))?;
+    ctx.cache.forget_resources(ctx.now_ms);
     Ok(web::json(StatusCode::CREATED, &resource_view(&row)))
 }
 
@@ -126,8 +126,8 @@ pub async fn update_resource<D: Db, K: Kv>(
     if let Some(t) = b.access_token_ttl {
         row.access_token_ttl = ttl(t)?;
     }
-    ctx.cache.forget_resources();
     rbac::update_resource(ctx.db, &row).await?;
+    ctx.cache.forget_resources(ctx.now_ms);
     Ok(web::json(StatusCode::OK, &resource_view(&row)))
 }
 
@@ -144,8 +144,8 @@ pub async fn set_default<D: Db, K: Kv>(
 ) -> Result<Response, ApiError> {
     let b: DefaultBody = json_body(req)?;
     load_resource(ctx, id).await?;
-    ctx.cache.forget_resources();
     rbac::set_default_resource(ctx.db, id, b.is_default).await?;
+    ctx.cache.forget_resources(ctx.now_ms);
     Ok(web::json(
         StatusCode::OK,
         &resource_view(&load_resource(ctx, id).await?),
@@ -156,8 +156,9 @@ pub async fn delete_resource<D: Db, K: Kv>(
     ctx: &Ctx<'_, D, K>,
     id: &str,
 ) -> Result<Response, ApiError> {
-    ctx.cache.forget_resources();
-    if !rbac::delete_resource(ctx.db, id).await? {
+    let deleted = rbac::delete_resource(ctx.db, id).await?;
+    ctx.cache.forget_resources(ctx.now_ms);
+    if !deleted {
         return Err(ApiError::not_found("resource", id));
     }
     Ok(web::empty(StatusCode::NO_CONTENT))
@@ -205,10 +206,10 @@ pub async fn create_scope<D: Db, K: Kv>(
             .transpose()?,
         created_at: ctx.now_ms,
     };
-    ctx.cache.forget_resources();
     rbac::insert_scope(ctx.db, &row)
         .await
         .map_err(|e| unique(e, "scope.name_exists", "This scope name"))?;
+    ctx.cache.forget_resources(ctx.now_ms);
     Ok(web::json(StatusCode::CREATED, &scope_view(&row)))
 }
 
@@ -239,10 +240,10 @@ pub async fn update_scope<D: Db, K: Kv>(
             .map(|d| input::text("description", &d, 0, 2048))
             .transpose()?;
     }
-    ctx.cache.forget_resources();
     rbac::update_scope(ctx.db, &row)
         .await
         .map_err(|e| unique(e, "scope.name_exists", "This scope name"))?;
+    ctx.cache.forget_resources(ctx.now_ms);
     Ok(web::json(StatusCode::OK, &scope_view(&row)))
 }
 
@@ -252,7 +253,7 @@ pub async fn delete_scope<D: Db, K: Kv>(
     id: &str,
 ) -> Result<Response, ApiError> {
     load_scope(ctx, resource_id, id).await?;
-    ctx.cache.forget_resources();
     rbac::delete_scope(ctx.db, id).await?;
+    ctx.cache.forget_resources(ctx.now_ms);
     Ok(web::empty(StatusCode::NO_CONTENT))
 }

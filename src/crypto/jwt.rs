@@ -88,6 +88,10 @@ pub async fn verify<T: DeserializeOwned>(
     if header.get("alg").and_then(Value::as_str) != Some("ES256") {
         return Err(JwtError::BadSignature);
     }
+    // RFC 7515 §4.1.11: no extension is understood here, so none may be critical.
+    if header.get("crit").is_some() {
+        return Err(JwtError::Malformed);
+    }
     let kid = header
         .get("kid")
         .and_then(Value::as_str)
@@ -248,6 +252,25 @@ mod tests {
         assert_eq!(
             block_on(verify::<C>(&RustCrypto, &parts.join("."), &[jwk], 1500)).unwrap_err(),
             JwtError::BadSignature
+        );
+    }
+
+    #[test]
+    fn a_validly_signed_token_with_a_critical_extension_is_refused() {
+        let (key, jwk) = key();
+        let input = format!(
+            "{}.{}",
+            b64(&format!(
+                r#"{{"alg":"ES256","kid":"{}","crit":["b64"],"b64":false}}"#,
+                jwk.kid
+            )),
+            b64(r#"{"sub":"u","exp":9999999999}"#)
+        );
+        let sig = block_on(RustCrypto.sign(&key, input.as_bytes())).unwrap();
+        let t = format!("{input}.{}", crate::crypto::b64url(&sig));
+        assert_eq!(
+            block_on(verify::<C>(&RustCrypto, &t, &[jwk], 1500)).unwrap_err(),
+            JwtError::Malformed
         );
     }
 

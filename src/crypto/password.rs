@@ -61,6 +61,7 @@ pub fn needs_rehash(phc: &str, p: Params) -> bool {
         return true;
     };
     parsed.algorithm.as_str() != "argon2id"
+        || parsed.version != Some(0x13)
         || stored.m_cost() != p.memory_kib
         || stored.t_cost() != p.iterations
         || stored.p_cost() != 1

@@ -152,6 +152,32 @@ fn identifier_key(identifier: &str) -> String {
 
 /// An Argon2id hash of a random password, verified when the user does not exist so that
 /// both cases cost the same.
+/// The hash an unknown user is checked against: made with the configured parameters (once
+/// per isolate), so that an unknown identifier costs what a known one does.
+fn dummy_hash(params: hashing::Params) -> String {
+    thread_local! {
+        static DUMMY: std::cell::RefCell<Option<(hashing::Params, String)>> =
+            const { std::cell::RefCell::new(None) };
+    }
+    if params == hashing::DEFAULT {
+        return DUMMY_HASH.to_owned();
+    }
+    DUMMY.with(|d| {
+        let cached = d
+            .borrow()
+            .as_ref()
+            .filter(|(p, _)| *p == params)
+            .map(|(_, h)| h.clone());
+        if let Some(h) = cached {
+            return h;
+        }
+        let h = hashing::hash_with("not a password anyone has", params)
+            .unwrap_or_else(|_| DUMMY_HASH.to_owned());
+        *d.borrow_mut() = Some((params, h.clone()));
+        h
+    })
+}
+
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$pWFFM9bgsOdzhDIznuje7g$UwdKOIcFnoIqhJe08lnEHD8W/PYDy3c3yUJ7eWTCmMQ";
 
 /// The user with this identifier, by the kind the caller claims (never guessed from the
@@ -182,7 +208,7 @@ pub async fn load_settings<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>) -> Result<Settings
     if let Some(s) = ctx.cache.settings(ctx.now_ms) {
         return Ok((*s).clone());
     }
-    let s = load_settings_from(ctx.replica).await?;
+    let s = load_settings_from(ctx.lag_tolerant()).await?;
     ctx.cache
         .put_settings(std::rc::Rc::new(s.clone()), ctx.now_ms);
     Ok(s)
@@ -229,10 +255,11 @@ pub async fn sign_in_with_password<D: Db, K: Kv>(
     } else {
         find_by_identifier(db, kind, identifier).await?
     };
+    let dummy = dummy_hash(ctx.config.password_hash);
     let hash = user
         .as_ref()
         .and_then(|u| u.password_hash.as_deref())
-        .unwrap_or(DUMMY_HASH);
+        .unwrap_or(&dummy);
     let matches = hashing::verify(secret, hash);
     match user {
         Some(mut u) if matches && u.password_hash.is_some() && !u.is_suspended => {
@@ -240,13 +267,16 @@ pub async fn sign_in_with_password<D: Db, K: Kv>(
             u.last_sign_in_at = Some(now_ms);
             // A hash made under other parameters is upgraded in the same write.
             let params = ctx.config.password_hash;
-            if u.password_hash
-                .as_deref()
-                .is_some_and(|h| hashing::needs_rehash(h, params))
-            {
-                u.password_hash = Some(hashing::hash_with(secret, params)?);
+            let old = u.password_hash.clone().unwrap_or_default();
+            let new = if hashing::needs_rehash(&old, params) {
+                Some(hashing::hash_with(secret, params)?)
+            } else {
+                None
+            };
+            users::record_sign_in(db, &u.id, now_ms, &old, new.as_deref()).await?;
+            if let Some(h) = new {
+                u.password_hash = Some(h);
             }
-            users::update(db, &u).await?;
             let mut e = entry(true, None, json!({"identifier": identifier}));
             e.user_id = Some(&u.id);
             audit::record(db, e, now_ms).await;

@@ -13,7 +13,7 @@ pub async fn find<D: Db, K: Kv>(
     if let Some(hit) = ctx.cache.app(id, ctx.now_ms) {
         return Ok(hit);
     }
-    let app = apps::get(ctx.replica, id).await?;
+    let app = apps::get(ctx.lag_tolerant(), id).await?;
     ctx.cache.put_app(id, app.clone(), ctx.now_ms);
     Ok(app)
 }

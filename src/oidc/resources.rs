@@ -36,10 +36,15 @@ pub async fn find<D: Db, K: Kv>(
     ctx: &Ctx<'_, D, K>,
     indicator: &str,
 ) -> Result<Option<Resource>, InternalError> {
-    if let Some(hit) = ctx.cache.resource(indicator, ctx.now_ms) {
-        return Ok(hit);
+    if indicator != ctx.management_api() {
+        if let Some(hit) = ctx.cache.resource(indicator, ctx.now_ms) {
+            return Ok(hit);
+        }
     }
     let found = load(ctx, indicator).await?;
+    if indicator == ctx.management_api() {
+        return Ok(found);
+    }
     ctx.cache.put_resource(indicator, found.clone(), ctx.now_ms);
     Ok(found)
 }
@@ -56,10 +61,10 @@ async fn load<D: Db, K: Kv>(
             is_management: true,
         }));
     }
-    let Some(row) = rbac::resource_by_indicator(ctx.replica, indicator).await? else {
+    let Some(row) = rbac::resource_by_indicator(ctx.lag_tolerant(), indicator).await? else {
         return Ok(None);
     };
-    let scopes = rbac::scopes_of_resource(ctx.replica, &row.id).await?;
+    let scopes = rbac::scopes_of_resource(ctx.lag_tolerant(), &row.id).await?;
     Ok(Some(Resource {
         indicator: row.indicator,
         scopes: scopes.into_iter().map(|s| s.name).collect(),

@@ -45,7 +45,7 @@ async fn create_in_slot<D: Db, K: Kv>(
 /// The published keys, newest (current) first; creates the first key when there is none.
 /// Read from a replica (keys change rarely); the first key is made and read on the primary.
 pub async fn published<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>) -> Result<Vec<KeyRow>, InternalError> {
-    let rows = repo::published(ctx.replica).await?;
+    let rows = repo::published(ctx.lag_tolerant()).await?;
     if !rows.is_empty() {
         return Ok(rows);
     }
@@ -115,6 +115,6 @@ pub async fn rotate<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>) -> Result<Vec<KeyRow>, In
         .map_or(0, |r| r.generation);
     create_in_slot(ctx, &ctx.sealer()?, newest + 1).await?;
     repo::prune(ctx.db, newest + 1).await?;
-    ctx.cache.forget_keys();
+    ctx.cache.forget_keys(ctx.now_ms);
     Ok(repo::published(ctx.db).await?)
 }

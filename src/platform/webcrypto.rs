@@ -218,7 +218,9 @@ impl PlatformCrypto for WebCrypto {
         message: &'a [u8],
     ) -> LocalFuture<'a, Result<Vec<u8>, CryptoError>> {
         Box::pin(async move {
-            let cached = PRIVATE.with(|m| m.borrow().get(&key.kid).cloned());
+            // By id and public point: a reused id with another key is another entry.
+            let id = format!("{}.{}.{}", key.kid, key.public.x, key.public.y);
+            let cached = PRIVATE.with(|m| m.borrow().get(&id).cloned());
             let crypto_key = match cached {
                 Some(k) => k,
                 None => {
@@ -227,7 +229,7 @@ impl PlatformCrypto for WebCrypto {
                         "sign",
                     )
                     .await?;
-                    remember(&PRIVATE, key.kid.clone(), k.clone());
+                    remember(&PRIVATE, id, k.clone());
                     k
                 }
             };

@@ -165,6 +165,26 @@ pub async fn get(db: &impl Db, id: &str) -> Result<Option<User>, StoreError> {
         .transpose()
 }
 
+/// Records a successful password sign-in: the time, and a re-hashed password when the
+/// stored one is still `old_hash` (an admin's change made meanwhile wins). A user suspended
+/// meanwhile stays suspended: only these two columns are written.
+pub async fn record_sign_in(
+    db: &impl Db,
+    id: &str,
+    now_ms: i64,
+    old_hash: &str,
+    new_hash: Option<&str>,
+) -> Result<(), StoreError> {
+    db.execute(
+        "UPDATE users SET last_sign_in_at = ?2, \
+         password_hash = CASE WHEN password_hash = ?3 THEN COALESCE(?4, password_hash) ELSE password_hash END \
+         WHERE id = ?1",
+        &[id.into(), now_ms.into(), old_hash.into(), new_hash.into()],
+    )
+    .await
+    .map(|_| ())
+}
+
 /// The user whose id `id_sql` selects (a subquery with `?1`), and the names of their roles:
 /// two reads that go in one round trip with the row that names the user.
 pub fn by_subquery(id_sql: &str) -> (String, String) {
