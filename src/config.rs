@@ -102,16 +102,7 @@ fn seconds(
     min: i64,
     max: i64,
 ) -> Result<i64, ConfigError> {
-    match optional(vars, name) {
-        None => Ok(default),
-        Some(v) => match v.parse::<i64>() {
-            Ok(n) if (min..=max).contains(&n) => Ok(n),
-            _ => Err(err(
-                name,
-                format!("must be a whole number of seconds from {min} to {max}, not {v:?}"),
-            )),
-        },
-    }
+    bounded(vars, name, (default, min, max), "a whole number of seconds")
 }
 
 fn days(vars: &Vars, name: &'static str, default: i64) -> Result<i64, ConfigError> {
@@ -156,13 +147,23 @@ fn number(
     min: i64,
     max: i64,
 ) -> Result<i64, ConfigError> {
+    bounded(vars, name, (default, min, max), "a whole number")
+}
+
+/// `name` as a number within `(default, min, max)`; the error says it must be `what`.
+fn bounded(
+    vars: &Vars,
+    name: &'static str,
+    (default, min, max): (i64, i64, i64),
+    what: &str,
+) -> Result<i64, ConfigError> {
     match optional(vars, name) {
         None => Ok(default),
         Some(v) => match v.parse::<i64>() {
             Ok(n) if (min..=max).contains(&n) => Ok(n),
             _ => Err(err(
                 name,
-                format!("must be a whole number from {min} to {max}, not {v:?}"),
+                format!("must be {what} from {min} to {max}, not {v:?}"),
             )),
         },
     }

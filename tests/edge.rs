@@ -421,9 +421,9 @@ fn a_password_hashed_with_other_parameters_signs_in_and_is_upgraded() {
             ),
         )
         .json();
+    let client_id = app["id"].as_str().unwrap();
     let jar = Jar::default();
-    let cb: String = form_urlencoded::byte_serialize(CB.as_bytes()).collect();
-    h.follow(&jar, &format!("/oidc/auth?client_id={}&redirect_uri={cb}&response_type=code&scope=openid&code_challenge={CHALLENGE}&code_challenge_method=S256", app["id"].as_str().unwrap()));
+    h.follow(&jar, &auth_path(client_id));
     let r = h.sign_in(&jar, "alice", "password-123");
     assert!(location_params(&r).contains_key("code"), "{}", r.text());
     assert!(
@@ -434,7 +434,7 @@ fn a_password_hashed_with_other_parameters_signs_in_and_is_upgraded() {
     // A wrong password changes nothing.
     let before = stored(&h);
     let jar = Jar::default();
-    h.follow(&jar, &format!("/oidc/auth?client_id={}&redirect_uri={cb}&response_type=code&scope=openid&code_challenge={CHALLENGE}&code_challenge_method=S256", app["id"].as_str().unwrap()));
+    h.follow(&jar, &auth_path(client_id));
     assert_eq!(h.sign_in(&jar, "alice", "wrong-password").status, 400);
     assert_eq!(stored(&h), before);
 }
