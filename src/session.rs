@@ -53,11 +53,13 @@ pub async fn load(
     Ok(Some(Loaded { key, session }))
 }
 
-/// Starts a session; returns the cookie secret and the stored session.
+/// Starts a session for the app the user is signing in to (listed at once, so that issuing
+/// its code needs no second KV write); returns the cookie secret and the stored session.
 pub async fn create(
     kv: &impl Kv,
     user_id: &str,
     amr: &[&str],
+    client_id: &str,
     now: i64,
     ttl: i64,
 ) -> Result<(String, Loaded), InternalError> {
@@ -67,7 +69,7 @@ pub async fn create(
         user_id: user_id.to_owned(),
         auth_time: now,
         amr: amr.iter().map(|s| (*s).to_owned()).collect(),
-        clients: Vec::new(),
+        clients: vec![client_id.to_owned()],
         expires_at: now + ttl,
     };
     let loaded = Loaded {

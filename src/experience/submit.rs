@@ -119,7 +119,15 @@ pub async fn submit<D: Db, K: Kv>(
     } else {
         &["pwd"]
     };
-    let (token, _) = session::create(ctx.kv, &user_id, amr, now, ctx.config.session_ttl).await?;
+    let (token, _) = session::create(
+        ctx.kv,
+        &user_id,
+        amr,
+        &c.client_id,
+        now,
+        ctx.config.session_ttl,
+    )
+    .await?;
     repo::set_interaction_login(ctx.db, &c.interaction_id, &user_id, now).await?;
     let key = if registering {
         "Interaction.Register.Submit"

@@ -223,14 +223,13 @@ pub async fn grantable<D: Db, K: Kv>(
     })
 }
 
-/// Records what the user granted the app, added to what an earlier grant holds; returns
-/// the grant's id.
-pub async fn record_grant<D: Db, K: Kv>(
+/// What the user has granted the app: `granted` added to what an earlier grant holds.
+async fn merged_grant<D: Db, K: Kv>(
     ctx: &Ctx<'_, D, K>,
     user_id: &str,
     client_id: &str,
     granted: &Granted,
-) -> Result<String, FlowError> {
+) -> Result<Granted, FlowError> {
     let now = ctx.now();
     let mut merged = match repo::grant(ctx.db, user_id, client_id, now).await? {
         Some(g) => g.granted()?,
@@ -249,13 +248,25 @@ pub async fn record_grant<D: Db, K: Kv>(
             }
         }
     }
+    Ok(merged)
+}
+
+/// Records what the user granted the app, added to what an earlier grant holds; returns
+/// the grant's id.
+pub async fn record_grant<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    user_id: &str,
+    client_id: &str,
+    granted: &Granted,
+) -> Result<String, FlowError> {
+    let merged = merged_grant(ctx, user_id, client_id, granted).await?;
     Ok(repo::upsert_grant(
         ctx.db,
         &random::id()?,
         user_id,
         client_id,
         &merged,
-        now,
+        ctx.now(),
         GRANT_TTL,
     )
     .await?)
@@ -356,32 +367,38 @@ async fn issue_code<D: Db, K: Kv>(
     let now = ctx.now();
     let user_id = loaded.session.user_id.clone();
     // First-party apps consent automatically; a third-party app's grant was written on the
-    // consent page or covers this request already. Either way the grant is (re)recorded.
-    let grant_id = record_grant(ctx, &user_id, &app.id, &granted).await?;
+    // consent page or covers this request already. Either way the grant is (re)recorded, in
+    // the same transaction as the code and the interaction's end.
+    let merged = merged_grant(ctx, &user_id, &app.id, &granted).await?;
     let code = b64url(&random::bytes::<32>()?);
     let granted_json =
         serde_json::to_string(&granted).map_err(|e| StoreError::Decode(e.to_string()))?;
-    repo::insert_code(
+    let code_row = CodeRow {
+        id: secret::hash(&code),
+        // Filled from the grant's row inside the transaction.
+        grant_id: String::new(),
+        client_id: app.id.clone(),
+        user_id,
+        redirect_uri: request.target.redirect_uri.clone(),
+        granted: granted_json,
+        code_challenge: request.code_challenge.clone(),
+        nonce: request.nonce.clone(),
+        session_id: loaded.session.sid.clone(),
+        auth_time: loaded.session.auth_time,
+        amr: serde_json::to_string(&loaded.session.amr)
+            .map_err(|e| StoreError::Decode(e.to_string()))?,
+        expires_at: now + CODE_TTL,
+        consumed_at: None,
+    };
+    repo::issue_code(
         ctx.db,
-        &CodeRow {
-            id: secret::hash(&code),
-            grant_id,
-            client_id: app.id.clone(),
-            user_id,
-            redirect_uri: request.target.redirect_uri.clone(),
-            granted: granted_json,
-            code_challenge: request.code_challenge.clone(),
-            nonce: request.nonce.clone(),
-            session_id: loaded.session.sid.clone(),
-            auth_time: loaded.session.auth_time,
-            amr: serde_json::to_string(&loaded.session.amr)
-                .map_err(|e| StoreError::Decode(e.to_string()))?,
-            expires_at: now + CODE_TTL,
-            consumed_at: None,
-        },
+        &random::id()?,
+        &merged,
+        (now, now + GRANT_TTL),
+        &code_row,
+        &row.id,
     )
     .await?;
-    irepo::delete_interaction(ctx.db, &row.id).await?;
     if !loaded.session.clients.contains(&app.id) {
         loaded.session.clients.push(app.id.clone());
         session::save(ctx.kv, loaded, now).await?;

@@ -45,16 +45,51 @@ pub struct CodeRow {
     pub consumed_at: Option<i64>,
 }
 
-pub async fn insert_code(db: &impl Db, c: &CodeRow) -> Result<(), StoreError> {
-    db.execute(
-        "INSERT INTO oidc_codes (id, grant_id, client_id, user_id, redirect_uri, granted, code_challenge, nonce, \
-         session_id, auth_time, expires_at, amr) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-        &[
-            c.id.as_str().into(), c.grant_id.as_str().into(), c.client_id.as_str().into(), c.user_id.as_str().into(),
-            c.redirect_uri.as_str().into(), c.granted.as_str().into(), c.code_challenge.clone().into(), c.nonce.clone().into(),
-            c.session_id.as_str().into(), c.auth_time.into(), c.expires_at.into(), c.amr.as_str().into(),
-        ],
-    )
+/// Issues a code in one transaction: the grant is written (inserted, or updated in place),
+/// the code is stored under the grant's id, and the interaction is deleted.
+pub async fn issue_code(
+    db: &impl Db,
+    grant_id: &str,
+    granted: &Granted,
+    (now, grant_expires_at): (i64, i64),
+    c: &CodeRow,
+    interaction_id: &str,
+) -> Result<(), StoreError> {
+    let scopes =
+        serde_json::to_string(&granted.scopes).map_err(|e| StoreError::Decode(e.to_string()))?;
+    let resources =
+        serde_json::to_string(&granted.resources).map_err(|e| StoreError::Decode(e.to_string()))?;
+    db.batch(&[
+        Statement::new(
+            "INSERT INTO oidc_grants (id, user_id, client_id, scopes, resources, created_at, expires_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
+             ON CONFLICT (user_id, client_id) DO UPDATE SET scopes = excluded.scopes, \
+             resources = excluded.resources, expires_at = excluded.expires_at",
+            vec![
+                grant_id.into(),
+                c.user_id.as_str().into(),
+                c.client_id.as_str().into(),
+                scopes.into(),
+                resources.into(),
+                now.into(),
+                grant_expires_at.into(),
+            ],
+        ),
+        Statement::new(
+            "INSERT INTO oidc_codes (id, grant_id, client_id, user_id, redirect_uri, granted, code_challenge, nonce, \
+             session_id, auth_time, expires_at, amr) \
+             VALUES (?1, (SELECT id FROM oidc_grants WHERE user_id = ?4 AND client_id = ?3), ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            vec![
+                c.id.as_str().into(), Value::Null, c.client_id.as_str().into(), c.user_id.as_str().into(),
+                c.redirect_uri.as_str().into(), c.granted.as_str().into(), c.code_challenge.clone().into(), c.nonce.clone().into(),
+                c.session_id.as_str().into(), c.auth_time.into(), c.expires_at.into(), c.amr.as_str().into(),
+            ],
+        ),
+        Statement::new(
+            "DELETE FROM oidc_interactions WHERE id = ?1",
+            vec![interaction_id.into()],
+        ),
+    ])
     .await
     .map(|_| ())
 }
