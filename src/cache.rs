@@ -115,7 +115,8 @@ impl Cache {
         *self.keys.borrow_mut() = None;
     }
 
-    /// A token named a key id this isolate does not know: may it read the keys again now?
+    /// A token named a key id this isolate does not know: may it read the keys again now
+    /// (from the primary, which has a key a replica may still lack)?
     pub fn may_reload_for_unknown_key(&self, now_ms: i64) -> bool {
         let ok = self
             .last_key_miss_reload
@@ -123,8 +124,6 @@ impl Cache {
             .is_none_or(|at| now_ms < at || now_ms - at >= KEY_MISS_RELOAD_MS);
         if ok {
             self.last_key_miss_reload.set(Some(now_ms));
-            // The new key is read from the primary: a replica may not have it yet.
-            self.forget_keys(now_ms);
         }
         ok
     }

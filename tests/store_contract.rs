@@ -238,9 +238,9 @@ fn concurrent_first_requests_create_exactly_one_signing_key() {
         .collect();
     let (a, b, c) = block_on(async {
         futures_join3(
-            signing::published(&ctxs[0]),
-            signing::published(&ctxs[1]),
-            signing::published(&ctxs[2]),
+            signing::published(&ctxs[0], false),
+            signing::published(&ctxs[1], false),
+            signing::published(&ctxs[2], false),
         )
         .await
     });
@@ -264,7 +264,7 @@ fn rotation_keeps_exactly_the_previous_key() {
     let settings = config(SECRET);
     let cache = Cache::default();
     let c = ctx(&db, &kv, &cache, &settings, 0);
-    let first = block_on(signing::published(&c)).unwrap();
+    let first = block_on(signing::published(&c, false)).unwrap();
     let second = block_on(signing::rotate(&c)).unwrap();
     assert_eq!(second.len(), 2);
     assert_eq!(second[1].id, first[0].id);

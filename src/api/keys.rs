@@ -15,7 +15,7 @@ fn view(rows: &[KeyRow]) -> Vec<Value> {
 }
 
 pub async fn list<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>) -> Result<Response, ApiError> {
-    let rows = signing::published(ctx).await?;
+    let rows = signing::published(ctx, false).await?;
     Ok(web::json(StatusCode::OK, &view(&rows)))
 }
 

@@ -127,16 +127,6 @@ pub async fn verify<T: DeserializeOwned>(
     })
 }
 
-/// Verifies the signature only, accepting an expired token (an `id_token_hint`, OIDC
-/// RP-Initiated Logout §2, may have expired).
-pub async fn verify_allow_expired<T: DeserializeOwned>(
-    es: &dyn PlatformCrypto,
-    token: &str,
-    keys: &[Jwk],
-) -> Result<Verified<T>, JwtError> {
-    verify(es, token, keys, i64::MIN).await
-}
-
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;

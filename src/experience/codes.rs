@@ -27,13 +27,12 @@ pub const CODE_IP_POLICY: Policy = Policy::hourly(300);
 pub const SEND_POLICY: Policy = Policy::hourly(10);
 
 /// The way a code for `channel` serves in this interaction now.
-fn way(c: &Current, channel: Channel) -> Result<Way, Failure> {
-    let event = c.state.event().map_err(Failure::Step)?;
-    Ok(Way::Code {
+fn way(c: &Current, event: Event, channel: Channel) -> Way {
+    Way::Code {
         event,
         channel,
         completing: event == Event::SignIn && c.state.user_id.is_some(),
-    })
+    }
 }
 
 /// `POST /experience/verification/verification-code`: sends a code. For sign-in and forgot
@@ -50,8 +49,8 @@ pub async fn send<D: Db, K: Kv>(
     })?;
     // A malformed address is a 400 whatever the settings, as Logto's input guard answers.
     let value = identity::address(channel, value)?;
-    c.allow(way(c, channel)?)?;
     let event = c.state.event().map_err(Failure::Step)?;
+    c.allow(way(c, event, channel))?;
     let now = ctx.now();
     // At most 10 codes an hour to one address, whatever the interaction; one a minute per
     // interaction.
@@ -170,12 +169,13 @@ pub async fn identify<D: Db, K: Kv>(
         return Ok(None);
     };
     // The settings may have changed since the code was sent: it must still be a way in.
-    c.allow(way(c, channel)?)?;
+    let event = c.state.event().map_err(Failure::Step)?;
+    c.allow(way(c, event, channel))?;
     let add_to_profile = |c: &mut Current, value: String| match channel {
         Channel::Email => c.state.profile.primary_email = Some(value),
         Channel::Phone => c.state.profile.primary_phone = Some(value),
     };
-    match c.state.event().map_err(Failure::Step)? {
+    match event {
         // Already signed in: the code proved an address the account must now have.
         Event::SignIn if c.state.user_id.is_some() => {
             if user_by(ctx.db, channel, &value).await?.is_some() {

@@ -65,15 +65,7 @@ pub async fn save<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, c: &Current) -> Result<(), 
 
 /// `PUT /experience`: registration and sign-in are refused by every route when disabled.
 pub fn start(c: &mut Current, event: Event) -> Result<(), Failure> {
-    match event {
-        Event::Register if !c.settings.registration_allowed() => {
-            return Err(policy::Refusal::RegistrationClosed.into())
-        }
-        Event::SignIn | Event::ForgotPassword if !c.settings.sign_in_allowed() => {
-            return Err(policy::Refusal::SignInClosed.into())
-        }
-        _ => {}
-    }
+    policy::event_open(&c.settings, event)?;
     c.state.start(event);
     Ok(())
 }

@@ -59,6 +59,17 @@ fn sign_in_method(s: &Settings, kind: Identifier, code: bool) -> bool {
     })
 }
 
+/// Whether `signInMode` lets `event` start at all.
+pub fn event_open(settings: &Settings, event: Event) -> Result<(), Refusal> {
+    match event {
+        Event::Register if !settings.registration_allowed() => Err(Refusal::RegistrationClosed),
+        Event::SignIn | Event::ForgotPassword if !settings.sign_in_allowed() => {
+            Err(Refusal::SignInClosed)
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Whether `way` is open under `settings` for a request restricted to `identifiers`.
 pub fn allow(settings: &Settings, identifiers: &[String], way: Way) -> Result<(), Refusal> {
     let event = match way {
@@ -66,15 +77,7 @@ pub fn allow(settings: &Settings, identifiers: &[String], way: Way) -> Result<()
         Way::Code { event, .. } => event,
         Way::Username => Event::Register,
     };
-    match event {
-        Event::Register if !settings.registration_allowed() => {
-            return Err(Refusal::RegistrationClosed)
-        }
-        Event::SignIn | Event::ForgotPassword if !settings.sign_in_allowed() => {
-            return Err(Refusal::SignInClosed)
-        }
-        _ => {}
-    }
+    event_open(settings, event)?;
     let ok = match way {
         Way::Password(kind) => {
             requested(identifiers, kind) && sign_in_method(settings, kind, false)

@@ -43,11 +43,17 @@ async fn create_in_slot<D: Db, K: Kv>(
 }
 
 /// The published keys, newest (current) first; creates the first key when there is none.
-/// Read from a replica (keys change rarely); the first key is made and read on the primary.
-pub async fn published<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>) -> Result<Vec<KeyRow>, InternalError> {
-    let rows = repo::published(ctx.lag_tolerant()).await?;
-    if !rows.is_empty() {
-        return Ok(rows);
+/// Read from a replica (keys change rarely) unless `primary`; the first key is made and
+/// read on the primary.
+pub async fn published<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    primary: bool,
+) -> Result<Vec<KeyRow>, InternalError> {
+    if !primary {
+        let rows = repo::published(ctx.lag_tolerant()).await?;
+        if !rows.is_empty() {
+            return Ok(rows);
+        }
     }
     let rows = repo::published(ctx.db).await?;
     if !rows.is_empty() {
@@ -63,10 +69,15 @@ pub async fn published<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>) -> Result<Vec<KeyRow>,
 
 /// The keys: the current one opened, the public set, and the JWKS body with its `ETag`.
 pub async fn keys<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>) -> Result<Rc<Keys>, InternalError> {
-    if let Some(k) = ctx.cache.keys(ctx.now_ms) {
-        return Ok(k);
+    match ctx.cache.keys(ctx.now_ms) {
+        Some(k) => Ok(k),
+        None => load(ctx, false).await,
     }
-    let rows = published(ctx).await?;
+}
+
+/// Reads, opens and caches the keys.
+async fn load<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, primary: bool) -> Result<Rc<Keys>, InternalError> {
+    let rows = published(ctx, primary).await?;
     let public: Vec<Jwk> = rows.iter().map(decode).collect::<Result<_, _>>()?;
     let (Some(row), Some(current_public)) = (rows.first(), public.first()) else {
         return Err(StoreError::Backend("no signing key".into()).into());
@@ -98,12 +109,15 @@ pub async fn verify<D: Db, K: Kv, T: DeserializeOwned>(
     token: &str,
     now: i64,
 ) -> Result<Result<Verified<T>, JwtError>, InternalError> {
-    let mut k = keys(ctx).await?;
-    let unknown = jwt::key_id(token).is_some_and(|kid| !k.public.iter().any(|j| j.kid == kid));
-    if unknown && ctx.cache.may_reload_for_unknown_key(ctx.now_ms) {
-        k = keys(ctx).await?;
+    let k = keys(ctx).await?;
+    let verified = jwt::verify(ctx.crypto, token, &k.public, now).await;
+    if matches!(verified, Err(JwtError::UnknownKey))
+        && ctx.cache.may_reload_for_unknown_key(ctx.now_ms)
+    {
+        let k = load(ctx, true).await?;
+        return Ok(jwt::verify(ctx.crypto, token, &k.public, now).await);
     }
-    Ok(jwt::verify(ctx.crypto, token, &k.public, now).await)
+    Ok(verified)
 }
 
 /// Makes a new current key; the old current key stays published as the previous one, and

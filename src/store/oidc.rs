@@ -94,10 +94,6 @@ pub async fn issue_code(
     .map(|_| ())
 }
 
-pub async fn code(db: &impl Db, id: &str) -> Result<Option<CodeRow>, StoreError> {
-    query_one(db, CODE, &[id.into()]).await
-}
-
 // ---- token families
 
 #[derive(Debug, Clone, Deserialize)]
