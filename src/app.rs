@@ -67,9 +67,17 @@ pub async fn handle<D: Db, K: Kv>(
     (res, ctx.into_jobs())
 }
 
-/// The scheduled trigger: deletes expired flow state.
+/// What the scheduled trigger keeps: ended sessions and the audit log for 30 days, the
+/// development mailbox for one.
+pub const RETENTION: crate::store::sweep::Retention = crate::store::sweep::Retention {
+    ended_sessions: 30 * 86_400,
+    audit_log: 30 * 86_400,
+    dev_mailbox: 86_400,
+};
+
+/// The scheduled trigger: deletes expired flow state, old audit rows and old mail.
 pub async fn scheduled<D: Db>(db: &D, now_ms: i64) {
-    match crate::store::oidc::sweep(db, now_ms.div_euclid(1000), 30 * 86_400).await {
+    match crate::store::sweep::sweep(db, now_ms.div_euclid(1000), RETENTION).await {
         Ok(n) => log::info!("sweep: deleted {n} expired rows"),
         Err(e) => log::error!("sweep failed: {e}"),
     }

@@ -23,6 +23,7 @@ pub mod web;
 mod wire;
 
 // Core: the OIDC protocol, the sign-in experience, identity, sessions and words.
+pub mod account;
 pub mod cache;
 pub mod ctx;
 pub mod experience;

@@ -20,6 +20,7 @@ use syn::visit::{self, Visit};
 
 const FACES: &[&str] = &["app", "api", "endpoints", "pages", "web", "wire"];
 const CORE: &[&str] = &[
+    "account",
     "cache",
     "ctx",
     "experience",

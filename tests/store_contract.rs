@@ -339,7 +339,12 @@ fn the_sweep_deletes_only_expired_rows() {
         ))
         .unwrap();
     }
-    block_on(gatehouse::store::oidc::sweep(&db, 100_000, 30 * 86_400)).unwrap();
+    block_on(gatehouse::store::sweep::sweep(
+        &db,
+        100_000,
+        gatehouse::app::RETENTION,
+    ))
+    .unwrap();
     assert_eq!(
         block_on(count(
             &db,
@@ -351,7 +356,12 @@ fn the_sweep_deletes_only_expired_rows() {
     );
     let left = block_on(db.query("SELECT id FROM oidc_interactions", &[])).unwrap();
     assert_eq!(left[0]["id"], "live");
-    block_on(gatehouse::store::oidc::sweep(&db, 1_100_000, 30 * 86_400)).unwrap();
+    block_on(gatehouse::store::sweep::sweep(
+        &db,
+        1_100_000,
+        gatehouse::app::RETENTION,
+    ))
+    .unwrap();
     assert_eq!(
         block_on(count(
             &db,

@@ -110,6 +110,9 @@ pub async fn handle<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request) -> Result<R
         (["users", id], &Method::DELETE) => Box::pin(users::delete(ctx, id)),
         (["users", _], m) => Box::pin(std::future::ready(Err(method_not_allowed(m)))),
         (["users", id, "password"], &Method::PATCH) => Box::pin(users::set_password(ctx, id, &req)),
+        (["users", id, "is-suspended"], &Method::PATCH) => {
+            Box::pin(users::set_suspended(ctx, id, &req))
+        }
         (["users", id, "roles"], &Method::GET) => Box::pin(roles::assigned_roles(ctx, User, id)),
         (["users", id, "roles"], &Method::POST) => {
             Box::pin(roles::assign_roles(ctx, User, id, &req))

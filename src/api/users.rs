@@ -1,5 +1,6 @@
 //! `/api/users`.
 use super::input::{self, json_body, nullable};
+use crate::account;
 use crate::crypto::{password, random};
 use crate::ctx::Ctx;
 use crate::identity;
@@ -93,13 +94,18 @@ pub fn phone(v: &str) -> Result<String, ApiError> {
     identity::phone(v).map_err(|e| ApiError::invalid_input(format!("`primaryPhone` {e}.")))
 }
 
-fn new_password(v: &str, params: password::Params) -> Result<String, ApiError> {
+fn check_password_length(v: &str) -> Result<(), ApiError> {
     let n = v.chars().count();
-    if !(8..=256).contains(&n) {
+    if !(8..=256).contains(&n) || v.len() > 1024 {
         return Err(ApiError::invalid_input(
             "`password` must be 8 to 256 characters long.",
         ));
     }
+    Ok(())
+}
+
+fn new_password(v: &str, params: password::Params) -> Result<String, ApiError> {
+    check_password_length(v)?;
     Ok(password::hash_with(v, params)?)
 }
 
@@ -174,6 +180,7 @@ pub async fn create<D: Db, K: Kv>(
         identities: Map::new(),
         last_sign_in_at: None,
         is_suspended: false,
+        sessions_valid_after: 0,
         created_at: ctx.now_ms,
         updated_at: ctx.now_ms,
     };
@@ -264,10 +271,31 @@ pub async fn set_password<D: Db, K: Kv>(
     req: &Request,
 ) -> Result<Response, ApiError> {
     let b: PasswordBody = json_body(req)?;
-    let hash = new_password(&b.password, ctx.config.password_hash)?;
-    let mut user = load(ctx, id).await?;
-    user.password_hash = Some(hash);
-    save(ctx, user).await
+    check_password_length(&b.password)?;
+    // Ends every session and revokes every token of the user (the core's rule).
+    if !account::change_password(ctx, id, &b.password, ctx.config.password_hash, None).await? {
+        return Err(ApiError::not_found("user", id));
+    }
+    get(ctx, id).await
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct SuspendBody {
+    is_suspended: bool,
+}
+
+/// `PATCH /api/users/{id}/is-suspended`: a suspension ends every session and token.
+pub async fn set_suspended<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    id: &str,
+    req: &Request,
+) -> Result<Response, ApiError> {
+    let b: SuspendBody = json_body(req)?;
+    if !account::set_suspended(ctx, id, b.is_suspended).await? {
+        return Err(ApiError::not_found("user", id));
+    }
+    get(ctx, id).await
 }
 
 pub async fn delete<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, id: &str) -> Result<Response, ApiError> {

@@ -1,7 +1,7 @@
 //! Writes the audit log. A failure to log is itself logged and never fails the request.
 use crate::crypto::random;
 use crate::store::logs::{self, LogRow};
-use crate::store::Db;
+use crate::store::{Db, Statement};
 use serde_json::Value;
 
 pub struct Entry<'a> {
@@ -13,10 +13,9 @@ pub struct Entry<'a> {
     pub payload: Value,
 }
 
-pub async fn record(db: &impl Db, e: Entry<'_>, now_ms: i64) {
-    let Ok(id) = random::id() else { return };
-    let row = LogRow {
-        id,
+fn row(e: Entry<'_>, now_ms: i64) -> Result<LogRow, crate::crypto::CryptoError> {
+    Ok(LogRow {
+        id: random::id()?,
         key: e.key.to_owned(),
         result: if e.ok { "Success" } else { "Error" }.to_owned(),
         user_id: e.user_id.map(str::to_owned),
@@ -24,7 +23,16 @@ pub async fn record(db: &impl Db, e: Entry<'_>, now_ms: i64) {
         ip: e.ip.map(str::to_owned),
         payload: e.payload.to_string(),
         created_at: now_ms,
-    };
+    })
+}
+
+/// The entry as a statement, for a transaction that writes it with what it records.
+pub fn statement(e: Entry<'_>, now_ms: i64) -> Result<Statement, crate::crypto::CryptoError> {
+    Ok(logs::insert_statement(&row(e, now_ms)?))
+}
+
+pub async fn record(db: &impl Db, e: Entry<'_>, now_ms: i64) {
+    let Ok(row) = row(e, now_ms) else { return };
     if let Err(err) = logs::insert(db, &row).await {
         log::error!("cannot write the audit log ({}): {err}", row.key);
     }

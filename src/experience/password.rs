@@ -5,7 +5,8 @@ use super::password_policy::{self, UserInfo};
 use super::policy::Way;
 use super::state::{Event, StepError, Verification};
 use super::{audit, sign_in_with_password, Failure, Origin, SignInError};
-use crate::crypto::{password, random};
+use crate::account;
+use crate::crypto::random;
 use crate::ctx::Ctx;
 use crate::identity::Identifier;
 use crate::store::users;
@@ -57,7 +58,7 @@ pub async fn reset<D: Db, K: Kv>(
         .user_id
         .clone()
         .ok_or(Failure::Step(StepError::NotIdentified))?;
-    let mut user = users::get(ctx.db, &user_id)
+    let user = users::get(ctx.db, &user_id)
         .await?
         .ok_or(Failure::UserNotFound)?;
     let info = UserInfo {
@@ -70,9 +71,12 @@ pub async fn reset<D: Db, K: Kv>(
     if !broken.is_empty() {
         return Err(Failure::WeakPassword(broken));
     }
-    user.password_hash = Some(password::hash_with(new_password, ctx.config.password_hash)?);
-    user.updated_at = ctx.now_ms;
-    users::update(ctx.db, &user).await?;
+    // Every session and token the old password opened ends with it.
+    if !account::change_password(ctx, &user_id, new_password, ctx.config.password_hash, None)
+        .await?
+    {
+        return Err(Failure::UserNotFound);
+    }
     c.state.password_reset = true;
     audit::record(
         ctx.db,

@@ -53,6 +53,7 @@ pub async fn identify<D: Db, K: Kv>(
                 identities: Default::default(),
                 last_sign_in_at: Some(ctx.now_ms),
                 is_suspended: false,
+                sessions_valid_after: 0,
                 created_at: ctx.now_ms,
                 updated_at: ctx.now_ms,
             };
@@ -119,34 +120,39 @@ pub async fn submit<D: Db, K: Kv>(
     } else {
         &["pwd"]
     };
-    let (token, _) = session::create(
-        ctx.kv,
+    let begun = session::begin(
         &user_id,
         amr,
         &c.client_id,
-        now,
+        ctx.now_ms,
         ctx.config.session_ttl,
-    )
-    .await?;
-    repo::set_interaction_login(ctx.db, &c.interaction_id, &user_id, now).await?;
+    )?;
     let key = if registering {
         "Interaction.Register.Submit"
     } else {
         "Interaction.SignIn.Submit"
     };
-    audit::record(
+    let logged = audit::Entry {
+        key,
+        ok: true,
+        user_id: Some(&user_id),
+        application_id: Some(&c.client_id),
+        ip,
+        payload: json!({}),
+    };
+    // One transaction: the interaction's login, the session listed under its user, the
+    // audit row. Then the session goes to KV.
+    crate::store::transaction(
         ctx.db,
-        audit::Entry {
-            key,
-            ok: true,
-            user_id: Some(&user_id),
-            application_id: Some(&c.client_id),
-            ip,
-            payload: json!({}),
-        },
-        ctx.now_ms,
+        &[
+            repo::login_statement(&c.interaction_id, &user_id, now),
+            begun.listed.clone(),
+            audit::statement(logged, ctx.now_ms)?,
+        ],
     )
-    .await;
+    .await?;
+    session::save(ctx.kv, &begun.key, &begun.session, now).await?;
+    let token = begun.token;
     Ok(Submitted {
         redirect_to: format!("{}/oidc/auth/resume", ctx.origin),
         session_token: Some(token),

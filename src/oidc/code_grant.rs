@@ -195,9 +195,18 @@ fn stored<'a>(m: &'a Minted) -> NewTokens<'a> {
     }
 }
 
-fn live_user(user: Option<User>) -> Result<User, OAuthError> {
-    user.filter(|u| !u.is_suspended)
-        .ok_or_else(|| invalid_grant("the user no longer exists or is suspended"))
+/// The user, if it still exists, is not suspended, and has not changed its password (or
+/// been suspended) since `auth_time`, when the session behind the grant signed in.
+fn live_user(user: Option<User>, auth_time: i64) -> Result<User, OAuthError> {
+    let user = user
+        .filter(|u| !u.is_suspended)
+        .ok_or_else(|| invalid_grant("the user no longer exists or is suspended"))?;
+    if !user.issued_in_force(auth_time) {
+        return Err(invalid_grant(
+            "the grant was issued before the user's password changed",
+        ));
+    }
+    Ok(user)
 }
 
 pub async fn authorization_code<D: Db, K: Kv>(
@@ -218,6 +227,7 @@ pub async fn authorization_code<D: Db, K: Kv>(
         found: row,
         user,
         roles,
+        role_scopes,
     } = repo::code_with_user(ctx.db, &secret::hash(code))
         .await?
         .ok_or_else(|| invalid_grant("the code is invalid"))?;
@@ -251,9 +261,10 @@ pub async fn authorization_code<D: Db, K: Kv>(
         }
         (None, None) => {}
     }
-    let granted: Granted = repo::from_json(&row.granted)?;
+    let mut granted: Granted = repo::from_json(&row.granted)?;
+    granted.narrow_to(&role_scopes);
     let resource = token_resource(form, &granted)?;
-    let user = live_user(user)?;
+    let user = live_user(user, row.auth_time)?;
     let offline = granted.has("offline_access");
     let family = FamilyRow {
         id: random::id()?,
@@ -311,7 +322,12 @@ pub async fn refresh_token<D: Db, K: Kv>(
         .ok_or_else(|| OAuthError::new(ErrorCode::InvalidRequest, "refresh_token is required"))?;
     let hash = secret::hash(token);
     // The token, its family, the user and the user's roles in one round trip.
-    let WithUser { found, user, roles } = repo::refresh_with_user(ctx.db, &hash)
+    let WithUser {
+        found,
+        user,
+        roles,
+        role_scopes,
+    } = repo::refresh_with_user(ctx.db, &hash)
         .await?
         .ok_or_else(|| invalid_grant("the refresh token is invalid"))?;
     if found.family.client_id != app.id {
@@ -355,8 +371,11 @@ pub async fn refresh_token<D: Db, K: Kv>(
             v.retain(|s| requested.contains(s));
         }
     }
+    // Only what the user's roles grant now: a removed role or scope is gone at the next
+    // refresh.
+    granted.narrow_to(&role_scopes);
     let resource = token_resource(form, &granted)?;
-    let user = live_user(user)?;
+    let user = live_user(user, found.family.auth_time)?;
     let keys = signing::keys(ctx).await?;
     let minted = mint(
         ctx,

@@ -13,7 +13,7 @@ use crate::session::{self, Loaded};
 use crate::store::apps::Application;
 use crate::store::interactions::{self as irepo, InteractionRow};
 use crate::store::oidc::{self as repo, CodeRow, Granted};
-use crate::store::users::{self, User};
+use crate::store::users::User;
 use crate::store::{Db, Kv, StoreError};
 use std::collections::BTreeMap;
 
@@ -289,13 +289,13 @@ pub async fn signed_in<D: Db, K: Kv>(
     ctx: &Ctx<'_, D, K>,
     session: Option<&str>,
 ) -> Result<Option<(Loaded, User)>, FlowError> {
-    let Some(loaded) = session::load(ctx.db, ctx.kv, session, ctx.now()).await? else {
-        return Ok(None);
-    };
-    let user = users::get(ctx.db, &loaded.session.user_id)
+    // The session's check in D1 brings its user (and drops a deleted or suspended one).
+    Ok(session::load(ctx.db, ctx.kv, session, ctx.now())
         .await?
-        .filter(|u| !u.is_suspended);
-    Ok(user.map(|u| (loaded, u)))
+        .map(|l| {
+            let user = l.user.clone();
+            (l, user)
+        }))
 }
 
 /// Gathers the facts, decides the next step, and carries it out.
@@ -401,7 +401,7 @@ async fn issue_code<D: Db, K: Kv>(
     .await?;
     if !loaded.session.clients.contains(&app.id) {
         loaded.session.clients.push(app.id.clone());
-        session::save(ctx.kv, loaded, now).await?;
+        session::save(ctx.kv, &loaded.key, &loaded.session, now).await?;
     }
     Ok(response(
         &request.target,

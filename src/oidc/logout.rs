@@ -8,12 +8,13 @@ use super::error::FlowError;
 use super::signing;
 use crate::crypto::{jwt, random};
 use crate::ctx::Ctx;
+use crate::error::InternalError;
 use crate::i18n::Msg;
 use crate::outbound::Job;
 use crate::session;
 use crate::store::apps::Application;
 use crate::store::oidc as repo;
-use crate::store::{Db, Kv};
+use crate::store::{sessions, Db, Kv, Statement};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use url::Url;
@@ -126,7 +127,49 @@ pub async fn end<D: Db, K: Kv>(
     session::end(ctx.db, ctx.kv, loaded, now).await?;
     // Other sessions of the same user (another device) and the consent record are left alone.
     repo::revoke_session_families(ctx.db, &s.sid).await?;
-    let keys = signing::keys(ctx).await?;
+    notify_apps(ctx, s).await?;
+    Ok(())
+}
+
+/// Ends every browser session of the user but `keep`, and revokes every refresh and opaque
+/// access token of the user, in one transaction with `change` (a new password, a
+/// suspension, whose first statement must update the user's row and move its
+/// `sessions_valid_after`). Then the sessions leave KV and their apps get a back-channel
+/// logout. False, with nothing written, when the user does not exist.
+///
+/// Where a KV read lags, the session still found there no longer counts: `session::load`
+/// compares its start with `sessions_valid_after`.
+pub async fn end_all_of_user<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    user_id: &str,
+    keep: Option<&str>,
+    change: Vec<Statement>,
+) -> Result<bool, InternalError> {
+    let now = ctx.now();
+    let live = sessions::live_of_user(ctx.db, user_id, now).await?;
+    let mut statements = change;
+    statements.extend(sessions::end_all_of_user(user_id, keep, now));
+    let counts = crate::store::transaction(ctx.db, &statements).await?;
+    if counts.first().copied().unwrap_or(0) == 0 {
+        return Ok(false);
+    }
+    for s in live.iter().filter(|s| Some(s.id.as_str()) != keep) {
+        let record = session::read(ctx.kv, &s.kv_key).await?;
+        ctx.kv.delete(&s.kv_key).await?;
+        if let Some(record) = record {
+            notify_apps(ctx, &record).await?;
+        }
+    }
+    Ok(true)
+}
+
+/// Queues a back-channel logout to each app of the session that asks for one.
+async fn notify_apps<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    s: &session::Session,
+) -> Result<(), InternalError> {
+    let now = ctx.now();
+    let mut keys = None;
     for client in &s.clients {
         let Some(app) = super::clients::find(ctx, client).await? else {
             continue;
@@ -146,6 +189,10 @@ pub async fn end<D: Db, K: Kv>(
                 map.insert("sid".into(), json!(s.sid));
             }
         }
+        let keys = match &keys {
+            Some(k) => k,
+            None => keys.insert(signing::keys(ctx).await?),
+        };
         let logout_token = jwt::sign(
             ctx.crypto,
             &keys.current,

@@ -8,6 +8,7 @@ use super::signing;
 use crate::crypto::secret::{self, Secret};
 use crate::ctx::Ctx;
 use crate::store::oidc::{self as repo, Granted, WithUser};
+use crate::store::users::{self, User};
 use crate::store::{Db, Kv};
 use serde_json::{json, Value};
 
@@ -26,7 +27,9 @@ pub async fn userinfo<D: Db, K: Kv>(
         .filter(|t| !t.is_empty())
         .ok_or_else(|| invalid_token("a bearer access token is required"))?;
     // The token, its user and the user's roles in one round trip.
-    let WithUser { found, user, roles } = repo::access_with_user(ctx.db, &secret::hash(token))
+    let WithUser {
+        found, user, roles, ..
+    } = repo::access_with_user(ctx.db, &secret::hash(token))
         .await?
         .filter(|t| t.found.token_expires_at > ctx.now())
         .ok_or_else(|| invalid_token("the access token is invalid, expired or revoked"))?;
@@ -43,8 +46,10 @@ pub async fn userinfo<D: Db, K: Kv>(
         ));
     }
     let user = user
-        .filter(|u| !u.is_suspended)
-        .ok_or_else(|| invalid_token("the user no longer exists or is suspended"))?;
+        .filter(|u| live(u, found.family.auth_time))
+        .ok_or_else(|| {
+            invalid_token("the user no longer exists, is suspended or changed the password")
+        })?;
     let roles = if scopes.iter().any(|s| s == "roles") {
         roles
     } else {
@@ -86,7 +91,17 @@ pub async fn revoke<D: Db, K: Kv>(
     Ok(())
 }
 
-/// RFC 7662: for authenticated (confidential) clients only.
+/// Whether a user's token issued to a session that signed in at `issued_at` still counts:
+/// the user is not suspended and has not changed the password since.
+fn live(user: &User, issued_at: i64) -> bool {
+    !user.is_suspended && user.issued_in_force(issued_at)
+}
+
+/// RFC 7662: for authenticated (confidential) clients only. A token is described only to
+/// the client it was issued to, or to the client its audience names; anyone else learns
+/// `{"active": false}` (§4: the server must not reveal a token to a party that may not
+/// see it). A user's token is inactive once the user is deleted or suspended, or changed
+/// the password after it was issued.
 pub async fn introspect<D: Db, K: Kv>(
     ctx: &Ctx<'_, D, K>,
     basic: Option<(String, Secret)>,
@@ -102,36 +117,58 @@ pub async fn introspect<D: Db, K: Kv>(
     let now = ctx.now();
     let hash = secret::hash(token);
     let inactive = json!({ "active": false });
-    let body: Value = if let Some(t) = repo::access_token(ctx.db, &hash)
-        .await?
-        .filter(|t| t.token_expires_at > now)
-    {
-        json!({
-            "active": true, "token_type": "Bearer", "scope": t.token_scopes, "client_id": t.family.client_id,
-            "sub": t.family.user_id, "iat": t.token_created_at, "exp": t.token_expires_at, "iss": ctx.issuer(),
-        })
-    } else if let Some(t) = repo::refresh_token(ctx.db, &hash)
-        .await?
-        .filter(|t| t.consumed_at.is_none() && t.token_expires_at > now)
-    {
-        let granted: Granted = repo::from_json(&t.family.granted)?;
-        json!({
-            "active": true, "token_type": "refresh_token", "scope": granted.scopes.join(" "),
-            "client_id": t.family.client_id, "sub": t.family.user_id, "exp": t.token_expires_at, "iss": ctx.issuer(),
-        })
-    } else {
-        // A JWT access token: active while its signature verifies and it has not expired.
-        match signing::verify::<_, _, access_token::AccessTokenClaims>(ctx, token, now).await? {
-            Ok(v)
-                if v.claims.iss == ctx.issuer() && v.typ.as_deref() == Some(access_token::TYP) =>
-            {
-                json!({
-                    "active": true, "token_type": "Bearer", "scope": v.claims.scope, "client_id": v.claims.client_id,
-                    "sub": v.claims.sub, "aud": v.claims.aud, "iat": v.iat, "exp": v.exp, "iss": v.claims.iss, "jti": v.claims.jti,
-                })
-            }
-            _ => inactive,
+    let mine = |client_id: &str| client_id == client.id();
+    if let Some(t) = repo::access_with_user(ctx.db, &hash).await? {
+        let f = &t.found.family;
+        let shown = t.found.token_expires_at > now
+            && mine(&f.client_id)
+            && t.user.as_ref().is_some_and(|u| live(u, f.auth_time));
+        return Ok(if shown {
+            json!({
+                "active": true, "token_type": "Bearer", "scope": t.found.token_scopes, "client_id": f.client_id,
+                "sub": f.user_id, "iat": t.found.token_created_at, "exp": t.found.token_expires_at, "iss": ctx.issuer(),
+            })
+        } else {
+            inactive
+        });
+    }
+    if let Some(t) = repo::refresh_with_user(ctx.db, &hash).await? {
+        let f = &t.found.family;
+        let shown = t.found.consumed_at.is_none()
+            && t.found.token_expires_at > now
+            && mine(&f.client_id)
+            && t.user.as_ref().is_some_and(|u| live(u, f.auth_time));
+        if !shown {
+            return Ok(inactive);
         }
+        let granted: Granted = repo::from_json(&f.granted)?;
+        return Ok(json!({
+            "active": true, "token_type": "refresh_token", "scope": granted.scopes.join(" "),
+            "client_id": f.client_id, "sub": f.user_id, "exp": t.found.token_expires_at, "iss": ctx.issuer(),
+        }));
+    }
+    // A JWT access token: active while its signature verifies, it has not expired, and (for
+    // a user's token) the user still counts.
+    let Ok(v) = signing::verify::<_, _, access_token::AccessTokenClaims>(ctx, token, now).await?
+    else {
+        return Ok(inactive);
     };
-    Ok(body)
+    let c = &v.claims;
+    if c.iss != ctx.issuer()
+        || v.typ.as_deref() != Some(access_token::TYP)
+        || !(mine(&c.client_id) || mine(&c.aud))
+    {
+        return Ok(inactive);
+    }
+    // A machine-to-machine token's subject is its client; any other subject is a user.
+    if c.sub != c.client_id {
+        let user = users::get(ctx.db, &c.sub).await?;
+        if !user.is_some_and(|u| live(&u, v.iat.unwrap_or(0))) {
+            return Ok(inactive);
+        }
+    }
+    Ok(json!({
+        "active": true, "token_type": "Bearer", "scope": c.scope, "client_id": c.client_id,
+        "sub": c.sub, "aud": c.aud, "iat": v.iat, "exp": v.exp, "iss": c.iss, "jti": c.jti,
+    }))
 }

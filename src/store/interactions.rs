@@ -1,6 +1,6 @@
 //! In-flight authorization requests (interactions): the validated request, who signed in
 //! within it, its consent answer and the Experience API's state. Each lives at most an hour.
-use super::{query_one, Db, StoreError};
+use super::{query_one, Db, Statement, StoreError};
 use serde::Deserialize;
 
 // ---- interactions
@@ -60,19 +60,13 @@ pub async fn interaction(
     .await
 }
 
-pub async fn set_interaction_login(
-    db: &impl Db,
-    id: &str,
-    user_id: &str,
-    now: i64,
-) -> Result<bool, StoreError> {
-    Ok(db
-        .execute(
-            "UPDATE oidc_interactions SET user_id = ?2, login_at = ?3 WHERE id = ?1",
-            &[id.into(), user_id.into(), now.into()],
-        )
-        .await?
-        > 0)
+/// Marks the interaction as signed in by `user_id` (a statement for the sign-in's
+/// transaction).
+pub fn login_statement(id: &str, user_id: &str, now: i64) -> Statement {
+    Statement::new(
+        "UPDATE oidc_interactions SET user_id = ?2, login_at = ?3 WHERE id = ?1",
+        vec![id.into(), user_id.into(), now.into()],
+    )
 }
 
 pub async fn set_interaction_consented(db: &impl Db, id: &str) -> Result<bool, StoreError> {

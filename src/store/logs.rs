@@ -1,5 +1,5 @@
 //! The audit log in D1.
-use super::{count, query_as, Db, StoreError, Value};
+use super::{count, query_as, Db, Statement, StoreError, Value};
 use serde::Deserialize;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -14,16 +14,18 @@ pub struct LogRow {
     pub created_at: i64,
 }
 
-pub async fn insert(db: &impl Db, l: &LogRow) -> Result<(), StoreError> {
-    db.execute(
+pub fn insert_statement(l: &LogRow) -> Statement {
+    Statement::new(
         "INSERT INTO logs (id, key, result, user_id, application_id, ip, payload, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        &[
+        vec![
             l.id.as_str().into(), l.key.as_str().into(), l.result.as_str().into(), l.user_id.clone().into(),
             l.application_id.clone().into(), l.ip.clone().into(), l.payload.as_str().into(), l.created_at.into(),
         ],
     )
-    .await
-    .map(|_| ())
+}
+
+pub async fn insert(db: &impl Db, l: &LogRow) -> Result<(), StoreError> {
+    db.batch(&[insert_statement(l)]).await.map(|_| ())
 }
 
 /// Filters of `GET /api/logs`.

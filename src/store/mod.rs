@@ -16,7 +16,9 @@ pub mod logs;
 pub mod messages;
 pub mod oidc;
 pub mod rbac;
+pub mod sessions;
 pub mod settings;
+pub mod sweep;
 pub mod throttle;
 pub mod users;
 
@@ -136,6 +138,12 @@ pub trait Db {
         }
         Ok(out)
     }
+}
+
+/// Runs statements that store functions built, as one transaction (one round trip); each
+/// one's changed-row count.
+pub async fn transaction(db: &impl Db, statements: &[Statement]) -> Result<Vec<u64>, StoreError> {
+    db.batch(statements).await
 }
 
 /// A read for [`Db::query_many`].

@@ -16,6 +16,15 @@ impl Granted {
     pub fn has(&self, scope: &str) -> bool {
         self.scopes.iter().any(|s| s == scope)
     }
+
+    /// Keeps, of each resource's scopes, only those in `now` (what the user's roles grant
+    /// at this moment): a grant never outlives the role that allowed it.
+    pub fn narrow_to(&mut self, now: &BTreeMap<String, Vec<String>>) {
+        for (indicator, scopes) in &mut self.resources {
+            let allowed = now.get(indicator);
+            scopes.retain(|s| allowed.is_some_and(|a| a.contains(s)));
+        }
+    }
 }
 
 pub fn from_json<T: serde::de::DeserializeOwned>(s: &str) -> Result<T, StoreError> {
@@ -333,76 +342,6 @@ pub async fn families_of_session(
     .await
 }
 
-// ---- sessions ended
-
-pub async fn end_session(db: &impl Db, session_id: &str, now: i64) -> Result<(), StoreError> {
-    db.execute(
-        "INSERT OR IGNORE INTO oidc_ended_sessions (session_id, ended_at) VALUES (?1, ?2)",
-        &[session_id.into(), now.into()],
-    )
-    .await
-    .map(|_| ())
-}
-
-pub async fn session_ended(db: &impl Db, session_id: &str) -> Result<bool, StoreError> {
-    Ok(super::count(
-        db,
-        "SELECT COUNT(*) AS n FROM oidc_ended_sessions WHERE session_id = ?1",
-        &[session_id.into()],
-    )
-    .await?
-        > 0)
-}
-
-/// Deletes expired rows; run by the scheduled trigger.
-pub async fn sweep(
-    db: &impl Db,
-    now: i64,
-    ended_session_retention: i64,
-) -> Result<u64, StoreError> {
-    let counts = db
-        .batch(&[
-            Statement::new(
-                "DELETE FROM oidc_interactions WHERE expires_at <= ?1",
-                vec![now.into()],
-            ),
-            Statement::new(
-                "DELETE FROM oidc_codes WHERE expires_at <= ?1 - 86400",
-                vec![now.into()],
-            ),
-            Statement::new(
-                "DELETE FROM oidc_token_families WHERE expires_at <= ?1",
-                vec![now.into()],
-            ),
-            Statement::new(
-                "DELETE FROM oidc_access_tokens WHERE expires_at <= ?1",
-                vec![now.into()],
-            ),
-            Statement::new(
-                "DELETE FROM oidc_refresh_tokens WHERE expires_at <= ?1",
-                vec![now.into()],
-            ),
-            Statement::new(
-                "DELETE FROM oidc_grants WHERE expires_at <= ?1",
-                vec![now.into()],
-            ),
-            Statement::new(
-                "DELETE FROM verification_codes WHERE expires_at <= ?1 - 86400",
-                vec![now.into()],
-            ),
-            Statement::new(
-                "DELETE FROM sign_in_failures WHERE (locked_until IS NULL OR locked_until <= ?1) AND window_start <= ?1 - 86400",
-                vec![now.into()],
-            ),
-            Statement::new(
-                "DELETE FROM oidc_ended_sessions WHERE ended_at <= ?1",
-                vec![(now - ended_session_retention).into()],
-            ),
-        ])
-        .await?;
-    Ok(counts.iter().sum())
-}
-
 // ---- one-round-trip lookups: a token or code, its user, and the user's role names
 
 /// What a token or code names, with its user (if the user still exists) and role names.
@@ -410,6 +349,9 @@ pub struct WithUser<T> {
     pub found: T,
     pub user: Option<User>,
     pub roles: Vec<String>,
+    /// Per resource indicator, the scopes the user's roles grant now (read only where a
+    /// token is minted: codes and refresh tokens).
+    pub role_scopes: BTreeMap<String, Vec<String>>,
 }
 
 async fn with_user<T: serde::de::DeserializeOwned>(
@@ -417,16 +359,28 @@ async fn with_user<T: serde::de::DeserializeOwned>(
     sql: &str,
     user_id_sql: &str,
     hash: &str,
+    with_scopes: bool,
 ) -> Result<Option<WithUser<T>>, StoreError> {
+    #[derive(Deserialize)]
+    struct Granted {
+        indicator: String,
+        name: String,
+    }
     let (user_sql, roles_sql) = users::by_subquery(user_id_sql);
+    let scopes_sql = format!(
+        "SELECT DISTINCT res.indicator, s.name FROM scopes s JOIN resources res ON res.id = s.resource_id \
+         JOIN roles_scopes rs ON rs.scope_id = s.id JOIN users_roles ur ON ur.role_id = rs.role_id \
+         WHERE ur.user_id = ({user_id_sql}) ORDER BY res.indicator, s.name"
+    );
     let q = |sql| Query {
         sql,
         params: vec![hash.into()],
     };
-    let mut results = db
-        .query_many(&[q(sql), q(&user_sql), q(&roles_sql)])
-        .await?
-        .into_iter();
+    let mut queries = vec![q(sql), q(&user_sql), q(&roles_sql)];
+    if with_scopes {
+        queries.push(q(&scopes_sql));
+    }
+    let mut results = db.query_many(&queries).await?.into_iter();
     let (Some(found), Some(user), Some(roles)) = (results.next(), results.next(), results.next())
     else {
         return Err(StoreError::Backend("a read of the batch is missing".into()));
@@ -435,7 +389,16 @@ async fn with_user<T: serde::de::DeserializeOwned>(
         return Ok(None);
     };
     let (user, roles) = users::from_subquery_rows(user, roles)?;
-    Ok(Some(WithUser { found, user, roles }))
+    let mut role_scopes: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for g in decode_rows::<Granted>(results.next().unwrap_or_default())? {
+        role_scopes.entry(g.indicator).or_default().push(g.name);
+    }
+    Ok(Some(WithUser {
+        found,
+        user,
+        roles,
+        role_scopes,
+    }))
 }
 
 const CODE: &str =
@@ -452,6 +415,7 @@ pub async fn code_with_user(
         CODE,
         "SELECT user_id FROM oidc_codes WHERE id = ?1",
         hash,
+        true,
     )
     .await
 }
@@ -470,6 +434,7 @@ pub async fn refresh_with_user(
         "SELECT f.user_id FROM oidc_token_families f JOIN oidc_refresh_tokens t \
          ON t.family_id = f.id WHERE t.id = ?1",
         hash,
+        true,
     )
     .await
 }
@@ -491,6 +456,7 @@ pub async fn access_with_user(
         "SELECT f.user_id FROM oidc_token_families f JOIN oidc_access_tokens t \
          ON t.family_id = f.id WHERE t.id = ?1",
         hash,
+        false,
     )
     .await
 }

@@ -1,5 +1,5 @@
 //! Users in D1.
-use super::{count, query_as, query_one, Db, Row, StoreError, Value};
+use super::{count, query_as, query_one, Db, Row, Statement, StoreError, Value};
 use serde::{Deserialize, Serialize};
 
 /// Standard OIDC profile fields (Logto's `profile`).
@@ -63,8 +63,20 @@ pub struct User {
     pub identities: serde_json::Map<String, serde_json::Value>,
     pub last_sign_in_at: Option<i64>,
     pub is_suspended: bool,
+    /// Sessions and tokens from before this time (Unix ms) no longer count: set by a
+    /// password change or a suspension.
+    pub sessions_valid_after: i64,
     pub created_at: i64,
     pub updated_at: i64,
+}
+
+impl User {
+    /// Whether something issued at `issued_at` (Unix seconds) still counts: not before the
+    /// second of the last password change or suspension. (Something issued later within
+    /// that same second still counts.)
+    pub fn issued_in_force(&self, issued_at: i64) -> bool {
+        issued_at >= self.sessions_valid_after.div_euclid(1000)
+    }
 }
 
 #[derive(Deserialize)]
@@ -81,6 +93,7 @@ struct UserRow {
     identities: String,
     last_sign_in_at: Option<i64>,
     is_suspended: i64,
+    sessions_valid_after: i64,
     created_at: i64,
     updated_at: i64,
 }
@@ -102,6 +115,7 @@ impl TryFrom<UserRow> for User {
             avatar: r.avatar,
             password_hash: r.password_hash,
             last_sign_in_at: r.last_sign_in_at,
+            sessions_valid_after: r.sessions_valid_after,
             created_at: r.created_at,
             updated_at: r.updated_at,
         })
@@ -109,7 +123,8 @@ impl TryFrom<UserRow> for User {
 }
 
 const COLUMNS: &str = "id, username, primary_email, primary_phone, name, avatar, password_hash, \
-    custom_data, profile, identities, last_sign_in_at, is_suspended, created_at, updated_at";
+    custom_data, profile, identities, last_sign_in_at, is_suspended, created_at, updated_at, \
+    sessions_valid_after";
 
 fn json(v: &impl Serialize) -> Result<Value, StoreError> {
     serde_json::to_string(v)
@@ -133,28 +148,60 @@ fn params(u: &User) -> Result<Vec<Value>, StoreError> {
         u.is_suspended.into(),
         u.created_at.into(),
         u.updated_at.into(),
+        u.sessions_valid_after.into(),
     ])
 }
 
 /// Inserts the user in one statement: it is written whole or not at all.
 pub async fn insert(db: &impl Db, u: &User) -> Result<(), StoreError> {
     let sql = format!(
-        "INSERT INTO users ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+        "INSERT INTO users ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
     );
     db.execute(&sql, &params(u)?).await.map(|_| ())
 }
 
-/// Writes every column of `u` but its id and creation time; false if it no longer exists.
+/// Writes the profile of `u`: its identifiers, name, avatar, custom data, profile and
+/// identities. Never the password, the sign-in time, the suspension or the session cut-off,
+/// which each have their own write, so that an edit racing a password change cannot write
+/// the old hash back. False if the user no longer exists.
 pub async fn update(db: &impl Db, u: &User) -> Result<bool, StoreError> {
     let n = db
         .execute(
             "UPDATE users SET username = ?2, primary_email = ?3, primary_phone = ?4, name = ?5, \
-             avatar = ?6, password_hash = ?7, custom_data = ?8, profile = ?9, identities = ?10, \
-             last_sign_in_at = ?11, is_suspended = ?12, created_at = ?13, updated_at = ?14 WHERE id = ?1",
-            &params(u)?,
+             avatar = ?6, custom_data = ?7, profile = ?8, identities = ?9, updated_at = ?10 WHERE id = ?1",
+            &[
+                u.id.as_str().into(),
+                u.username.clone().into(),
+                u.primary_email.clone().into(),
+                u.primary_phone.clone().into(),
+                u.name.clone().into(),
+                u.avatar.clone().into(),
+                json(&u.custom_data)?,
+                json(&u.profile)?,
+                json(&u.identities)?,
+                u.updated_at.into(),
+            ],
         )
         .await?;
     Ok(n > 0)
+}
+
+/// A new password hash; sessions and tokens from before `now_ms` stop counting. A statement
+/// for the transaction that also ends them ([`super::sessions::end_all_of_user`]).
+pub fn set_password(id: &str, hash: &str, now_ms: i64) -> Statement {
+    Statement::new(
+        "UPDATE users SET password_hash = ?2, updated_at = ?3, sessions_valid_after = ?3 WHERE id = ?1",
+        vec![id.into(), hash.into(), now_ms.into()],
+    )
+}
+
+/// Suspends or reinstates the user; a suspension also cuts off its sessions and tokens.
+pub fn set_suspended(id: &str, suspended: bool, now_ms: i64) -> Statement {
+    Statement::new(
+        "UPDATE users SET is_suspended = ?2, updated_at = ?3, \
+         sessions_valid_after = CASE WHEN ?2 = 1 THEN ?3 ELSE sessions_valid_after END WHERE id = ?1",
+        vec![id.into(), suspended.into(), now_ms.into()],
+    )
 }
 
 pub async fn get(db: &impl Db, id: &str) -> Result<Option<User>, StoreError> {
