@@ -62,8 +62,12 @@ pub async fn handle<D: Db, K: Kv>(
         .find(|(k, _)| k == "ui_locales")
         .map(|(_, v)| v);
     let lang = Lang::pick(ui_locales.as_deref(), &web::accepted_languages(&req), "en");
+    let https = req.uri().scheme_str() == Some("https");
     let ctx = Ctx::new(platform, &config, origin, now_ms);
-    let res = route(&ctx, req, lang).await;
+    let mut res = route(&ctx, req, lang).await;
+    if https {
+        web::strict_transport(&mut res);
+    }
     (res, ctx.into_jobs())
 }
 
@@ -123,6 +127,9 @@ async fn route<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request, lang: Lang) -> R
     use pages::codes;
     let path = req.uri().path().to_owned();
     let method = req.method().clone();
+    if web::oversized(&req) {
+        return wire::too_large(&path, lang);
+    }
     if method == Method::OPTIONS && CORS_PATHS.contains(&path.as_str()) {
         return preflight();
     }
@@ -143,7 +150,13 @@ async fn route<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request, lang: Lang) -> R
         "/oidc/me" if get || post => allow_any_origin(endpoints::userinfo(ctx, &req).await),
         "/oidc/token/revocation" if post => allow_any_origin(endpoints::revoke(ctx, &req).await),
         "/oidc/token/introspection" if post => endpoints::introspect(ctx, &req).await,
-        "/dev/mailbox" | "/dev/mailbox.json" if ctx.config.dev_mailbox => {
+        "/dev/mailbox" | "/dev/mailbox.json"
+            if ctx.config.dev_mailbox
+                && req
+                    .uri()
+                    .host()
+                    .is_some_and(crate::config::is_loopback_host) =>
+        {
             dev_mailbox(ctx, &req, path.ends_with(".json"), lang).await
         }
         "/" => web::json(

@@ -19,6 +19,8 @@ pub const VARIABLES: &[&str] = &[
     "SIMULATED_D1_RTT_MS",
     "PASSWORD_HASH_MEMORY_KIB",
     "PASSWORD_HASH_ITERATIONS",
+    "CODE_SENDS_PER_HOUR_PER_NETWORK",
+    "CODE_SENDS_PER_HOUR",
 ];
 
 pub type Vars = BTreeMap<String, String>;
@@ -60,6 +62,23 @@ pub struct Config {
     pub simulated_d1_rtt_ms: i64,
     /// Argon2id parameters for new password hashes.
     pub password_hash: crate::crypto::password::Params,
+    /// How many codes (email and SMS) one client network (an IPv4 address, an IPv6 /64)
+    /// may have sent within an hour.
+    pub code_sends_per_hour_per_network: i64,
+    /// How many codes may be sent within an hour in all.
+    pub code_sends_per_hour: i64,
+}
+
+/// Whether `host` names this machine: `localhost`, a `*.localhost` name (RFC 6761), or a
+/// loopback address.
+pub fn is_loopback_host(host: &str) -> bool {
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    host == "localhost"
+        || host.ends_with(".localhost")
+        || bare
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 impl fmt::Debug for Config {
@@ -191,8 +210,26 @@ impl Config {
                 "must be 1 to 64 characters of A-Z, a-z, 0-9, - and _",
             ));
         }
+        let public_url = public_url(vars)?;
+        let dev_mailbox = flag(vars, "DEV_MAILBOX")?;
+        // The mailbox shows every code sent: it must never be on where others can reach it.
+        if let (true, Some(url)) = (dev_mailbox, &public_url) {
+            let host = Url::parse(url)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_owned))
+                .unwrap_or_default();
+            if !is_loopback_host(&host) {
+                return Err(err(
+                    "DEV_MAILBOX",
+                    format!(
+                        "must not be true while PUBLIC_URL ({url}) is not a loopback address: \
+                         the development mailbox would show everyone's codes"
+                    ),
+                ));
+            }
+        }
         Ok(Self {
-            public_url: public_url(vars)?,
+            public_url,
             key_encryption_secret: secret(vars, "KEY_ENCRYPTION_SECRET")?,
             admin_client_id: admin_client_id.to_owned(),
             admin_client_secret: secret(vars, "ADMIN_CLIENT_SECRET")?,
@@ -200,7 +237,7 @@ impl Config {
             id_token_ttl: seconds(vars, "ID_TOKEN_TTL", 3600, 60, 86_400)?,
             refresh_token_ttl_days: days(vars, "REFRESH_TOKEN_TTL_DAYS", 14)?,
             session_ttl: seconds(vars, "SESSION_TTL", 14 * 86_400, 300, 180 * 86_400)?,
-            dev_mailbox: flag(vars, "DEV_MAILBOX")?,
+            dev_mailbox,
             report_d1_round_trips: flag(vars, "REPORT_D1_ROUND_TRIPS")?,
             simulated_d1_rtt_ms: number(vars, "SIMULATED_D1_RTT_MS", 0, 0, 5_000)?,
             password_hash: crate::crypto::password::Params {
@@ -222,6 +259,14 @@ impl Config {
                 )?)
                 .unwrap_or(crate::crypto::password::DEFAULT.iterations),
             },
+            code_sends_per_hour_per_network: number(
+                vars,
+                "CODE_SENDS_PER_HOUR_PER_NETWORK",
+                20,
+                1,
+                1_000_000,
+            )?,
+            code_sends_per_hour: number(vars, "CODE_SENDS_PER_HOUR", 500, 1, 100_000_000)?,
         })
     }
 }
@@ -280,6 +325,28 @@ mod tests {
             Config::from_vars(&missing).unwrap_err().variable,
             "ADMIN_CLIENT_ID"
         );
+    }
+
+    #[test]
+    fn the_dev_mailbox_refuses_a_public_url_that_is_not_loopback() {
+        let mut v = good();
+        v.insert("DEV_MAILBOX".into(), "true".into());
+        v.insert("PUBLIC_URL".into(), "https://auth.example.com".into());
+        let e = Config::from_vars(&v).unwrap_err();
+        assert_eq!(e.variable, "DEV_MAILBOX");
+        assert!(e.problem.contains("PUBLIC_URL"), "{}", e.problem);
+        for ok in [
+            "http://localhost:8787",
+            "http://gatehouse.localhost",
+            "http://127.0.0.1:8787",
+            "http://[::1]:8787",
+        ] {
+            v.insert("PUBLIC_URL".into(), ok.into());
+            assert!(Config::from_vars(&v).is_ok(), "{ok}");
+        }
+        assert!(!is_loopback_host("example.com"));
+        assert!(!is_loopback_host("localhost.example.com"));
+        assert!(!is_loopback_host("10.0.0.1"));
     }
 
     #[test]

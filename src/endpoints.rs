@@ -54,7 +54,7 @@ fn client_request(req: &Request) -> Result<(Option<(String, Secret)>, Form), OAu
             "the body must be application/x-www-form-urlencoded",
         ));
     }
-    let form = Form::new(form_urlencoded::parse(req.body()).into_owned().collect());
+    let form = Form::parse(req.body())?;
     let basic = header(req, AUTHORIZATION).map(decode_basic).transpose()?;
     Ok((basic, form))
 }

@@ -97,6 +97,32 @@ pub fn method_not_allowed() -> Response {
 }
 
 /// A page for a person, in `lang` where the text is known in it.
+/// The answer to a request whose body is over [`web::MAX_BODY`], in the wire form of the face
+/// its path belongs to: `{code, message}` for the JSON APIs, an RFC 6749 `invalid_request`
+/// for the OAuth endpoints, a page otherwise. Always 413.
+pub fn too_large(path: &str, lang: Lang) -> Response {
+    let status = StatusCode::PAYLOAD_TOO_LARGE;
+    let message = format!(
+        "The request body is larger than {} KiB.",
+        web::MAX_BODY / 1024
+    );
+    if path == "/api" || path.starts_with("/api/") {
+        api_error(ApiError::new(status, "guard.request_too_large", message))
+    } else if path.starts_with("/oidc/token") || path == "/oidc/me" {
+        let mut res = oauth_error(OAuthError::new(ErrorCode::InvalidRequest, message));
+        *res.status_mut() = status;
+        res
+    } else {
+        page_error(
+            PageError::Invalid {
+                status,
+                msg: crate::i18n::Msg::BodyTooLarge,
+            },
+            lang,
+        )
+    }
+}
+
 pub fn page_error(e: PageError, lang: Lang) -> Response {
     match e {
         PageError::Config(e) => {
@@ -165,6 +191,7 @@ pub fn failure_status(f: &Failure) -> StatusCode {
         | Failure::InvalidEmail
         | Failure::InvalidPhone
         | Failure::Invalid(_)
+        | Failure::TooLong
         | Failure::WrongCode
         | Failure::CodeExpiredOrLocked => S::BAD_REQUEST,
         Failure::NoConnector => S::NOT_IMPLEMENTED,
@@ -240,6 +267,7 @@ impl From<Failure> for ApiError {
             Failure::UsernameLength { .. } => ApiError::invalid_input(words),
             Failure::InvalidEmail | Failure::InvalidPhone => ApiError::invalid_input(words),
             Failure::Invalid(m) => ApiError::invalid_input(m),
+            Failure::TooLong => ApiError::invalid_input(words),
             Failure::WeakPassword(r) => e(
                 "password.rejected",
                 r.iter()

@@ -44,22 +44,6 @@ fn no_codes() -> Value {
 }
 
 /// An Experience API call with the browser's cookies.
-fn exp(h: &Harness, jar: &Jar, method: &str, path: &str, body: Option<Value>) -> Reply {
-    let cookies = jar.header();
-    let mut headers = vec![("cookie", cookies.as_str())];
-    if body.is_some() {
-        headers.push(("content-type", "application/json"));
-    }
-    let r = h.send(request(
-        method,
-        &format!("/api/experience{path}"),
-        &headers,
-        body.map(|b| b.to_string().into_bytes()).unwrap_or_default(),
-    ));
-    jar.store(&r);
-    r
-}
-
 /// A fresh browser at `/oidc/auth` (with `extra` parameters) that has started `event`.
 fn begin(h: &Harness, client_id: &str, extra: &str, event: &str) -> Jar {
     let jar = Jar::default();

@@ -328,12 +328,7 @@ fn register_with_email_or_phone_takes_a_phone_number() {
         br#"{"interactionEvent":"Register"}"#.to_vec(),
     ));
     assert_eq!(put.status, 204);
-    let r = h.send(request(
-        "POST",
-        "/api/experience/identification",
-        &[("cookie", &cookies)],
-        Vec::new(),
-    ));
+    let r = exp(&h, &jar, "POST", "/identification", None);
     assert_eq!(r.status, 422);
     assert_eq!(r.json()["code"], "user.missing_profile");
 }

@@ -3,7 +3,7 @@
 mod common;
 
 use common::*;
-use serde_json::{json, Value};
+use serde_json::json;
 
 const CB: &str = "https://rp.example/cb";
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
@@ -25,22 +25,6 @@ fn auth(client_id: &str, extra: &str) -> String {
 }
 
 /// An Experience API call with the browser's cookies.
-fn exp(h: &Harness, jar: &Jar, method: &str, path: &str, body: Option<Value>) -> Reply {
-    let cookies = jar.header();
-    let mut headers = vec![("cookie", cookies.as_str())];
-    if body.is_some() {
-        headers.push(("content-type", "application/json"));
-    }
-    let r = h.send(request(
-        method,
-        &format!("/api/experience{path}"),
-        &headers,
-        body.map(|b| b.to_string().into_bytes()).unwrap_or_default(),
-    ));
-    jar.store(&r);
-    r
-}
-
 fn users_named(h: &Harness, name: &str) -> i64 {
     h.api("GET", &format!("/api/users?search={name}"), None)
         .header("total-number")

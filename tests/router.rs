@@ -75,6 +75,11 @@ fn public_url_sets_the_issuer_and_resource() {
     let mut h = Harness::new();
     h.vars
         .insert("PUBLIC_URL".into(), "https://auth.example.com".into());
+    // The development mailbox cannot be on with a public URL.
+    let refused = h.get("/oidc/.well-known/openid-configuration");
+    assert_eq!(refused.status, 500);
+    assert!(refused.text().contains("DEV_MAILBOX"), "{}", refused.text());
+    h.vars.remove("DEV_MAILBOX");
     assert_eq!(
         h.get("/oidc/.well-known/openid-configuration").json()["issuer"],
         "https://auth.example.com/oidc"

@@ -223,7 +223,7 @@ fn ctx<'a, D: Db>(
         crypto: &RustCrypto,
         cache,
     };
-    Ctx::new(&p, config, "http://gatehouse.test".into(), now_ms)
+    Ctx::new(&p, config, "http://gatehouse.localhost".into(), now_ms)
 }
 
 #[test]

@@ -10,8 +10,7 @@ use crate::experience::{codes, password, Failure};
 use crate::identity::Identifier;
 use crate::store::{Db, Kv};
 use crate::web::error::ApiError;
-use crate::web::{self, cookies, header, Request, Response};
-use http::header::HeaderName;
+use crate::web::{self, cookies, Request, Response};
 use http::{Method, StatusCode};
 use serde::Deserialize;
 use serde_json::json;
@@ -74,9 +73,7 @@ struct ProfileBody {
     value: String,
 }
 
-fn ip(req: &Request) -> Option<&str> {
-    header(req, HeaderName::from_static("cf-connecting-ip"))
-}
+use crate::web::client_ip as ip;
 
 /// An optional JSON body: empty is the default.
 fn optional_body<T: for<'de> Deserialize<'de> + Default>(req: &Request) -> Result<T, ApiError> {
@@ -91,6 +88,24 @@ pub async fn handle<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request) -> Result<R
     let path = req.uri().path().trim_end_matches('/').to_owned();
     let route = path.strip_prefix("/api/experience").unwrap_or_default();
     let method = req.method().clone();
+    // The API acts on the browser's interaction cookie: nothing another site sends counts.
+    match crate::web::csrf::same_origin_json(&req, &ctx.origin) {
+        Ok(()) => {}
+        Err(crate::web::csrf::Refused::CrossSite) => {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "session.cross_site_request",
+                "State-changing requests must come from this provider's own origin.",
+            ))
+        }
+        Err(crate::web::csrf::Refused::NotJson) => {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "guard.invalid_input",
+                "The body must be JSON (Content-Type: application/json), even when empty.",
+            ))
+        }
+    }
     let interaction_id = cookies::get(&req, cookies::INTERACTION);
     let mut c: Current = interaction::load(ctx, interaction_id.as_deref()).await?;
     let res = match (route, &method) {
@@ -145,7 +160,15 @@ pub async fn handle<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request) -> Result<R
                 return Err(Failure::Step(StepError::WrongEvent).into());
             }
             let lang = interaction::language(&c, &web::accepted_languages(&req));
-            let id = codes::send(ctx, &mut c, b.identifier.kind, &b.identifier.value, lang).await?;
+            let id = codes::send(
+                ctx,
+                &mut c,
+                b.identifier.kind,
+                &b.identifier.value,
+                lang,
+                ip(&req),
+            )
+            .await?;
             interaction::save(ctx, &c).await?;
             return Ok(web::json(StatusCode::OK, &json!({ "verificationId": id })));
         }

@@ -37,12 +37,18 @@ fn way(c: &Current, event: Event, channel: Channel) -> Way {
 
 /// `POST /experience/verification/verification-code`: sends a code. For sign-in and forgot
 /// password it is sent whether or not an account uses the identifier (no enumeration).
+///
+/// Sends are only for the channels the settings enable for the event, and are metered
+/// against SMS and email pumping: per address (10 an hour), per client network (an IPv4
+/// address or an IPv6 /64) and in all, hourly ([`crate::config::Config`]'s quotas); over
+/// any of them the answer is a 429 that says when to retry.
 pub async fn send<D: Db, K: Kv>(
     ctx: &Ctx<'_, D, K>,
     c: &mut Current,
     identifier: Identifier,
     value: &str,
     lang: Lang,
+    ip: Option<&str>,
 ) -> Result<String, Failure> {
     let channel = identifier.channel().ok_or_else(|| {
         Failure::Invalid("Codes go to an email address or a phone number.".into())
@@ -53,11 +59,16 @@ pub async fn send<D: Db, K: Kv>(
     c.allow(way(c, event, channel))?;
     let now = ctx.now();
     // At most 10 codes an hour to one address, whatever the interaction; one a minute per
-    // interaction.
-    let send_key = format!("send:{value}");
-    if let Some(until) =
-        throttle::locked_until(ctx.db, std::slice::from_ref(&send_key), now).await?
-    {
+    // interaction; the network's and the site's hourly quotas.
+    let per_network = Policy::hourly(ctx.config.code_sends_per_hour_per_network);
+    let total = Policy::hourly(ctx.config.code_sends_per_hour);
+    let mut metered = vec![(format!("send:{value}"), SEND_POLICY)];
+    if let Some(ip) = ip {
+        metered.push((format!("sendnet:{}", super::network_key(ip)), per_network));
+    }
+    metered.push(("sendall".to_owned(), total));
+    let keys: Vec<String> = metered.iter().map(|(k, _)| k.clone()).collect();
+    if let Some(until) = throttle::locked_until(ctx.db, &keys, now).await? {
         return Err(Failure::ResendTooSoon {
             seconds: until - now,
         });
@@ -68,7 +79,8 @@ pub async fn send<D: Db, K: Kv>(
             return Err(Failure::ResendTooSoon { seconds: wait });
         }
     }
-    throttle::record_failure(ctx.db, &send_key, SEND_POLICY, now).await?;
+    let counted: Vec<(&str, Policy)> = metered.iter().map(|(k, p)| (k.as_str(), *p)).collect();
+    throttle::record_failures(ctx.db, &counted, now).await?;
     let id = random::id()?;
     let code = random::digits(6)?;
     let usage = match event {
@@ -123,7 +135,7 @@ pub async fn verify<D: Db, K: Kv>(
     // Wrong codes also count per address and per client IP (beyond each code's 10 tries),
     // so that fresh interactions and codes cannot be used to guess on.
     let keys: Vec<String> = std::iter::once(format!("code:{identifier}"))
-        .chain(ip.map(|ip| format!("codeip:{ip}")))
+        .chain(ip.map(|ip| format!("codeip:{}", super::network_key(ip))))
         .collect();
     if let Some(until) = throttle::locked_until(ctx.db, &keys, now).await? {
         return Err(Failure::Locked { until });
@@ -133,9 +145,12 @@ pub async fn verify<D: Db, K: Kv>(
         .ok_or(Failure::CodeExpiredOrLocked)?;
     let expected = secret::code_hash(&ctx.config.key_encryption_secret, &row.id, code.trim())?;
     if !secret::constant_time_eq(expected.as_bytes(), row.code_hash.as_bytes()) {
-        for (key, policy) in keys.iter().zip([CODE_IDENTIFIER_POLICY, CODE_IP_POLICY]) {
-            throttle::record_failure(ctx.db, key, policy, now).await?;
-        }
+        let counted: Vec<(&str, Policy)> = keys
+            .iter()
+            .map(String::as_str)
+            .zip([CODE_IDENTIFIER_POLICY, CODE_IP_POLICY])
+            .collect();
+        throttle::record_failures(ctx.db, &counted, now).await?;
         return Err(Failure::WrongCode);
     }
     if !codes::mark_verified(ctx.db, &row.id, now).await? {

@@ -62,6 +62,9 @@ pub enum Failure {
     NoConnector,
     UserNotFound,
     EmailTaken,
+    /// Input longer than any real value (an identifier, a password): refused before any
+    /// work or write.
+    TooLong,
     Internal(InternalError),
 }
 
@@ -122,6 +125,7 @@ impl Failure {
             Failure::NoConnector => plain(Msg::CannotSend),
             Failure::UserNotFound => plain(Msg::NoAccountFound),
             Failure::EmailTaken => plain(Msg::EmailTaken),
+            Failure::TooLong => plain(Msg::TooLong),
             Failure::NoInteraction => plain(Msg::InteractionExpired),
             Failure::Step(_) | Failure::Invalid(_) | Failure::Internal(_) => {
                 plain(Msg::SomethingWrong)
@@ -135,19 +139,56 @@ impl Failure {
 #[derive(Debug, PartialEq)]
 pub enum SignInError {
     InvalidCredentials,
-    /// Too many failures for this identifier or address; retry after this time (seconds).
+    /// Too many failures for this person or network; retry after this time (seconds).
     Locked {
         until: i64,
     },
+    /// The identifier or the password is longer than any real one: refused before any
+    /// work or write.
+    TooLong,
 }
 
 /// Logto's default: 100 failures within an hour lock for 60 minutes.
 pub const IDENTIFIER_POLICY: Policy = Policy::hourly(100);
-/// One address may try more identifiers, but not without bound.
+/// One network may try more identifiers, but not without bound.
 pub const IP_POLICY: Policy = Policy::hourly(1000);
 
-fn identifier_key(identifier: &str) -> String {
-    format!("id:{}", identifier.trim().to_lowercase())
+/// The longest identifier (bytes) and password (characters; 1 KiB in bytes) a sign-in
+/// takes.
+pub const MAX_IDENTIFIER_BYTES: usize = 256;
+pub const MAX_PASSWORD_CHARS: usize = 256;
+
+/// Whether a password is within the bounds every face accepts.
+pub fn password_in_bounds(password: &str) -> bool {
+    password.len() <= 4 * MAX_PASSWORD_CHARS && password.chars().count() <= MAX_PASSWORD_CHARS
+}
+
+/// The throttling key of a client address: an IPv4 address as it is, an IPv6 address by
+/// its /64 (one customer's network, whose other 64 bits the customer may rotate freely).
+pub fn network_key(ip: &str) -> String {
+    use std::net::IpAddr;
+    match ip.trim().parse::<IpAddr>() {
+        Ok(IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                let prefix: Vec<String> = s.iter().take(4).map(|x| format!("{x:x}")).collect();
+                format!("{}::/64", prefix.join(":"))
+            }
+        },
+        Ok(IpAddr::V4(v4)) => v4.to_string(),
+        Err(_) => ip.chars().take(64).collect(),
+    }
+}
+
+/// The lockout key of the person signing in: the user's id once found, else the identifier
+/// in the normal form the lookup uses (`+1 555-0109999` and `15550109999` are one phone).
+fn person_key(kind: Identifier, identifier: &str, user: Option<&User>) -> String {
+    match (user, identity::normalize(kind, identifier)) {
+        (Some(u), _) => format!("user:{}", u.id),
+        (None, Ok(normal)) => format!("id:{}:{normal}", kind.as_str()),
+        (None, Err(_)) => format!("id:{}:{}", kind.as_str(), identifier.trim().to_lowercase()),
+    }
 }
 
 /// An Argon2id hash of a random password, verified when the user does not exist so that
@@ -220,9 +261,11 @@ pub struct Origin<'a> {
     pub application_id: Option<&'a str>,
 }
 
-/// Verifies an identifier (username or email) and password; records the sign-in time.
-/// Failures count per identifier and per client address; a locked key is refused before any
-/// password is checked. Every outcome goes to the audit log.
+/// Verifies an identifier (username, email or phone) and password; records the sign-in
+/// time. Failures count per person ([`person_key`]) and per network ([`network_key`]); a
+/// locked key is refused before any password is checked, without a write. Input longer than
+/// any real identifier or password is refused before any work. Every other outcome goes to
+/// the audit log.
 pub async fn sign_in_with_password<D: Db, K: Kv>(
     ctx: &Ctx<'_, D, K>,
     kind: Identifier,
@@ -230,13 +273,21 @@ pub async fn sign_in_with_password<D: Db, K: Kv>(
     secret: &str,
     from: &Origin<'_>,
 ) -> Result<Result<User, SignInError>, InternalError> {
+    if identifier.len() > MAX_IDENTIFIER_BYTES || !password_in_bounds(secret) {
+        return Ok(Err(SignInError::TooLong));
+    }
     let (db, now_ms) = (ctx.db, ctx.now_ms);
     let now = now_ms.div_euclid(1000);
-    let id_key = identifier_key(identifier);
-    let ip_key = from.ip.map(|ip| format!("ip:{ip}"));
-    let keys: Vec<String> = std::iter::once(id_key.clone())
-        .chain(ip_key.clone())
+    let user = find_by_identifier(db, kind, identifier).await?;
+    let person = person_key(kind, identifier, user.as_ref());
+    let network = from.ip.map(|ip| format!("ip:{}", network_key(ip)));
+    let keys: Vec<String> = std::iter::once(person.clone())
+        .chain(network.clone())
         .collect();
+    if let Some(until) = throttle::locked_until(db, &keys, now).await? {
+        // Already refused: no write, so that a locked key cannot be used to fill the log.
+        return Ok(Err(SignInError::Locked { until }));
+    }
     let entry = |ok: bool, user_id: Option<&'static str>, payload| audit::Entry {
         key: "Interaction.SignIn.Verification.Password",
         ok,
@@ -244,16 +295,6 @@ pub async fn sign_in_with_password<D: Db, K: Kv>(
         application_id: from.application_id,
         ip: from.ip,
         payload,
-    };
-    if let Some(until) = throttle::locked_until(db, &keys, now).await? {
-        let payload = json!({"identifier": identifier, "error": "locked", "lockedUntil": until});
-        audit::record(db, entry(false, None, payload), now_ms).await;
-        return Ok(Err(SignInError::Locked { until }));
-    }
-    let user = if identifier.len() > 256 || secret.len() > 1024 {
-        None
-    } else {
-        find_by_identifier(db, kind, identifier).await?
     };
     let dummy = dummy_hash(ctx.config.password_hash);
     let hash = user
@@ -263,7 +304,7 @@ pub async fn sign_in_with_password<D: Db, K: Kv>(
     let matches = hashing::verify(secret, hash);
     match user {
         Some(mut u) if matches && u.password_hash.is_some() && !u.is_suspended => {
-            throttle::clear(db, &id_key, now).await?;
+            throttle::clear(db, &person, now).await?;
             u.last_sign_in_at = Some(now_ms);
             // A hash made under other parameters is upgraded in the same write.
             let params = ctx.config.password_hash;
@@ -283,10 +324,11 @@ pub async fn sign_in_with_password<D: Db, K: Kv>(
             Ok(Ok(u))
         }
         user => {
-            throttle::record_failure(db, &id_key, IDENTIFIER_POLICY, now).await?;
-            if let Some(k) = &ip_key {
-                throttle::record_failure(db, k, IP_POLICY, now).await?;
+            let mut counted = vec![(person.as_str(), IDENTIFIER_POLICY)];
+            if let Some(k) = &network {
+                counted.push((k.as_str(), IP_POLICY));
             }
+            throttle::record_failures(db, &counted, now).await?;
             let mut e = entry(
                 false,
                 None,

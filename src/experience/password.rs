@@ -41,6 +41,7 @@ pub async fn verify<D: Db, K: Kv>(
         }
         Err(SignInError::InvalidCredentials) => Err(Failure::InvalidCredentials),
         Err(SignInError::Locked { until }) => Err(Failure::Locked { until }),
+        Err(SignInError::TooLong) => Err(Failure::TooLong),
     }
 }
 

@@ -88,7 +88,8 @@ messages! {
     WrongCredentials, Locked, UsernameTaken, InvalidUsername, UsernameLength, WeakPassword, TermsRequired,
     RegistrationClosed, SignInClosed, SomethingWrong, WrongCode, CodeExpired, ResendWait,
     CannotSend, NoAccountFound, EmailTaken, InvalidEmail, InvalidPhone, MethodNotEnabled,
-    SignUpMethodNotEnabled, ResetNotEnabled, NeedsVerification,
+    SignUpMethodNotEnabled, ResetNotEnabled, NeedsVerification, TooLong, BodyTooLarge,
+    UnlockTitle, UnlockIntro,
     // Password rules
     PwTooShort, PwTooLong, PwCharacterTypes, PwRepetition, PwUserInfo, PwWord,
     // Consent and sign-out

@@ -62,6 +62,8 @@ pub struct AuthRequest {
 /// How many resources and how long a scope one request may name.
 pub const MAX_RESOURCES: usize = 10;
 pub const MAX_SCOPE_LEN: usize = 2048;
+/// How many parameters one request may carry, repeated ones included.
+pub const MAX_PARAMS: usize = 64;
 
 /// Logto's `first_screen` values.
 pub const FIRST_SCREENS: &[&str] = &[
@@ -105,6 +107,9 @@ fn single<'a>(params: &'a [(String, String)], name: &str) -> Result<Option<&'a s
 
 /// Step 1: the client id and redirect URI, which decide whether errors may redirect.
 pub fn client_part(params: &[(String, String)]) -> Result<(String, Option<String>), AuthError> {
+    if params.len() > MAX_PARAMS {
+        return Err(AuthError::Page(Msg::TooLong));
+    }
     let client_id = single(params, "client_id")
         .map_err(|_| AuthError::Page(Msg::RepeatedParameter))?
         .ok_or(AuthError::Page(Msg::MissingClientId))?;

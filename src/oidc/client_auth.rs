@@ -17,6 +17,25 @@ impl Form {
         Self { pairs }
     }
 
+    /// Parses an `application/x-www-form-urlencoded` body of at most
+    /// [`super::authorize::MAX_PARAMS`] parameters.
+    pub fn parse(body: &[u8]) -> Result<Self, OAuthError> {
+        let pairs: Vec<(String, String)> = form_urlencoded::parse(body)
+            .take(super::authorize::MAX_PARAMS + 1)
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        if pairs.len() > super::authorize::MAX_PARAMS {
+            return Err(OAuthError::new(
+                ErrorCode::InvalidRequest,
+                format!(
+                    "at most {} parameters are accepted",
+                    super::authorize::MAX_PARAMS
+                ),
+            ));
+        }
+        Ok(Self { pairs })
+    }
+
     /// The single value of `name`; an empty value counts as absent.
     pub fn get(&self, name: &str) -> Result<Option<&str>, OAuthError> {
         let mut values = self

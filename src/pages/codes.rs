@@ -190,7 +190,7 @@ pub async fn submit<D: Db, K: Kv>(
                     })?;
                 }
                 interaction::start(&mut c, screen.event())?;
-                send_code_and_verify(ctx, &mut c, kind, value, lang).await
+                send_code_and_verify(ctx, &mut c, kind, value, lang, forms::ip(req)).await
             }
             Screen::Verify => {
                 let id = c.state.pending.clone().ok_or(Failure::NeedsVerification)?;

@@ -23,12 +23,7 @@ pub fn session_token(req: &Request) -> Option<String> {
 }
 
 /// The client's address, as Cloudflare reports it.
-pub fn ip(req: &Request) -> Option<&str> {
-    web::header(
-        req,
-        http::header::HeaderName::from_static("cf-connecting-ip"),
-    )
-}
+pub use crate::web::client_ip as ip;
 
 /// An HTML page that (re)sets the CSRF cookie when the token is new.
 pub fn page(status: StatusCode, body: String, csrf_token: &str, new_token: bool) -> Response {

@@ -88,7 +88,15 @@ pub async fn handle<D: Db, K: Kv>(
     let steps = async {
         if wants_email {
             // The address joins the account once its code comes back (`/verify`).
-            return send_code_and_verify(ctx, &mut c, Identifier::Email, value, lang).await;
+            return send_code_and_verify(
+                ctx,
+                &mut c,
+                Identifier::Email,
+                value,
+                lang,
+                super::forms::ip(req),
+            )
+            .await;
         }
         profile::set(ctx, &mut c, Field::Username, value).await?;
         interaction::save(ctx, &c).await?;

@@ -116,8 +116,9 @@ pub async fn send_code_and_verify<D: Db, K: Kv>(
     kind: Identifier,
     value: &str,
     lang: Lang,
+    ip: Option<&str>,
 ) -> Result<Response, Failure> {
-    let id = codes::send(ctx, c, kind, value, lang).await?;
+    let id = codes::send(ctx, c, kind, value, lang, ip).await?;
     c.state.pending = Some(id);
     interaction::save(ctx, c).await?;
     Ok(web::redirect("/verify"))
@@ -147,7 +148,8 @@ pub async fn submit<D: Db, K: Kv>(
                 let password_given = !field("password").is_empty();
                 if interaction::first_step(&c, kind, password_given) == FirstStep::SendCode {
                     interaction::agree_to_terms(&mut c, agreed)?;
-                    return send_code_and_verify(ctx, &mut c, kind, value, lang).await;
+                    return send_code_and_verify(ctx, &mut c, kind, value, lang, forms::ip(req))
+                        .await;
                 }
                 let id =
                     password::verify(ctx, &mut c, kind, value, field("password"), forms::ip(req))
@@ -163,7 +165,7 @@ pub async fn submit<D: Db, K: Kv>(
                     Identifier::Phone => Identifier::Phone,
                     _ => Identifier::Email,
                 };
-                return send_code_and_verify(ctx, &mut c, kind, value, lang).await;
+                return send_code_and_verify(ctx, &mut c, kind, value, lang, forms::ip(req)).await;
             }
             Screen::Register => {
                 interaction::start(&mut c, Event::Register)?;

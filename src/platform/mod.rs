@@ -59,12 +59,27 @@ fn vars(env: &Env) -> Vars {
 }
 
 async fn to_http(mut req: Request) -> Result<crate::web::Request> {
-    let body = req.bytes().await.unwrap_or_default();
+    // A body declared larger than any face takes is not read at all: the router answers 413.
+    let declared = req
+        .headers()
+        .get("content-length")
+        .ok()
+        .flatten()
+        .and_then(|v| v.trim().parse::<usize>().ok());
+    let oversized = declared.is_some_and(|n| n > crate::web::MAX_BODY);
+    let body = if oversized {
+        Vec::new()
+    } else {
+        req.bytes().await.unwrap_or_default()
+    };
     let mut builder = http::Request::builder()
         .method(req.method().as_ref())
         .uri(req.url()?.as_str());
     for (name, value) in req.headers().entries() {
         builder = builder.header(name, value);
+    }
+    if oversized {
+        builder = builder.extension(crate::web::Oversized);
     }
     builder
         .body(body)

@@ -1,4 +1,5 @@
-//! Failed-attempt counters in D1, for per-identifier and per-IP lockout.
+//! Counters in D1 with a window and a lock: failed attempts (per person, per network) for
+//! lockout, and hourly quotas (code sends).
 use super::{query_as, Db, Statement, StoreError, Value};
 use serde::Deserialize;
 
@@ -21,7 +22,7 @@ impl Policy {
     }
 }
 
-/// The latest `locked_until` among `keys` that is still in the future.
+/// The latest `locked_until` among `keys` that is still in the future: one read.
 pub async fn locked_until(
     db: &impl Db,
     keys: &[String],
@@ -29,21 +30,20 @@ pub async fn locked_until(
 ) -> Result<Option<i64>, StoreError> {
     #[derive(Deserialize)]
     struct Row {
-        locked_until: Option<i64>,
+        until: Option<i64>,
     }
-    let mut latest = None;
-    for key in keys {
-        let rows: Vec<Row> = query_as(
-            db,
-            "SELECT locked_until FROM sign_in_failures WHERE key = ?1 AND locked_until > ?2",
-            &[key.as_str().into(), now.into()],
-        )
-        .await?;
-        for until in rows.into_iter().filter_map(|r| r.locked_until) {
-            latest = latest.max(Some(until));
-        }
+    if keys.is_empty() {
+        return Ok(None);
     }
-    Ok(latest)
+    let marks: Vec<String> = (2..keys.len() + 2).map(|i| format!("?{i}")).collect();
+    let sql = format!(
+        "SELECT MAX(locked_until) AS until FROM sign_in_failures WHERE locked_until > ?1 AND key IN ({})",
+        marks.join(", ")
+    );
+    let mut params = vec![Value::from(now)];
+    params.extend(keys.iter().map(|k| Value::from(k.as_str())));
+    let rows: Vec<Row> = query_as(db, &sql, &params).await?;
+    Ok(rows.into_iter().find_map(|r| r.until))
 }
 
 /// Counts a failure for `key` (a new window starts when the old one is over) and locks the
@@ -54,23 +54,32 @@ pub async fn record_failure(
     policy: Policy,
     now: i64,
 ) -> Result<(), StoreError> {
-    let k = Value::from(key);
-    db.batch(&[
-        Statement::new(
+    record_failures(db, &[(key, policy)], now).await
+}
+
+/// [`record_failure`] for several keys, in one transaction.
+pub async fn record_failures(
+    db: &impl Db,
+    keys: &[(&str, Policy)],
+    now: i64,
+) -> Result<(), StoreError> {
+    let mut statements = Vec::with_capacity(keys.len() * 2);
+    for (key, policy) in keys {
+        let k = Value::from(*key);
+        statements.push(Statement::new(
             "INSERT INTO sign_in_failures (key, window_start, failures) VALUES (?1, ?2, 1) \
              ON CONFLICT (key) DO UPDATE SET \
              failures = CASE WHEN window_start + ?3 <= ?2 THEN 1 ELSE failures + 1 END, \
              window_start = CASE WHEN window_start + ?3 <= ?2 THEN ?2 ELSE window_start END",
             vec![k.clone(), now.into(), policy.window.into()],
-        ),
-        Statement::new(
+        ));
+        statements.push(Statement::new(
             "UPDATE sign_in_failures SET locked_until = ?2 + ?4, failures = 0, window_start = ?2 \
              WHERE key = ?1 AND failures >= ?3",
             vec![k, now.into(), policy.limit.into(), policy.lock.into()],
-        ),
-    ])
-    .await
-    .map(|_| ())
+        ));
+    }
+    db.batch(&statements).await.map(|_| ())
 }
 
 /// Forgets the failures of `key` (after a successful sign-in).

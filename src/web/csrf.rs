@@ -1,6 +1,11 @@
-//! CSRF protection for form POSTs: a double-submit token. The page sets a random
-//! `__Host-gh_csrf` cookie and repeats it in a hidden `_csrf` field; a POST must carry both,
-//! equal. A cross-site page can neither read the cookie nor set a `__Host-` one.
+//! CSRF protection. Form POSTs of the hosted pages: a double-submit token. The page sets a
+//! random `__Host-gh_csrf` cookie and repeats it in a hidden `_csrf` field; a POST must
+//! carry both, equal. A cross-site page can neither read the cookie nor set a `__Host-` one.
+//!
+//! The cookie-bound JSON APIs (the Experience API): a state-changing request must come from
+//! the provider's own origin (`Origin`, and `Sec-Fetch-Site` where the browser sends it) and
+//! be `application/json`, even when empty, which a cross-site form cannot send and a
+//! cross-site `fetch` cannot send without a CORS preflight that is never granted.
 use super::{cookies, Request, Response};
 use crate::crypto::{random, secret::constant_time_eq, CryptoError};
 
@@ -14,6 +19,36 @@ pub fn token(req: &Request) -> Result<(String, bool), CryptoError> {
 
 pub fn set(res: &mut Response, token: &str) {
     cookies::set(res, cookies::CSRF, token, 86_400);
+}
+
+/// Why a cookie-bound JSON request was refused.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Refused {
+    /// It came from another origin (`Origin`) or another site (`Sec-Fetch-Site`).
+    CrossSite,
+    /// Its body is not declared `application/json`.
+    NotJson,
+}
+
+/// Checks a request to a cookie-bound JSON API against `origin` (the provider's own).
+/// Reads (`GET`, `HEAD`) pass; everything else must be same-origin and JSON.
+pub fn same_origin_json(req: &Request, origin: &str) -> Result<(), Refused> {
+    if matches!(*req.method(), http::Method::GET | http::Method::HEAD) {
+        return Ok(());
+    }
+    if let Some(from) = super::header(req, http::header::ORIGIN) {
+        if !from.eq_ignore_ascii_case(origin) {
+            return Err(Refused::CrossSite);
+        }
+    }
+    let site = super::header(req, http::header::HeaderName::from_static("sec-fetch-site"));
+    if site.is_some_and(|s| !matches!(s, "same-origin" | "none")) {
+        return Err(Refused::CrossSite);
+    }
+    if super::media_type(req).as_deref() != Some("application/json") {
+        return Err(Refused::NotJson);
+    }
+    Ok(())
 }
 
 /// Whether the form's `_csrf` matches the cookie.

@@ -9,6 +9,19 @@ use serde::Serialize;
 pub type Request = http::Request<Vec<u8>>;
 pub type Response = http::Response<Vec<u8>>;
 
+/// The largest request body any face takes (the token and Experience endpoints need far
+/// less); a larger one is answered 413 before it is parsed.
+pub const MAX_BODY: usize = 64 * 1024;
+
+/// Marks a request whose declared body was over [`MAX_BODY`]: the platform did not read it.
+#[derive(Debug, Clone, Copy)]
+pub struct Oversized;
+
+/// Whether the request's body is (or was declared) over [`MAX_BODY`].
+pub fn oversized(req: &Request) -> bool {
+    req.body().len() > MAX_BODY || req.extensions().get::<Oversized>().is_some()
+}
+
 /// `scheme://host[:port]` of the request URI (the platform always passes an absolute URI).
 pub fn request_origin(req: &Request) -> String {
     let uri = req.uri();
@@ -27,6 +40,14 @@ pub fn query_pairs(req: &Request) -> Vec<(String, String)> {
 
 pub fn header(req: &Request, name: http::header::HeaderName) -> Option<&str> {
     req.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+/// The client's IP address, as Cloudflare reports it (`CF-Connecting-IP`).
+pub fn client_ip(req: &Request) -> Option<&str> {
+    header(
+        req,
+        http::header::HeaderName::from_static("cf-connecting-ip"),
+    )
 }
 
 /// The languages of `Accept-Language`, most preferred first (by q-value; `q=0` excluded).
@@ -70,7 +91,21 @@ fn with_type(status: StatusCode, content_type: &'static str, body: Vec<u8>) -> R
 pub fn json(status: StatusCode, value: &impl Serialize) -> Response {
     // Serializing our own response types cannot fail; fall back to an empty object anyway.
     let body = serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec());
-    with_type(status, "application/json; charset=utf-8", body)
+    let mut res = with_type(status, "application/json; charset=utf-8", body);
+    res.headers_mut().insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    res
+}
+
+/// Over https, tells the browser to use nothing else for this host for a year (HSTS). Not
+/// `includeSubDomains`: the provider's host does not speak for its siblings.
+pub fn strict_transport(res: &mut Response) {
+    res.headers_mut().insert(
+        "strict-transport-security",
+        HeaderValue::from_static("max-age=31536000"),
+    );
 }
 
 /// An HTML page. Its CSP has no `form-action`: the sign-in and consent forms end in a

@@ -8,7 +8,7 @@ use gatehouse::web::{Request, Response};
 use serde_json::Value;
 use std::cell::Cell;
 
-pub const ORIGIN: &str = "http://gatehouse.test";
+pub const ORIGIN: &str = "http://gatehouse.localhost";
 pub const ADMIN_ID: &str = "admin-app";
 pub const ADMIN_SECRET: &str = "admin-secret-admin-secret-admin-secret";
 pub const START_MS: i64 = 1_800_000_000_000;
@@ -286,4 +286,22 @@ pub fn location_params(r: &Reply) -> std::collections::BTreeMap<String, String> 
     let loc = r.header("location").expect("a redirect");
     let url = url::Url::parse(loc).unwrap();
     url.query_pairs().into_owned().collect()
+}
+
+/// An Experience API call from the browser `jar`, as a same-origin client sends it: always
+/// `application/json`, even without a body.
+pub fn exp(h: &Harness, jar: &Jar, method: &str, path: &str, body: Option<Value>) -> Reply {
+    let cookies = jar.header();
+    let headers = vec![
+        ("cookie", cookies.as_str()),
+        ("content-type", "application/json"),
+    ];
+    let r = h.send(request(
+        method,
+        &format!("/api/experience{path}"),
+        &headers,
+        body.map(|b| b.to_string().into_bytes()).unwrap_or_default(),
+    ));
+    jar.store(&r);
+    r
 }
