@@ -65,6 +65,11 @@ pub async fn handle<D: Db, K: Kv>(
     let https = req.uri().scheme_str() == Some("https");
     let ctx = Ctx::new(platform, &config, origin, now_ms);
     let mut res = route(&ctx, req, lang).await;
+    // No response is to be sniffed into another type (JSON, HTML, the JWKS alike).
+    res.headers_mut().insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
     if https {
         web::strict_transport(&mut res);
     }

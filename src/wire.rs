@@ -27,8 +27,13 @@ pub fn api_error(e: ApiError) -> Response {
             status,
             code,
             message,
+            data,
         } => {
-            let mut res = web::json(status, &json!({ "code": code, "message": message }));
+            let mut body = json!({ "code": code, "message": message });
+            if let (Some(data), Some(map)) = (data, body.as_object_mut()) {
+                map.insert("data".into(), data);
+            }
+            let mut res = web::json(status, &body);
             if status == StatusCode::UNAUTHORIZED {
                 res.headers_mut()
                     .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
@@ -180,6 +185,7 @@ pub fn failure_status(f: &Failure) -> StatusCode {
         Failure::Step(_) | Failure::NoInteraction => S::BAD_REQUEST,
         Failure::InvalidCredentials => S::UNPROCESSABLE_ENTITY,
         Failure::Locked { .. } | Failure::ResendTooSoon { .. } => S::TOO_MANY_REQUESTS,
+        Failure::SecondProof { .. } => S::FORBIDDEN,
         Failure::Refused(r) => refusal_status(*r),
         Failure::UsernameTaken
         | Failure::WeakPassword(_)
@@ -268,6 +274,13 @@ impl From<Failure> for ApiError {
             Failure::InvalidEmail | Failure::InvalidPhone => ApiError::invalid_input(words),
             Failure::Invalid(m) => ApiError::invalid_input(m),
             Failure::TooLong => ApiError::invalid_input(words),
+            Failure::SecondProof {
+                verification_id,
+                to,
+            } => said("session.second_proof_required").with_data(json!({
+                "verificationId": verification_id,
+                "to": to,
+            })),
             Failure::WeakPassword(r) => e(
                 "password.rejected",
                 r.iter()

@@ -123,6 +123,9 @@ pub async fn handle<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request) -> Result<R
                     Verification::Password { id, .. } => {
                         json!({"id": id, "type": "Password", "verified": true})
                     }
+                    Verification::Unlock { id, channel, verified, .. } => json!({
+                        "id": id, "type": "AccountUnlock", "channel": channel.as_str(), "verified": verified,
+                    }),
                     Verification::Code { id, channel, identifier, verified } => json!({
                         "id": id, "type": if channel.identifier() == Identifier::Email { "EmailVerificationCode" } else { "PhoneVerificationCode" },
                         "identifier": {"type": channel.as_str(), "value": identifier}, "verified": verified,
@@ -142,15 +145,22 @@ pub async fn handle<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request) -> Result<R
         }
         ("/verification/password", &Method::POST) => {
             let b: PasswordBody = json_body(&req)?;
-            let id = password::verify(
+            let lang = interaction::language(&c, &web::accepted_languages(&req));
+            let verified = password::verify(
                 ctx,
                 &mut c,
                 b.identifier.kind,
                 &b.identifier.value,
                 &b.password,
                 ip(&req),
+                lang,
             )
-            .await?;
+            .await;
+            if matches!(verified, Err(Failure::SecondProof { .. })) {
+                // The code sent for the locked account is part of the interaction now.
+                interaction::save(ctx, &c).await?;
+            }
+            let id = verified?;
             interaction::save(ctx, &c).await?;
             return Ok(web::json(StatusCode::OK, &json!({ "verificationId": id })));
         }

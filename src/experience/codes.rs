@@ -57,6 +57,62 @@ pub async fn send<D: Db, K: Kv>(
     let value = identity::address(channel, value)?;
     let event = c.state.event().map_err(Failure::Step)?;
     c.allow(way(c, event, channel))?;
+    let usage = match event {
+        Event::SignIn => Usage::SignIn,
+        Event::Register => Usage::Register,
+        Event::ForgotPassword => Usage::ForgotPassword,
+    };
+    let id = deliver(ctx, c, channel, &value, usage, lang, ip).await?;
+    c.state.add(Verification::Code {
+        id: id.clone(),
+        channel,
+        identifier: value,
+        verified: false,
+    });
+    Ok(id)
+}
+
+/// The soft lockout's second proof: a code to the locked account's own address (its email,
+/// else its phone), under the same quotas as any code. The verification's id and the
+/// address masked, or `None` when the account has no address or there is no way to send.
+pub async fn send_unlock<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    c: &mut Current,
+    user: &users::User,
+    lang: Lang,
+    ip: Option<&str>,
+) -> Result<Option<(String, String)>, Failure> {
+    let (channel, value) = match (&user.primary_email, &user.primary_phone) {
+        (Some(email), _) => (Channel::Email, email.clone()),
+        (None, Some(phone)) => (Channel::Phone, phone.clone()),
+        (None, None) => return Ok(None),
+    };
+    let id = match deliver(ctx, c, channel, &value, Usage::SignIn, lang, ip).await {
+        Ok(id) => id,
+        Err(Failure::NoConnector) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let masked = identity::masked(channel, &value);
+    c.state.add(Verification::Unlock {
+        id: id.clone(),
+        user_id: user.id.clone(),
+        channel,
+        identifier: value,
+        verified: false,
+    });
+    Ok(Some((id, masked)))
+}
+
+/// Meters, stores and sends one code to `value`; returns its verification id.
+async fn deliver<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    c: &Current,
+    channel: Channel,
+    value: &str,
+    usage: Usage,
+    lang: Lang,
+    ip: Option<&str>,
+) -> Result<String, Failure> {
     let now = ctx.now();
     // At most 10 codes an hour to one address, whatever the interaction; one a minute per
     // interaction; the network's and the site's hourly quotas.
@@ -73,7 +129,7 @@ pub async fn send<D: Db, K: Kv>(
             seconds: until - now,
         });
     }
-    if let Some(last) = codes::latest(ctx.db, &c.interaction_id, &value).await? {
+    if let Some(last) = codes::latest(ctx.db, &c.interaction_id, value).await? {
         let wait = last.created_at + RESEND_AFTER - now;
         if wait > 0 {
             return Err(Failure::ResendTooSoon { seconds: wait });
@@ -83,18 +139,13 @@ pub async fn send<D: Db, K: Kv>(
     throttle::record_failures(ctx.db, &counted, now).await?;
     let id = random::id()?;
     let code = random::digits(6)?;
-    let usage = match event {
-        Event::SignIn => Usage::SignIn,
-        Event::Register => Usage::Register,
-        Event::ForgotPassword => Usage::ForgotPassword,
-    };
     codes::insert(
         ctx.db,
         &CodeRow {
             id: id.clone(),
             interaction_id: c.interaction_id.clone(),
             identifier_type: channel.as_str().into(),
-            identifier: value.clone(),
+            identifier: value.to_owned(),
             usage: format!("{usage:?}"),
             code_hash: secret::code_hash(&ctx.config.key_encryption_secret, &id, &code)?,
             attempts: 0,
@@ -104,15 +155,9 @@ pub async fn send<D: Db, K: Kv>(
         },
     )
     .await?;
-    if !messages::send(ctx, channel, &value, usage, lang, &code).await? {
+    if !messages::send(ctx, channel, value, usage, lang, &code).await? {
         return Err(Failure::NoConnector);
     }
-    c.state.add(Verification::Code {
-        id: id.clone(),
-        channel,
-        identifier: value,
-        verified: false,
-    });
     Ok(id)
 }
 
@@ -124,12 +169,15 @@ pub async fn verify<D: Db, K: Kv>(
     code: &str,
     ip: Option<&str>,
 ) -> Result<(), Failure> {
-    let Verification::Code { identifier, .. } = c
+    let identifier = match c
         .state
         .verification(verification_id)
         .map_err(Failure::Step)?
-    else {
-        return Err(Failure::Step(StepError::UnknownVerification));
+    {
+        Verification::Code { identifier, .. } | Verification::Unlock { identifier, .. } => {
+            identifier.clone()
+        }
+        Verification::Password { .. } => return Err(Failure::Step(StepError::UnknownVerification)),
     };
     let now = ctx.now();
     // Wrong codes also count per address and per client IP (beyond each code's 10 tries),
@@ -156,7 +204,9 @@ pub async fn verify<D: Db, K: Kv>(
     if !codes::mark_verified(ctx.db, &row.id, now).await? {
         return Err(Failure::CodeExpiredOrLocked);
     }
-    if let Ok(Verification::Code { verified, .. }) = c.state.verification_mut(verification_id) {
+    if let Ok(Verification::Code { verified, .. } | Verification::Unlock { verified, .. }) =
+        c.state.verification_mut(verification_id)
+    {
         *verified = true;
     }
     Ok(())

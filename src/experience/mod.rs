@@ -65,6 +65,12 @@ pub enum Failure {
     /// Input longer than any real value (an identifier, a password): refused before any
     /// work or write.
     TooLong,
+    /// The account is locked by failed attempts: a code went to its address (`to`, masked);
+    /// once `verification_id` is verified, the password is checked again.
+    SecondProof {
+        verification_id: String,
+        to: String,
+    },
     Internal(InternalError),
 }
 
@@ -126,6 +132,7 @@ impl Failure {
             Failure::UserNotFound => plain(Msg::NoAccountFound),
             Failure::EmailTaken => plain(Msg::EmailTaken),
             Failure::TooLong => plain(Msg::TooLong),
+            Failure::SecondProof { to, .. } => (Msg::UnlockIntro, vec![("to", to.clone())]),
             Failure::NoInteraction => plain(Msg::InteractionExpired),
             Failure::Step(_) | Failure::Invalid(_) | Failure::Internal(_) => {
                 plain(Msg::SomethingWrong)
@@ -141,6 +148,12 @@ pub enum SignInError {
     InvalidCredentials,
     /// Too many failures for this person or network; retry after this time (seconds).
     Locked {
+        until: i64,
+    },
+    /// Too many failures for this person, whose account exists: the password is not even
+    /// checked until a code sent to the account's own address comes back (the soft lockout).
+    SecondProofNeeded {
+        user: Box<User>,
         until: i64,
     },
     /// The identifier or the password is longer than any real one: refused before any
@@ -266,12 +279,20 @@ pub struct Origin<'a> {
 /// locked key is refused before any password is checked, without a write. Input longer than
 /// any real identifier or password is refused before any work. Every other outcome goes to
 /// the audit log.
+///
+/// The soft lockout: a person locked by failures who has an account is asked for a second
+/// proof ([`SignInError::SecondProofNeeded`]) instead of being refused outright, so that
+/// someone else's failures cannot lock the owner out. `unlocked` names the user whose code
+/// this interaction has verified: that user's password is checked despite the lock. The
+/// password of a locked account is never checked without that code, so the lock still
+/// stops guessing.
 pub async fn sign_in_with_password<D: Db, K: Kv>(
     ctx: &Ctx<'_, D, K>,
     kind: Identifier,
     identifier: &str,
     secret: &str,
     from: &Origin<'_>,
+    unlocked: Option<&str>,
 ) -> Result<Result<User, SignInError>, InternalError> {
     if identifier.len() > MAX_IDENTIFIER_BYTES || !password_in_bounds(secret) {
         return Ok(Err(SignInError::TooLong));
@@ -284,65 +305,151 @@ pub async fn sign_in_with_password<D: Db, K: Kv>(
     let keys: Vec<String> = std::iter::once(person.clone())
         .chain(network.clone())
         .collect();
-    if let Some(until) = throttle::locked_until(db, &keys, now).await? {
-        // Already refused: no write, so that a locked key cannot be used to fill the log.
-        return Ok(Err(SignInError::Locked { until }));
+    // Already refused: no write, so that a locked key cannot be used to fill the log.
+    let locks = throttle::locks(db, &keys, now).await?;
+    let until = |k: &str| locks.iter().find(|(key, _)| key == k).map(|(_, u)| *u);
+    if let Some(u) = network.as_deref().and_then(until) {
+        return Ok(Err(SignInError::Locked { until: u }));
     }
-    let entry = |ok: bool, user_id: Option<&'static str>, payload| audit::Entry {
-        key: "Interaction.SignIn.Verification.Password",
-        ok,
-        user_id,
-        application_id: from.application_id,
-        ip: from.ip,
-        payload,
-    };
-    let dummy = dummy_hash(ctx.config.password_hash);
-    let hash = user
-        .as_ref()
-        .and_then(|u| u.password_hash.as_deref())
-        .unwrap_or(&dummy);
-    let matches = hashing::verify(secret, hash);
-    match user {
-        Some(mut u) if matches && u.password_hash.is_some() && !u.is_suspended => {
-            throttle::clear(db, &person, now).await?;
-            u.last_sign_in_at = Some(now_ms);
-            // A hash made under other parameters is upgraded in the same write.
-            let params = ctx.config.password_hash;
-            let old = u.password_hash.clone().unwrap_or_default();
-            let new = if hashing::needs_rehash(&old, params) {
-                Some(hashing::hash_with(secret, params)?)
-            } else {
-                None
-            };
-            users::record_sign_in(db, &u.id, now_ms, &old, new.as_deref()).await?;
-            if let Some(h) = new {
-                u.password_hash = Some(h);
+    if let Some(u) = until(&person) {
+        match user {
+            Some(found) if unlocked == Some(found.id.as_str()) => {
+                return check_password(
+                    ctx,
+                    found,
+                    identifier,
+                    secret,
+                    from,
+                    (&person, network.as_deref()),
+                )
+                .await;
             }
-            let mut e = entry(true, None, json!({"identifier": identifier}));
-            e.user_id = Some(&u.id);
-            audit::record(db, e, now_ms).await;
-            Ok(Ok(u))
+            Some(found) if !found.is_suspended => {
+                return Ok(Err(SignInError::SecondProofNeeded {
+                    user: Box::new(found),
+                    until: u,
+                }))
+            }
+            _ => return Ok(Err(SignInError::Locked { until: u })),
         }
-        user => {
-            let mut counted = vec![(person.as_str(), IDENTIFIER_POLICY)];
-            if let Some(k) = &network {
-                counted.push((k.as_str(), IP_POLICY));
-            }
-            throttle::record_failures(db, &counted, now).await?;
-            let mut e = entry(
-                false,
-                None,
-                json!({"identifier": identifier, "error": "invalid_credentials"}),
-            );
-            e.user_id = user.as_ref().map(|u| u.id.as_str());
-            audit::record(db, e, now_ms).await;
-            Ok(Err(SignInError::InvalidCredentials))
+    }
+    match user {
+        Some(found) => {
+            check_password(
+                ctx,
+                found,
+                identifier,
+                secret,
+                from,
+                (&person, network.as_deref()),
+            )
+            .await
+        }
+        None => {
+            // An unknown identifier costs what a known one does.
+            hashing::verify(secret, &dummy_hash(ctx.config.password_hash));
+            fail(ctx, None, identifier, from, (&person, network.as_deref())).await
         }
     }
 }
 
+/// Checks the password of a found user; on success clears the person's failures, records
+/// the sign-in (upgrading the hash if its parameters are old) and logs it.
+async fn check_password<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    mut u: User,
+    identifier: &str,
+    secret: &str,
+    from: &Origin<'_>,
+    (person, network): (&str, Option<&str>),
+) -> Result<Result<User, SignInError>, InternalError> {
+    let (db, now_ms) = (ctx.db, ctx.now_ms);
+    let dummy = dummy_hash(ctx.config.password_hash);
+    let matches = hashing::verify(secret, u.password_hash.as_deref().unwrap_or(&dummy));
+    if !matches || u.password_hash.is_none() || u.is_suspended {
+        return fail(ctx, Some(&u.id), identifier, from, (person, network)).await;
+    }
+    throttle::clear(db, person).await?;
+    u.last_sign_in_at = Some(now_ms);
+    // A hash made under other parameters is upgraded in the same write.
+    let params = ctx.config.password_hash;
+    let old = u.password_hash.clone().unwrap_or_default();
+    let new = if hashing::needs_rehash(&old, params) {
+        Some(hashing::hash_with(secret, params)?)
+    } else {
+        None
+    };
+    users::record_sign_in(db, &u.id, now_ms, &old, new.as_deref()).await?;
+    if let Some(h) = new {
+        u.password_hash = Some(h);
+    }
+    audit::record(
+        db,
+        audit::Entry {
+            key: PASSWORD_LOG_KEY,
+            ok: true,
+            user_id: Some(&u.id),
+            application_id: from.application_id,
+            ip: from.ip,
+            payload: json!({"identifier": identifier}),
+        },
+        now_ms,
+    )
+    .await;
+    Ok(Ok(u))
+}
+
+const PASSWORD_LOG_KEY: &str = "Interaction.SignIn.Verification.Password";
+
+/// Counts a failed password for the person and the network, and logs it.
+async fn fail<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    user_id: Option<&str>,
+    identifier: &str,
+    from: &Origin<'_>,
+    (person, network): (&str, Option<&str>),
+) -> Result<Result<User, SignInError>, InternalError> {
+    let now = ctx.now_ms.div_euclid(1000);
+    let mut counted = vec![(person, IDENTIFIER_POLICY)];
+    if let Some(k) = network {
+        counted.push((k, IP_POLICY));
+    }
+    throttle::record_failures(ctx.db, &counted, now).await?;
+    audit::record(
+        ctx.db,
+        audit::Entry {
+            key: PASSWORD_LOG_KEY,
+            ok: false,
+            user_id,
+            application_id: from.application_id,
+            ip: from.ip,
+            payload: json!({"identifier": identifier, "error": "invalid_credentials"}),
+        },
+        ctx.now_ms,
+    )
+    .await;
+    Ok(Err(SignInError::InvalidCredentials))
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn an_ipv6_network_counts_as_one_by_its_64_bit_prefix() {
+        use super::network_key;
+        assert_eq!(network_key("2001:db8:1:2::1"), "2001:db8:1:2::/64");
+        assert_eq!(
+            network_key("2001:0db8:0001:0002:ffff:eeee:dddd:cccc"),
+            network_key("2001:db8:1:2::1")
+        );
+        assert_ne!(
+            network_key("2001:db8:1:3::1"),
+            network_key("2001:db8:1:2::1")
+        );
+        assert_eq!(network_key("203.0.113.7"), "203.0.113.7");
+        assert_eq!(network_key("::ffff:203.0.113.7"), "203.0.113.7");
+        assert_eq!(network_key(&"x".repeat(500)).len(), 64);
+    }
+
     #[test]
     fn the_dummy_hash_costs_what_a_real_one_does() {
         use argon2::password_hash::PasswordHash;

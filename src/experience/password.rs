@@ -4,10 +4,11 @@ use super::interaction::Current;
 use super::password_policy::{self, UserInfo};
 use super::policy::Way;
 use super::state::{Event, StepError, Verification};
-use super::{audit, sign_in_with_password, Failure, Origin, SignInError};
+use super::{audit, codes, sign_in_with_password, Failure, Origin, SignInError};
 use crate::account;
 use crate::crypto::random;
 use crate::ctx::Ctx;
+use crate::i18n::Lang;
 use crate::identity::Identifier;
 use crate::store::users;
 use crate::store::{Db, Kv};
@@ -21,6 +22,7 @@ pub async fn verify<D: Db, K: Kv>(
     value: &str,
     secret: &str,
     ip: Option<&str>,
+    lang: Lang,
 ) -> Result<String, Failure> {
     if c.state.event().map_err(Failure::Step)? != Event::SignIn {
         return Err(Failure::Step(StepError::WrongEvent));
@@ -30,7 +32,8 @@ pub async fn verify<D: Db, K: Kv>(
         ip,
         application_id: Some(&c.client_id),
     };
-    match sign_in_with_password(ctx, identifier, value, secret, &from).await? {
+    let unlocked = c.state.unlocked_user().map(str::to_owned);
+    match sign_in_with_password(ctx, identifier, value, secret, &from, unlocked.as_deref()).await? {
         Ok(user) => {
             let id = random::id()?;
             c.state.add(Verification::Password {
@@ -42,6 +45,16 @@ pub async fn verify<D: Db, K: Kv>(
         Err(SignInError::InvalidCredentials) => Err(Failure::InvalidCredentials),
         Err(SignInError::Locked { until }) => Err(Failure::Locked { until }),
         Err(SignInError::TooLong) => Err(Failure::TooLong),
+        // The soft lockout: a code to the account's own address first, when it has one.
+        Err(SignInError::SecondProofNeeded { user, until }) => {
+            match codes::send_unlock(ctx, c, &user, lang, ip).await? {
+                Some((verification_id, to)) => Err(Failure::SecondProof {
+                    verification_id,
+                    to,
+                }),
+                None => Err(Failure::Locked { until }),
+            }
+        }
     }
 }
 

@@ -23,12 +23,24 @@ pub enum Verification {
         identifier: String,
         verified: bool,
     },
+    /// The second proof an account asks for once it is locked by failed attempts: a code
+    /// sent to the account's own address. Verified, it lets this user's password be checked
+    /// again; it proves no identity by itself.
+    Unlock {
+        id: String,
+        user_id: String,
+        channel: Channel,
+        identifier: String,
+        verified: bool,
+    },
 }
 
 impl Verification {
     pub fn id(&self) -> &str {
         match self {
-            Verification::Password { id, .. } | Verification::Code { id, .. } => id,
+            Verification::Password { id, .. }
+            | Verification::Code { id, .. }
+            | Verification::Unlock { id, .. } => id,
         }
     }
 }
@@ -152,7 +164,23 @@ impl State {
                 ..
             } => Ok(Proof::Identifier(*channel, identifier.clone())),
             Verification::Code { .. } => Err(StepError::NotVerified),
+            Verification::Unlock {
+                verified: false, ..
+            } => Err(StepError::NotVerified),
+            Verification::Unlock { .. } => Err(StepError::WrongEvent),
         }
+    }
+
+    /// The user whose lock a verified [`Verification::Unlock`] of this interaction lifts.
+    pub fn unlocked_user(&self) -> Option<&str> {
+        self.verifications.iter().find_map(|v| match v {
+            Verification::Unlock {
+                user_id,
+                verified: true,
+                ..
+            } => Some(user_id.as_str()),
+            _ => None,
+        })
     }
 
     /// Sign-in identification by a password verification.

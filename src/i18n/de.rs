@@ -62,6 +62,7 @@ pub fn text(m: Msg) -> &'static str {
         BodyTooLarge => "Die Anfrage ist zu groß.",
         UnlockTitle => "Bestätige, dass du es bist",
         UnlockIntro => "Es gab viele fehlgeschlagene Anmeldeversuche für dieses Konto. Gib den Code ein, den wir an {to} gesendet haben, um fortzufahren.",
+        Unlocked => "Danke. Melde dich jetzt mit deinem Passwort an.",
         MethodNotEnabled => "Diese Art der Anmeldung ist hier nicht möglich.",
         SignUpMethodNotEnabled => "Auf diese Weise kannst du hier kein Konto anlegen.",
         ResetNotEnabled => "Auf diese Weise kannst du dein Passwort hier nicht zurücksetzen.",

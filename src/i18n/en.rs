@@ -62,6 +62,7 @@ pub fn text(m: Msg) -> &'static str {
         BodyTooLarge => "The request is too large.",
         UnlockTitle => "Confirm it is you",
         UnlockIntro => "There were many failed attempts to sign in to this account. Enter the code we sent to {to} to continue.",
+        Unlocked => "Thank you. Now sign in with your password.",
         MethodNotEnabled => "This way of signing in is not available here.",
         SignUpMethodNotEnabled => "This way of creating an account is not available here.",
         ResetNotEnabled => "Resetting the password this way is not available here.",

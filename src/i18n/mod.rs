@@ -89,7 +89,7 @@ messages! {
     RegistrationClosed, SignInClosed, SomethingWrong, WrongCode, CodeExpired, ResendWait,
     CannotSend, NoAccountFound, EmailTaken, InvalidEmail, InvalidPhone, MethodNotEnabled,
     SignUpMethodNotEnabled, ResetNotEnabled, NeedsVerification, TooLong, BodyTooLarge,
-    UnlockTitle, UnlockIntro,
+    UnlockTitle, UnlockIntro, Unlocked,
     // Password rules
     PwTooShort, PwTooLong, PwCharacterTypes, PwRepetition, PwUserInfo, PwWord,
     // Consent and sign-out

@@ -76,8 +76,19 @@ fn render(
         .and_then(|id| c.state.verification(id).ok())
         .and_then(|v| match v {
             Verification::Code { identifier, .. } => Some(identifier.clone()),
+            Verification::Unlock {
+                channel,
+                identifier,
+                ..
+            } => Some(crate::identity::masked(*channel, identifier)),
             Verification::Password { .. } => None,
         });
+    let unlocking = c
+        .state
+        .pending
+        .as_deref()
+        .and_then(|id| c.state.verification(id).ok())
+        .is_some_and(|v| matches!(v, Verification::Unlock { .. }));
     let back = if c.state.event == Some(Event::Register) {
         ("/register", lang.t(Msg::RegisterTitle))
     } else {
@@ -103,8 +114,19 @@ fn render(
             links: vec![("/sign-in", lang.t(Msg::UsePassword))],
         },
         Screen::Verify => views::FieldsPage {
-            heading: lang.t(Msg::VerifyTitle),
-            intro: sent_to.map(|to| lang.fill(Msg::VerifyIntro, &[("to", &to)])),
+            heading: lang.t(if unlocking {
+                Msg::UnlockTitle
+            } else {
+                Msg::VerifyTitle
+            }),
+            intro: sent_to.map(|to| {
+                let intro = if unlocking {
+                    Msg::UnlockIntro
+                } else {
+                    Msg::VerifyIntro
+                };
+                lang.fill(intro, &[("to", &to)])
+            }),
             notice: None,
             action: "/verify",
             fields: vec![(
@@ -196,6 +218,12 @@ pub async fn submit<D: Db, K: Kv>(
                 let id = c.state.pending.clone().ok_or(Failure::NeedsVerification)?;
                 codes::verify(ctx, &mut c, &id, field("code"), ip(req)).await?;
                 interaction::save(ctx, &c).await?;
+                if matches!(c.state.verification(&id), Ok(Verification::Unlock { .. })) {
+                    // The account's lock is lifted for this interaction: the password next.
+                    c.state.pending = None;
+                    interaction::save(ctx, &c).await?;
+                    return Ok(web::redirect("/sign-in?unlocked=1"));
+                }
                 submit::identify(ctx, &mut c, Some(&id)).await?;
                 interaction::save(ctx, &c).await?;
                 if c.state.event == Some(Event::ForgotPassword) {

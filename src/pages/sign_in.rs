@@ -97,10 +97,15 @@ pub async fn show<D: Db, K: Kv>(
     } else {
         String::new()
     };
-    let reset = web::query_pairs(req)
-        .iter()
-        .any(|(k, v)| k == "reset" && v == "1");
-    let notice = reset.then_some(lang.t(Msg::PasswordChanged));
+    let query = web::query_pairs(req);
+    let flag = |name: &str| query.iter().any(|(k, v)| k == name && v == "1");
+    let notice = if flag("reset") {
+        Some(lang.t(Msg::PasswordChanged))
+    } else if flag("unlocked") {
+        Some(lang.t(Msg::Unlocked))
+    } else {
+        None
+    };
     Ok(page(
         StatusCode::OK,
         render(&c, lang, screen, &token, &prefill, None, notice),
@@ -151,9 +156,27 @@ pub async fn submit<D: Db, K: Kv>(
                     return send_code_and_verify(ctx, &mut c, kind, value, lang, forms::ip(req))
                         .await;
                 }
-                let id =
-                    password::verify(ctx, &mut c, kind, value, field("password"), forms::ip(req))
-                        .await?;
+                let verified = password::verify(
+                    ctx,
+                    &mut c,
+                    kind,
+                    value,
+                    field("password"),
+                    forms::ip(req),
+                    lang,
+                )
+                .await;
+                let id = match verified {
+                    // A locked account: its code first, on the code screen.
+                    Err(Failure::SecondProof {
+                        verification_id, ..
+                    }) => {
+                        c.state.pending = Some(verification_id);
+                        interaction::save(ctx, &c).await?;
+                        return Ok(web::redirect("/verify"));
+                    }
+                    other => other?,
+                };
                 submit::identify(ctx, &mut c, Some(&id)).await?;
             }
             Screen::Register if register_by_code => {

@@ -28,22 +28,36 @@ pub async fn locked_until(
     keys: &[String],
     now: i64,
 ) -> Result<Option<i64>, StoreError> {
+    Ok(locks(db, keys, now)
+        .await?
+        .into_iter()
+        .map(|(_, until)| until)
+        .max())
+}
+
+/// Which of `keys` are locked, and until when: one read.
+pub async fn locks(
+    db: &impl Db,
+    keys: &[String],
+    now: i64,
+) -> Result<Vec<(String, i64)>, StoreError> {
     #[derive(Deserialize)]
     struct Row {
-        until: Option<i64>,
+        key: String,
+        locked_until: i64,
     }
     if keys.is_empty() {
-        return Ok(None);
+        return Ok(Vec::new());
     }
     let marks: Vec<String> = (2..keys.len() + 2).map(|i| format!("?{i}")).collect();
     let sql = format!(
-        "SELECT MAX(locked_until) AS until FROM sign_in_failures WHERE locked_until > ?1 AND key IN ({})",
+        "SELECT key, locked_until FROM sign_in_failures WHERE locked_until > ?1 AND key IN ({})",
         marks.join(", ")
     );
     let mut params = vec![Value::from(now)];
     params.extend(keys.iter().map(|k| Value::from(k.as_str())));
     let rows: Vec<Row> = query_as(db, &sql, &params).await?;
-    Ok(rows.into_iter().find_map(|r| r.until))
+    Ok(rows.into_iter().map(|r| (r.key, r.locked_until)).collect())
 }
 
 /// Counts a failure for `key` (a new window starts when the old one is over) and locks the
@@ -82,12 +96,10 @@ pub async fn record_failures(
     db.batch(&statements).await.map(|_| ())
 }
 
-/// Forgets the failures of `key` (after a successful sign-in).
-pub async fn clear(db: &impl Db, key: &str, now: i64) -> Result<(), StoreError> {
-    db.execute(
-        "DELETE FROM sign_in_failures WHERE key = ?1 AND (locked_until IS NULL OR locked_until <= ?2)",
-        &[key.into(), now.into()],
-    )
-    .await
-    .map(|_| ())
+/// Forgets the failures and any lock of `key` (after a successful sign-in, which a locked
+/// key reaches only through its second proof).
+pub async fn clear(db: &impl Db, key: &str) -> Result<(), StoreError> {
+    db.execute("DELETE FROM sign_in_failures WHERE key = ?1", &[key.into()])
+        .await
+        .map(|_| ())
 }

@@ -13,6 +13,8 @@ pub enum ApiError {
         status: StatusCode,
         code: &'static str,
         message: String,
+        /// Logto's optional `data`: what the client needs to go on.
+        data: Option<serde_json::Value>,
     },
     Internal(InternalError),
 }
@@ -23,6 +25,23 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            data: None,
+        }
+    }
+    pub fn with_data(self, value: serde_json::Value) -> Self {
+        match self {
+            ApiError::Client {
+                status,
+                code,
+                message,
+                ..
+            } => ApiError::Client {
+                status,
+                code,
+                message,
+                data: Some(value),
+            },
+            other => other,
         }
     }
     pub fn invalid_input(message: impl Into<String>) -> Self {
