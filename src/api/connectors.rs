@@ -1,28 +1,24 @@
-//! `/api/connectors`: the email and SMS connectors that send codes. Secrets in a config
-//! (`authorization`, `authToken`) are write-only: responses leave them out.
+//! `/api/connectors`: the email and SMS connectors that send codes. Configs are sealed in D1;
+//! secrets in a config (`authorization`, `authToken`, …) are write-only: responses show them
+//! masked, and a PATCH that sends the mask back leaves them as they are.
 use super::input::json_body;
 use crate::crypto::random;
 use crate::ctx::Ctx;
-use crate::experience::messages::check_config;
+use crate::experience::messages::{check_config, masked, open_config, seal_config, unmasked_patch};
 use crate::experience::settings::merge;
 use crate::store::messages::{self as repo, ConnectorRow};
-use crate::store::{Db, Kv, StoreError};
+use crate::store::{Db, Kv};
 use crate::web::error::ApiError;
 use crate::web::{self, Request, Response};
 use http::StatusCode;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-const SECRET_FIELDS: &[&str] = &["authorization", "authToken"];
-
-fn view(c: &ConnectorRow) -> Value {
-    let mut config: Value = crate::json::parse(&c.config).unwrap_or_else(|_| json!({}));
-    if let Some(m) = config.as_object_mut() {
-        for f in SECRET_FIELDS {
-            m.remove(*f);
-        }
-    }
-    json!({"id": c.id, "connectorId": c.connector_id, "type": c.channel, "config": config, "createdAt": c.created_at})
+async fn view<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, c: &ConnectorRow) -> Result<Value, ApiError> {
+    let config = masked(open_config(ctx, c).await?);
+    Ok(
+        json!({"id": c.id, "connectorId": c.connector_id, "type": c.channel, "config": config, "createdAt": c.created_at}),
+    )
 }
 
 #[derive(Deserialize)]
@@ -45,23 +41,25 @@ pub async fn create<D: Db, K: Kv>(
     let b: CreateBody = json_body(req)?;
     let channel = check_config(&b.connector_id, &b.config)
         .map_err(|m| ApiError::invalid_input(format!("Invalid connector: {m}.")))?;
+    let id = random::id()?;
     let row = ConnectorRow {
-        id: random::id()?,
+        config: seal_config(ctx, &id, &b.config).await?,
+        id,
         connector_id: b.connector_id,
         channel: channel.into(),
-        config: b.config.to_string(),
         created_at: ctx.now_ms,
     };
     repo::insert_connector(ctx.db, &row).await?;
-    Ok(web::json(StatusCode::CREATED, &view(&row)))
+    Ok(web::json(StatusCode::CREATED, &view(ctx, &row).await?))
 }
 
 pub async fn list<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>) -> Result<Response, ApiError> {
     let rows = repo::connectors(ctx.db).await?;
-    Ok(web::json(
-        StatusCode::OK,
-        &rows.iter().map(view).collect::<Vec<_>>(),
-    ))
+    let mut list = Vec::with_capacity(rows.len());
+    for row in &rows {
+        list.push(view(ctx, row).await?);
+    }
+    Ok(web::json(StatusCode::OK, &list))
 }
 
 async fn load<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, id: &str) -> Result<ConnectorRow, ApiError> {
@@ -71,7 +69,10 @@ async fn load<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, id: &str) -> Result<ConnectorRo
 }
 
 pub async fn get<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, id: &str) -> Result<Response, ApiError> {
-    Ok(web::json(StatusCode::OK, &view(&load(ctx, id).await?)))
+    Ok(web::json(
+        StatusCode::OK,
+        &view(ctx, &load(ctx, id).await?).await?,
+    ))
 }
 
 pub async fn update<D: Db, K: Kv>(
@@ -81,14 +82,13 @@ pub async fn update<D: Db, K: Kv>(
 ) -> Result<Response, ApiError> {
     let b: UpdateBody = json_body(req)?;
     let mut row = load(ctx, id).await?;
-    let mut config: Value =
-        crate::json::parse(&row.config).map_err(|e| StoreError::Decode(e.to_string()))?;
-    merge(&mut config, b.config);
+    let mut config = open_config(ctx, &row).await?;
+    merge(&mut config, unmasked_patch(b.config));
     check_config(&row.connector_id, &config)
         .map_err(|m| ApiError::invalid_input(format!("Invalid connector: {m}.")))?;
-    row.config = config.to_string();
+    row.config = seal_config(ctx, id, &config).await?;
     repo::update_connector_config(ctx.db, id, &row.config).await?;
-    Ok(web::json(StatusCode::OK, &view(&row)))
+    Ok(web::json(StatusCode::OK, &view(ctx, &row).await?))
 }
 
 pub async fn delete<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, id: &str) -> Result<Response, ApiError> {

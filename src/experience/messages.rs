@@ -158,7 +158,7 @@ pub async fn send<D: Db, K: Kv>(
         Channel::Email => "Email",
         Channel::Phone => "Sms",
     };
-    let Some(connector) = repo::connector_for(ctx.db, kind).await? else {
+    let Some(mut connector) = repo::connector_for(ctx.db, kind).await? else {
         if !ctx.config.dev_mailbox {
             return Ok(false);
         }
@@ -182,8 +182,79 @@ pub async fn send<D: Db, K: Kv>(
         .await?;
         return Ok(true);
     };
+    connector.config = open_config(ctx, &connector).await?.to_string();
     ctx.defer(job(&connector, to, usage, lang, code)?);
     Ok(true)
+}
+
+/// What marks a sealed connector config in D1.
+const SEALED: &str = "sealed:";
+
+/// The fields of a connector config that are secrets: answered only masked by the API.
+pub const SECRET_FIELDS: &[&str] = &["authorization", "authToken", "clientSecret", "apiKey"];
+/// What the API shows for a secret, and takes back as "unchanged".
+pub const MASK: &str = "********";
+
+fn sealer<'a, D: Db, K: Kv>(
+    ctx: &'a Ctx<'_, D, K>,
+) -> Result<crate::crypto::keys::KeySealer<'a>, InternalError> {
+    Ok(crate::crypto::keys::KeySealer::new(
+        &ctx.config.key_encryption_secret,
+        ctx.crypto,
+    )?)
+}
+
+/// Seals a connector's config for D1 (AES-256-GCM under a key derived from
+/// `KEY_ENCRYPTION_SECRET`, bound to the connector's id): a dump or a backup of the
+/// database shows no SMS auth token or email API key.
+pub async fn seal_config<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    connector_id: &str,
+    config: &serde_json::Value,
+) -> Result<String, InternalError> {
+    let aad = format!("connector:{connector_id}");
+    let sealed = sealer(ctx)?
+        .seal(&aad, config.to_string().as_bytes())
+        .await?;
+    Ok(format!("{SEALED}{sealed}"))
+}
+
+/// Opens a connector's config (one stored before sealing existed is read as it is).
+pub async fn open_config<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    c: &ConnectorRow,
+) -> Result<serde_json::Value, InternalError> {
+    let plain = match c.config.strip_prefix(SEALED) {
+        Some(sealed) => {
+            let aad = format!("connector:{}", c.id);
+            let bytes = sealer(ctx)?.open(&aad, sealed).await?;
+            String::from_utf8(bytes)
+                .map_err(|e| StoreError::Decode(format!("connector {}: {e}", c.id)))?
+        }
+        None => c.config.clone(),
+    };
+    crate::json::parse(&plain)
+        .map_err(|e| StoreError::Decode(format!("connector {}: {e}", c.id)).into())
+}
+
+/// The config as the API shows it: every secret field masked.
+pub fn masked(mut config: serde_json::Value) -> serde_json::Value {
+    if let Some(m) = config.as_object_mut() {
+        for f in SECRET_FIELDS {
+            if let Some(v) = m.get_mut(*f) {
+                *v = json!(MASK);
+            }
+        }
+    }
+    config
+}
+
+/// A patch from the API without the secrets it echoes back masked (they stay as they are).
+pub fn unmasked_patch(mut patch: serde_json::Value) -> serde_json::Value {
+    if let Some(m) = patch.as_object_mut() {
+        m.retain(|k, v| !(SECRET_FIELDS.contains(&k.as_str()) && v == MASK));
+    }
+    patch
 }
 
 fn decode<T: for<'de> Deserialize<'de>>(c: &ConnectorRow) -> Result<T, InternalError> {
