@@ -82,7 +82,8 @@ export function customUi(authUrl) {
   const call = async (method, path, body) => {
     const res = await fetch(`${BASE}${path}`, {
       method, redirect: 'manual',
-      headers: { cookie: [...jar].map(([k, v]) => `${k}=${v}`).join('; '), ...(body ? { 'content-type': 'application/json' } : {}) },
+      // A same-origin client: JSON on every state-changing call, even an empty one.
+      headers: { cookie: [...jar].map(([k, v]) => `${k}=${v}`).join('; '), ...(method === 'GET' ? {} : { 'content-type': 'application/json' }) },
       body: body ? JSON.stringify(body) : undefined,
     });
     for (const c of res.headers.getSetCookie()) { const [kv] = c.split(';'); const i = kv.indexOf('='); jar.set(kv.slice(0, i), kv.slice(i + 1)); }
