@@ -76,10 +76,11 @@ pub async fn handle<D: Db, K: Kv>(
     (res, ctx.into_jobs())
 }
 
-/// What the scheduled trigger keeps: ended sessions and the audit log for 30 days, the
-/// development mailbox for one.
+/// What the scheduled trigger keeps: records of ended sessions as long as a session may
+/// live, the audit log for 30 days, the development mailbox for one.
 pub const RETENTION: crate::store::sweep::Retention = crate::store::sweep::Retention {
-    ended_sessions: 30 * 86_400,
+    // As long as the longest session can live (SESSION_TTL is at most 180 days).
+    ended_sessions: 180 * 86_400,
     audit_log: 30 * 86_400,
     dev_mailbox: 86_400,
 };
@@ -142,6 +143,9 @@ async fn route<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request, lang: Lang) -> R
     let head_or_get = get || method == Method::HEAD;
     let post = method == Method::POST;
     if let Some(handler) = page_handler(ctx, &req, &path, get, post) {
+        if web::too_many_params(&req) {
+            return wire::page_error(PageError::bad_request(crate::i18n::Msg::TooLong), lang);
+        }
         return page(lang, handler.await);
     }
     match path.as_str() {

@@ -90,14 +90,16 @@ pub struct Begun {
 }
 
 /// A new session for the app the user is signing in to (listed at once, so that issuing
-/// its code needs no second KV write). The caller runs [`Begun::listed`] with its other D1
-/// writes, then [`save`]s the session to KV.
+/// its code needs no second KV write). The caller runs [`Begun::listed`] first in a
+/// transaction with its other D1 writes, then [`save`]s the session to KV. `valid_after` is
+/// the user's `sessions_valid_after` when the password was proven: if it has moved since (a
+/// password change, a suspension), the listing writes nothing and the session must not start.
 pub fn begin(
     user_id: &str,
     amr: &[&str],
     client_id: &str,
-    now_ms: i64,
-    ttl: i64,
+    (now_ms, ttl): (i64, i64),
+    valid_after: Option<i64>,
 ) -> Result<Begun, InternalError> {
     let now = now_ms.div_euclid(1000);
     let token = random::secret()?;
@@ -111,7 +113,16 @@ pub fn begin(
         expires_at: now + ttl,
     };
     let key = key_of(&token);
-    let listed = sessions::record(&session.sid, user_id, &key, now_ms, session.expires_at);
+    let listed = sessions::record(
+        &sessions::NewSession {
+            sid: &session.sid,
+            user_id,
+            kv_key: &key,
+            created_ms: now_ms,
+            expires_at: session.expires_at,
+        },
+        valid_after,
+    );
     Ok(Begun {
         token,
         key,

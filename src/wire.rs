@@ -274,13 +274,8 @@ impl From<Failure> for ApiError {
             Failure::InvalidEmail | Failure::InvalidPhone => ApiError::invalid_input(words),
             Failure::Invalid(m) => ApiError::invalid_input(m),
             Failure::TooLong => ApiError::invalid_input(words),
-            Failure::SecondProof {
-                verification_id,
-                to,
-            } => said("session.second_proof_required").with_data(json!({
-                "verificationId": verification_id,
-                "to": to,
-            })),
+            Failure::SecondProof { verification_id } => said("session.second_proof_required")
+                .with_data(json!({ "verificationId": verification_id })),
             Failure::WeakPassword(r) => e(
                 "password.rejected",
                 r.iter()

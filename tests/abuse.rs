@@ -94,7 +94,8 @@ fn someone_elses_failures_cannot_lock_the_owner_out_who_proves_the_email() {
     let r = password(&h, &attacker, "username", "erin", PASSWORD);
     assert_eq!(r.status, 403, "{}", r.text());
     assert_eq!(r.json()["code"], "session.second_proof_required");
-    assert_eq!(r.json()["data"]["to"], "e***@example.com");
+    assert!(r.json()["data"]["verificationId"].is_string());
+    assert_eq!(r.json()["data"].get("to"), None, "the address is not told");
     h.advance_secs(61);
     let r = password(&h, &attacker, "username", "erin", "another guess");
     assert_eq!(r.status, 403, "a wrong password gets the same answer");
@@ -155,7 +156,10 @@ fn the_hosted_page_asks_a_locked_account_for_its_code_then_the_password() {
     let r = h.sign_in(&jar, "erin", PASSWORD);
     assert_eq!(r.status, 200, "{}", r.text());
     assert!(r.text().contains("Confirm it is you"), "{}", r.text());
-    assert!(r.text().contains("e***@example.com"), "{}", r.text());
+    assert!(
+        !r.text().contains("erin@example.com"),
+        "the address is not told"
+    );
     let csrf = csrf_of(&r.text());
     let code = newest_code(&h, "erin@example.com");
     let r = h.browse(
@@ -197,7 +201,123 @@ fn two_spellings_of_one_phone_number_are_one_lockout_key() {
     }
     let r = password(&h, &jar, "phone", "+1 (555) 010 9999", PASSWORD);
     assert_eq!(r.status, 403, "{}", r.text());
-    assert_eq!(r.json()["data"]["to"], "*******9999");
+    assert_eq!(r.json()["code"], "session.second_proof_required");
+}
+
+#[test]
+fn a_locked_unknown_identifier_answers_as_a_locked_account_does() {
+    let h = Harness::new();
+    let client = app(&h);
+    user(
+        &h,
+        json!({"username": "erin", "primaryEmail": "erin@example.com", "password": PASSWORD}),
+    );
+    let lock = |name: &str| {
+        let jar = begin(&h, &client);
+        for _ in 0..100 {
+            assert_eq!(password(&h, &jar, "username", name, "wrong").status, 422);
+        }
+        let r = password(&h, &jar, "username", name, "wrong");
+        (jar, r)
+    };
+    let (known_jar, known) = lock("erin");
+    let (ghost_jar, ghost) = lock("nobody_here");
+    assert_eq!((known.status, ghost.status), (403, 403));
+    assert_eq!(known.json()["code"], ghost.json()["code"]);
+    let keys = |v: &Value| {
+        let mut k: Vec<String> = v["data"].as_object().unwrap().keys().cloned().collect();
+        k.sort();
+        k
+    };
+    assert_eq!(keys(&known.json()), keys(&ghost.json()));
+    // A wrong code gets the same answer from both; only the real account got a message.
+    let wrong = |jar: &Jar, r: &Reply| {
+        exp(
+            &h,
+            jar,
+            "POST",
+            "/verification/verification-code/verify",
+            Some(
+                json!({"identifier": {"type": "email", "value": "x@example.com"},
+                "verificationId": r.json()["data"]["verificationId"], "code": "000000"}),
+            ),
+        )
+    };
+    let (a, b) = (wrong(&known_jar, &known), wrong(&ghost_jar, &ghost));
+    assert_eq!((a.status, b.status), (400, 400));
+    assert_eq!(a.json()["code"], "verification_code.code_mismatch");
+    assert_eq!(a.json()["code"], b.json()["code"]);
+    // A second attempt within the minute is a 429 for both.
+    assert_eq!(
+        password(&h, &known_jar, "username", "erin", "x").status,
+        429
+    );
+    assert_eq!(
+        password(&h, &ghost_jar, "username", "nobody_here", "x").status,
+        429
+    );
+}
+
+#[test]
+fn a_password_proven_before_a_reset_no_longer_starts_a_session_after_it() {
+    let h = Harness::new();
+    let client = app(&h);
+    let id = user(
+        &h,
+        json!({"username": "erin", "primaryEmail": "erin@example.com", "password": PASSWORD}),
+    );
+    let attacker = begin(&h, &client);
+    let r = password(&h, &attacker, "username", "erin", PASSWORD);
+    assert_eq!(r.status, 200);
+    let r = exp(
+        &h,
+        &attacker,
+        "POST",
+        "/identification",
+        Some(json!({"verificationId": r.json()["verificationId"]})),
+    );
+    assert_eq!(r.status, 204);
+    h.advance_secs(2);
+    let reset = h.api(
+        "PATCH",
+        &format!("/api/users/{id}/password"),
+        Some(json!({"password": "a-new-password-456"})),
+    );
+    assert_eq!(reset.status, 200);
+    let sessions = rows(&h, "user_sessions");
+    let r = exp(&h, &attacker, "POST", "/submit", None);
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert_eq!(rows(&h, "user_sessions"), sessions, "no session was listed");
+    assert!(
+        !attacker.0.borrow().contains_key("__Host-gh_session"),
+        "no session cookie"
+    );
+}
+
+#[test]
+fn moving_a_connector_needs_its_secret_again() {
+    let h = Harness::new();
+    let r = h.api(
+        "POST",
+        "/api/connectors",
+        Some(json!({"connectorId": "http-email", "config": {
+            "endpoint": "https://api.resend.com/emails", "authorization": "Bearer re_secret", "from": "a@example.com"}})),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let id = r.json()["id"].as_str().unwrap().to_owned();
+    let moved = h.api(
+        "PATCH",
+        &format!("/api/connectors/{id}"),
+        Some(json!({"config": {"endpoint": "https://evil.example/collect", "authorization": "********"}})),
+    );
+    assert_eq!(moved.status, 400, "{}", moved.text());
+    let moved = h.api(
+        "PATCH",
+        &format!("/api/connectors/{id}"),
+        Some(json!({"config": {"endpoint": "https://mail.example/send", "authorization": "Bearer new"}})),
+    );
+    assert_eq!(moved.status, 200, "{}", moved.text());
+    assert_eq!(moved.json()["config"]["authorization"], "********");
 }
 
 #[test]

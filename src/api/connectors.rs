@@ -4,7 +4,9 @@
 use super::input::json_body;
 use crate::crypto::random;
 use crate::ctx::Ctx;
-use crate::experience::messages::{check_config, masked, open_config, seal_config, unmasked_patch};
+use crate::experience::messages::{
+    check_config, masked, open_config, seal_config, unmasked_patch, SECRET_FIELDS,
+};
 use crate::experience::settings::merge;
 use crate::store::messages::{self as repo, ConnectorRow};
 use crate::store::{Db, Kv};
@@ -83,7 +85,20 @@ pub async fn update<D: Db, K: Kv>(
     let b: UpdateBody = json_body(req)?;
     let mut row = load(ctx, id).await?;
     let mut config = open_config(ctx, &row).await?;
-    merge(&mut config, unmasked_patch(b.config));
+    let patch = unmasked_patch(b.config);
+    // A secret follows its destination: moving the endpoint (or the account) needs the secret
+    // again, or a Management token could send the stored one to a host of its choice.
+    let moved = ["endpoint", "accountSID"]
+        .iter()
+        .any(|f| patch.get(*f).is_some_and(|v| config.get(*f) != Some(v)));
+    let secret_given = SECRET_FIELDS.iter().any(|f| patch.get(*f).is_some());
+    let has_secret = SECRET_FIELDS.iter().any(|f| config.get(*f).is_some());
+    if moved && has_secret && !secret_given {
+        return Err(ApiError::invalid_input(
+            "Changing `endpoint` or `accountSID` needs the secret (`authorization` or `authToken`) again.",
+        ));
+    }
+    merge(&mut config, patch);
     check_config(&row.connector_id, &config)
         .map_err(|m| ApiError::invalid_input(format!("Invalid connector: {m}.")))?;
     row.config = seal_config(ctx, id, &config).await?;

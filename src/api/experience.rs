@@ -123,8 +123,8 @@ pub async fn handle<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request) -> Result<R
                     Verification::Password { id, .. } => {
                         json!({"id": id, "type": "Password", "verified": true})
                     }
-                    Verification::Unlock { id, channel, verified, .. } => json!({
-                        "id": id, "type": "AccountUnlock", "channel": channel.as_str(), "verified": verified,
+                    Verification::Unlock { id, verified, .. } => json!({
+                        "id": id, "type": "AccountUnlock", "verified": verified,
                     }),
                     Verification::Code { id, channel, identifier, verified } => json!({
                         "id": id, "type": if channel.identifier() == Identifier::Email { "EmailVerificationCode" } else { "PhoneVerificationCode" },

@@ -26,9 +26,14 @@ fn row(e: Entry<'_>, now_ms: i64) -> Result<LogRow, crate::crypto::CryptoError> 
     })
 }
 
-/// The entry as a statement, for a transaction that writes it with what it records.
-pub fn statement(e: Entry<'_>, now_ms: i64) -> Result<Statement, crate::crypto::CryptoError> {
-    Ok(logs::insert_statement(&row(e, now_ms)?))
+/// The entry as a statement, for the sign-in's transaction: written only with the session
+/// `sid` it records.
+pub fn with_session(
+    e: Entry<'_>,
+    now_ms: i64,
+    sid: &str,
+) -> Result<Statement, crate::crypto::CryptoError> {
+    Ok(logs::insert_with_session_statement(&row(e, now_ms)?, sid))
 }
 
 pub async fn record(db: &impl Db, e: Entry<'_>, now_ms: i64) {

@@ -72,37 +72,6 @@ pub async fn send<D: Db, K: Kv>(
     Ok(id)
 }
 
-/// The soft lockout's second proof: a code to the locked account's own address (its email,
-/// else its phone), under the same quotas as any code. The verification's id and the
-/// address masked, or `None` when the account has no address or there is no way to send.
-pub async fn send_unlock<D: Db, K: Kv>(
-    ctx: &Ctx<'_, D, K>,
-    c: &mut Current,
-    user: &users::User,
-    lang: Lang,
-    ip: Option<&str>,
-) -> Result<Option<(String, String)>, Failure> {
-    let (channel, value) = match (&user.primary_email, &user.primary_phone) {
-        (Some(email), _) => (Channel::Email, email.clone()),
-        (None, Some(phone)) => (Channel::Phone, phone.clone()),
-        (None, None) => return Ok(None),
-    };
-    let id = match deliver(ctx, c, channel, &value, Usage::SignIn, lang, ip).await {
-        Ok(id) => id,
-        Err(Failure::NoConnector) => return Ok(None),
-        Err(e) => return Err(e),
-    };
-    let masked = identity::masked(channel, &value);
-    c.state.add(Verification::Unlock {
-        id: id.clone(),
-        user_id: user.id.clone(),
-        channel,
-        identifier: value,
-        verified: false,
-    });
-    Ok(Some((id, masked)))
-}
-
 /// Meters, stores and sends one code to `value`; returns its verification id.
 async fn deliver<D: Db, K: Kv>(
     ctx: &Ctx<'_, D, K>,
@@ -116,9 +85,31 @@ async fn deliver<D: Db, K: Kv>(
     let now = ctx.now();
     // At most 10 codes an hour to one address, whatever the interaction; one a minute per
     // interaction; the network's and the site's hourly quotas.
+    meter(ctx, (&format!("send:{value}"), SEND_POLICY), ip).await?;
+    if let Some(last) = codes::latest(ctx.db, &c.interaction_id, value).await? {
+        let wait = last.created_at + RESEND_AFTER - now;
+        if wait > 0 {
+            return Err(Failure::ResendTooSoon { seconds: wait });
+        }
+    }
+    let id = random::id()?;
+    if !store_and_send(ctx, c, &id, (channel, value), usage, lang).await? {
+        return Err(Failure::NoConnector);
+    }
+    Ok(id)
+}
+
+/// Counts one send against `own` (the address's or the person's quota), the client
+/// network's and the site's hourly quotas; a 429 with the wait when any is spent.
+pub(super) async fn meter<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    (own, policy): (&str, Policy),
+    ip: Option<&str>,
+) -> Result<(), Failure> {
+    let now = ctx.now();
     let per_network = Policy::hourly(ctx.config.code_sends_per_hour_per_network);
     let total = Policy::hourly(ctx.config.code_sends_per_hour);
-    let mut metered = vec![(format!("send:{value}"), SEND_POLICY)];
+    let mut metered = vec![(own.to_owned(), policy)];
     if let Some(ip) = ip {
         metered.push((format!("sendnet:{}", super::network_key(ip)), per_network));
     }
@@ -129,25 +120,32 @@ async fn deliver<D: Db, K: Kv>(
             seconds: until - now,
         });
     }
-    if let Some(last) = codes::latest(ctx.db, &c.interaction_id, value).await? {
-        let wait = last.created_at + RESEND_AFTER - now;
-        if wait > 0 {
-            return Err(Failure::ResendTooSoon { seconds: wait });
-        }
-    }
     let counted: Vec<(&str, Policy)> = metered.iter().map(|(k, p)| (k.as_str(), *p)).collect();
     throttle::record_failures(ctx.db, &counted, now).await?;
-    let id = random::id()?;
+    Ok(())
+}
+
+/// Stores a new code under verification `id` and sends it to `value`; false when there is
+/// no way to send on `channel`.
+pub(super) async fn store_and_send<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    c: &Current,
+    id: &str,
+    (channel, value): (Channel, &str),
+    usage: Usage,
+    lang: Lang,
+) -> Result<bool, Failure> {
+    let now = ctx.now();
     let code = random::digits(6)?;
     codes::insert(
         ctx.db,
         &CodeRow {
-            id: id.clone(),
+            id: id.to_owned(),
             interaction_id: c.interaction_id.clone(),
             identifier_type: channel.as_str().into(),
             identifier: value.to_owned(),
             usage: format!("{usage:?}"),
-            code_hash: secret::code_hash(&ctx.config.key_encryption_secret, &id, &code)?,
+            code_hash: secret::code_hash(&ctx.config.key_encryption_secret, id, &code)?,
             attempts: 0,
             created_at: now,
             expires_at: now + CODE_TTL,
@@ -155,10 +153,7 @@ async fn deliver<D: Db, K: Kv>(
         },
     )
     .await?;
-    if !messages::send(ctx, channel, value, usage, lang, &code).await? {
-        return Err(Failure::NoConnector);
-    }
-    Ok(id)
+    Ok(messages::send(ctx, channel, value, usage, lang, &code).await?)
 }
 
 /// `POST /experience/verification/verification-code/verify`.
@@ -169,14 +164,18 @@ pub async fn verify<D: Db, K: Kv>(
     code: &str,
     ip: Option<&str>,
 ) -> Result<(), Failure> {
-    let identifier = match c
+    let (identifier, sent) = match c
         .state
         .verification(verification_id)
         .map_err(Failure::Step)?
     {
-        Verification::Code { identifier, .. } | Verification::Unlock { identifier, .. } => {
-            identifier.clone()
-        }
+        Verification::Code { identifier, .. } => (identifier.clone(), true),
+        Verification::Unlock {
+            identifier, person, ..
+        } => (
+            identifier.clone().unwrap_or_else(|| person.clone()),
+            identifier.is_some(),
+        ),
         Verification::Password { .. } => return Err(Failure::Step(StepError::UnknownVerification)),
     };
     let now = ctx.now();
@@ -188,16 +187,29 @@ pub async fn verify<D: Db, K: Kv>(
     if let Some(until) = throttle::locked_until(ctx.db, &keys, now).await? {
         return Err(Failure::Locked { until });
     }
+    let counted: Vec<(&str, Policy)> = keys
+        .iter()
+        .map(String::as_str)
+        .zip([CODE_IDENTIFIER_POLICY, CODE_IP_POLICY])
+        .collect();
+    if !sent {
+        // An unlock that sent nothing answers as a wrong code would, tries and all.
+        if let Ok(Verification::Unlock { tries, sent_at, .. }) =
+            c.state.verification_mut(verification_id)
+        {
+            *tries += 1;
+            if *tries > CODE_MAX_ATTEMPTS || *sent_at + CODE_TTL <= now {
+                return Err(Failure::CodeExpiredOrLocked);
+            }
+        }
+        throttle::record_failures(ctx.db, &counted, now).await?;
+        return Err(Failure::WrongCode);
+    }
     let row = codes::take_attempt(ctx.db, verification_id, now, CODE_MAX_ATTEMPTS)
         .await?
         .ok_or(Failure::CodeExpiredOrLocked)?;
     let expected = secret::code_hash(&ctx.config.key_encryption_secret, &row.id, code.trim())?;
     if !secret::constant_time_eq(expected.as_bytes(), row.code_hash.as_bytes()) {
-        let counted: Vec<(&str, Policy)> = keys
-            .iter()
-            .map(String::as_str)
-            .zip([CODE_IDENTIFIER_POLICY, CODE_IP_POLICY])
-            .collect();
         throttle::record_failures(ctx.db, &counted, now).await?;
         return Err(Failure::WrongCode);
     }

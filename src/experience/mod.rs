@@ -14,6 +14,7 @@ pub mod profile;
 pub mod settings;
 pub mod state;
 pub mod submit;
+pub mod unlock;
 use crate::crypto::password as hashing;
 use crate::ctx::Ctx;
 use crate::error::InternalError;
@@ -65,11 +66,10 @@ pub enum Failure {
     /// Input longer than any real value (an identifier, a password): refused before any
     /// work or write.
     TooLong,
-    /// The account is locked by failed attempts: a code went to its address (`to`, masked);
-    /// once `verification_id` is verified, the password is checked again.
+    /// The person is locked by failed attempts: a code went to the account's address, if it
+    /// has one; once `verification_id` is verified, the password is checked again.
     SecondProof {
         verification_id: String,
-        to: String,
     },
     Internal(InternalError),
 }
@@ -132,7 +132,7 @@ impl Failure {
             Failure::UserNotFound => plain(Msg::NoAccountFound),
             Failure::EmailTaken => plain(Msg::EmailTaken),
             Failure::TooLong => plain(Msg::TooLong),
-            Failure::SecondProof { to, .. } => (Msg::UnlockIntro, vec![("to", to.clone())]),
+            Failure::SecondProof { .. } => plain(Msg::UnlockIntro),
             Failure::NoInteraction => plain(Msg::InteractionExpired),
             Failure::Step(_) | Failure::Invalid(_) | Failure::Internal(_) => {
                 plain(Msg::SomethingWrong)
@@ -150,11 +150,12 @@ pub enum SignInError {
     Locked {
         until: i64,
     },
-    /// Too many failures for this person, whose account exists: the password is not even
-    /// checked until a code sent to the account's own address comes back (the soft lockout).
+    /// Too many failures for this person: the password is not even checked until a code
+    /// sent to the account's own address comes back (the soft lockout, [`unlock`]). `user`
+    /// is the account the identifier names, if any; `person` the lockout key.
     SecondProofNeeded {
-        user: Box<User>,
-        until: i64,
+        user: Option<Box<User>>,
+        person: String,
     },
     /// The identifier or the password is longer than any real one: refused before any
     /// work or write.
@@ -280,9 +281,9 @@ pub struct Origin<'a> {
 /// any real identifier or password is refused before any work. Every other outcome goes to
 /// the audit log.
 ///
-/// The soft lockout: a person locked by failures who has an account is asked for a second
-/// proof ([`SignInError::SecondProofNeeded`]) instead of being refused outright, so that
-/// someone else's failures cannot lock the owner out. `unlocked` names the user whose code
+/// The soft lockout: a person locked by failures is asked for a second proof
+/// ([`SignInError::SecondProofNeeded`], see [`unlock`]) instead of being refused outright, so
+/// that someone else's failures cannot lock the owner out. `unlocked` names the user whose code
 /// this interaction has verified: that user's password is checked despite the lock. The
 /// password of a locked account is never checked without that code, so the lock still
 /// stops guessing.
@@ -311,10 +312,10 @@ pub async fn sign_in_with_password<D: Db, K: Kv>(
     if let Some(u) = network.as_deref().and_then(until) {
         return Ok(Err(SignInError::Locked { until: u }));
     }
-    if let Some(u) = until(&person) {
-        match user {
+    if until(&person).is_some() {
+        return match user {
             Some(found) if unlocked == Some(found.id.as_str()) => {
-                return check_password(
+                check_password(
                     ctx,
                     found,
                     identifier,
@@ -322,16 +323,14 @@ pub async fn sign_in_with_password<D: Db, K: Kv>(
                     from,
                     (&person, network.as_deref()),
                 )
-                .await;
+                .await
             }
-            Some(found) if !found.is_suspended => {
-                return Ok(Err(SignInError::SecondProofNeeded {
-                    user: Box::new(found),
-                    until: u,
-                }))
-            }
-            _ => return Ok(Err(SignInError::Locked { until: u })),
-        }
+            // The same answer whether or not the identifier names an account.
+            user => Ok(Err(SignInError::SecondProofNeeded {
+                user: user.map(Box::new),
+                person,
+            })),
+        };
     }
     match user {
         Some(found) => {

@@ -4,7 +4,7 @@ use super::interaction::Current;
 use super::password_policy::{self, UserInfo};
 use super::policy::Way;
 use super::state::{Event, StepError, Verification};
-use super::{audit, codes, sign_in_with_password, Failure, Origin, SignInError};
+use super::{audit, sign_in_with_password, unlock, Failure, Origin, SignInError};
 use crate::account;
 use crate::crypto::random;
 use crate::ctx::Ctx;
@@ -39,21 +39,18 @@ pub async fn verify<D: Db, K: Kv>(
             c.state.add(Verification::Password {
                 id: id.clone(),
                 user_id: user.id,
+                valid_after: user.sessions_valid_after,
             });
             Ok(id)
         }
         Err(SignInError::InvalidCredentials) => Err(Failure::InvalidCredentials),
         Err(SignInError::Locked { until }) => Err(Failure::Locked { until }),
         Err(SignInError::TooLong) => Err(Failure::TooLong),
-        // The soft lockout: a code to the account's own address first, when it has one.
-        Err(SignInError::SecondProofNeeded { user, until }) => {
-            match codes::send_unlock(ctx, c, &user, lang, ip).await? {
-                Some((verification_id, to)) => Err(Failure::SecondProof {
-                    verification_id,
-                    to,
-                }),
-                None => Err(Failure::Locked { until }),
-            }
+        // The soft lockout: a code to the account's own address first.
+        Err(SignInError::SecondProofNeeded { user, person }) => {
+            let verification_id =
+                unlock::challenge(ctx, c, user.as_deref(), &person, lang, ip).await?;
+            Err(Failure::SecondProof { verification_id })
         }
     }
 }

@@ -13,8 +13,15 @@ pub enum Event {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type")]
 pub enum Verification {
-    /// A password matched this user.
-    Password { id: String, user_id: String },
+    /// A password matched this user, whose `sessions_valid_after` was `valid_after` then: a
+    /// session starts from it only while that is unchanged (no password change or
+    /// suspension in between).
+    Password {
+        id: String,
+        user_id: String,
+        #[serde(default)]
+        valid_after: i64,
+    },
     /// A one-time code was sent to this email address or phone number; `verified` once the
     /// right code came back.
     Code {
@@ -23,14 +30,21 @@ pub enum Verification {
         identifier: String,
         verified: bool,
     },
-    /// The second proof an account asks for once it is locked by failed attempts: a code
-    /// sent to the account's own address. Verified, it lets this user's password be checked
-    /// again; it proves no identity by itself.
+    /// The second proof asked for once a person is locked by failed passwords (see
+    /// `experience::unlock`). `person` is the lockout key; a code went to `identifier` on
+    /// `channel` only if the account has such an address (else nothing was sent, and no code
+    /// is accepted). Verified, it lets `user_id`'s password be checked again; it proves no
+    /// identity by itself.
     Unlock {
         id: String,
-        user_id: String,
-        channel: Channel,
-        identifier: String,
+        person: String,
+        user_id: Option<String>,
+        channel: Option<Channel>,
+        identifier: Option<String>,
+        sent_at: i64,
+        /// Codes tried against an unlock that sent nothing (a sent one counts in D1).
+        #[serde(default)]
+        tries: i64,
         verified: bool,
     },
 }
@@ -73,6 +87,10 @@ pub struct State {
     /// The hosted registration page's terms checkbox was ticked.
     #[serde(default)]
     pub agreed_terms: bool,
+    /// The identified user's `sessions_valid_after` when its password was proven: the
+    /// session starts only if it is still the same.
+    #[serde(default)]
+    pub valid_after: Option<i64>,
 }
 
 /// A profile field a new account (or a signing-in one) must have under the settings.
@@ -175,7 +193,7 @@ impl State {
     pub fn unlocked_user(&self) -> Option<&str> {
         self.verifications.iter().find_map(|v| match v {
             Verification::Unlock {
-                user_id,
+                user_id: Some(user_id),
                 verified: true,
                 ..
             } => Some(user_id.as_str()),
@@ -190,6 +208,11 @@ impl State {
         }
         match self.proven(verification_id)? {
             Proof::User(user_id) => {
+                if let Ok(Verification::Password { valid_after, .. }) =
+                    self.verification(verification_id)
+                {
+                    self.valid_after = Some(*valid_after);
+                }
                 self.user_id = Some(user_id.clone());
                 Ok(user_id)
             }
@@ -256,6 +279,7 @@ mod tests {
         s.add(Verification::Password {
             id: "v1".into(),
             user_id: "u1".into(),
+            valid_after: 0,
         });
         assert_eq!(s.identify_by("v1"), Ok("u1".into()));
         assert_eq!(s.ready_to_submit(), Ok("u1"));
@@ -268,6 +292,7 @@ mod tests {
         s.add(Verification::Password {
             id: "v1".into(),
             user_id: "u1".into(),
+            valid_after: 0,
         });
         s.start(Event::Register);
         assert!(s.verifications.is_empty());

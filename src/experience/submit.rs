@@ -124,8 +124,8 @@ pub async fn submit<D: Db, K: Kv>(
         &user_id,
         amr,
         &c.client_id,
-        ctx.now_ms,
-        ctx.config.session_ttl,
+        (ctx.now_ms, ctx.config.session_ttl),
+        c.state.valid_after,
     )?;
     let key = if registering {
         "Interaction.Register.Submit"
@@ -140,17 +140,23 @@ pub async fn submit<D: Db, K: Kv>(
         ip,
         payload: json!({}),
     };
-    // One transaction: the interaction's login, the session listed under its user, the
-    // audit row. Then the session goes to KV.
-    crate::store::transaction(
+    // One transaction: the session listed under its user (only if the password proven is
+    // still the user's, and the user not suspended), the interaction's login and the audit
+    // row with it. Then the session goes to KV.
+    let sid = begun.session.sid.as_str();
+    let counts = crate::store::transaction(
         ctx.db,
         &[
-            repo::login_statement(&c.interaction_id, &user_id, now),
             begun.listed.clone(),
-            audit::statement(logged, ctx.now_ms)?,
+            repo::login_statement(&c.interaction_id, &user_id, now, sid),
+            audit::with_session(logged, ctx.now_ms, sid)?,
         ],
     )
     .await?;
+    if counts.first().copied().unwrap_or(0) == 0 {
+        // The password changed (or the user was suspended) since it was proven here.
+        return Err(Failure::NoInteraction);
+    }
     session::save(ctx.kv, &begun.key, &begun.session, now).await?;
     let token = begun.token;
     Ok(Submitted {

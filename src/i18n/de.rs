@@ -61,7 +61,7 @@ pub fn text(m: Msg) -> &'static str {
         TooLong => "Das ist länger als erlaubt. Prüfe deine Eingabe.",
         BodyTooLarge => "Die Anfrage ist zu groß.",
         UnlockTitle => "Bestätige, dass du es bist",
-        UnlockIntro => "Es gab viele fehlgeschlagene Anmeldeversuche für dieses Konto. Gib den Code ein, den wir an {to} gesendet haben, um fortzufahren.",
+        UnlockIntro => "Es gab viele fehlgeschlagene Anmeldeversuche für dieses Konto. Wenn es eine E-Mail-Adresse oder Telefonnummer hat, haben wir einen Code dorthin gesendet: Gib ihn ein, um fortzufahren.",
         Unlocked => "Danke. Melde dich jetzt mit deinem Passwort an.",
         MethodNotEnabled => "Diese Art der Anmeldung ist hier nicht möglich.",
         SignUpMethodNotEnabled => "Auf diese Weise kannst du hier kein Konto anlegen.",

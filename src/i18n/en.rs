@@ -61,7 +61,7 @@ pub fn text(m: Msg) -> &'static str {
         TooLong => "That is longer than we accept. Check what you entered.",
         BodyTooLarge => "The request is too large.",
         UnlockTitle => "Confirm it is you",
-        UnlockIntro => "There were many failed attempts to sign in to this account. Enter the code we sent to {to} to continue.",
+        UnlockIntro => "There were many failed attempts to sign in to this account. If it has an email address or phone number, we sent a code to it: enter it to continue.",
         Unlocked => "Thank you. Now sign in with your password.",
         MethodNotEnabled => "This way of signing in is not available here.",
         SignUpMethodNotEnabled => "This way of creating an account is not available here.",

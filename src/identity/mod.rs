@@ -173,24 +173,6 @@ pub fn normalize(kind: Identifier, value: &str) -> Result<String, IdentityError>
     }
 }
 
-/// An address shown to someone who may not own it: `a***@example.com`, `*******2233`.
-pub fn masked(channel: Channel, value: &str) -> String {
-    match channel {
-        Channel::Email => match value.split_once('@') {
-            Some((local, domain)) => {
-                let first: String = local.chars().take(1).collect();
-                format!("{first}***@{domain}")
-            }
-            None => "***".to_owned(),
-        },
-        Channel::Phone => {
-            let n = value.chars().count();
-            let tail: String = value.chars().skip(n.saturating_sub(4)).collect();
-            format!("{}{tail}", "*".repeat(n.saturating_sub(4)))
-        }
-    }
-}
-
 /// The normal form of an address a code goes to.
 pub fn address(channel: Channel, value: &str) -> Result<String, IdentityError> {
     normalize(channel.identifier(), value)

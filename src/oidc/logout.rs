@@ -153,14 +153,40 @@ pub async fn end_all_of_user<D: Db, K: Kv>(
     if counts.first().copied().unwrap_or(0) == 0 {
         return Ok(false);
     }
-    for s in live.iter().filter(|s| Some(s.id.as_str()) != keep) {
-        let record = session::read(ctx.kv, &s.kv_key).await?;
-        ctx.kv.delete(&s.kv_key).await?;
-        if let Some(record) = record {
-            notify_apps(ctx, &record).await?;
+    // The change is committed: what follows is best effort, logged and never fatal. Each
+    // session left in KV is dead anyway (`sessions_valid_after`); at most MAX_ENDED are
+    // visited, to stay within a request's subrequests.
+    for s in live.iter().take(MAX_ENDED) {
+        if let Err(e) = leave_kv(ctx, s, keep).await {
+            log::warn!("ending session {} of user {user_id} in KV: {e}", s.id);
         }
     }
     Ok(true)
+}
+
+/// How many sessions [`end_all_of_user`] removes from KV and notifies apps of.
+const MAX_ENDED: usize = 50;
+
+/// Removes an ended session from KV and tells its apps; the kept one is carried over the
+/// new cut-off instead.
+async fn leave_kv<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    s: &sessions::LiveSession,
+    keep: Option<&str>,
+) -> Result<(), InternalError> {
+    let record = session::read(ctx.kv, &s.kv_key).await?;
+    if Some(s.id.as_str()) == keep {
+        if let Some(mut kept) = record {
+            kept.created_ms = ctx.now_ms;
+            session::save(ctx.kv, &s.kv_key, &kept, ctx.now()).await?;
+        }
+        return Ok(());
+    }
+    ctx.kv.delete(&s.kv_key).await?;
+    if let Some(record) = record {
+        notify_apps(ctx, &record).await?;
+    }
+    Ok(())
 }
 
 /// Queues a back-channel logout to each app of the session that asks for one.

@@ -98,9 +98,9 @@ fn live(user: &User, issued_at: i64) -> bool {
 }
 
 /// RFC 7662: for authenticated (confidential) clients only. A token is described only to
-/// the client it was issued to, or to the client its audience names; anyone else learns
-/// `{"active": false}` (§4: the server must not reveal a token to a party that may not
-/// see it). A user's token is inactive once the user is deleted or suspended, or changed
+/// the client it was issued to; anyone else learns `{"active": false}` (§4: the server must
+/// not reveal a token to a party that may not see it). An API (the audience of a JWT access
+/// token) is not a client here: it verifies the token itself against the JWKS. A user's token is inactive once the user is deleted or suspended, or changed
 /// the password after it was issued.
 pub async fn introspect<D: Db, K: Kv>(
     ctx: &Ctx<'_, D, K>,
@@ -154,10 +154,7 @@ pub async fn introspect<D: Db, K: Kv>(
         return Ok(inactive);
     };
     let c = &v.claims;
-    if c.iss != ctx.issuer()
-        || v.typ.as_deref() != Some(access_token::TYP)
-        || !(mine(&c.client_id) || mine(&c.aud))
-    {
+    if c.iss != ctx.issuer() || v.typ.as_deref() != Some(access_token::TYP) || !mine(&c.client_id) {
         return Ok(inactive);
     }
     // A machine-to-machine token's subject is its client; any other subject is a user.

@@ -76,12 +76,7 @@ fn render(
         .and_then(|id| c.state.verification(id).ok())
         .and_then(|v| match v {
             Verification::Code { identifier, .. } => Some(identifier.clone()),
-            Verification::Unlock {
-                channel,
-                identifier,
-                ..
-            } => Some(crate::identity::masked(*channel, identifier)),
-            Verification::Password { .. } => None,
+            Verification::Unlock { .. } | Verification::Password { .. } => None,
         });
     let unlocking = c
         .state
@@ -119,14 +114,12 @@ fn render(
             } else {
                 Msg::VerifyTitle
             }),
-            intro: sent_to.map(|to| {
-                let intro = if unlocking {
-                    Msg::UnlockIntro
-                } else {
-                    Msg::VerifyIntro
-                };
-                lang.fill(intro, &[("to", &to)])
-            }),
+            intro: if unlocking {
+                // Which address, if any, is not said: the page must not tell.
+                Some(lang.t(Msg::UnlockIntro).to_owned())
+            } else {
+                sent_to.map(|to| lang.fill(Msg::VerifyIntro, &[("to", &to)]))
+            },
             notice: None,
             action: "/verify",
             fields: vec![(

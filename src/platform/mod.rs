@@ -58,20 +58,38 @@ fn vars(env: &Env) -> Vars {
         .collect()
 }
 
-async fn to_http(mut req: Request) -> Result<crate::web::Request> {
-    // A body declared larger than any face takes is not read at all: the router answers 413.
+/// The request body, read up to [`crate::web::MAX_BODY`]: `None` when it is (or is declared
+/// to be) longer, which the router answers with 413 before any face parses it.
+async fn capped_body(req: &mut Request) -> Result<Option<Vec<u8>>> {
+    use futures_util::StreamExt;
+    let limit = crate::web::MAX_BODY;
     let declared = req
         .headers()
         .get("content-length")
         .ok()
         .flatten()
         .and_then(|v| v.trim().parse::<usize>().ok());
-    let oversized = declared.is_some_and(|n| n > crate::web::MAX_BODY);
-    let body = if oversized {
-        Vec::new()
-    } else {
-        req.bytes().await.unwrap_or_default()
+    if declared.is_some_and(|n| n > limit) {
+        return Ok(None);
+    }
+    // No body at all (a GET) is an empty one.
+    let Ok(mut stream) = req.stream() else {
+        return Ok(Some(Vec::new()));
     };
+    let mut body = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        body.extend_from_slice(&chunk?);
+        if body.len() > limit {
+            return Ok(None);
+        }
+    }
+    Ok(Some(body))
+}
+
+async fn to_http(mut req: Request) -> Result<crate::web::Request> {
+    let capped = capped_body(&mut req).await?;
+    let oversized = capped.is_none();
+    let body = capped.unwrap_or_default();
     let mut builder = http::Request::builder()
         .method(req.method().as_ref())
         .uri(req.url()?.as_str());

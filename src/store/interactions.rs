@@ -60,12 +60,13 @@ pub async fn interaction(
     .await
 }
 
-/// Marks the interaction as signed in by `user_id` (a statement for the sign-in's
-/// transaction).
-pub fn login_statement(id: &str, user_id: &str, now: i64) -> Statement {
+/// Marks the interaction as signed in by `user_id`, if session `sid` was listed earlier in
+/// the same transaction (a statement for the sign-in's transaction).
+pub fn login_statement(id: &str, user_id: &str, now: i64, sid: &str) -> Statement {
     Statement::new(
-        "UPDATE oidc_interactions SET user_id = ?2, login_at = ?3 WHERE id = ?1",
-        vec![id.into(), user_id.into(), now.into()],
+        "UPDATE oidc_interactions SET user_id = ?2, login_at = ?3 WHERE id = ?1 \
+         AND EXISTS (SELECT 1 FROM user_sessions WHERE id = ?4)",
+        vec![id.into(), user_id.into(), now.into(), sid.into()],
     )
 }
 

@@ -24,6 +24,19 @@ pub fn insert_statement(l: &LogRow) -> Statement {
     )
 }
 
+/// The row, only if session `sid` was listed earlier in the same transaction.
+pub fn insert_with_session_statement(l: &LogRow, sid: &str) -> Statement {
+    Statement::new(
+        "INSERT INTO logs (id, key, result, user_id, application_id, ip, payload, created_at) \
+         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8 WHERE EXISTS (SELECT 1 FROM user_sessions WHERE id = ?9)",
+        vec![
+            l.id.as_str().into(), l.key.as_str().into(), l.result.as_str().into(), l.user_id.clone().into(),
+            l.application_id.clone().into(), l.ip.clone().into(), l.payload.as_str().into(), l.created_at.into(),
+            sid.into(),
+        ],
+    )
+}
+
 pub async fn insert(db: &impl Db, l: &LogRow) -> Result<(), StoreError> {
     db.batch(&[insert_statement(l)]).await.map(|_| ())
 }

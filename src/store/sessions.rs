@@ -6,22 +6,31 @@ use super::users::{self, User};
 use super::{decode_rows, query_as, Db, Query, Statement, StoreError};
 use serde::Deserialize;
 
-/// Records a new session of `user_id` (a statement for the sign-in's transaction).
-pub fn record(
-    sid: &str,
-    user_id: &str,
-    kv_key: &str,
-    created_ms: i64,
-    expires_at: i64,
-) -> Statement {
+/// A session about to be listed under its user.
+pub struct NewSession<'a> {
+    pub sid: &'a str,
+    pub user_id: &'a str,
+    pub kv_key: &'a str,
+    pub created_ms: i64,
+    pub expires_at: i64,
+}
+
+/// Records a new session of its user (a statement for the sign-in's transaction), only if
+/// the user exists, is not suspended, and (when `valid_after` is given: the value seen when
+/// the password was proven) has not changed its password or been suspended since. Changes
+/// no row otherwise, and the transaction's writes that follow it check for its row.
+pub fn record(s: &NewSession<'_>, valid_after: Option<i64>) -> Statement {
     Statement::new(
-        "INSERT INTO user_sessions (id, user_id, kv_key, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO user_sessions (id, user_id, kv_key, created_at, expires_at) SELECT ?1, ?2, ?3, ?4, ?5 \
+         WHERE EXISTS (SELECT 1 FROM users WHERE id = ?2 AND is_suspended = 0 \
+         AND (?6 IS NULL OR sessions_valid_after = ?6))",
         vec![
-            sid.into(),
-            user_id.into(),
-            kv_key.into(),
-            created_ms.into(),
-            expires_at.into(),
+            s.sid.into(),
+            s.user_id.into(),
+            s.kv_key.into(),
+            s.created_ms.into(),
+            s.expires_at.into(),
+            valid_after.into(),
         ],
     )
 }

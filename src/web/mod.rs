@@ -150,6 +150,16 @@ pub fn params(req: &Request) -> Vec<(String, String)> {
     query_pairs(req)
 }
 
+/// Whether the query or the form body carries more parameters than any page or endpoint
+/// takes ([`crate::oidc::authorize::MAX_PARAMS`]).
+pub fn too_many_params(req: &Request) -> bool {
+    let limit = crate::oidc::authorize::MAX_PARAMS;
+    let query = req.uri().query().unwrap_or_default().as_bytes();
+    let form = media_type(req).as_deref() == Some("application/x-www-form-urlencoded");
+    form_urlencoded::parse(query).nth(limit).is_some()
+        || (form && form_urlencoded::parse(req.body()).nth(limit).is_some())
+}
+
 /// The first value of `name` among `params`.
 pub fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
     params
