@@ -350,7 +350,8 @@ fn repeated_wrong_passwords_lock_the_identifier_for_an_hour() {
     }
     let locked = h.sign_in(&jar, "alice", "password-123");
     assert_eq!(
-        locked.status, 200,
+        locked.status,
+        200,
         "even the right password is not checked while locked: {}",
         locked.text()
     );
