@@ -175,7 +175,10 @@ async fn route<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request, lang: Lang) -> R
         p if p == "/api" || p.starts_with("/api/") => {
             api::handle(ctx, req).await.unwrap_or_else(wire::api_error)
         }
-        p if KNOWN_PATHS.contains(&p) || codes::Screen::of(p).is_some() => {
+        p if KNOWN_PATHS.contains(&p)
+            || codes::Screen::of(p).is_some()
+            || pages::mfa::Screen::of(p).is_some() =>
+        {
             wire::method_not_allowed()
         }
         _ => wire::page_error(PageError::NotFound, lang),
@@ -193,8 +196,15 @@ fn page_handler<'a, D: Db, K: Kv>(
     get: bool,
     post: bool,
 ) -> Option<PageFuture<'a>> {
-    use pages::{authorize, codes, consent, logout, profile, sign_in};
+    use pages::{authorize, codes, consent, logout, mfa, profile, sign_in};
     use sign_in::Screen::{Register, SignIn};
+    if let Some(screen) = mfa::Screen::of(path) {
+        return match (get, post, screen) {
+            (_, true, _) => Some(Box::pin(mfa::submit(ctx, req, screen))),
+            (true, _, s) if s != mfa::Screen::Skip => Some(Box::pin(mfa::show(ctx, req, screen))),
+            _ => None,
+        };
+    }
     if let (Some(screen), true) = (codes::Screen::of(path), get || post) {
         return Some(if post {
             Box::pin(codes::submit(ctx, req, screen))

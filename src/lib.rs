@@ -29,6 +29,7 @@ pub mod ctx;
 pub mod experience;
 pub mod i18n;
 pub mod identity;
+pub mod mfa;
 pub mod oidc;
 pub mod session;
 

@@ -185,7 +185,16 @@ pub fn failure_status(f: &Failure) -> StatusCode {
         Failure::Step(_) | Failure::NoInteraction => S::BAD_REQUEST,
         Failure::InvalidCredentials => S::UNPROCESSABLE_ENTITY,
         Failure::Locked { .. } | Failure::ResendTooSoon { .. } => S::TOO_MANY_REQUESTS,
-        Failure::SecondProof { .. } => S::FORBIDDEN,
+        Failure::SecondProof { .. } | Failure::MfaRequired(_) => S::FORBIDDEN,
+        Failure::MissingMfa { .. }
+        | Failure::BackupCodeRequired
+        | Failure::TotpAlreadyInUse
+        | Failure::BackupCodeAlone
+        | Failure::MfaNotSkippable => S::UNPROCESSABLE_ENTITY,
+        Failure::InvalidTotp
+        | Failure::InvalidBackupCode
+        | Failure::MfaFactorNotEnabled
+        | Failure::MfaBlocked { .. } => S::BAD_REQUEST,
         Failure::Refused(r) => refusal_status(*r),
         Failure::UsernameTaken
         | Failure::WeakPassword(_)
@@ -274,6 +283,46 @@ impl From<Failure> for ApiError {
             Failure::InvalidEmail | Failure::InvalidPhone => ApiError::invalid_input(words),
             Failure::Invalid(m) => ApiError::invalid_input(m),
             Failure::TooLong => ApiError::invalid_input(words),
+            Failure::MfaRequired(f) => said("session.mfa.require_mfa_verification").with_data(
+                json!({ "availableFactors": f.iter().map(|x| x.as_str()).collect::<Vec<_>>() }),
+            ),
+            Failure::MissingMfa {
+                available,
+                skippable,
+            } => {
+                let mut data = json!({
+                    "availableFactors": available.iter().map(|x| x.as_str()).collect::<Vec<_>>()
+                });
+                if skippable {
+                    if let Some(m) = data.as_object_mut() {
+                        m.insert("skippable".into(), json!(true));
+                    }
+                }
+                e("user.missing_mfa", "Bind an MFA factor first.".into()).with_data(data)
+            }
+            Failure::BackupCodeRequired => said("session.mfa.backup_code_required"),
+            Failure::InvalidTotp => said("session.mfa.invalid_totp_code"),
+            Failure::InvalidBackupCode => said("session.mfa.invalid_backup_code"),
+            Failure::MfaFactorNotEnabled => e(
+                "session.mfa.mfa_factor_not_enabled",
+                "This MFA factor is not enabled.".into(),
+            ),
+            Failure::TotpAlreadyInUse => e(
+                "user.totp_already_in_use",
+                "The user already has an authenticator app.".into(),
+            ),
+            Failure::BackupCodeAlone => e(
+                "session.mfa.backup_code_can_not_be_alone",
+                "Backup codes need another factor.".into(),
+            ),
+            Failure::MfaNotSkippable => e(
+                "session.mfa.mfa_policy_not_user_controlled",
+                "The MFA policy does not allow skipping.".into(),
+            ),
+            Failure::MfaBlocked { until } => e(
+                "session.verification_blocked_too_many_attempts",
+                format!("Too many wrong codes; blocked until {until} (Unix time)."),
+            ),
             Failure::SecondProof { verification_id } => said("session.second_proof_required")
                 .with_data(json!({ "verificationId": verification_id })),
             Failure::WeakPassword(r) => e(

@@ -26,6 +26,7 @@ const CORE: &[&str] = &[
     "experience",
     "i18n",
     "identity",
+    "mfa",
     "oidc",
     "session",
 ];

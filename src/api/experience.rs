@@ -6,7 +6,7 @@ use crate::experience::interaction::{self, Current};
 use crate::experience::profile::{self, Field};
 use crate::experience::state::{Event, StepError, Verification};
 use crate::experience::submit::{self, Submitted};
-use crate::experience::{codes, password, Failure};
+use crate::experience::{codes, factors, password, Failure};
 use crate::identity::Identifier;
 use crate::store::{Db, Kv};
 use crate::web::error::ApiError;
@@ -19,6 +19,28 @@ use serde_json::json;
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct EventBody {
     interaction_event: Event,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct TotpVerifyBody {
+    code: String,
+    #[serde(default)]
+    verification_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CodeOnlyBody {
+    code: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct BindMfaBody {
+    #[serde(rename = "type")]
+    kind: crate::mfa::Factor,
+    verification_id: String,
 }
 
 #[derive(Deserialize)]
@@ -123,6 +145,12 @@ pub async fn handle<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request) -> Result<R
                     Verification::Password { id, .. } => {
                         json!({"id": id, "type": "Password", "verified": true})
                     }
+                    Verification::Totp { id, verified, .. } => json!({
+                        "id": id, "type": "Totp", "verified": verified,
+                    }),
+                    Verification::BackupCode { id, .. } => json!({
+                        "id": id, "type": "BackupCode", "verified": true,
+                    }),
                     Verification::Unlock { id, verified, .. } => json!({
                         "id": id, "type": "AccountUnlock", "verified": verified,
                     }),
@@ -163,6 +191,45 @@ pub async fn handle<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request) -> Result<R
             let id = verified?;
             interaction::save(ctx, &c).await?;
             return Ok(web::json(StatusCode::OK, &json!({ "verificationId": id })));
+        }
+        ("/verification/totp/secret", &Method::POST) => {
+            let t = factors::totp_secret(ctx, &mut c).await?;
+            interaction::save(ctx, &c).await?;
+            return Ok(web::json(
+                StatusCode::OK,
+                &json!({"verificationId": t.verification_id, "secret": t.secret, "secretQrCode": t.qr_data_url}),
+            ));
+        }
+        ("/verification/totp/verify", &Method::POST) => {
+            let b: TotpVerifyBody = json_body(&req)?;
+            let verified =
+                factors::totp_verify(ctx, &mut c, &b.code, b.verification_id.as_deref()).await;
+            let id = verified?;
+            interaction::save(ctx, &c).await?;
+            return Ok(web::json(StatusCode::OK, &json!({ "verificationId": id })));
+        }
+        ("/verification/backup-code/generate", &Method::POST) => {
+            let (id, codes) = factors::backup_generate(ctx, &mut c).await?;
+            interaction::save(ctx, &c).await?;
+            return Ok(web::json(
+                StatusCode::OK,
+                &json!({"verificationId": id, "codes": codes}),
+            ));
+        }
+        ("/verification/backup-code/verify", &Method::POST) => {
+            let b: CodeOnlyBody = json_body(&req)?;
+            let id = factors::backup_verify(ctx, &mut c, &b.code).await?;
+            interaction::save(ctx, &c).await?;
+            return Ok(web::json(StatusCode::OK, &json!({ "verificationId": id })));
+        }
+        ("/profile/mfa", &Method::POST) => {
+            let b: BindMfaBody = json_body(&req)?;
+            factors::bind(ctx, &mut c, b.kind, &b.verification_id).await?;
+            web::empty(StatusCode::NO_CONTENT)
+        }
+        ("/profile/mfa/mfa-skipped", &Method::POST) => {
+            factors::skip(&mut c)?;
+            web::empty(StatusCode::NO_CONTENT)
         }
         ("/verification/verification-code", &Method::POST) => {
             let b: SendCodeBody = json_body(&req)?;

@@ -37,6 +37,10 @@ pub async fn update<D: Db, K: Kv>(
     settings
         .validate()
         .map_err(|m| ApiError::invalid_input(format!("Invalid sign-in experience: {m}.")))?;
+    settings
+        .mfa
+        .validate()
+        .map_err(|(code, m)| ApiError::new(StatusCode::BAD_REQUEST, code, format!("{m}.")))?;
     let raw = serde_json::to_string(&settings).map_err(|e| StoreError::Decode(e.to_string()))?;
     repo::put(ctx.db, &raw, ctx.now_ms).await?;
     ctx.cache.forget_settings(ctx.now_ms);

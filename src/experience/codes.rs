@@ -176,7 +176,7 @@ pub async fn verify<D: Db, K: Kv>(
             identifier.clone().unwrap_or_else(|| person.clone()),
             identifier.is_some(),
         ),
-        Verification::Password { .. } => return Err(Failure::Step(StepError::UnknownVerification)),
+        _ => return Err(Failure::Step(StepError::UnknownVerification)),
     };
     let now = ctx.now();
     // Wrong codes also count per address and per client IP (beyond each code's 10 tries),

@@ -5,6 +5,7 @@
 //! live here, once.
 pub mod audit;
 pub mod codes;
+pub mod factors;
 pub mod interaction;
 pub mod messages;
 pub mod password;
@@ -71,6 +72,24 @@ pub enum Failure {
     SecondProof {
         verification_id: String,
     },
+    /// A user with MFA must verify one of these factors before the session starts.
+    MfaRequired(Vec<crate::mfa::Factor>),
+    /// The policy asks the user to bind one of these factors (`skippable` if it may skip).
+    MissingMfa {
+        available: Vec<crate::mfa::Factor>,
+        skippable: bool,
+    },
+    BackupCodeRequired,
+    InvalidTotp,
+    InvalidBackupCode,
+    MfaFactorNotEnabled,
+    TotpAlreadyInUse,
+    BackupCodeAlone,
+    MfaNotSkippable,
+    /// Too many wrong second-factor codes for this user; retry after this time (seconds).
+    MfaBlocked {
+        until: i64,
+    },
     Internal(InternalError),
 }
 
@@ -133,6 +152,19 @@ impl Failure {
             Failure::EmailTaken => plain(Msg::EmailTaken),
             Failure::TooLong => plain(Msg::TooLong),
             Failure::SecondProof { .. } => plain(Msg::UnlockIntro),
+            Failure::MfaRequired(_) => plain(Msg::MfaVerifyIntro),
+            Failure::MissingMfa { .. } => plain(Msg::BindTotpIntro),
+            Failure::BackupCodeRequired => plain(Msg::BackupCodesIntro),
+            Failure::InvalidTotp => plain(Msg::InvalidTotp),
+            Failure::InvalidBackupCode => plain(Msg::InvalidBackupCode),
+            Failure::MfaFactorNotEnabled
+            | Failure::TotpAlreadyInUse
+            | Failure::BackupCodeAlone
+            | Failure::MfaNotSkippable => plain(Msg::MfaNotPossible),
+            Failure::MfaBlocked { until } => {
+                let minutes = (until - now + 59).div_euclid(60).max(1);
+                (Msg::Locked, vec![("n", minutes.to_string())])
+            }
             Failure::NoInteraction => plain(Msg::InteractionExpired),
             Failure::Step(_) | Failure::Invalid(_) | Failure::Internal(_) => {
                 plain(Msg::SomethingWrong)

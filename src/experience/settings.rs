@@ -133,6 +133,9 @@ pub struct Settings {
     pub password_policy: PasswordPolicy,
     pub username_policy: UsernamePolicy,
     pub custom_css: Option<String>,
+    /// Multi-factor authentication: the factors offered and the policy (Logto's `mfa`).
+    #[serde(default)]
+    pub mfa: crate::mfa::MfaSettings,
 }
 
 impl Default for Settings {
@@ -186,6 +189,7 @@ impl Default for Settings {
                 max_length: 128,
             },
             custom_css: None,
+            mfa: crate::mfa::MfaSettings::default(),
         }
     }
 }

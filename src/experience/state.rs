@@ -47,6 +47,32 @@ pub enum Verification {
         tries: i64,
         verified: bool,
     },
+    /// An authenticator-app code. `new_secret` (base32) when it binds a new app: verified
+    /// once a code for that secret came back. Without it, a code of the user's bound app
+    /// was accepted: the second factor of this sign-in.
+    Totp {
+        id: String,
+        user_id: String,
+        new_secret: Option<String>,
+        verified: bool,
+    },
+    /// Backup codes: `new_codes` just generated to bind (shown once), or, without them, one
+    /// of the user's codes used: the second factor of this sign-in.
+    BackupCode {
+        id: String,
+        user_id: String,
+        new_codes: Option<Vec<String>>,
+    },
+}
+
+/// MFA in this interaction: the verifications to bind at submit, and a skip.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MfaProgress {
+    #[serde(default)]
+    pub bind: Vec<String>,
+    #[serde(default)]
+    pub skipped: bool,
 }
 
 impl Verification {
@@ -54,7 +80,9 @@ impl Verification {
         match self {
             Verification::Password { id, .. }
             | Verification::Code { id, .. }
-            | Verification::Unlock { id, .. } => id,
+            | Verification::Unlock { id, .. }
+            | Verification::Totp { id, .. }
+            | Verification::BackupCode { id, .. } => id,
         }
     }
 }
@@ -91,6 +119,8 @@ pub struct State {
     /// session starts only if it is still the same.
     #[serde(default)]
     pub valid_after: Option<i64>,
+    #[serde(default)]
+    pub mfa: MfaProgress,
 }
 
 /// A profile field a new account (or a signing-in one) must have under the settings.
@@ -185,7 +215,9 @@ impl State {
             Verification::Unlock {
                 verified: false, ..
             } => Err(StepError::NotVerified),
-            Verification::Unlock { .. } => Err(StepError::WrongEvent),
+            Verification::Unlock { .. }
+            | Verification::Totp { .. }
+            | Verification::BackupCode { .. } => Err(StepError::WrongEvent),
         }
     }
 

@@ -1,6 +1,7 @@
 //! The last steps: identification (which creates a new user in one write, once its profile
 //! is complete) and submission, which starts the browser session.
 use super::codes;
+use super::factors;
 use super::interaction::Current;
 use super::profile::{self, required_profile};
 use super::state::{Event, StepError, Verification};
@@ -107,9 +108,6 @@ pub async fn submit<D: Db, K: Kv>(
         return Err(Failure::TermsNotAgreed);
     }
     let now = ctx.now();
-    if let Some(old) = session::load(ctx.db, ctx.kv, old_session, now).await? {
-        session::end(ctx.db, ctx.kv, &old, now).await?;
-    }
     let by_code = c
         .state
         .verifications
@@ -120,13 +118,22 @@ pub async fn submit<D: Db, K: Kv>(
     } else {
         &["pwd"]
     };
-    let begun = session::begin(
+    let mut begun = session::begin(
         &user_id,
         amr,
         &c.client_id,
         (ctx.now_ms, ctx.config.session_ttl),
         c.state.valid_after,
     )?;
+    // MFA: verify, bind or go on, before anything of the old session ends.
+    let cleared = factors::clear(ctx, c, &user_id, &begun.session.sid).await?;
+    begun
+        .session
+        .amr
+        .extend(cleared.amr.iter().map(|m| (*m).to_owned()));
+    if let Some(old) = session::load(ctx.db, ctx.kv, old_session, now).await? {
+        session::end(ctx.db, ctx.kv, &old, now).await?;
+    }
     let key = if registering {
         "Interaction.Register.Submit"
     } else {
@@ -144,15 +151,19 @@ pub async fn submit<D: Db, K: Kv>(
     // still the user's, and the user not suspended), the interaction's login and the audit
     // row with it. Then the session goes to KV.
     let sid = begun.session.sid.as_str();
-    let counts = crate::store::transaction(
-        ctx.db,
-        &[
-            begun.listed.clone(),
-            repo::login_statement(&c.interaction_id, &user_id, now, sid),
-            audit::with_session(logged, ctx.now_ms, sid)?,
-        ],
-    )
-    .await?;
+    let mut statements = vec![
+        begun.listed.clone(),
+        repo::login_statement(&c.interaction_id, &user_id, now, sid),
+        audit::with_session(logged, ctx.now_ms, sid)?,
+    ];
+    statements.extend(cleared.statements);
+    let counts = crate::store::transaction(ctx.db, &statements)
+        .await
+        .map_err(|e| match e {
+            // Another interaction bound an authenticator app meanwhile.
+            StoreError::Unique(_) => Failure::TotpAlreadyInUse,
+            e => e.into(),
+        })?;
     if counts.first().copied().unwrap_or(0) == 0 {
         // The password changed (or the user was suspended) since it was proven here.
         return Err(Failure::NoInteraction);

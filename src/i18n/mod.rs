@@ -89,7 +89,9 @@ messages! {
     RegistrationClosed, SignInClosed, SomethingWrong, WrongCode, CodeExpired, ResendWait,
     CannotSend, NoAccountFound, EmailTaken, InvalidEmail, InvalidPhone, MethodNotEnabled,
     SignUpMethodNotEnabled, ResetNotEnabled, NeedsVerification, TooLong, BodyTooLarge,
-    UnlockTitle, UnlockIntro, Unlocked,
+    UnlockTitle, UnlockIntro, Unlocked, MfaVerifyTitle, MfaVerifyIntro, TotpCodeLabel, InvalidTotp,
+    InvalidBackupCode, BindTotpTitle, BindTotpIntro, SecretKey, BackupCodesTitle, BackupCodesIntro,
+    UseBackupCode, BackupCodeLabel, SkipForNow, SavedCodes, MfaNotPossible,
     // Password rules
     PwTooShort, PwTooLong, PwCharacterTypes, PwRepetition, PwUserInfo, PwWord,
     // Consent and sign-out

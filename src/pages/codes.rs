@@ -76,7 +76,7 @@ fn render(
         .and_then(|id| c.state.verification(id).ok())
         .and_then(|v| match v {
             Verification::Code { identifier, .. } => Some(identifier.clone()),
-            Verification::Unlock { .. } | Verification::Password { .. } => None,
+            _ => None,
         });
     let unlocking = c
         .state
@@ -91,6 +91,7 @@ fn render(
     };
     let page = match screen {
         Screen::SignInCode => views::FieldsPage {
+            extra: views::Extra::default(),
             heading: lang.t(Msg::SignInWithCode),
             intro: None,
             notice: None,
@@ -100,6 +101,7 @@ fn render(
             links: vec![("/sign-in", lang.t(Msg::UsePassword))],
         },
         Screen::Reset => views::FieldsPage {
+            extra: views::Extra::default(),
             heading: lang.t(Msg::ResetTitle),
             intro: Some(lang.t(Msg::ResetIntro).to_owned()),
             notice: None,
@@ -109,6 +111,7 @@ fn render(
             links: vec![("/sign-in", lang.t(Msg::UsePassword))],
         },
         Screen::Verify => views::FieldsPage {
+            extra: views::Extra::default(),
             heading: lang.t(if unlocking {
                 Msg::UnlockTitle
             } else {
@@ -133,6 +136,7 @@ fn render(
             links: vec![back],
         },
         Screen::NewPassword => views::FieldsPage {
+            extra: views::Extra::default(),
             heading: lang.t(Msg::NewPasswordTitle),
             intro: None,
             notice: None,

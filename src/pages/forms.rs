@@ -118,7 +118,8 @@ pub fn form<'a>(
     }
 }
 
-/// Submits the interaction: a redirect onwards, with the new session's cookie.
+/// Submits the interaction: a redirect onwards, with the new session's cookie, or to the MFA
+/// screen the submit stopped for.
 pub async fn finish<D: Db, K: Kv>(
     ctx: &Ctx<'_, D, K>,
     req: &Request,
@@ -129,7 +130,14 @@ pub async fn finish<D: Db, K: Kv>(
     let Submitted {
         redirect_to,
         session_token,
-    } = submit::submit(ctx, c, old.as_deref(), agreed, ip(req)).await?;
+    } = match submit::submit(ctx, c, old.as_deref(), agreed, ip(req)).await {
+        Ok(s) => s,
+        // MFA to verify or bind first: its screen.
+        Err(f) => match super::mfa::next_screen(&f) {
+            Some(to) => return Ok(web::redirect(to)),
+            None => return Err(f),
+        },
+    };
     Ok(with_session(
         web::redirect(&redirect_to),
         session_token.as_deref(),

@@ -12,6 +12,7 @@ pub mod codes;
 pub mod consent;
 pub mod forms;
 pub mod logout;
+pub mod mfa;
 pub mod profile;
 pub mod sign_in;
 pub mod views;

@@ -28,6 +28,7 @@ fn render(
     f.privacy_url = None;
     let page = if wants_email {
         views::FieldsPage {
+            extra: views::Extra::default(),
             heading: lang.t(Msg::AddEmail),
             intro: Some(lang.t(Msg::AddEmailIntro).to_owned()),
             notice: None,
@@ -44,6 +45,7 @@ fn render(
         }
     } else {
         views::FieldsPage {
+            extra: views::Extra::default(),
             heading: lang.t(Msg::AddUsername),
             intro: Some(lang.t(Msg::AddUsernameIntro).to_owned()),
             notice: None,

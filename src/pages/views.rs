@@ -269,6 +269,7 @@ pub type Field<'a> = (&'a str, &'a str, &'a str, &'a str, String);
 #[template(path = "one_field.html")]
 struct OneField<'a> {
     ctx: PageContext,
+    extra: Extra<'a>,
     heading: &'a str,
     intro: Option<String>,
     notice: Option<&'a str>,
@@ -284,7 +285,18 @@ struct OneField<'a> {
     t: Lang,
 }
 
+/// What an MFA screen shows besides its fields: a QR code, a key, backup codes, a skip.
+#[derive(Default)]
+pub struct Extra<'a> {
+    pub qr: Option<String>,
+    pub secret: Option<String>,
+    pub secret_label: &'a str,
+    pub codes: Vec<String>,
+    pub skip: Option<(&'a str, &'a str)>,
+}
+
 pub struct FieldsPage<'a> {
+    pub extra: Extra<'a>,
     pub heading: &'a str,
     pub intro: Option<String>,
     pub notice: Option<&'a str>,
@@ -297,6 +309,7 @@ pub struct FieldsPage<'a> {
 pub fn fields_page(f: &Form<'_>, p: FieldsPage<'_>) -> String {
     render(OneField {
         ctx: form_ctx(f, p.heading),
+        extra: p.extra,
         heading: p.heading,
         intro: p.intro,
         notice: p.notice,

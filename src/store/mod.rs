@@ -14,6 +14,7 @@ pub mod interactions;
 pub mod keys;
 pub mod logs;
 pub mod messages;
+pub mod mfa;
 pub mod oidc;
 pub mod rbac;
 pub mod sessions;

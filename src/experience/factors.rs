@@ -1,0 +1,502 @@
+//! The MFA steps of an interaction (Logto's `/verification/totp…`, `/backup-code…`,
+//! `/profile/mfa…` and the check at submit), over the verifiers of `crate::mfa`. The hosted
+//! pages and the Experience API both drive these.
+//!
+//! Invariant: a factor verified here is the user's own and accepted once (the TOTP step and
+//! the backup code are consumed by a conditional write); wrong codes count against the user
+//! like wrong passwords; what is bound is written only with the session it opens.
+use super::interaction::Current;
+use super::state::{Event, StepError, Verification};
+use super::Failure;
+use crate::crypto::keys::KeySealer;
+use crate::crypto::random;
+use crate::ctx::Ctx;
+use crate::mfa::{self, backup, totp, Factor, Facts, Gate, UserMfaConfig};
+use crate::store::mfa as repo;
+use crate::store::throttle::{self, Policy};
+use crate::store::{Db, Kv, Statement};
+
+/// Wrong second-factor codes per user within an hour before the user's codes are refused
+/// for an hour: 30 guesses against a million codes.
+pub const FACTOR_POLICY: Policy = Policy::hourly(30);
+
+fn user_of(c: &Current) -> Result<String, Failure> {
+    if c.state.event().map_err(Failure::Step)? == Event::ForgotPassword {
+        return Err(Failure::Step(StepError::WrongEvent));
+    }
+    c.state
+        .user_id
+        .clone()
+        .ok_or(Failure::Step(StepError::NotIdentified))
+}
+
+fn enabled(c: &Current, f: Factor) -> Result<(), Failure> {
+    if c.settings.mfa.enabled(f) {
+        Ok(())
+    } else {
+        Err(Failure::MfaFactorNotEnabled)
+    }
+}
+
+fn sealer<'a, D: Db, K: Kv>(ctx: &'a Ctx<'_, D, K>) -> Result<KeySealer<'a>, Failure> {
+    Ok(KeySealer::new(
+        &ctx.config.key_encryption_secret,
+        ctx.crypto,
+    )?)
+}
+
+/// What the user has bound, by factor (backup codes only while some are unused), among the
+/// factors the settings enable.
+async fn bound<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    c: &Current,
+    user_id: &str,
+) -> Result<Vec<Factor>, Failure> {
+    let rows = repo::factors_of(ctx.db, user_id).await?;
+    let mut out: Vec<Factor> = rows
+        .iter()
+        .filter_map(|r| match r.kind.as_str() {
+            "Totp" => Some(Factor::Totp),
+            "BackupCode" if r.remain_codes > 0 => Some(Factor::BackupCode),
+            _ => None,
+        })
+        .filter(|f| c.settings.mfa.enabled(*f))
+        .collect();
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+/// The factors the identified user has bound (for the pages' choice of forms).
+pub async fn bound_factors<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    c: &Current,
+) -> Result<Vec<Factor>, Failure> {
+    let user_id = user_of(c)?;
+    bound(ctx, c, &user_id).await
+}
+
+/// Whether this interaction verified one of the user's own factors (not a new binding).
+fn verified(c: &Current) -> bool {
+    c.state.verifications.iter().any(|v| {
+        matches!(
+            v,
+            Verification::Totp {
+                new_secret: None,
+                verified: true,
+                ..
+            } | Verification::BackupCode {
+                new_codes: None,
+                ..
+            }
+        )
+    })
+}
+
+/// A user who has factors must verify one before changing them (Logto's
+/// `guardMfaVerificationStatus`).
+async fn guard_verified<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    c: &Current,
+    user_id: &str,
+) -> Result<(), Failure> {
+    if c.state.event == Some(Event::SignIn) && !verified(c) {
+        let have = bound(ctx, c, user_id).await?;
+        if !have.is_empty() {
+            return Err(Failure::MfaRequired(have));
+        }
+    }
+    Ok(())
+}
+
+/// `POST /verification/totp/secret`: a new secret to bind, its `otpauth://` URI as a QR
+/// code, and the verification to confirm it with.
+pub struct NewTotp {
+    pub verification_id: String,
+    pub secret: String,
+    pub qr_data_url: String,
+}
+
+pub async fn totp_secret<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    c: &mut Current,
+) -> Result<NewTotp, Failure> {
+    let user_id = user_of(c)?;
+    enabled(c, Factor::Totp)?;
+    guard_verified(ctx, c, &user_id).await?;
+    if repo::totp_of(ctx.db, &user_id).await?.is_some() {
+        return Err(Failure::TotpAlreadyInUse);
+    }
+    // The account the app lists: the user's name, username, email or phone.
+    let user = crate::store::users::get(ctx.db, &user_id)
+        .await?
+        .ok_or(Failure::UserNotFound)?;
+    let account = [
+        &user.name,
+        &user.username,
+        &user.primary_email,
+        &user.primary_phone,
+    ]
+    .into_iter()
+    .flatten()
+    .next()
+    .cloned()
+    .unwrap_or_else(|| user.id.clone());
+    // A secret already offered in this interaction and not confirmed yet is offered again
+    // (a reloaded page shows the same QR code).
+    let pending = c.state.verifications.iter().rev().find_map(|v| match v {
+        Verification::Totp {
+            id,
+            new_secret: Some(s),
+            verified: false,
+            ..
+        } => Some((id.clone(), s.clone())),
+        _ => None,
+    });
+    let (id, secret, fresh) = match pending {
+        Some((id, s)) => (id, s, false),
+        None => (random::id()?, totp::new_secret()?.1, true),
+    };
+    let host = url::Url::parse(&ctx.origin)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned))
+        .unwrap_or_else(|| "Gatehouse".into());
+    let uri = totp::uri(&host, &account, &secret);
+    let qr_data_url = mfa::qr::data_url(&uri).unwrap_or_default();
+    if fresh {
+        c.state.add(Verification::Totp {
+            id: id.clone(),
+            user_id,
+            new_secret: Some(secret.clone()),
+            verified: false,
+        });
+    }
+    Ok(NewTotp {
+        verification_id: id,
+        secret,
+        qr_data_url,
+    })
+}
+
+/// Refuses while the user's second-factor attempts are locked; returns the lock key.
+async fn not_locked<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, user_id: &str) -> Result<String, Failure> {
+    let key = format!("mfa:{user_id}");
+    if let Some(until) =
+        throttle::locked_until(ctx.db, std::slice::from_ref(&key), ctx.now()).await?
+    {
+        return Err(Failure::MfaBlocked { until });
+    }
+    Ok(key)
+}
+
+/// `POST /verification/totp/verify`: with `verification_id`, confirms a new secret; without,
+/// checks a code of the user's bound app (good once) as this sign-in's second factor.
+pub async fn totp_verify<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    c: &mut Current,
+    code: &str,
+    verification_id: Option<&str>,
+) -> Result<String, Failure> {
+    let user_id = user_of(c)?;
+    let key = not_locked(ctx, &user_id).await?;
+    let now = ctx.now();
+    if let Some(id) = verification_id {
+        let Ok(Verification::Totp {
+            new_secret: Some(secret),
+            verified,
+            ..
+        }) = c.state.verification_mut(id)
+        else {
+            return Err(Failure::Step(StepError::UnknownVerification));
+        };
+        let raw = totp::decode(secret).ok_or(Failure::InvalidTotp)?;
+        if totp::accept(&raw, code, now, None).is_none() {
+            throttle::record_failure(ctx.db, &key, FACTOR_POLICY, now).await?;
+            return Err(Failure::InvalidTotp);
+        }
+        *verified = true;
+        return Ok(id.to_owned());
+    }
+    let app = repo::totp_of(ctx.db, &user_id)
+        .await?
+        .ok_or(Failure::MfaFactorNotEnabled)?;
+    let raw = sealer(ctx)?
+        .open(&format!("totp:{}", app.id), &app.secret)
+        .await?;
+    let accepted = match totp::accept(&raw, code, now, app.last_used_step) {
+        Some(step) => repo::use_totp_step(ctx.db, &app.id, step, ctx.now_ms).await?,
+        None => false,
+    };
+    if !accepted {
+        throttle::record_failure(ctx.db, &key, FACTOR_POLICY, now).await?;
+        return Err(Failure::InvalidTotp);
+    }
+    let id = random::id()?;
+    c.state.add(Verification::Totp {
+        id: id.clone(),
+        user_id,
+        new_secret: None,
+        verified: true,
+    });
+    Ok(id)
+}
+
+/// `POST /verification/backup-code/generate`: ten new codes to bind (shown once).
+pub async fn backup_generate<D: Db, K: Kv>(
+    _ctx: &Ctx<'_, D, K>,
+    c: &mut Current,
+) -> Result<(String, Vec<String>), Failure> {
+    let user_id = user_of(c)?;
+    enabled(c, Factor::BackupCode)?;
+    // Codes generated in this interaction and not bound yet are shown again.
+    if let Some((id, codes)) = c.state.verifications.iter().rev().find_map(|v| match v {
+        Verification::BackupCode {
+            id,
+            new_codes: Some(codes),
+            ..
+        } if !c.state.mfa.bind.contains(id) => Some((id.clone(), codes.clone())),
+        _ => None,
+    }) {
+        return Ok((id, codes));
+    }
+    let codes = backup::generate()?;
+    let id = random::id()?;
+    c.state.add(Verification::BackupCode {
+        id: id.clone(),
+        user_id,
+        new_codes: Some(codes.clone()),
+    });
+    Ok((id, codes))
+}
+
+/// `POST /verification/backup-code/verify`: uses one of the user's backup codes as this
+/// sign-in's second factor.
+pub async fn backup_verify<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    c: &mut Current,
+    code: &str,
+) -> Result<String, Failure> {
+    let user_id = user_of(c)?;
+    let key = not_locked(ctx, &user_id).await?;
+    let code = code.trim();
+    let used = backup::well_formed(code)
+        && repo::use_backup_code(
+            ctx.db,
+            &user_id,
+            &backup::hash(&ctx.config.key_encryption_secret, &user_id, code)?,
+            ctx.now_ms,
+        )
+        .await?;
+    if !used {
+        throttle::record_failure(ctx.db, &key, FACTOR_POLICY, ctx.now()).await?;
+        return Err(Failure::InvalidBackupCode);
+    }
+    let id = random::id()?;
+    c.state.add(Verification::BackupCode {
+        id: id.clone(),
+        user_id,
+        new_codes: None,
+    });
+    Ok(id)
+}
+
+/// `POST /profile/mfa {type, verificationId}`: binds a verified new factor at submit.
+pub async fn bind<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    c: &mut Current,
+    factor: Factor,
+    verification_id: &str,
+) -> Result<(), Failure> {
+    let user_id = user_of(c)?;
+    guard_verified(ctx, c, &user_id).await?;
+    enabled(c, factor)?;
+    let v = c
+        .state
+        .verification(verification_id)
+        .map_err(Failure::Step)?;
+    match (factor, v) {
+        (
+            Factor::Totp,
+            Verification::Totp {
+                new_secret: Some(_),
+                verified: true,
+                ..
+            },
+        ) => {
+            if repo::totp_of(ctx.db, &user_id).await?.is_some() {
+                return Err(Failure::TotpAlreadyInUse);
+            }
+        }
+        (Factor::Totp, Verification::Totp { .. }) => {
+            return Err(Failure::Step(StepError::NotVerified))
+        }
+        (
+            Factor::BackupCode,
+            Verification::BackupCode {
+                new_codes: Some(_), ..
+            },
+        ) => {
+            let others = bound(ctx, c, &user_id).await?;
+            let binding_other = bindings(c).iter().any(|f| *f != Factor::BackupCode);
+            if !others.iter().any(|f| *f != Factor::BackupCode) && !binding_other {
+                return Err(Failure::BackupCodeAlone);
+            }
+        }
+        _ => return Err(Failure::Step(StepError::UnknownVerification)),
+    }
+    // One of each factor: a later binding of the same kind replaces an earlier one.
+    let kind_of = |c: &Current, id: &str| match c.state.verification(id) {
+        Ok(Verification::Totp { .. }) => Some(Factor::Totp),
+        Ok(Verification::BackupCode { .. }) => Some(Factor::BackupCode),
+        _ => None,
+    };
+    let keep: Vec<String> = c
+        .state
+        .mfa
+        .bind
+        .iter()
+        .filter(|id| kind_of(c, id) != Some(factor))
+        .cloned()
+        .collect();
+    c.state.mfa.bind = keep;
+    c.state.mfa.bind.push(verification_id.to_owned());
+    Ok(())
+}
+
+/// The factors this interaction is binding.
+fn bindings(c: &Current) -> Vec<Factor> {
+    c.state
+        .mfa
+        .bind
+        .iter()
+        .filter_map(|id| match c.state.verification(id) {
+            Ok(Verification::Totp { .. }) => Some(Factor::Totp),
+            Ok(Verification::BackupCode { .. }) => Some(Factor::BackupCode),
+            _ => None,
+        })
+        .collect()
+}
+
+/// `POST /profile/mfa/mfa-skipped`.
+pub fn skip(c: &mut Current) -> Result<(), Failure> {
+    user_of(c)?;
+    if !c.settings.mfa.policy.skippable() {
+        return Err(Failure::MfaNotSkippable);
+    }
+    c.state.mfa.skipped = true;
+    Ok(())
+}
+
+/// What MFA adds to a session that may start.
+pub struct Cleared {
+    /// Writes for the submit's transaction (each only with the session `sid`).
+    pub statements: Vec<Statement>,
+    /// RFC 8176 methods the second factor adds to the session's `amr`.
+    pub amr: Vec<&'static str>,
+}
+
+/// The check at submit, Logto's order: verify a bound factor, bind one when the policy asks,
+/// backup codes when enabled. On success, the bindings (sealed) and the user's MFA
+/// preferences, as statements that write only with the session `sid`.
+pub async fn clear<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    c: &Current,
+    user_id: &str,
+    sid: &str,
+) -> Result<Cleared, Failure> {
+    let registering = c.state.event == Some(Event::Register);
+    let config: UserMfaConfig = match repo::config_of(ctx.db, user_id).await? {
+        Some(raw) => crate::json::parse::<serde_json::Value>(&raw)
+            .ok()
+            .and_then(|v| v.get("mfa").cloned())
+            .and_then(|m| serde_json::from_value(m).ok())
+            .unwrap_or_default(),
+        None => UserMfaConfig::default(),
+    };
+    let facts = Facts {
+        bound: if registering {
+            Vec::new()
+        } else {
+            bound(ctx, c, user_id).await?
+        },
+        verified: verified(c),
+        binding: bindings(c),
+        skipped: c.state.mfa.skipped || config.skipped,
+        config: config.clone(),
+        registering,
+    };
+    match mfa::gate(&c.settings.mfa, &facts) {
+        Gate::Pass => {}
+        Gate::VerifyFirst(f) => return Err(Failure::MfaRequired(f)),
+        Gate::Bind {
+            available,
+            skippable,
+        } => {
+            return Err(Failure::MissingMfa {
+                available,
+                skippable,
+            })
+        }
+        Gate::BackupCodeRequired => return Err(Failure::BackupCodeRequired),
+    }
+    let mut statements = Vec::new();
+    for id in &c.state.mfa.bind {
+        match c.state.verification(id) {
+            Ok(Verification::Totp {
+                new_secret: Some(secret),
+                verified: true,
+                ..
+            }) => {
+                let raw = totp::decode(secret).ok_or(Failure::InvalidTotp)?;
+                let row_id = random::id()?;
+                let sealed = sealer(ctx)?.seal(&format!("totp:{row_id}"), &raw).await?;
+                statements.push(repo::bind_totp(&row_id, user_id, &sealed, ctx.now_ms, sid));
+            }
+            Ok(Verification::BackupCode {
+                new_codes: Some(codes),
+                ..
+            }) => {
+                let hashes = codes
+                    .iter()
+                    .map(|code| backup::hash(&ctx.config.key_encryption_secret, user_id, code))
+                    .collect::<Result<Vec<_>, _>>()?;
+                statements.extend(repo::bind_backup_codes(
+                    &random::id()?,
+                    user_id,
+                    &hashes,
+                    ctx.now_ms,
+                    sid,
+                ));
+            }
+            _ => {}
+        }
+    }
+    let mut next = config;
+    if !facts.binding.is_empty() {
+        next.enabled = Some(true);
+    }
+    if c.state.mfa.skipped {
+        next.skipped = true;
+    }
+    if next != facts.config {
+        let json = serde_json::json!({ "mfa": next }).to_string();
+        statements.push(repo::set_config(user_id, &json, sid));
+    }
+    let mut amr = Vec::new();
+    for v in &c.state.verifications {
+        match v {
+            Verification::Totp {
+                new_secret: None,
+                verified: true,
+                ..
+            } => amr.extend(["otp", "mfa"]),
+            Verification::BackupCode {
+                new_codes: None, ..
+            } => amr.push("mfa"),
+            _ => {}
+        }
+    }
+    amr.sort_unstable();
+    amr.dedup();
+    Ok(Cleared { statements, amr })
+}

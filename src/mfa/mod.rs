@@ -1,0 +1,308 @@
+//! Multi-factor authentication: the factors (authenticator-app codes and backup codes so
+//! far), the sign-in experience's MFA policy, and the rule that decides, before a session
+//! starts, whether the user must verify a factor, bind one, or may go on.
+//!
+//! The verifiers ([`totp`], [`backup`]) are pure and take `now`; the experience core calls
+//! [`gate`] from `submit`, and the pages and the Experience API only show its answer.
+//!
+//! Invariant: a user who has a factor never gets a session without verifying one of them
+//! in the same interaction; under `Mandatory`, a user without one never gets a session
+//! without binding one; a backup code is never a user's only factor.
+pub mod backup;
+pub mod qr;
+pub mod totp;
+
+use serde::{Deserialize, Serialize};
+
+/// Logto's `MfaFactor`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Factor {
+    Totp,
+    WebAuthn,
+    BackupCode,
+    EmailVerificationCode,
+    PhoneVerificationCode,
+}
+
+impl Factor {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Factor::Totp => "Totp",
+            Factor::WebAuthn => "WebAuthn",
+            Factor::BackupCode => "BackupCode",
+            Factor::EmailVerificationCode => "EmailVerificationCode",
+            Factor::PhoneVerificationCode => "PhoneVerificationCode",
+        }
+    }
+    /// The factors Gatehouse can verify today.
+    pub fn supported(self) -> bool {
+        matches!(self, Factor::Totp | Factor::BackupCode)
+    }
+}
+
+/// Logto's `MfaPolicy`. `UserControlled` is deprecated and read as
+/// `PromptAtSignInAndSignUp`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Policy {
+    Mandatory,
+    PromptAtSignInAndSignUp,
+    PromptOnlyAtSignIn,
+    NoPrompt,
+    #[serde(rename = "UserControlled")]
+    UserControlled,
+}
+
+impl Policy {
+    fn normal(self) -> Policy {
+        match self {
+            Policy::UserControlled => Policy::PromptAtSignInAndSignUp,
+            p => p,
+        }
+    }
+    /// Whether a user may skip binding a factor.
+    pub fn skippable(self) -> bool {
+        self.normal() != Policy::Mandatory
+    }
+}
+
+/// `mfa` of the sign-in experience.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MfaSettings {
+    pub factors: Vec<Factor>,
+    pub policy: Policy,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization_required_mfa_policy: Option<String>,
+}
+
+impl Default for MfaSettings {
+    /// Logto's seed: no factors, the prompting policy.
+    fn default() -> Self {
+        MfaSettings {
+            factors: Vec::new(),
+            policy: Policy::PromptAtSignInAndSignUp,
+            organization_required_mfa_policy: None,
+        }
+    }
+}
+
+impl MfaSettings {
+    /// Logto's checks of `PATCH /api/sign-in-exp`: the error code and its words.
+    pub fn validate(&self) -> Result<(), (&'static str, String)> {
+        let mut seen = self.factors.clone();
+        seen.sort();
+        seen.dedup();
+        if seen.len() != self.factors.len() {
+            return Err((
+                "sign_in_experiences.duplicated_mfa_factors",
+                "MFA factors must not repeat".into(),
+            ));
+        }
+        if self.factors == [Factor::BackupCode] {
+            return Err((
+                "sign_in_experiences.backup_code_cannot_be_enabled_alone",
+                "Backup codes cannot be the only MFA factor".into(),
+            ));
+        }
+        if let Some(f) = self.factors.iter().find(|f| !f.supported()) {
+            return Err((
+                "sign_in_experiences.mfa_factor_not_supported",
+                format!(
+                    "The MFA factor {} is not supported yet; use Totp and BackupCode",
+                    f.as_str()
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn enabled(&self, f: Factor) -> bool {
+        self.factors.contains(&f)
+    }
+}
+
+/// The user's MFA preferences (Logto's `logto_config.mfa`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserMfaConfig {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    #[serde(default)]
+    pub skipped: bool,
+    #[serde(default)]
+    pub skip_mfa_on_sign_in: bool,
+}
+
+/// What the gate knows about the user and the interaction.
+#[derive(Debug, Clone, Default)]
+pub struct Facts {
+    /// Factors the user has bound (backup codes only while some are unused), enabled ones only.
+    pub bound: Vec<Factor>,
+    /// A factor was verified in this interaction (not a new binding).
+    pub verified: bool,
+    /// Factors being bound in this interaction.
+    pub binding: Vec<Factor>,
+    /// The user skipped binding, now or before.
+    pub skipped: bool,
+    pub config: UserMfaConfig,
+    pub registering: bool,
+}
+
+/// The gate's answer, Logto's order of checks at submit (`classes/mfa.ts`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Gate {
+    Pass,
+    /// 403 `session.mfa.require_mfa_verification`: verify one of these first.
+    VerifyFirst(Vec<Factor>),
+    /// 422 `user.missing_mfa`: bind one of these (`skippable` under a prompting policy).
+    Bind {
+        available: Vec<Factor>,
+        skippable: bool,
+    },
+    /// 422 `session.mfa.backup_code_required`.
+    BackupCodeRequired,
+}
+
+/// Decides what must happen before a session starts.
+pub fn gate(settings: &MfaSettings, f: &Facts) -> Gate {
+    let policy = settings.policy.normal();
+    let enabled: Vec<Factor> = settings.factors.clone();
+    // 1. A user with factors verifies one, unless they turned MFA off where that is allowed.
+    let user_off =
+        (f.config.enabled == Some(false) || f.config.skip_mfa_on_sign_in) && policy.skippable();
+    if !f.registering && !f.bound.is_empty() && !f.verified && !user_off {
+        return Gate::VerifyFirst(f.bound.clone());
+    }
+    if enabled.is_empty() || policy == Policy::NoPrompt {
+        return Gate::Pass;
+    }
+    if f.registering && policy == Policy::PromptOnlyAtSignIn {
+        return Gate::Pass;
+    }
+    let has_main = |list: &[Factor]| list.iter().any(|x| *x != Factor::BackupCode);
+    let fulfilled = has_main(&f.bound) || has_main(&f.binding);
+    if !fulfilled {
+        if policy.skippable() && f.skipped {
+            return Gate::Pass;
+        }
+        let available: Vec<Factor> = enabled
+            .iter()
+            .copied()
+            .filter(|x| *x != Factor::BackupCode)
+            .collect();
+        return Gate::Bind {
+            available,
+            skippable: policy.skippable(),
+        };
+    }
+    let backup_bound =
+        f.bound.contains(&Factor::BackupCode) || f.binding.contains(&Factor::BackupCode);
+    if enabled.contains(&Factor::BackupCode) && !backup_bound {
+        return Gate::BackupCodeRequired;
+    }
+    Gate::Pass
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(policy: Policy, factors: &[Factor]) -> MfaSettings {
+        MfaSettings {
+            factors: factors.to_vec(),
+            policy,
+            organization_required_mfa_policy: None,
+        }
+    }
+
+    #[test]
+    fn a_user_with_a_factor_must_verify_it_whatever_the_policy() {
+        let s = settings(Policy::NoPrompt, &[Factor::Totp]);
+        let f = Facts {
+            bound: vec![Factor::Totp],
+            ..Facts::default()
+        };
+        assert_eq!(gate(&s, &f), Gate::VerifyFirst(vec![Factor::Totp]));
+        let done = Facts {
+            verified: true,
+            ..f
+        };
+        assert_eq!(gate(&s, &done), Gate::Pass);
+    }
+
+    #[test]
+    fn mandatory_asks_to_bind_then_for_backup_codes_and_cannot_be_skipped() {
+        let s = settings(Policy::Mandatory, &[Factor::Totp, Factor::BackupCode]);
+        let none = Facts {
+            skipped: true,
+            ..Facts::default()
+        };
+        assert_eq!(
+            gate(&s, &none),
+            Gate::Bind {
+                available: vec![Factor::Totp],
+                skippable: false
+            }
+        );
+        let binding = Facts {
+            binding: vec![Factor::Totp],
+            ..Facts::default()
+        };
+        assert_eq!(gate(&s, &binding), Gate::BackupCodeRequired);
+        let both = Facts {
+            binding: vec![Factor::Totp, Factor::BackupCode],
+            ..Facts::default()
+        };
+        assert_eq!(gate(&s, &both), Gate::Pass);
+    }
+
+    #[test]
+    fn a_prompting_policy_can_be_skipped_and_prompt_only_at_sign_in_spares_registration() {
+        let s = settings(Policy::PromptAtSignInAndSignUp, &[Factor::Totp]);
+        assert_eq!(
+            gate(&s, &Facts::default()),
+            Gate::Bind {
+                available: vec![Factor::Totp],
+                skippable: true
+            }
+        );
+        let skipped = Facts {
+            skipped: true,
+            ..Facts::default()
+        };
+        assert_eq!(gate(&s, &skipped), Gate::Pass);
+        let s = settings(Policy::PromptOnlyAtSignIn, &[Factor::Totp]);
+        let reg = Facts {
+            registering: true,
+            ..Facts::default()
+        };
+        assert_eq!(gate(&s, &reg), Gate::Pass);
+        assert_eq!(
+            gate(
+                &settings(Policy::NoPrompt, &[Factor::Totp]),
+                &Facts::default()
+            ),
+            Gate::Pass
+        );
+    }
+
+    #[test]
+    fn logtos_settings_checks() {
+        let bad = |f: &[Factor]| settings(Policy::Mandatory, f).validate().unwrap_err().0;
+        assert_eq!(
+            bad(&[Factor::Totp, Factor::Totp]),
+            "sign_in_experiences.duplicated_mfa_factors"
+        );
+        assert_eq!(
+            bad(&[Factor::BackupCode]),
+            "sign_in_experiences.backup_code_cannot_be_enabled_alone"
+        );
+        assert!(
+            settings(Policy::Mandatory, &[Factor::Totp, Factor::BackupCode])
+                .validate()
+                .is_ok()
+        );
+        let old: Policy = serde_json::from_str("\"UserControlled\"").unwrap();
+        assert!(old.skippable());
+    }
+}

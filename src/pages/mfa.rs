@@ -1,0 +1,247 @@
+//! The MFA screens: verify a code of the authenticator app or a backup code, bind an
+//! authenticator app (QR code and key, no JavaScript), save backup codes, skip when the
+//! policy allows. Each is a form over `experience::factors`; submit decides which comes next.
+use super::forms::{self, current, failed, finish, form, language, page};
+use super::views;
+use crate::ctx::Ctx;
+use crate::experience::factors;
+use crate::experience::interaction::{self, Current};
+use crate::experience::Failure;
+use crate::i18n::{Lang, Msg};
+use crate::mfa::Factor;
+use crate::store::{Db, Kv};
+use crate::web::error::PageError;
+use crate::web::{self, csrf, Request, Response};
+use http::StatusCode;
+
+#[derive(Clone, Copy, PartialEq)]
+pub enum Screen {
+    /// A code of the user's authenticator app.
+    Verify,
+    /// One of the user's backup codes.
+    BackupCode,
+    /// Bind an authenticator app.
+    BindTotp,
+    /// Save new backup codes.
+    BackupCodes,
+    /// Skip binding (POST only).
+    Skip,
+}
+
+impl Screen {
+    pub fn of(path: &str) -> Option<Screen> {
+        Some(match path {
+            "/mfa/verify" => Screen::Verify,
+            "/mfa/backup-code" => Screen::BackupCode,
+            "/mfa/totp/bind" => Screen::BindTotp,
+            "/mfa/backup-codes" => Screen::BackupCodes,
+            "/mfa/skip" => Screen::Skip,
+            _ => return None,
+        })
+    }
+    fn action(self) -> &'static str {
+        match self {
+            Screen::Verify => "/mfa/verify",
+            Screen::BackupCode => "/mfa/backup-code",
+            Screen::BindTotp => "/mfa/totp/bind",
+            Screen::BackupCodes => "/mfa/backup-codes",
+            Screen::Skip => "/mfa/skip",
+        }
+    }
+}
+
+/// Where a submit that stopped for MFA goes next, if it did.
+pub fn next_screen(f: &Failure) -> Option<&'static str> {
+    match f {
+        Failure::MfaRequired(have) if have.contains(&Factor::Totp) => Some("/mfa/verify"),
+        Failure::MfaRequired(_) => Some("/mfa/backup-code"),
+        Failure::MissingMfa { .. } => Some("/mfa/totp/bind"),
+        Failure::BackupCodeRequired => Some("/mfa/backup-codes"),
+        _ => None,
+    }
+}
+
+async fn render<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    c: &mut Current,
+    lang: Lang,
+    screen: Screen,
+    token: &str,
+    error: Option<&str>,
+) -> Result<String, Failure> {
+    // What changes the interaction comes first (a new key, new codes), then the page.
+    let new_totp = match screen {
+        Screen::BindTotp => Some(factors::totp_secret(ctx, c).await?),
+        _ => None,
+    };
+    let new_codes = match screen {
+        Screen::BackupCodes => Some(factors::backup_generate(ctx, c).await?.1),
+        _ => None,
+    };
+    if new_totp.is_some() || new_codes.is_some() {
+        interaction::save(ctx, c).await?;
+    }
+    let have = match screen {
+        Screen::Verify | Screen::Skip => factors::bound_factors(ctx, c).await?,
+        _ => Vec::new(),
+    };
+    let c: &Current = c;
+    let f = form(c, lang, token, error, false);
+    let skip = c
+        .settings
+        .mfa
+        .policy
+        .skippable()
+        .then_some((Screen::Skip.action(), lang.t(Msg::SkipForNow)));
+    let code_field = |label| {
+        (
+            "code",
+            lang.t(label),
+            "text",
+            "one-time-code",
+            String::new(),
+        )
+    };
+    let page = match screen {
+        Screen::Verify | Screen::Skip => {
+            let mut links = Vec::new();
+            if have.contains(&Factor::BackupCode) {
+                links.push(("/mfa/backup-code", lang.t(Msg::UseBackupCode)));
+            }
+            views::FieldsPage {
+                extra: views::Extra::default(),
+                heading: lang.t(Msg::MfaVerifyTitle),
+                intro: Some(lang.t(Msg::MfaVerifyIntro).to_owned()),
+                notice: None,
+                action: Screen::Verify.action(),
+                fields: vec![code_field(Msg::TotpCodeLabel)],
+                button: lang.t(Msg::Continue),
+                links,
+            }
+        }
+        Screen::BackupCode => views::FieldsPage {
+            extra: views::Extra::default(),
+            heading: lang.t(Msg::MfaVerifyTitle),
+            intro: None,
+            notice: None,
+            action: Screen::BackupCode.action(),
+            fields: vec![(
+                "code",
+                lang.t(Msg::BackupCodeLabel),
+                "text",
+                "off",
+                String::new(),
+            )],
+            button: lang.t(Msg::Continue),
+            links: vec![],
+        },
+        Screen::BindTotp => {
+            let t = new_totp.ok_or(Failure::MfaFactorNotEnabled)?;
+            views::FieldsPage {
+                extra: views::Extra {
+                    qr: Some(t.qr_data_url),
+                    secret: Some(t.secret),
+                    secret_label: lang.t(Msg::SecretKey),
+                    codes: Vec::new(),
+                    skip,
+                },
+                heading: lang.t(Msg::BindTotpTitle),
+                intro: Some(lang.t(Msg::BindTotpIntro).to_owned()),
+                notice: None,
+                action: Screen::BindTotp.action(),
+                fields: vec![code_field(Msg::TotpCodeLabel)],
+                button: lang.t(Msg::Continue),
+                links: vec![],
+            }
+        }
+        Screen::BackupCodes => {
+            let codes = new_codes.unwrap_or_default();
+            views::FieldsPage {
+                extra: views::Extra {
+                    codes,
+                    ..views::Extra::default()
+                },
+                heading: lang.t(Msg::BackupCodesTitle),
+                intro: Some(lang.t(Msg::BackupCodesIntro).to_owned()),
+                notice: None,
+                action: Screen::BackupCodes.action(),
+                fields: vec![],
+                button: lang.t(Msg::SavedCodes),
+                links: vec![],
+            }
+        }
+    };
+    Ok(views::fields_page(&f, page))
+}
+
+/// `GET` of an MFA screen.
+pub async fn show<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    req: &Request,
+    screen: Screen,
+) -> Result<Response, PageError> {
+    let mut c = current(ctx, req).await?;
+    let lang = language(req, &c);
+    let (token, new) = csrf::token(req)?;
+    match render(ctx, &mut c, lang, screen, &token, None).await {
+        Ok(body) => Ok(page(StatusCode::OK, body, &token, new)),
+        Err(Failure::Internal(e)) => Err(PageError::Internal(e)),
+        // Not identified yet, or nothing to do here: back to the start.
+        Err(_) => Ok(web::redirect("/sign-in")),
+    }
+}
+
+/// `POST` of an MFA screen: runs its step, then submits; a submit that still stops for MFA
+/// goes to the next screen.
+pub async fn submit<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    req: &Request,
+    screen: Screen,
+) -> Result<Response, PageError> {
+    let (params, mut c, lang) = forms::posted(ctx, req).await?;
+    let code = web::param(&params, "code").unwrap_or_default().to_owned();
+    let step = async {
+        match screen {
+            Screen::Verify => {
+                factors::totp_verify(ctx, &mut c, &code, None).await?;
+            }
+            Screen::BackupCode => {
+                factors::backup_verify(ctx, &mut c, &code).await?;
+            }
+            Screen::BindTotp => {
+                let t = factors::totp_secret(ctx, &mut c).await?;
+                factors::totp_verify(ctx, &mut c, &code, Some(&t.verification_id)).await?;
+                factors::bind(ctx, &mut c, Factor::Totp, &t.verification_id).await?;
+            }
+            Screen::BackupCodes => {
+                let (id, _) = factors::backup_generate(ctx, &mut c).await?;
+                factors::bind(ctx, &mut c, Factor::BackupCode, &id).await?;
+            }
+            Screen::Skip => factors::skip(&mut c)?,
+        }
+        interaction::save(ctx, &c).await?;
+        let agreed = c.state.agreed_terms;
+        finish(ctx, req, &c, agreed).await
+    };
+    match step.await {
+        Ok(res) => Ok(res),
+        Err(Failure::Internal(e)) => Err(PageError::Internal(e)),
+        Err(f) => match next_screen(&f) {
+            Some(to) => Ok(web::redirect(to)),
+            None => {
+                let (token, new) = csrf::token(req)?;
+                let (status, text) = forms::message(lang, &f, ctx.now());
+                let shown = if screen == Screen::Skip {
+                    Screen::BindTotp
+                } else {
+                    screen
+                };
+                match render(ctx, &mut c, lang, shown, &token, Some(&text)).await {
+                    Ok(body) => Ok(page(status, body, &token, new)),
+                    Err(Failure::Internal(e)) => Err(PageError::Internal(e)),
+                    Err(_) => failed(req, lang, &f, ctx.now(), |_, t| t.to_owned()),
+                }
+            }
+        },
+    }
+}
