@@ -411,3 +411,85 @@ fn the_hosted_pages_bind_an_app_show_backup_codes_and_ask_for_the_code_next_time
     let _ = shown;
     let _: Value = json!(null);
 }
+
+#[test]
+fn the_management_api_lists_adds_and_removes_factors_in_logtos_shapes() {
+    let h = Harness::new();
+    let client = setup(&h, "PromptAtSignInAndSignUp");
+    let id = h.api("GET", "/api/users?search=erin", None).json()[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let path = format!("/api/users/{id}/mfa-verifications");
+    assert_eq!(h.api("GET", &path, None).json(), json!([]));
+    let r = h.api("POST", &path, Some(json!({"type": "BackupCode"})));
+    assert_eq!(
+        err(&r),
+        (422, "session.mfa.backup_code_can_not_be_alone".into())
+    );
+    let r = h.api(
+        "POST",
+        &path,
+        Some(json!({"type": "Totp", "secret": "short"})),
+    );
+    assert_eq!(err(&r), (422, "user.totp_secret_invalid".into()));
+    let r = h.api(
+        "POST",
+        &path,
+        Some(json!({"type": "Totp", "secret": "JBSWY3DPEHPK3PXPJBSWY3DP"})),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["secret"], "JBSWY3DPEHPK3PXPJBSWY3DP");
+    let r = h.api("POST", &path, Some(json!({"type": "Totp"})));
+    assert_eq!(err(&r), (422, "user.totp_already_in_use".into()));
+    let r = h.api(
+        "POST",
+        &path,
+        Some(json!({"type": "BackupCode", "codes": ["abc"]})),
+    );
+    assert_eq!(err(&r), (422, "user.wrong_backup_code_format".into()));
+    let r = h.api("POST", &path, Some(json!({"type": "BackupCode"})));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let codes: Vec<String> = serde_json::from_value(r.json()["codes"].clone()).unwrap();
+    let list = h.api("GET", &path, None).json();
+    assert_eq!(list.as_array().unwrap().len(), 2);
+    assert_eq!(list[1]["type"], "BackupCode");
+    assert_eq!(list[1]["remainCodes"], 10);
+    assert!(list[0]["createdAt"].as_str().unwrap().ends_with('Z'));
+
+    // The bound app is asked for at sign-in, and a code of it works, with amr saying so.
+    let jar = identified(&h, &client);
+    assert_eq!(exp(&h, &jar, "POST", "/submit", None).status, 403);
+    let r = exp(
+        &h,
+        &jar,
+        "POST",
+        "/verification/totp/verify",
+        Some(json!({"code": code(&h, "JBSWY3DPEHPK3PXPJBSWY3DP", 0)})),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(exp(&h, &jar, "POST", "/submit", None).status, 200);
+    let _ = codes;
+
+    let totp_id = list[0]["id"].as_str().unwrap();
+    assert_eq!(
+        h.api("DELETE", &format!("{path}/{totp_id}"), None).status,
+        204
+    );
+    assert_eq!(
+        h.api("DELETE", &format!("{path}/{totp_id}"), None).status,
+        404
+    );
+    let cfg = h.api(
+        "PATCH",
+        &format!("/api/users/{id}/logto-configs"),
+        Some(json!({"mfa": {"skipped": true}})),
+    );
+    assert_eq!(cfg.status, 200, "{}", cfg.text());
+    assert_eq!(cfg.json()["mfa"]["skipped"], true);
+    assert_eq!(
+        h.api("GET", &format!("/api/users/{id}/logto-configs"), None)
+            .json()["mfa"]["skipped"],
+        true
+    );
+}

@@ -7,6 +7,7 @@ pub mod experience_settings;
 pub mod grants;
 pub mod input;
 pub mod keys;
+pub mod mfa;
 pub mod resources;
 pub mod roles;
 pub mod users;
@@ -112,6 +113,15 @@ pub async fn handle<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request) -> Result<R
         (["users", id, "password"], &Method::PATCH) => Box::pin(users::set_password(ctx, id, &req)),
         (["users", id, "is-suspended"], &Method::PATCH) => {
             Box::pin(users::set_suspended(ctx, id, &req))
+        }
+        (["users", id, "mfa-verifications"], &Method::GET) => Box::pin(mfa::list(ctx, id)),
+        (["users", id, "mfa-verifications"], &Method::POST) => Box::pin(mfa::create(ctx, id, &req)),
+        (["users", id, "mfa-verifications", v], &Method::DELETE) => {
+            Box::pin(mfa::delete(ctx, id, v))
+        }
+        (["users", id, "logto-configs"], &Method::GET) => Box::pin(mfa::config(ctx, id)),
+        (["users", id, "logto-configs"], &Method::PATCH) => {
+            Box::pin(mfa::update_config(ctx, id, &req))
         }
         (["users", id, "roles"], &Method::GET) => Box::pin(roles::assigned_roles(ctx, User, id)),
         (["users", id, "roles"], &Method::POST) => {

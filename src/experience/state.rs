@@ -11,7 +11,8 @@ pub enum Event {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type")]
+// Externally tagged (`{"Password": {…}}`): an internally tagged enum buffers every value
+// through serde's `Content`, which costs the module more than it is worth.
 pub enum Verification {
     /// A password matched this user, whose `sessions_valid_after` was `valid_after` then: a
     /// session starts from it only while that is unchanged (no password change or

@@ -9,6 +9,7 @@
 //! in the same interaction; under `Mandatory`, a user without one never gets a session
 //! without binding one; a backup code is never a user's only factor.
 pub mod backup;
+pub mod manage;
 pub mod qr;
 pub mod totp;
 

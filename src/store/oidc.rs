@@ -247,13 +247,43 @@ pub async fn revoke_session_families(db: &impl Db, session_id: &str) -> Result<u
     .await
 }
 
+/// Reads one flat row as two structs, the token's columns and its family's (not
+/// `#[serde(flatten)]`, which buffers through serde's `Content` at a cost in module size).
+fn split_row<'de, D, T, F>(d: D) -> Result<(T, F), D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+    F: serde::de::DeserializeOwned,
+{
+    use serde::de::Error;
+    let v = serde_json::Value::deserialize(d)?;
+    let part = serde_json::from_value(v.clone()).map_err(D::Error::custom)?;
+    let family = serde_json::from_value(v).map_err(D::Error::custom)?;
+    Ok((part, family))
+}
+
 /// The family of a refresh token, with the token's own state.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct RefreshLookup {
     pub token_expires_at: i64,
     pub consumed_at: Option<i64>,
-    #[serde(flatten)]
     pub family: FamilyRow,
+}
+
+impl<'de> Deserialize<'de> for RefreshLookup {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Token {
+            token_expires_at: i64,
+            consumed_at: Option<i64>,
+        }
+        let (t, family): (Token, FamilyRow) = split_row(d)?;
+        Ok(RefreshLookup {
+            token_expires_at: t.token_expires_at,
+            consumed_at: t.consumed_at,
+            family,
+        })
+    }
 }
 
 pub async fn refresh_token(db: &impl Db, hash: &str) -> Result<Option<RefreshLookup>, StoreError> {
@@ -298,13 +328,30 @@ pub async fn rotate_refresh(
 }
 
 /// An opaque access token with its family.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct AccessLookup {
     pub token_scopes: String,
     pub token_created_at: i64,
     pub token_expires_at: i64,
-    #[serde(flatten)]
     pub family: FamilyRow,
+}
+
+impl<'de> Deserialize<'de> for AccessLookup {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Token {
+            token_scopes: String,
+            token_created_at: i64,
+            token_expires_at: i64,
+        }
+        let (t, family): (Token, FamilyRow) = split_row(d)?;
+        Ok(AccessLookup {
+            token_scopes: t.token_scopes,
+            token_created_at: t.token_created_at,
+            token_expires_at: t.token_expires_at,
+            family,
+        })
+    }
 }
 
 pub async fn access_token(db: &impl Db, hash: &str) -> Result<Option<AccessLookup>, StoreError> {

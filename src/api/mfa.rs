@@ -1,0 +1,217 @@
+//! `/api/users/{id}/mfa-verifications` and `/api/users/{id}/logto-configs` (Logto's shapes).
+//! Times in the list are ISO strings, as Logto's jsonb timestamps are.
+use super::input::json_body;
+use crate::ctx::Ctx;
+use crate::mfa::manage::{self, Outcome};
+use crate::mfa::UserMfaConfig;
+use crate::store::{mfa as repo, users, Db, Kv};
+use crate::web::error::ApiError;
+use crate::web::{self, Request, Response};
+use http::StatusCode;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+/// Unix ms as an ISO 8601 UTC timestamp (`2026-11-28T02:14:53.000Z`).
+pub fn iso(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        ms.rem_euclid(1000)
+    )
+}
+
+async fn user<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, id: &str) -> Result<users::User, ApiError> {
+    users::get(ctx.db, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("user", id))
+}
+
+pub async fn list<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, id: &str) -> Result<Response, ApiError> {
+    user(ctx, id).await?;
+    let rows = repo::factors_of(ctx.db, id).await?;
+    let body: Vec<Value> = rows
+        .iter()
+        .map(|r| {
+            let mut v = json!({"id": r.id, "type": r.kind, "createdAt": iso(r.created_at)});
+            if let (Some(at), Some(m)) = (r.last_used_at, v.as_object_mut()) {
+                m.insert("lastUsedAt".into(), json!(iso(at)));
+            }
+            if let (true, Some(m)) = (r.kind == "BackupCode", v.as_object_mut()) {
+                m.insert("remainCodes".into(), json!(r.remain_codes));
+            }
+            v
+        })
+        .collect();
+    Ok(web::json(StatusCode::OK, &body))
+}
+
+/// `{type: Totp, secret?}` or `{type: BackupCode, codes?}` (read as one struct: a tagged enum
+/// costs the module serde's `Content` buffering).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct CreateBody {
+    #[serde(rename = "type")]
+    kind: crate::mfa::Factor,
+    #[serde(default)]
+    secret: Option<String>,
+    #[serde(default)]
+    codes: Option<Vec<String>>,
+}
+
+fn refused(r: &manage::Refused) -> ApiError {
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        r.code(),
+        format!("The MFA factor cannot be added ({}).", r.code()),
+    )
+}
+
+pub async fn create<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    id: &str,
+    req: &Request,
+) -> Result<Response, ApiError> {
+    let b: CreateBody = json_body(req)?;
+    let u = user(ctx, id).await?;
+    let account = [&u.name, &u.username, &u.primary_email, &u.primary_phone]
+        .into_iter()
+        .flatten()
+        .next()
+        .cloned()
+        .unwrap_or_else(|| u.id.clone());
+    let body = match b.kind {
+        crate::mfa::Factor::Totp => {
+            match manage::add_totp(ctx, id, &account, b.secret.as_deref()).await? {
+                Outcome::Done((secret, qr)) => {
+                    json!({"type": "Totp", "secret": secret, "secretQrCode": qr})
+                }
+                Outcome::Refused(r) => return Err(refused(&r)),
+            }
+        }
+        crate::mfa::Factor::BackupCode => match manage::add_backup_codes(ctx, id, b.codes).await? {
+            Outcome::Done(codes) => json!({"type": "BackupCode", "codes": codes}),
+            Outcome::Refused(r) => return Err(refused(&r)),
+        },
+        _ => {
+            return Err(ApiError::invalid_input(
+                "Only `Totp` and `BackupCode` can be added here.",
+            ))
+        }
+    };
+    Ok(web::json(StatusCode::OK, &body))
+}
+
+pub async fn delete<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    id: &str,
+    verification_id: &str,
+) -> Result<Response, ApiError> {
+    if !repo::delete(ctx.db, id, verification_id).await? {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "entity.not_found",
+            format!("The user {id} has no MFA verification {verification_id}."),
+        ));
+    }
+    Ok(web::empty(StatusCode::NO_CONTENT))
+}
+
+fn config_view(raw: &str) -> Value {
+    let mfa: UserMfaConfig = crate::json::parse::<Value>(raw)
+        .ok()
+        .and_then(|v| v.get("mfa").cloned())
+        .and_then(|m| serde_json::from_value(m).ok())
+        .unwrap_or_default();
+    let mut m = json!({"skipped": mfa.skipped, "skipMfaOnSignIn": mfa.skip_mfa_on_sign_in});
+    if let (Some(e), Some(o)) = (mfa.enabled, m.as_object_mut()) {
+        o.insert("enabled".into(), json!(e));
+    }
+    json!({"mfa": m, "passkeySignIn": {"skipped": false}})
+}
+
+pub async fn config<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, id: &str) -> Result<Response, ApiError> {
+    let raw = repo::config_of(ctx.db, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("user", id))?;
+    Ok(web::json(StatusCode::OK, &config_view(&raw)))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ConfigPatch {
+    #[serde(default)]
+    mfa: Option<MfaPatch>,
+    #[serde(default)]
+    passkey_sign_in: Option<Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct MfaPatch {
+    #[serde(default)]
+    enabled: Option<bool>,
+    #[serde(default)]
+    skipped: Option<bool>,
+    #[serde(default)]
+    skip_mfa_on_sign_in: Option<bool>,
+    #[serde(default)]
+    additional_binding_suggestion_skipped: Option<bool>,
+}
+
+pub async fn update_config<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    id: &str,
+    req: &Request,
+) -> Result<Response, ApiError> {
+    let b: ConfigPatch = json_body(req)?;
+    let _ = b.passkey_sign_in;
+    let raw = repo::config_of(ctx.db, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("user", id))?;
+    let mut mfa: UserMfaConfig = crate::json::parse::<Value>(&raw)
+        .ok()
+        .and_then(|v| v.get("mfa").cloned())
+        .and_then(|m| serde_json::from_value(m).ok())
+        .unwrap_or_default();
+    if let Some(p) = b.mfa {
+        let _ = p.additional_binding_suggestion_skipped;
+        if p.enabled.is_some() {
+            mfa.enabled = p.enabled;
+        }
+        if let Some(s) = p.skipped {
+            mfa.skipped = s;
+        }
+        if let Some(s) = p.skip_mfa_on_sign_in {
+            mfa.skip_mfa_on_sign_in = s;
+        }
+    }
+    let next = json!({ "mfa": mfa }).to_string();
+    if !repo::put_config(ctx.db, id, &next).await? {
+        return Err(ApiError::not_found("user", id));
+    }
+    Ok(web::json(StatusCode::OK, &config_view(&next)))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn unix_ms_become_iso_timestamps() {
+        assert_eq!(super::iso(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(super::iso(1_800_000_000_123), "2027-01-15T08:00:00.123Z");
+        assert_eq!(super::iso(951_782_400_000), "2000-02-29T00:00:00.000Z");
+    }
+}
