@@ -2,28 +2,29 @@
 //! from a replica. Every round trip (a query, a statement, a batch) is counted, and with
 //! `SIMULATED_D1_RTT_MS` it first waits that long, to show what a user far from the D1
 //! primary waits for (`make bench`).
+use super::js::{call, call_async, get, message};
 use crate::store::{Db, Query, Row, Statement, StoreError, Value};
 use std::cell::Cell;
 use std::rc::Rc;
 use std::time::Duration;
-use wasm_bindgen::JsValue;
-use worker::{D1Database, D1DatabaseSession, D1PreparedStatement};
+use wasm_bindgen::{JsCast, JsValue};
 
-enum Conn {
-    Primary(D1Database),
-    Session(D1DatabaseSession),
-}
-
+/// A D1 binding (the primary) or a D1 session, called by name (see `js.rs`). Result rows
+/// cross as one JSON text per query, read by the same serde_json path as everything else.
 pub struct D1 {
-    conn: Conn,
+    conn: JsValue,
     round_trips: Rc<Cell<u32>>,
     simulated_rtt_ms: u64,
 }
 
+fn err(e: JsValue) -> StoreError {
+    StoreError::from_backend_message(&message(&e))
+}
+
 impl D1 {
-    pub fn primary(db: D1Database, round_trips: Rc<Cell<u32>>, simulated_rtt_ms: u64) -> Self {
+    pub fn primary(db: JsValue, round_trips: Rc<Cell<u32>>, simulated_rtt_ms: u64) -> Self {
         Self {
-            conn: Conn::Primary(db),
+            conn: db,
             round_trips,
             simulated_rtt_ms,
         }
@@ -31,11 +32,11 @@ impl D1 {
 
     /// A session whose first read may go to any replica ("first-unconstrained"); the
     /// primary when the runtime has no sessions.
-    pub fn replica(db: D1Database, round_trips: Rc<Cell<u32>>, simulated_rtt_ms: u64) -> Self {
-        let conn = match db.with_session(Some("first-unconstrained")) {
-            Ok(s) => Conn::Session(s),
-            Err(_) => Conn::Primary(db),
-        };
+    pub fn replica(db: JsValue, round_trips: Rc<Cell<u32>>, simulated_rtt_ms: u64) -> Self {
+        let conn = call(&db, "withSession", &["first-unconstrained".into()])
+            .ok()
+            .filter(|s| s.is_object())
+            .unwrap_or(db);
         Self {
             conn,
             round_trips,
@@ -43,12 +44,18 @@ impl D1 {
         }
     }
 
+    fn prepare(&self, sql: &str, params: &[Value]) -> Result<JsValue, StoreError> {
+        let statement = call(&self.conn, "prepare", &[sql.into()]).map_err(err)?;
+        let args: Vec<JsValue> = params.iter().map(js).collect();
+        call(&statement, "bind", &args).map_err(err)
+    }
+
     /// One batch, one round trip. D1 refuses an empty batch ("No SQL statements
     /// detected"); the contract is a no-op.
     async fn run_batch<'q>(
         &self,
         items: impl Iterator<Item = (&'q str, &'q [Value])>,
-    ) -> Result<Vec<worker::D1Result>, StoreError> {
+    ) -> Result<Vec<JsValue>, StoreError> {
         let prepared = items
             .map(|(sql, params)| self.prepare(sql, params))
             .collect::<Result<Vec<_>, _>>()?;
@@ -56,11 +63,14 @@ impl D1 {
             return Ok(Vec::new());
         }
         self.round_trip().await;
-        match &self.conn {
-            Conn::Primary(db) => db.batch(prepared).await,
-            Conn::Session(s) => s.batch(prepared).await,
-        }
-        .map_err(err)
+        let list: js_sys::Array = prepared.iter().collect();
+        let results = call_async(&self.conn, "batch", &[list.into()])
+            .await
+            .map_err(err)?;
+        let results: js_sys::Array = results
+            .dyn_into()
+            .map_err(|_| StoreError::Backend("D1 batch: not an array".into()))?;
+        Ok(results.iter().collect())
     }
 
     async fn round_trip(&self) {
@@ -82,50 +92,48 @@ fn js(v: &Value) -> JsValue {
     }
 }
 
-fn err(e: worker::Error) -> StoreError {
-    let message = match &e {
-        worker::Error::D1(d1) => format!("{} {}", e, d1.cause()),
-        _ => e.to_string(),
-    };
-    StoreError::from_backend_message(&message)
-}
-
-impl D1 {
-    fn prepare(&self, sql: &str, params: &[Value]) -> Result<D1PreparedStatement, StoreError> {
-        let args: Vec<JsValue> = params.iter().map(js).collect();
-        let statement = match &self.conn {
-            Conn::Primary(db) => db.prepare(sql),
-            Conn::Session(s) => s.prepare(sql),
-        };
-        statement.bind(&args).map_err(err)
+/// The rows of a D1 result, as JSON text read by serde_json.
+fn rows(result: &JsValue) -> Result<Vec<Row>, StoreError> {
+    let list = get(result, "results").map_err(err)?;
+    if list.is_undefined() || list.is_null() {
+        return Ok(Vec::new());
     }
+    let text = js_sys::JSON::stringify(&list)
+        .map_err(err)?
+        .as_string()
+        .unwrap_or_default();
+    crate::json::parse(&text).map_err(|e| StoreError::Decode(format!("D1 rows: {e}")))
 }
 
-fn changes(r: &worker::D1Result) -> Result<u64, StoreError> {
-    Ok(r.meta().map_err(err)?.and_then(|m| m.changes).unwrap_or(0) as u64)
+/// The rows a statement changed (`meta.changes`).
+fn changes(result: &JsValue) -> u64 {
+    get(result, "meta")
+        .and_then(|m| get(&m, "changes"))
+        .ok()
+        .and_then(|c| c.as_f64())
+        .map_or(0, |c| c as u64)
 }
 
 impl Db for D1 {
     async fn query(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>, StoreError> {
+        let statement = self.prepare(sql, params)?;
         self.round_trip().await;
-        let result = self.prepare(sql, params)?.all().await.map_err(err)?;
-        result.results::<Row>().map_err(err)
+        let result = call_async(&statement, "all", &[]).await.map_err(err)?;
+        rows(&result)
     }
 
     async fn execute(&self, sql: &str, params: &[Value]) -> Result<u64, StoreError> {
+        let statement = self.prepare(sql, params)?;
         self.round_trip().await;
-        let result = self.prepare(sql, params)?.run().await.map_err(err)?;
-        changes(&result)
+        let result = call_async(&statement, "run", &[]).await.map_err(err)?;
+        Ok(changes(&result))
     }
 
     async fn query_many(&self, queries: &[Query<'_>]) -> Result<Vec<Vec<Row>>, StoreError> {
         let results = self
             .run_batch(queries.iter().map(|q| (q.sql, q.params.as_slice())))
             .await?;
-        results
-            .iter()
-            .map(|r| r.results::<Row>().map_err(err))
-            .collect()
+        results.iter().map(rows).collect()
     }
 
     async fn batch(&self, statements: &[Statement]) -> Result<Vec<u64>, StoreError> {
@@ -133,6 +141,6 @@ impl Db for D1 {
         let results = self
             .run_batch(statements.iter().map(|s| (s.sql, s.params.as_slice())))
             .await?;
-        results.iter().map(changes).collect()
+        Ok(results.iter().map(changes).collect())
     }
 }

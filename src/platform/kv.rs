@@ -1,29 +1,36 @@
-//! [`Kv`] over Workers KV.
+//! [`Kv`] over a Workers KV binding, called by name (see `js.rs`).
+use super::js::{call_async, message};
 use crate::store::{clamp_kv_ttl, Kv, StoreError};
-use worker::kv::KvStore;
+use wasm_bindgen::JsValue;
 
-pub struct WorkersKv(pub KvStore);
+pub struct WorkersKv(pub JsValue);
 
-fn err(e: worker::kv::KvError) -> StoreError {
-    StoreError::Backend(format!("KV: {e:?}"))
+fn err(e: JsValue) -> StoreError {
+    StoreError::Backend(format!("KV: {}", message(&e)))
 }
 
 impl Kv for WorkersKv {
     async fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
-        self.0.get(key).text().await.map_err(err)
+        let v = call_async(&self.0, "get", &[key.into(), "text".into()])
+            .await
+            .map_err(err)?;
+        Ok(v.as_string())
     }
 
     async fn put(&self, key: &str, value: &str, ttl_secs: u64) -> Result<(), StoreError> {
-        self.0
-            .put(key, value)
-            .map_err(err)?
-            .expiration_ttl(clamp_kv_ttl(ttl_secs))
-            .execute()
+        let options = js_sys::Object::new();
+        let ttl = JsValue::from_f64(clamp_kv_ttl(ttl_secs) as f64);
+        js_sys::Reflect::set(&options, &"expirationTtl".into(), &ttl).map_err(err)?;
+        call_async(&self.0, "put", &[key.into(), value.into(), options.into()])
             .await
             .map_err(err)
+            .map(|_| ())
     }
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
-        self.0.delete(key).await.map_err(err)
+        call_async(&self.0, "delete", &[key.into()])
+            .await
+            .map_err(err)
+            .map(|_| ())
     }
 }

@@ -2,6 +2,7 @@
 //! conversion, the D1 and KV adapters, the clock, configuration and the logger.
 mod d1;
 mod fetch;
+mod js;
 mod kv;
 mod webcrypto;
 
@@ -128,9 +129,19 @@ fn bad_request(message: &str) -> Result<Response> {
     Response::error(message, 400)
 }
 
+/// A binding of the environment by name (D1, KV), as the runtime gives it.
+fn binding(env: &Env, name: &str) -> Result<wasm_bindgen::JsValue> {
+    let b = js_sys::Reflect::get(env, &name.into())
+        .map_err(|_| worker::Error::RustError(format!("no binding {name}")))?;
+    if b.is_undefined() {
+        return Err(worker::Error::RustError(format!("no binding {name}")));
+    }
+    Ok(b)
+}
+
 #[event(scheduled)]
 async fn scheduled(_event: worker::ScheduledEvent, env: Env, _ctx: worker::ScheduleContext) {
-    match env.d1("DB") {
+    match binding(&env, "DB") {
         Ok(db) => {
             let db = d1::D1::primary(db, Rc::default(), 0);
             crate::app::scheduled(&db, js_sys::Date::now() as i64).await
@@ -148,9 +159,9 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
         .unwrap_or(0)
         .min(5_000);
     let round_trips: Rc<Cell<u32>> = Rc::default();
-    let db = d1::D1::primary(env.d1("DB")?, round_trips.clone(), rtt);
-    let replica = d1::D1::replica(env.d1("DB")?, round_trips.clone(), rtt);
-    let kv = kv::WorkersKv(env.kv("SESSIONS")?);
+    let db = d1::D1::primary(binding(&env, "DB")?, round_trips.clone(), rtt);
+    let replica = d1::D1::replica(binding(&env, "DB")?, round_trips.clone(), rtt);
+    let kv = kv::WorkersKv(binding(&env, "SESSIONS")?);
     let cache = CACHE.with(|c| *c);
     let platform = Platform {
         db: &db,
