@@ -453,9 +453,16 @@ fn the_management_api_lists_adds_and_removes_factors_in_logtos_shapes() {
     let codes: Vec<String> = serde_json::from_value(r.json()["codes"].clone()).unwrap();
     let list = h.api("GET", &path, None).json();
     assert_eq!(list.as_array().unwrap().len(), 2);
-    assert_eq!(list[1]["type"], "BackupCode");
-    assert_eq!(list[1]["remainCodes"], 10);
-    assert!(list[0]["createdAt"].as_str().unwrap().ends_with('Z'));
+    let of = |t: &str| {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["type"] == t)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(of("BackupCode")["remainCodes"], 10);
+    assert!(of("Totp")["createdAt"].as_str().unwrap().ends_with('Z'));
 
     // The bound app is asked for at sign-in, and a code of it works, with amr saying so.
     let jar = identified(&h, &client);
@@ -471,7 +478,8 @@ fn the_management_api_lists_adds_and_removes_factors_in_logtos_shapes() {
     assert_eq!(exp(&h, &jar, "POST", "/submit", None).status, 200);
     let _ = codes;
 
-    let totp_id = list[0]["id"].as_str().unwrap();
+    let totp = of("Totp");
+    let totp_id = totp["id"].as_str().unwrap();
     assert_eq!(
         h.api("DELETE", &format!("{path}/{totp_id}"), None).status,
         204

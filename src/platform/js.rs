@@ -36,7 +36,11 @@ pub fn message(e: &JsValue) -> String {
             .or_else(|| v.as_string())
     };
     let mut out = text(e).unwrap_or_else(|| "unknown JavaScript error".into());
-    if let Some(cause) = get(e, "cause").ok().filter(|c| !c.is_undefined()).and_then(|c| text(&c)) {
+    if let Some(cause) = get(e, "cause")
+        .ok()
+        .filter(|c| !c.is_undefined())
+        .and_then(|c| text(&c))
+    {
         out.push(' ');
         out.push_str(&cause);
     }

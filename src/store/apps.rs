@@ -60,12 +60,10 @@ pub struct Application {
     pub created_at: i64,
 }
 
-#[derive(Deserialize)]
 struct AppRow {
     id: String,
     name: String,
     description: Option<String>,
-    #[serde(rename = "type")]
     app_type: String,
     secret_hash: Option<String>,
     oidc_client_metadata: String,
@@ -73,6 +71,7 @@ struct AppRow {
     is_third_party: i64,
     created_at: i64,
 }
+crate::from_row!(AppRow { id, name, description, app_type = "type", secret_hash, oidc_client_metadata, custom_client_metadata, is_third_party, created_at });
 
 impl TryFrom<AppRow> for Application {
     type Error = StoreError;

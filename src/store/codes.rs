@@ -1,8 +1,7 @@
 //! One-time verification codes in D1: hashed, counted exactly with conditional UPDATEs.
 use super::{query_as, query_one, Db, StoreError, Value};
-use serde::Deserialize;
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct CodeRow {
     pub id: String,
     pub interaction_id: String,
@@ -15,6 +14,18 @@ pub struct CodeRow {
     pub expires_at: i64,
     pub verified_at: Option<i64>,
 }
+crate::from_row!(CodeRow {
+    id,
+    interaction_id,
+    identifier_type,
+    identifier,
+    usage,
+    code_hash,
+    attempts,
+    created_at,
+    expires_at,
+    verified_at
+});
 
 const COLUMNS: &str = "id, interaction_id, identifier_type, identifier, usage, code_hash, attempts, created_at, expires_at, verified_at";
 

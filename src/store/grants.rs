@@ -2,7 +2,7 @@
 //! until they expire or are revoked.
 use super::oidc::{from_json, Granted};
 use super::{query_as, query_one, Db, StoreError, Value};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 fn to_json(v: &impl Serialize) -> Result<Value, StoreError> {
     serde_json::to_string(v)
@@ -10,7 +10,7 @@ fn to_json(v: &impl Serialize) -> Result<Value, StoreError> {
         .map_err(|e| StoreError::Decode(e.to_string()))
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct GrantRow {
     pub id: String,
     pub user_id: String,
@@ -20,6 +20,15 @@ pub struct GrantRow {
     pub created_at: i64,
     pub expires_at: i64,
 }
+crate::from_row!(GrantRow {
+    id,
+    user_id,
+    client_id,
+    scopes,
+    resources,
+    created_at,
+    expires_at
+});
 
 impl GrantRow {
     pub fn granted(&self) -> Result<Granted, StoreError> {
@@ -70,10 +79,10 @@ pub async fn upsert_grant(
     now: i64,
     ttl: i64,
 ) -> Result<String, StoreError> {
-    #[derive(Deserialize)]
     struct Id {
         id: String,
     }
+    crate::from_row!(Id { id });
     let rows: Vec<Id> = query_as(
         db,
         "INSERT INTO oidc_grants (id, user_id, client_id, scopes, resources, created_at, expires_at) \

@@ -1,11 +1,10 @@
 //! In-flight authorization requests (interactions): the validated request, who signed in
 //! within it, its consent answer and the Experience API's state. Each lives at most an hour.
 use super::{query_one, Db, Statement, StoreError};
-use serde::Deserialize;
 
 // ---- interactions
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct InteractionRow {
     pub id: String,
     pub client_id: String,
@@ -14,11 +13,21 @@ pub struct InteractionRow {
     pub login_at: Option<i64>,
     pub consented: i64,
     /// The Experience API's state (JSON), once a step has saved it.
-    #[serde(default)]
     pub experience: Option<String>,
     pub created_at: i64,
     pub expires_at: i64,
 }
+crate::from_row!(InteractionRow {
+    id,
+    client_id,
+    request,
+    user_id,
+    login_at,
+    consented,
+    experience,
+    created_at,
+    expires_at
+});
 
 pub async fn insert_interaction(
     db: &impl Db,

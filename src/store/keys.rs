@@ -2,9 +2,8 @@
 //! generation 1, each rotation inserts `current + 1`. Concurrent creators race for the same
 //! slot with `INSERT OR IGNORE`, and everyone re-reads, so exactly one key wins each slot.
 use super::{query_as, Db, StoreError, Value};
-use serde::Deserialize;
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct KeyRow {
     pub generation: i64,
     pub id: String,
@@ -13,6 +12,14 @@ pub struct KeyRow {
     pub public_jwk: String,
     pub created_at: i64,
 }
+crate::from_row!(KeyRow {
+    generation,
+    id,
+    alg,
+    private_key,
+    public_jwk,
+    created_at
+});
 
 /// The published keys, newest first: the current key and, after a rotation, the previous one.
 pub async fn published(db: &impl Db) -> Result<Vec<KeyRow>, StoreError> {

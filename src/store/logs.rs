@@ -1,8 +1,7 @@
 //! The audit log in D1.
 use super::{count, query_as, Db, Statement, StoreError, Value};
-use serde::Deserialize;
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct LogRow {
     pub id: String,
     pub key: String,
@@ -13,6 +12,16 @@ pub struct LogRow {
     pub payload: String,
     pub created_at: i64,
 }
+crate::from_row!(LogRow {
+    id,
+    key,
+    result,
+    user_id,
+    application_id,
+    ip,
+    payload,
+    created_at
+});
 
 pub fn insert_statement(l: &LogRow) -> Statement {
     Statement::new(

@@ -1,16 +1,15 @@
 //! Message connectors and the development mailbox in D1.
 use super::{query_as, query_one, Db, StoreError, Value};
-use serde::Deserialize;
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct ConnectorRow {
     pub id: String,
     pub connector_id: String,
-    #[serde(rename = "type")]
     pub channel: String,
     pub config: String,
     pub created_at: i64,
 }
+crate::from_row!(ConnectorRow { id, connector_id, channel = "type", config, created_at });
 
 const CONNECTOR: &str = "SELECT id, connector_id, type, config, created_at FROM connectors";
 
@@ -65,7 +64,7 @@ pub async fn delete_connector(db: &impl Db, id: &str) -> Result<bool, StoreError
         > 0)
 }
 
-#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct MailRow {
     pub id: String,
     pub channel: String,
@@ -75,6 +74,15 @@ pub struct MailRow {
     pub usage: String,
     pub created_at: i64,
 }
+crate::from_row!(MailRow {
+    id,
+    channel,
+    recipient,
+    subject,
+    body,
+    usage,
+    created_at
+});
 
 pub async fn deliver_to_mailbox(db: &impl Db, m: &MailRow) -> Result<(), StoreError> {
     db.execute(

@@ -1,19 +1,18 @@
 //! Each user's MFA factors in D1: an authenticator app's sealed secret with the last time
 //! step it accepted, and backup codes by keyed hash. Single use is a conditional UPDATE.
 use super::{query_as, query_one, Db, Statement, StoreError, Value};
-use serde::Deserialize;
 
 /// A bound factor, as listed.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FactorRow {
     pub id: String,
-    #[serde(rename = "type")]
     pub kind: String,
     pub created_at: i64,
     pub last_used_at: Option<i64>,
     /// Backup codes not used yet (0 for other types).
     pub remain_codes: i64,
 }
+crate::from_row!(FactorRow { id, kind = "type", created_at, last_used_at, remain_codes });
 
 pub async fn factors_of(db: &impl Db, user_id: &str) -> Result<Vec<FactorRow>, StoreError> {
     query_as(
@@ -27,12 +26,17 @@ pub async fn factors_of(db: &impl Db, user_id: &str) -> Result<Vec<FactorRow>, S
 }
 
 /// The user's authenticator app: its id, sealed secret and last accepted step.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct TotpRow {
     pub id: String,
     pub secret: String,
     pub last_used_step: Option<i64>,
 }
+crate::from_row!(TotpRow {
+    id,
+    secret,
+    last_used_step
+});
 
 pub async fn totp_of(db: &impl Db, user_id: &str) -> Result<Option<TotpRow>, StoreError> {
     query_one(
@@ -188,10 +192,10 @@ pub async fn delete(db: &impl Db, user_id: &str, id: &str) -> Result<bool, Store
 
 /// The user's `logto_config` JSON text, if the user exists.
 pub async fn config_of(db: &impl Db, user_id: &str) -> Result<Option<String>, StoreError> {
-    #[derive(Deserialize)]
     struct Row {
         logto_config: String,
     }
+    crate::from_row!(Row { logto_config });
     Ok(query_one::<Row>(
         db,
         "SELECT logto_config FROM users WHERE id = ?1",

@@ -30,7 +30,6 @@ pub mod memory_kv;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod sqlite;
 
-use serde::de::DeserializeOwned;
 use std::fmt;
 
 /// A bound parameter of a SQL statement.
@@ -154,14 +153,62 @@ pub struct Query<'a> {
     pub params: Vec<Value>,
 }
 
+/// A type read from one result row, column by column ([`from_row!`]). Not serde: a derived
+/// `Deserialize` per row type, run through `serde_json::Value`, costs the module several KiB
+/// each; a column read is one shared function.
+pub trait FromRow: Sized {
+    fn from_row(r: &Row) -> Result<Self, StoreError>;
+}
+
+/// A value read from one column of a row.
+pub trait Column: Sized {
+    fn column(v: Option<&serde_json::Value>) -> Option<Self>;
+}
+
+impl Column for String {
+    fn column(v: Option<&serde_json::Value>) -> Option<Self> {
+        v?.as_str().map(str::to_owned)
+    }
+}
+impl Column for i64 {
+    fn column(v: Option<&serde_json::Value>) -> Option<Self> {
+        let v = v?;
+        // D1 hands numbers to JavaScript as doubles; whole ones come back as `1.0` at worst.
+        v.as_i64()
+            .or_else(|| v.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64))
+    }
+}
+impl<T: Column> Column for Option<T> {
+    fn column(v: Option<&serde_json::Value>) -> Option<Self> {
+        match v {
+            None | Some(serde_json::Value::Null) => Some(None),
+            Some(x) => T::column(Some(x)).map(Some),
+        }
+    }
+}
+
+/// Column `name` of `r` as a `T`; a decode error names the column.
+pub fn column<T: Column>(r: &Row, name: &str) -> Result<T, StoreError> {
+    T::column(r.get(name)).ok_or_else(|| StoreError::Decode(format!("column {name}")))
+}
+
+/// Implements [`FromRow`] for a struct by its field names (`field = "column"` to rename).
+#[macro_export]
+macro_rules! from_row {
+    ($t:ident { $($f:ident $(= $col:literal)?),* $(,)? }) => {
+        impl $crate::store::FromRow for $t {
+            fn from_row(r: &$crate::store::Row) -> Result<Self, $crate::store::StoreError> {
+                Ok($t { $($f: $crate::store::column(r, $crate::from_row!(@name $f $($col)?))?,)* })
+            }
+        }
+    };
+    (@name $f:ident) => { stringify!($f) };
+    (@name $f:ident $col:literal) => { $col };
+}
+
 /// Decodes rows into `T`.
-pub fn decode_rows<T: DeserializeOwned>(rows: Vec<Row>) -> Result<Vec<T>, StoreError> {
-    rows.into_iter()
-        .map(|row| {
-            serde_json::from_value(serde_json::Value::Object(row))
-                .map_err(|e| StoreError::Decode(e.to_string()))
-        })
-        .collect()
+pub fn decode_rows<T: FromRow>(rows: Vec<Row>) -> Result<Vec<T>, StoreError> {
+    rows.iter().map(T::from_row).collect()
 }
 
 /// The key-value store for browser sessions.
@@ -181,7 +228,7 @@ pub fn clamp_kv_ttl(ttl_secs: u64) -> u64 {
 }
 
 /// Runs a query and decodes each row.
-pub async fn query_as<T: DeserializeOwned>(
+pub async fn query_as<T: FromRow>(
     db: &impl Db,
     sql: &str,
     params: &[Value],
@@ -190,7 +237,7 @@ pub async fn query_as<T: DeserializeOwned>(
 }
 
 /// Runs a query and decodes its first row, if any.
-pub async fn query_one<T: DeserializeOwned>(
+pub async fn query_one<T: FromRow>(
     db: &impl Db,
     sql: &str,
     params: &[Value],
@@ -200,9 +247,9 @@ pub async fn query_one<T: DeserializeOwned>(
 
 /// Runs a `SELECT COUNT(*) AS n …` and returns `n`.
 pub async fn count(db: &impl Db, sql: &str, params: &[Value]) -> Result<i64, StoreError> {
-    #[derive(serde::Deserialize)]
-    struct N {
-        n: i64,
+    let rows = db.query(sql, params).await?;
+    match rows.first() {
+        Some(r) => column(r, "n"),
+        None => Ok(0),
     }
-    Ok(query_one::<N>(db, sql, params).await?.map_or(0, |r| r.n))
 }

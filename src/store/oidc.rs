@@ -36,7 +36,7 @@ pub use super::grants::{delete_grant, grant, grants_of_user, upsert_grant, Grant
 
 // ---- codes
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct CodeRow {
     pub id: String,
     pub grant_id: String,
@@ -53,6 +53,21 @@ pub struct CodeRow {
     pub expires_at: i64,
     pub consumed_at: Option<i64>,
 }
+crate::from_row!(CodeRow {
+    id,
+    grant_id,
+    client_id,
+    user_id,
+    redirect_uri,
+    granted,
+    code_challenge,
+    nonce,
+    session_id,
+    auth_time,
+    amr,
+    expires_at,
+    consumed_at
+});
 
 /// Issues a code in one transaction: the grant is written (inserted, or updated in place),
 /// the code is stored under the grant's id, and the interaction is deleted.
@@ -105,7 +120,7 @@ pub async fn issue_code(
 
 // ---- token families
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct FamilyRow {
     pub id: String,
     pub grant_id: String,
@@ -121,6 +136,21 @@ pub struct FamilyRow {
     pub created_at: i64,
     pub expires_at: i64,
 }
+crate::from_row!(FamilyRow {
+    id,
+    grant_id,
+    code_id,
+    client_id,
+    user_id,
+    session_id,
+    granted,
+    nonce,
+    auth_time,
+    amr,
+    offline,
+    created_at,
+    expires_at
+});
 
 const FAMILY: &str = "SELECT f.id, f.grant_id, f.code_id, f.client_id, f.user_id, f.session_id, f.granted, f.nonce, \
     f.auth_time, f.amr, f.offline, f.created_at, f.expires_at FROM oidc_token_families f";
@@ -247,21 +277,6 @@ pub async fn revoke_session_families(db: &impl Db, session_id: &str) -> Result<u
     .await
 }
 
-/// Reads one flat row as two structs, the token's columns and its family's (not
-/// `#[serde(flatten)]`, which buffers through serde's `Content` at a cost in module size).
-fn split_row<'de, D, T, F>(d: D) -> Result<(T, F), D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: serde::de::DeserializeOwned,
-    F: serde::de::DeserializeOwned,
-{
-    use serde::de::Error;
-    let v = serde_json::Value::deserialize(d)?;
-    let part = serde_json::from_value(v.clone()).map_err(D::Error::custom)?;
-    let family = serde_json::from_value(v).map_err(D::Error::custom)?;
-    Ok((part, family))
-}
-
 /// The family of a refresh token, with the token's own state.
 #[derive(Debug, Clone)]
 pub struct RefreshLookup {
@@ -270,18 +285,12 @@ pub struct RefreshLookup {
     pub family: FamilyRow,
 }
 
-impl<'de> Deserialize<'de> for RefreshLookup {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        struct Token {
-            token_expires_at: i64,
-            consumed_at: Option<i64>,
-        }
-        let (t, family): (Token, FamilyRow) = split_row(d)?;
+impl super::FromRow for RefreshLookup {
+    fn from_row(r: &super::Row) -> Result<Self, StoreError> {
         Ok(RefreshLookup {
-            token_expires_at: t.token_expires_at,
-            consumed_at: t.consumed_at,
-            family,
+            token_expires_at: super::column(r, "token_expires_at")?,
+            consumed_at: super::column(r, "consumed_at")?,
+            family: FamilyRow::from_row(r)?,
         })
     }
 }
@@ -336,20 +345,13 @@ pub struct AccessLookup {
     pub family: FamilyRow,
 }
 
-impl<'de> Deserialize<'de> for AccessLookup {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        struct Token {
-            token_scopes: String,
-            token_created_at: i64,
-            token_expires_at: i64,
-        }
-        let (t, family): (Token, FamilyRow) = split_row(d)?;
+impl super::FromRow for AccessLookup {
+    fn from_row(r: &super::Row) -> Result<Self, StoreError> {
         Ok(AccessLookup {
-            token_scopes: t.token_scopes,
-            token_created_at: t.token_created_at,
-            token_expires_at: t.token_expires_at,
-            family,
+            token_scopes: super::column(r, "token_scopes")?,
+            token_created_at: super::column(r, "token_created_at")?,
+            token_expires_at: super::column(r, "token_expires_at")?,
+            family: FamilyRow::from_row(r)?,
         })
     }
 }
@@ -401,18 +403,18 @@ pub struct WithUser<T> {
     pub role_scopes: BTreeMap<String, Vec<String>>,
 }
 
-async fn with_user<T: serde::de::DeserializeOwned>(
+async fn with_user<T: super::FromRow>(
     db: &impl Db,
     sql: &str,
     user_id_sql: &str,
     hash: &str,
     with_scopes: bool,
 ) -> Result<Option<WithUser<T>>, StoreError> {
-    #[derive(Deserialize)]
     struct Granted {
         indicator: String,
         name: String,
     }
+    crate::from_row!(Granted { indicator, name });
     let (user_sql, roles_sql) = users::by_subquery(user_id_sql);
     let scopes_sql = format!(
         "SELECT DISTINCT res.indicator, s.name FROM scopes s JOIN resources res ON res.id = s.resource_id \

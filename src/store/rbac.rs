@@ -1,8 +1,8 @@
 //! API resources, their scopes, roles, and role assignments, in D1.
 use super::{count, query_as, query_one, Db, StoreError, Value};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ResourceRow {
     pub id: String,
     pub name: String,
@@ -11,8 +11,16 @@ pub struct ResourceRow {
     pub access_token_ttl: i64,
     pub created_at: i64,
 }
+crate::from_row!(ResourceRow {
+    id,
+    name,
+    indicator,
+    is_default,
+    access_token_ttl,
+    created_at
+});
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ScopeRow {
     pub id: String,
     pub resource_id: String,
@@ -20,8 +28,15 @@ pub struct ScopeRow {
     pub description: Option<String>,
     pub created_at: i64,
 }
+crate::from_row!(ScopeRow {
+    id,
+    resource_id,
+    name,
+    description,
+    created_at
+});
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RoleRow {
     pub id: String,
     pub name: String,
@@ -29,6 +44,13 @@ pub struct RoleRow {
     pub role_type: String,
     pub created_at: i64,
 }
+crate::from_row!(RoleRow {
+    id,
+    name,
+    description,
+    role_type,
+    created_at
+});
 
 const RESOURCE: &str =
     "SELECT id, name, indicator, is_default, access_token_ttl, created_at FROM resources";
@@ -285,10 +307,10 @@ pub async fn app_roles(db: &impl Db, app_id: &str) -> Result<Vec<RoleRow>, Store
     .await
 }
 
-#[derive(Deserialize)]
 struct Name {
     name: String,
 }
+crate::from_row!(Name { name });
 
 /// The scope names of resource `indicator` that the roles of a user (or app) grant.
 pub async fn granted_scope_names(

@@ -4,7 +4,6 @@
 //! lagging KV read cannot undo.
 use super::users::{self, User};
 use super::{decode_rows, query_as, Db, Query, Statement, StoreError};
-use serde::Deserialize;
 
 /// A session about to be listed under its user.
 pub struct NewSession<'a> {
@@ -36,11 +35,12 @@ pub fn record(s: &NewSession<'_>, valid_after: Option<i64>) -> Statement {
 }
 
 /// A session of a user that has not expired.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct LiveSession {
     pub id: String,
     pub kv_key: String,
 }
+crate::from_row!(LiveSession { id, kv_key });
 
 /// The user's sessions that have not expired, oldest first.
 pub async fn live_of_user(
@@ -99,10 +99,10 @@ pub struct Check {
 }
 
 pub async fn check(db: &impl Db, sid: &str, user_id: &str) -> Result<Check, StoreError> {
-    #[derive(Deserialize)]
     struct N {
         n: i64,
     }
+    crate::from_row!(N { n });
     let (user_sql, _) = users::by_subquery("?1");
     let mut results = db
         .query_many(&[

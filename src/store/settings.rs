@@ -1,12 +1,11 @@
 //! The sign-in experience settings row, as JSON.
 use super::{query_one, Db, StoreError};
-use serde::Deserialize;
 
 pub async fn get(db: &impl Db) -> Result<Option<String>, StoreError> {
-    #[derive(Deserialize)]
     struct Row {
         settings: String,
     }
+    crate::from_row!(Row { settings });
     Ok(query_one::<Row>(
         db,
         "SELECT settings FROM sign_in_experience WHERE id = 1",

@@ -1,7 +1,6 @@
 //! Counters in D1 with a window and a lock: failed attempts (per person, per network) for
 //! lockout, and hourly quotas (code sends).
 use super::{query_as, Db, Statement, StoreError, Value};
-use serde::Deserialize;
 
 /// How many failures within `window` seconds lock a key, and for how long.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -41,11 +40,11 @@ pub async fn locks(
     keys: &[String],
     now: i64,
 ) -> Result<Vec<(String, i64)>, StoreError> {
-    #[derive(Deserialize)]
     struct Row {
         key: String,
         locked_until: i64,
     }
+    crate::from_row!(Row { key, locked_until });
     if keys.is_empty() {
         return Ok(Vec::new());
     }

@@ -79,7 +79,6 @@ impl User {
     }
 }
 
-#[derive(Deserialize)]
 struct UserRow {
     id: String,
     username: Option<String>,
@@ -97,6 +96,23 @@ struct UserRow {
     created_at: i64,
     updated_at: i64,
 }
+crate::from_row!(UserRow {
+    id,
+    username,
+    primary_email,
+    primary_phone,
+    name,
+    avatar,
+    password_hash,
+    custom_data,
+    profile,
+    identities,
+    last_sign_in_at,
+    is_suspended,
+    sessions_valid_after,
+    created_at,
+    updated_at
+});
 
 impl TryFrom<UserRow> for User {
     type Error = StoreError;
@@ -249,10 +265,10 @@ pub fn from_subquery_rows(
     users: Vec<Row>,
     roles: Vec<Row>,
 ) -> Result<(Option<User>, Vec<String>), StoreError> {
-    #[derive(Deserialize)]
     struct Name {
         name: String,
     }
+    crate::from_row!(Name { name });
     let user = super::decode_rows::<UserRow>(users)?
         .into_iter()
         .next()
