@@ -10,9 +10,9 @@ use crate::crypto::{random, secret};
 use crate::error::InternalError;
 use crate::store::users::User;
 use crate::store::{sessions, Db, Kv, Statement};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Session {
     /// The session id that goes into tokens (`sid`); not the cookie secret.
     pub sid: String,
@@ -20,12 +20,27 @@ pub struct Session {
     /// When the user last authenticated, in seconds.
     pub auth_time: i64,
     /// When the session began, in Unix ms (compared with the user's `sessions_valid_after`).
-    #[serde(default)]
     pub created_ms: i64,
     pub amr: Vec<String>,
     /// Client ids that got a code in this session (for back-channel logout).
     pub clients: Vec<String>,
     pub expires_at: i64,
+}
+
+impl crate::store::FromRow for Session {
+    fn from_row(r: &crate::store::Row) -> Result<Self, crate::store::StoreError> {
+        use crate::store::column;
+        Ok(Session {
+            sid: column(r, "sid")?,
+            user_id: column(r, "user_id")?,
+            auth_time: column(r, "auth_time")?,
+            // Sessions from before the field count as created at the epoch.
+            created_ms: column::<Option<i64>>(r, "created_ms")?.unwrap_or(0),
+            amr: column(r, "amr")?,
+            clients: column(r, "clients")?,
+            expires_at: column(r, "expires_at")?,
+        })
+    }
 }
 
 /// A loaded session, the KV key it lives under, and its user.
@@ -45,7 +60,7 @@ pub async fn read(kv: &impl Kv, key: &str) -> Result<Option<Session>, InternalEr
     let Some(raw) = kv.get(key).await? else {
         return Ok(None);
     };
-    match crate::json::parse::<Session>(&raw) {
+    match crate::store::parse_object::<Session>(&raw) {
         Ok(s) => Ok(Some(s)),
         Err(_) => {
             log::warn!("discarding an unreadable session record");

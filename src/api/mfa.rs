@@ -131,11 +131,7 @@ pub async fn delete<D: Db, K: Kv>(
 }
 
 fn config_view(raw: &str) -> Value {
-    let mfa: UserMfaConfig = crate::json::parse::<Value>(raw)
-        .ok()
-        .and_then(|v| v.get("mfa").cloned())
-        .and_then(|m| serde_json::from_value(m).ok())
-        .unwrap_or_default();
+    let mfa = UserMfaConfig::of_config(raw);
     let mut m = json!({"skipped": mfa.skipped, "skipMfaOnSignIn": mfa.skip_mfa_on_sign_in});
     if let (Some(e), Some(o)) = (mfa.enabled, m.as_object_mut()) {
         o.insert("enabled".into(), json!(e));
@@ -182,11 +178,7 @@ pub async fn update_config<D: Db, K: Kv>(
     let raw = repo::config_of(ctx.db, id)
         .await?
         .ok_or_else(|| ApiError::not_found("user", id))?;
-    let mut mfa: UserMfaConfig = crate::json::parse::<Value>(&raw)
-        .ok()
-        .and_then(|v| v.get("mfa").cloned())
-        .and_then(|m| serde_json::from_value(m).ok())
-        .unwrap_or_default();
+    let mut mfa = UserMfaConfig::of_config(&raw);
     if let Some(p) = b.mfa {
         let _ = p.additional_binding_suggestion_skipped;
         if p.enabled.is_some() {

@@ -405,14 +405,10 @@ pub async fn clear<D: Db, K: Kv>(
     sid: &str,
 ) -> Result<Cleared, Failure> {
     let registering = c.state.event == Some(Event::Register);
-    let config: UserMfaConfig = match repo::config_of(ctx.db, user_id).await? {
-        Some(raw) => crate::json::parse::<serde_json::Value>(&raw)
-            .ok()
-            .and_then(|v| v.get("mfa").cloned())
-            .and_then(|m| serde_json::from_value(m).ok())
-            .unwrap_or_default(),
-        None => UserMfaConfig::default(),
-    };
+    let config = repo::config_of(ctx.db, user_id)
+        .await?
+        .map(|raw| UserMfaConfig::of_config(&raw))
+        .unwrap_or_default();
     let facts = Facts {
         bound: if registering {
             Vec::new()

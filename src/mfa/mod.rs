@@ -123,15 +123,29 @@ impl MfaSettings {
 }
 
 /// The user's MFA preferences (Logto's `logto_config.mfa`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UserMfaConfig {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
-    #[serde(default)]
     pub skipped: bool,
-    #[serde(default)]
     pub skip_mfa_on_sign_in: bool,
+}
+
+impl UserMfaConfig {
+    /// The `mfa` part of a user's `logto_config` JSON text (defaults where absent).
+    pub fn of_config(raw: &str) -> Self {
+        let v: serde_json::Value = crate::json::parse(raw).unwrap_or_default();
+        let Some(m) = v.get("mfa").and_then(|m| m.as_object()) else {
+            return Self::default();
+        };
+        let flag = |k: &str| m.get(k).and_then(serde_json::Value::as_bool);
+        UserMfaConfig {
+            enabled: flag("enabled"),
+            skipped: flag("skipped").unwrap_or(false),
+            skip_mfa_on_sign_in: flag("skipMfaOnSignIn").unwrap_or(false),
+        }
+    }
 }
 
 /// What the gate knows about the user and the interaction.

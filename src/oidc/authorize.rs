@@ -3,7 +3,7 @@
 use super::error::ErrorCode;
 use crate::i18n::Msg;
 use crate::store::apps::{AppType, Application};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// OIDC scopes Gatehouse knows; any other scope is an API resource's.
 pub const OIDC_SCOPES: &[&str] = &[
@@ -18,23 +18,41 @@ pub const OIDC_SCOPES: &[&str] = &[
     "roles",
 ];
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum ResponseMode {
     Query,
     Fragment,
     FormPost,
 }
 
+impl crate::store::Column for ResponseMode {
+    fn column(v: Option<&serde_json::Value>) -> Option<Self> {
+        match v?.as_str()? {
+            "Query" => Some(ResponseMode::Query),
+            "Fragment" => Some(ResponseMode::Fragment),
+            "FormPost" => Some(ResponseMode::FormPost),
+            _ => None,
+        }
+    }
+}
+
 /// Where and how an authorization response goes.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Target {
     pub redirect_uri: String,
     pub response_mode: ResponseMode,
     pub state: Option<String>,
 }
+crate::from_row!(Target {
+    redirect_uri,
+    response_mode,
+    state
+});
+crate::column_via_from_row!(Target);
 
-/// A validated authorization request, stored with its interaction.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A validated authorization request, stored with its interaction (read back column by
+/// column, see `store::FromRow`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AuthRequest {
     pub client_id: String,
     pub target: Target,
@@ -51,13 +69,26 @@ pub struct AuthRequest {
     pub login_hint: Option<String>,
     pub ui_locales: Option<String>,
     /// Logto's `first_screen`: which page the sign-in starts on.
-    #[serde(default)]
     pub first_screen: Option<String>,
     /// Logto's `identifier`: the identifiers (`username`, `email`, `phone`) the sign-in
     /// page accepts; none means all that the settings enable.
-    #[serde(default)]
     pub identifiers: Vec<String>,
 }
+crate::from_row!(AuthRequest {
+    client_id,
+    target,
+    nonce,
+    scopes,
+    resource_scopes,
+    resources,
+    code_challenge,
+    prompt,
+    max_age,
+    login_hint,
+    ui_locales,
+    first_screen,
+    identifiers,
+});
 
 /// How many resources and how long a scope one request may name.
 pub const MAX_RESOURCES: usize = 10;

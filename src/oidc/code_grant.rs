@@ -261,7 +261,7 @@ pub async fn authorization_code<D: Db, K: Kv>(
         }
         (None, None) => {}
     }
-    let mut granted: Granted = repo::from_json(&row.granted)?;
+    let mut granted: Granted = crate::store::parse_object(&row.granted)?;
     granted.narrow_to(&role_scopes);
     let resource = token_resource(form, &granted)?;
     let user = live_user(user, row.auth_time)?;
@@ -348,7 +348,7 @@ pub async fn refresh_token<D: Db, K: Kv>(
     if found.token_expires_at <= now || found.family.expires_at <= now {
         return Err(invalid_grant("the refresh token has expired"));
     }
-    let mut granted: Granted = repo::from_json(&found.family.granted)?;
+    let mut granted: Granted = crate::store::parse_object(&found.family.granted)?;
     if let Some(scope) = form.get("scope")? {
         // §6: the requested scope must not exceed the original grant.
         let requested: Vec<String> = scope

@@ -179,7 +179,7 @@ pub async fn current_interaction<D: Db, K: Kv>(
     let row = irepo::interaction(ctx.db, id, ctx.now())
         .await?
         .ok_or_else(expired)?;
-    let request: AuthRequest = repo::from_json(&row.request)?;
+    let request: AuthRequest = crate::store::parse_object(&row.request)?;
     let app = super::clients::find(ctx, &row.client_id)
         .await?
         .ok_or_else(expired)?;

@@ -141,7 +141,7 @@ pub async fn introspect<D: Db, K: Kv>(
         if !shown {
             return Ok(inactive);
         }
-        let granted: Granted = repo::from_json(&f.granted)?;
+        let granted: Granted = crate::store::parse_object(&f.granted)?;
         return Ok(json!({
             "active": true, "token_type": "refresh_token", "scope": granted.scopes.join(" "),
             "client_id": f.client_id, "sub": f.user_id, "exp": t.found.token_expires_at, "iss": ctx.issuer(),

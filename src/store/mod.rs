@@ -178,6 +178,37 @@ impl Column for i64 {
             .or_else(|| v.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64))
     }
 }
+impl Column for bool {
+    fn column(v: Option<&serde_json::Value>) -> Option<Self> {
+        let v = v?;
+        v.as_bool().or_else(|| i64::column(Some(v)).map(|i| i != 0))
+    }
+}
+/// A JSON array; missing or `null` reads as empty.
+impl<T: Column> Column for Vec<T> {
+    fn column(v: Option<&serde_json::Value>) -> Option<Self> {
+        match v {
+            None | Some(serde_json::Value::Null) => Some(Vec::new()),
+            Some(serde_json::Value::Array(items)) => {
+                items.iter().map(|x| T::column(Some(x))).collect()
+            }
+            Some(_) => None,
+        }
+    }
+}
+/// A JSON object of values; missing or `null` reads as empty.
+impl<T: Column> Column for std::collections::BTreeMap<String, T> {
+    fn column(v: Option<&serde_json::Value>) -> Option<Self> {
+        match v {
+            None | Some(serde_json::Value::Null) => Some(Default::default()),
+            Some(serde_json::Value::Object(m)) => m
+                .iter()
+                .map(|(k, x)| T::column(Some(x)).map(|t| (k.clone(), t)))
+                .collect(),
+            Some(_) => None,
+        }
+    }
+}
 impl<T: Column> Column for Option<T> {
     fn column(v: Option<&serde_json::Value>) -> Option<Self> {
         match v {
@@ -204,6 +235,29 @@ macro_rules! from_row {
     };
     (@name $f:ident) => { stringify!($f) };
     (@name $f:ident $col:literal) => { $col };
+}
+
+/// Implements [`Column`] for a type that is read as a nested JSON object.
+#[macro_export]
+macro_rules! column_via_from_row {
+    ($t:ty) => {
+        impl $crate::store::Column for $t {
+            fn column(v: Option<&serde_json::Value>) -> Option<Self> {
+                <$t as $crate::store::FromRow>::from_row(v?.as_object()?).ok()
+            }
+        }
+    };
+}
+
+/// JSON text holding an object, read as a [`FromRow`] type (stored JSON: sessions, grants,
+/// authorization requests).
+pub fn parse_object<T: FromRow>(text: &str) -> Result<T, StoreError> {
+    let v: serde_json::Value =
+        crate::json::parse(text).map_err(|e| StoreError::Decode(e.to_string()))?;
+    let obj = v
+        .as_object()
+        .ok_or_else(|| StoreError::Decode("not a JSON object".into()))?;
+    T::from_row(obj)
 }
 
 /// Decodes rows into `T`.

@@ -2,15 +2,17 @@
 //! and opaque access tokens. Secrets are stored by their hash only.
 use super::users::{self, User};
 use super::{decode_rows, query_as, query_one, Db, Query, Statement, StoreError, Value};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::collections::BTreeMap;
 
 /// What a token family may carry: OIDC scopes, and per resource indicator its scopes.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Granted {
     pub scopes: Vec<String>,
     pub resources: BTreeMap<String, Vec<String>>,
 }
+crate::from_row!(Granted { scopes, resources });
+crate::column_via_from_row!(Granted);
 
 impl Granted {
     pub fn has(&self, scope: &str) -> bool {
