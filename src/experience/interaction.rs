@@ -9,7 +9,6 @@ use crate::oidc::authorize::AuthRequest;
 use crate::oidc::error::FlowError;
 use crate::oidc::interaction::current_interaction;
 use crate::store::interactions as repo;
-use crate::store::oidc::from_json;
 use crate::store::{Db, Kv, StoreError};
 
 /// The interaction of this browser and its experience state.
@@ -44,7 +43,7 @@ pub async fn load<D: Db, K: Kv>(
         Err(FlowError::Show(_)) => return Err(Failure::NoInteraction),
     };
     let state = match &found.row.experience {
-        Some(s) => from_json(s)?,
+        Some(s) => crate::store::parse_object(s)?,
         None => State::default(),
     };
     Ok(Current {

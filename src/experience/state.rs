@@ -10,7 +10,7 @@ pub enum Event {
     ForgotPassword,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 // Externally tagged (`{"Password": {…}}`): an internally tagged enum buffers every value
 // through serde's `Content`, which costs the module more than it is worth.
 pub enum Verification {
@@ -20,7 +20,6 @@ pub enum Verification {
     Password {
         id: String,
         user_id: String,
-        #[serde(default)]
         valid_after: i64,
     },
     /// A one-time code was sent to this email address or phone number; `verified` once the
@@ -44,7 +43,6 @@ pub enum Verification {
         identifier: Option<String>,
         sent_at: i64,
         /// Codes tried against an unlock that sent nothing (a sent one counts in D1).
-        #[serde(default)]
         tries: i64,
         verified: bool,
     },
@@ -67,12 +65,10 @@ pub enum Verification {
 }
 
 /// MFA in this interaction: the verifications to bind at submit, and a skip.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MfaProgress {
-    #[serde(default)]
     pub bind: Vec<String>,
-    #[serde(default)]
     pub skipped: bool,
 }
 
@@ -89,7 +85,7 @@ impl Verification {
 }
 
 /// A profile collected for a new account (or a new password).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Profile {
     pub username: Option<String>,
@@ -99,7 +95,7 @@ pub struct Profile {
     pub password_hash: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct State {
     pub event: Option<Event>,
@@ -108,20 +104,116 @@ pub struct State {
     pub user_id: Option<String>,
     pub profile: Profile,
     /// The code verification the hosted pages wait for.
-    #[serde(default)]
     pub pending: Option<String>,
     /// Forgot-password: the new password has been set.
-    #[serde(default)]
     pub password_reset: bool,
     /// The hosted registration page's terms checkbox was ticked.
-    #[serde(default)]
     pub agreed_terms: bool,
     /// The identified user's `sessions_valid_after` when its password was proven: the
     /// session starts only if it is still the same.
-    #[serde(default)]
     pub valid_after: Option<i64>,
-    #[serde(default)]
     pub mfa: MfaProgress,
+}
+
+// Read back from the interaction's JSON column by column (`store::FromRow`): a derived
+// `Deserialize` for these types would cost the module more than this.
+mod read {
+    use super::*;
+    use crate::store::{column, column_or_default, Column, FromRow, Row, StoreError};
+    use serde_json::Value;
+
+    impl Column for Event {
+        fn column(v: Option<&Value>) -> Option<Self> {
+            match v?.as_str()? {
+                "SignIn" => Some(Event::SignIn),
+                "Register" => Some(Event::Register),
+                "ForgotPassword" => Some(Event::ForgotPassword),
+                _ => None,
+            }
+        }
+    }
+
+    crate::from_row!(Profile {
+        username,
+        primary_email = "primaryEmail",
+        primary_phone = "primaryPhone",
+        password_hash = "passwordHash",
+    });
+    crate::column_via_from_row!(Profile);
+
+    impl FromRow for MfaProgress {
+        fn from_row(r: &Row) -> Result<Self, StoreError> {
+            Ok(MfaProgress {
+                bind: column_or_default(r, "bind")?,
+                skipped: column_or_default(r, "skipped")?,
+            })
+        }
+    }
+    crate::column_via_from_row!(MfaProgress);
+
+    impl FromRow for Verification {
+        fn from_row(r: &Row) -> Result<Self, StoreError> {
+            let (tag, body) = r
+                .iter()
+                .next()
+                .ok_or_else(|| StoreError::Decode("an empty verification".into()))?;
+            let f = body
+                .as_object()
+                .ok_or_else(|| StoreError::Decode("a verification is not an object".into()))?;
+            Ok(match tag.as_str() {
+                "Password" => Verification::Password {
+                    id: column(f, "id")?,
+                    user_id: column(f, "user_id")?,
+                    valid_after: column_or_default(f, "valid_after")?,
+                },
+                "Code" => Verification::Code {
+                    id: column(f, "id")?,
+                    channel: column(f, "channel")?,
+                    identifier: column(f, "identifier")?,
+                    verified: column(f, "verified")?,
+                },
+                "Unlock" => Verification::Unlock {
+                    id: column(f, "id")?,
+                    person: column(f, "person")?,
+                    user_id: column(f, "user_id")?,
+                    channel: column(f, "channel")?,
+                    identifier: column(f, "identifier")?,
+                    sent_at: column(f, "sent_at")?,
+                    tries: column_or_default(f, "tries")?,
+                    verified: column(f, "verified")?,
+                },
+                "Totp" => Verification::Totp {
+                    id: column(f, "id")?,
+                    user_id: column(f, "user_id")?,
+                    new_secret: column(f, "new_secret")?,
+                    verified: column(f, "verified")?,
+                },
+                "BackupCode" => Verification::BackupCode {
+                    id: column(f, "id")?,
+                    user_id: column(f, "user_id")?,
+                    new_codes: column(f, "new_codes")?,
+                },
+                other => return Err(StoreError::Decode(format!("verification {other}"))),
+            })
+        }
+    }
+    crate::column_via_from_row!(Verification);
+
+    impl FromRow for State {
+        fn from_row(r: &Row) -> Result<Self, StoreError> {
+            Ok(State {
+                event: column(r, "event")?,
+                verifications: column_or_default(r, "verifications")?,
+                user_id: column(r, "userId")?,
+                profile: column_or_default(r, "profile")?,
+                pending: column(r, "pending")?,
+                password_reset: column_or_default(r, "passwordReset")?,
+                agreed_terms: column_or_default(r, "agreedTerms")?,
+                valid_after: column(r, "validAfter")?,
+                mfa: column_or_default(r, "mfa")?,
+            })
+        }
+    }
 }
 
 /// A profile field a new account (or a signing-in one) must have under the settings.

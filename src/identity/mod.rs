@@ -81,6 +81,16 @@ pub enum Channel {
     Phone,
 }
 
+impl crate::store::Column for Channel {
+    fn column(v: Option<&serde_json::Value>) -> Option<Self> {
+        match v?.as_str()? {
+            "email" => Some(Channel::Email),
+            "phone" => Some(Channel::Phone),
+            _ => None,
+        }
+    }
+}
+
 impl Channel {
     pub fn as_str(self) -> &'static str {
         match self {

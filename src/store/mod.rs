@@ -218,6 +218,14 @@ impl<T: Column> Column for Option<T> {
     }
 }
 
+/// Column `name` of `r` as a `T`, or `T`'s default when it is missing or `null`.
+pub fn column_or_default<T: Column + Default>(r: &Row, name: &str) -> Result<T, StoreError> {
+    match r.get(name) {
+        None | Some(serde_json::Value::Null) => Ok(T::default()),
+        Some(_) => column(r, name),
+    }
+}
+
 /// Column `name` of `r` as a `T`; a decode error names the column.
 pub fn column<T: Column>(r: &Row, name: &str) -> Result<T, StoreError> {
     T::column(r.get(name)).ok_or_else(|| StoreError::Decode(format!("column {name}")))
