@@ -146,50 +146,36 @@ pub async fn config<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, id: &str) -> Result<Respo
     Ok(web::json(StatusCode::OK, &config_view(&raw)))
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct ConfigPatch {
-    #[serde(default)]
-    mfa: Option<MfaPatch>,
-    #[serde(default)]
-    passkey_sign_in: Option<Value>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct MfaPatch {
-    #[serde(default)]
-    enabled: Option<bool>,
-    #[serde(default)]
-    skipped: Option<bool>,
-    #[serde(default)]
-    skip_mfa_on_sign_in: Option<bool>,
-    #[serde(default)]
-    additional_binding_suggestion_skipped: Option<bool>,
-}
-
 pub async fn update_config<D: Db, K: Kv>(
     ctx: &Ctx<'_, D, K>,
     id: &str,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    let b: ConfigPatch = json_body(req)?;
-    let _ = b.passkey_sign_in;
+    // `{mfa?: {enabled?, skipped?, skipMfaOnSignIn?, additionalBindingSuggestionSkipped?},
+    // passkeySignIn?}`, read field by field.
+    let b: Value = json_body(req)?;
+    let patch = b.get("mfa").cloned().unwrap_or(Value::Null);
+    let flag = |k: &str| -> Result<Option<bool>, ApiError> {
+        match patch.get(k) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Bool(v)) => Ok(Some(*v)),
+            Some(_) => Err(ApiError::invalid_input(format!(
+                "`mfa.{k}` must be a boolean."
+            ))),
+        }
+    };
     let raw = repo::config_of(ctx.db, id)
         .await?
         .ok_or_else(|| ApiError::not_found("user", id))?;
     let mut mfa = UserMfaConfig::of_config(&raw);
-    if let Some(p) = b.mfa {
-        let _ = p.additional_binding_suggestion_skipped;
-        if p.enabled.is_some() {
-            mfa.enabled = p.enabled;
-        }
-        if let Some(s) = p.skipped {
-            mfa.skipped = s;
-        }
-        if let Some(s) = p.skip_mfa_on_sign_in {
-            mfa.skip_mfa_on_sign_in = s;
-        }
+    if let Some(e) = flag("enabled")? {
+        mfa.enabled = Some(e);
+    }
+    if let Some(s) = flag("skipped")? {
+        mfa.skipped = s;
+    }
+    if let Some(s) = flag("skipMfaOnSignIn")? {
+        mfa.skip_mfa_on_sign_in = s;
     }
     let next = json!({ "mfa": mfa }).to_string();
     if !repo::put_config(ctx.db, id, &next).await? {

@@ -5,7 +5,6 @@
 use super::keys::{ActiveKey, Jwk};
 use super::provider::PlatformCrypto;
 use super::{b64url, CryptoError};
-use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{json, Value};
 
@@ -70,7 +69,7 @@ fn decode(part: &str) -> Option<Vec<u8>> {
 }
 
 /// Verifies an ES256 token against the trusted keys, choosing by `kid`.
-pub async fn verify<T: DeserializeOwned>(
+pub async fn verify<T: crate::store::FromRow>(
     es: &dyn PlatformCrypto,
     token: &str,
     keys: &[Jwk],
@@ -123,7 +122,10 @@ pub async fn verify<T: DeserializeOwned>(
         typ: header.get("typ").and_then(Value::as_str).map(str::to_owned),
         iat,
         exp,
-        claims: serde_json::from_value(claims).map_err(|_| JwtError::Malformed)?,
+        claims: claims
+            .as_object()
+            .and_then(|m| T::from_row(m).ok())
+            .ok_or(JwtError::Malformed)?,
     })
 }
 
@@ -133,12 +135,12 @@ mod tests {
     use crate::crypto::keys::{generate, open, KeySealer};
     use crate::crypto::provider::RustCrypto;
     use pollster::block_on;
-    use serde::Deserialize;
 
-    #[derive(Serialize, Deserialize, Debug, PartialEq)]
+    #[derive(Serialize, Debug, PartialEq)]
     struct C {
         sub: String,
     }
+    crate::from_row!(C { sub });
 
     fn key() -> (ActiveKey, Jwk) {
         let sealer =

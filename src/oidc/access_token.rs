@@ -3,11 +3,11 @@ use crate::crypto::jwt::{self, JwtError, Verified};
 use crate::crypto::keys::ActiveKey;
 use crate::crypto::provider::PlatformCrypto;
 use crate::crypto::{random, CryptoError};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 pub const TYP: &str = "at+jwt";
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AccessTokenClaims {
     pub iss: String,
     pub sub: String,
@@ -16,6 +16,14 @@ pub struct AccessTokenClaims {
     pub client_id: String,
     pub jti: String,
 }
+crate::from_row!(AccessTokenClaims {
+    iss,
+    sub,
+    aud,
+    scope,
+    client_id,
+    jti
+});
 
 impl AccessTokenClaims {
     pub fn scopes(&self) -> impl Iterator<Item = &str> {

@@ -15,17 +15,16 @@ use crate::session;
 use crate::store::apps::Application;
 use crate::store::oidc as repo;
 use crate::store::{sessions, Db, Kv, Statement};
-use serde::Deserialize;
 use serde_json::{json, Value};
 use url::Url;
 
 const EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
 const LOGOUT_TOKEN_TTL: i64 = 120;
 
-#[derive(Deserialize)]
 struct HintClaims {
     aud: Value,
 }
+crate::from_row!(HintClaims { aud });
 
 /// The parameters of a logout request, as the client sent them.
 #[derive(Debug, Default)]

@@ -12,7 +12,6 @@ use crate::ctx::Ctx;
 use crate::error::InternalError;
 use crate::store::keys::{self as repo, KeyRow};
 use crate::store::{Db, Kv, StoreError};
-use serde::de::DeserializeOwned;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use std::rc::Rc;
@@ -104,7 +103,7 @@ async fn load<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, primary: bool) -> Result<Rc<Key
 
 /// Verifies a token against the published keys (an expired one too, when `now` is
 /// `i64::MIN`). A `kid` the cached set lacks loads the set again, at most every few seconds.
-pub async fn verify<D: Db, K: Kv, T: DeserializeOwned>(
+pub async fn verify<D: Db, K: Kv, T: crate::store::FromRow>(
     ctx: &Ctx<'_, D, K>,
     token: &str,
     now: i64,

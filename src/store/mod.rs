@@ -178,6 +178,11 @@ impl Column for i64 {
             .or_else(|| v.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64))
     }
 }
+impl Column for serde_json::Value {
+    fn column(v: Option<&serde_json::Value>) -> Option<Self> {
+        v.cloned()
+    }
+}
 impl Column for bool {
     fn column(v: Option<&serde_json::Value>) -> Option<Self> {
         let v = v?;
