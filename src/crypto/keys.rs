@@ -4,7 +4,7 @@
 use super::provider::{Aead, PlatformCrypto};
 use super::{b64url, random, CryptoError};
 use hkdf::Hkdf;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use sha2::Sha256;
 use std::fmt;
 
@@ -64,7 +64,7 @@ impl<'a> KeySealer<'a> {
 }
 
 /// A public key as published at `/oidc/jwks` (RFC 7517, RFC 7518 §6.2).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Jwk {
     pub kty: String,
     pub crv: String,
@@ -75,6 +75,7 @@ pub struct Jwk {
     #[serde(rename = "use")]
     pub use_: String,
 }
+crate::from_row!(Jwk { kty, crv, x, y, kid, alg, use_ = "use" });
 
 impl Jwk {
     /// The public key `(x, y)` as a JWK.

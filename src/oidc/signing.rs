@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 use std::rc::Rc;
 
 fn decode(row: &KeyRow) -> Result<Jwk, InternalError> {
-    crate::json::parse(&row.public_jwk)
+    crate::store::parse_object(&row.public_jwk)
         .map_err(|e| StoreError::Decode(format!("signing key {}: {e}", row.id)).into())
 }
 
