@@ -59,15 +59,6 @@ fn rows(h: &Harness, table: &str) -> i64 {
     r[0]["n"].as_i64().unwrap()
 }
 
-fn newest_code(h: &Harness, to: &str) -> String {
-    let list = h.get(&format!("/dev/mailbox.json?to={to}")).json();
-    let body = list[0]["body"].as_str().expect("a message").to_owned();
-    body.split(|c: char| !c.is_ascii_digit())
-        .find(|w| w.len() == 6)
-        .expect("a 6-digit code")
-        .to_owned()
-}
-
 fn user(h: &Harness, body: Value) -> String {
     let r = h.api("POST", "/api/users", Some(body));
     assert_eq!(r.status, 200, "{}", r.text());
@@ -116,7 +107,7 @@ fn someone_elses_failures_cannot_lock_the_owner_out_who_proves_the_email() {
     let r = password(&h, &owner, "username", "erin", PASSWORD);
     assert_eq!(r.status, 429, "one code a minute: {}", r.text());
     assert_eq!(rows(&h, "logs"), logs, "still no audit rows");
-    let code = newest_code(&h, "erin@example.com");
+    let code = mailbox_code(&h, "erin@example.com");
     let r = exp(
         &h,
         &owner,
@@ -161,7 +152,7 @@ fn the_hosted_page_asks_a_locked_account_for_its_code_then_the_password() {
         "the address is not told"
     );
     let csrf = csrf_of(&r.text());
-    let code = newest_code(&h, "erin@example.com");
+    let code = mailbox_code(&h, "erin@example.com");
     let r = h.browse(
         &jar,
         "POST",

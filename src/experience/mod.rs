@@ -344,28 +344,9 @@ pub async fn sign_in_with_password<D: Db, K: Kv>(
     if let Some(u) = network.as_deref().and_then(until) {
         return Ok(Err(SignInError::Locked { until: u }));
     }
-    if until(&person).is_some() {
-        return match user {
-            Some(found) if unlocked == Some(found.id.as_str()) => {
-                check_password(
-                    ctx,
-                    found,
-                    identifier,
-                    secret,
-                    from,
-                    (&person, network.as_deref()),
-                )
-                .await
-            }
-            // The same answer whether or not the identifier names an account.
-            user => Ok(Err(SignInError::SecondProofNeeded {
-                user: user.map(Box::new),
-                person,
-            })),
-        };
-    }
+    let locked = until(&person).is_some();
     match user {
-        Some(found) => {
+        Some(found) if !locked || unlocked == Some(found.id.as_str()) => {
             check_password(
                 ctx,
                 found,
@@ -376,7 +357,12 @@ pub async fn sign_in_with_password<D: Db, K: Kv>(
             )
             .await
         }
-        None => {
+        // The same answer whether or not the identifier names an account.
+        user if locked => Ok(Err(SignInError::SecondProofNeeded {
+            user: user.map(Box::new),
+            person,
+        })),
+        _ => {
             // An unknown identifier costs what a known one does.
             hashing::verify(secret, &dummy_hash(ctx.config.password_hash));
             fail(ctx, None, identifier, from, (&person, network.as_deref())).await

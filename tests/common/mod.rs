@@ -305,3 +305,13 @@ pub fn exp(h: &Harness, jar: &Jar, method: &str, path: &str, body: Option<Value>
     jar.store(&r);
     r
 }
+
+/// The newest 6-digit code the development mailbox holds for `to`.
+pub fn mailbox_code(h: &Harness, to: &str) -> String {
+    let list = h.get(&format!("/dev/mailbox.json?to={to}")).json();
+    let body = list[0]["body"].as_str().expect("a message").to_owned();
+    body.split(|c: char| !c.is_ascii_digit())
+        .find(|w| w.len() == 6)
+        .expect("a 6-digit code")
+        .to_owned()
+}
