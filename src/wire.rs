@@ -180,7 +180,7 @@ pub fn page_failure_status(f: &Failure) -> StatusCode {
 pub fn failure_status(f: &Failure) -> StatusCode {
     use StatusCode as S;
     match f {
-        Failure::Step(StepError::UnknownVerification) => S::NOT_FOUND,
+        Failure::Step(StepError::UnknownVerification | StepError::NotIdentified) => S::NOT_FOUND,
         Failure::Step(StepError::MissingProfile(_)) => S::UNPROCESSABLE_ENTITY,
         Failure::Step(_) | Failure::NoInteraction => S::BAD_REQUEST,
         Failure::InvalidCredentials => S::UNPROCESSABLE_ENTITY,

@@ -501,3 +501,77 @@ fn the_management_api_lists_adds_and_removes_factors_in_logtos_shapes() {
         true
     );
 }
+
+#[test]
+fn another_accounts_second_factor_does_not_count_for_the_user_identified_next() {
+    let h = Harness::new();
+    let client = setup(&h, "Mandatory");
+    let erin = h.api("GET", "/api/users?search=erin", None).json()[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Erin has an app; so does Mallory, whose codes the attacker has.
+    let secret = "JBSWY3DPEHPK3PXPJBSWY3DP";
+    for (id, s) in [(erin.as_str(), "KRSXG5CTMVRXEZLUKN2XAZLSKNSWG4TF")] {
+        let r = h.api(
+            "POST",
+            &format!("/api/users/{id}/mfa-verifications"),
+            Some(json!({"type": "Totp", "secret": s})),
+        );
+        assert_eq!(r.status, 200, "{}", r.text());
+    }
+    let r = h.api(
+        "POST",
+        "/api/users",
+        Some(json!({"username": "mallory", "password": PASSWORD})),
+    );
+    let mallory = r.json()["id"].as_str().unwrap().to_owned();
+    let r = h.api(
+        "POST",
+        &format!("/api/users/{mallory}/mfa-verifications"),
+        Some(json!({"type": "Totp", "secret": secret})),
+    );
+    assert_eq!(r.status, 200);
+    let jar = Jar::default();
+    h.follow(&jar, &auth(&client));
+    exp(
+        &h,
+        &jar,
+        "PUT",
+        "",
+        Some(json!({"interactionEvent": "SignIn"})),
+    );
+    let sign_in_as = |name: &str| {
+        let r = exp(
+            &h,
+            &jar,
+            "POST",
+            "/verification/password",
+            Some(json!({"identifier": {"type": "username", "value": name}, "password": PASSWORD})),
+        );
+        let r = exp(
+            &h,
+            &jar,
+            "POST",
+            "/identification",
+            Some(json!({"verificationId": r.json()["verificationId"]})),
+        );
+        assert_eq!(r.status, 204, "{}", r.text());
+    };
+    sign_in_as("mallory");
+    let r = exp(
+        &h,
+        &jar,
+        "POST",
+        "/verification/totp/verify",
+        Some(json!({"code": code(&h, secret, 0)})),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    sign_in_as("erin");
+    let r = exp(&h, &jar, "POST", "/submit", None);
+    assert_eq!(
+        err(&r),
+        (403, "session.mfa.require_mfa_verification".into()),
+        "Mallory's code is not Erin's second factor"
+    );
+}

@@ -11,10 +11,10 @@ use super::Failure;
 use crate::crypto::keys::KeySealer;
 use crate::crypto::random;
 use crate::ctx::Ctx;
-use crate::mfa::{self, backup, totp, Factor, Facts, Gate, UserMfaConfig};
+use crate::mfa::{self, backup, totp, Factor};
 use crate::store::mfa as repo;
 use crate::store::throttle::{self, Policy};
-use crate::store::{Db, Kv, Statement};
+use crate::store::{Db, Kv};
 
 /// Wrong second-factor codes per user within an hour before the user's codes are refused
 /// for an hour: 30 guesses against a million codes.
@@ -38,7 +38,7 @@ fn enabled(c: &Current, f: Factor) -> Result<(), Failure> {
     }
 }
 
-fn sealer<'a, D: Db, K: Kv>(ctx: &'a Ctx<'_, D, K>) -> Result<KeySealer<'a>, Failure> {
+pub(super) fn sealer<'a, D: Db, K: Kv>(ctx: &'a Ctx<'_, D, K>) -> Result<KeySealer<'a>, Failure> {
     Ok(KeySealer::new(
         &ctx.config.key_encryption_secret,
         ctx.crypto,
@@ -47,7 +47,7 @@ fn sealer<'a, D: Db, K: Kv>(ctx: &'a Ctx<'_, D, K>) -> Result<KeySealer<'a>, Fai
 
 /// What the user has bound, by factor (backup codes only while some are unused), among the
 /// factors the settings enable.
-async fn bound<D: Db, K: Kv>(
+pub(super) async fn bound<D: Db, K: Kv>(
     ctx: &Ctx<'_, D, K>,
     c: &Current,
     user_id: &str,
@@ -77,20 +77,32 @@ pub async fn bound_factors<D: Db, K: Kv>(
 }
 
 /// Whether this interaction verified one of the user's own factors (not a new binding).
-fn verified(c: &Current) -> bool {
-    c.state.verifications.iter().any(|v| {
-        matches!(
-            v,
-            Verification::Totp {
-                new_secret: None,
-                verified: true,
-                ..
-            } | Verification::BackupCode {
-                new_codes: None,
-                ..
-            }
-        )
+pub(super) fn verified(c: &Current) -> bool {
+    let me = c.state.user_id.as_deref();
+    c.state.verifications.iter().any(|v| match v {
+        Verification::Totp {
+            user_id,
+            new_secret: None,
+            verified: true,
+            ..
+        }
+        | Verification::BackupCode {
+            user_id,
+            new_codes: None,
+            ..
+        } => Some(user_id.as_str()) == me,
+        _ => false,
     })
+}
+
+/// Verification `id`, if it belongs to the identified user.
+pub(super) fn own<'a>(c: &'a Current, id: &str) -> Option<&'a Verification> {
+    let v = c.state.verification(id).ok()?;
+    let owner = match v {
+        Verification::Totp { user_id, .. } | Verification::BackupCode { user_id, .. } => user_id,
+        _ => return None,
+    };
+    (Some(owner.as_str()) == c.state.user_id.as_deref()).then_some(v)
 }
 
 /// A user who has factors must verify one before changing them (Logto's
@@ -168,6 +180,7 @@ pub async fn totp_secret<D: Db, K: Kv>(
             id: id.clone(),
             user_id,
             new_secret: Some(secret.clone()),
+            step: None,
             verified: false,
         });
     }
@@ -202,18 +215,24 @@ pub async fn totp_verify<D: Db, K: Kv>(
     let now = ctx.now();
     if let Some(id) = verification_id {
         let Ok(Verification::Totp {
+            user_id: owner,
             new_secret: Some(secret),
+            step,
             verified,
             ..
         }) = c.state.verification_mut(id)
         else {
             return Err(Failure::Step(StepError::UnknownVerification));
         };
+        if *owner != user_id {
+            return Err(Failure::Step(StepError::UnknownVerification));
+        }
         let raw = totp::decode(secret).ok_or(Failure::InvalidTotp)?;
-        if totp::accept(&raw, code, now, None).is_none() {
+        let Some(accepted) = totp::accept(&raw, code, now, None) else {
             throttle::record_failure(ctx.db, &key, FACTOR_POLICY, now).await?;
             return Err(Failure::InvalidTotp);
-        }
+        };
+        *step = Some(accepted);
         *verified = true;
         return Ok(id.to_owned());
     }
@@ -236,6 +255,7 @@ pub async fn totp_verify<D: Db, K: Kv>(
         id: id.clone(),
         user_id,
         new_secret: None,
+        step: None,
         verified: true,
     });
     Ok(id)
@@ -310,10 +330,7 @@ pub async fn bind<D: Db, K: Kv>(
     let user_id = user_of(c)?;
     guard_verified(ctx, c, &user_id).await?;
     enabled(c, factor)?;
-    let v = c
-        .state
-        .verification(verification_id)
-        .map_err(Failure::Step)?;
+    let v = own(c, verification_id).ok_or(Failure::Step(StepError::UnknownVerification))?;
     match (factor, v) {
         (
             Factor::Totp,
@@ -364,14 +381,14 @@ pub async fn bind<D: Db, K: Kv>(
 }
 
 /// The factors this interaction is binding.
-fn bindings(c: &Current) -> Vec<Factor> {
+pub(super) fn bindings(c: &Current) -> Vec<Factor> {
     c.state
         .mfa
         .bind
         .iter()
-        .filter_map(|id| match c.state.verification(id) {
-            Ok(Verification::Totp { .. }) => Some(Factor::Totp),
-            Ok(Verification::BackupCode { .. }) => Some(Factor::BackupCode),
+        .filter_map(|id| match own(c, id) {
+            Some(Verification::Totp { .. }) => Some(Factor::Totp),
+            Some(Verification::BackupCode { .. }) => Some(Factor::BackupCode),
             _ => None,
         })
         .collect()
@@ -385,114 +402,4 @@ pub fn skip(c: &mut Current) -> Result<(), Failure> {
     }
     c.state.mfa.skipped = true;
     Ok(())
-}
-
-/// What MFA adds to a session that may start.
-pub struct Cleared {
-    /// Writes for the submit's transaction (each only with the session `sid`).
-    pub statements: Vec<Statement>,
-    /// RFC 8176 methods the second factor adds to the session's `amr`.
-    pub amr: Vec<&'static str>,
-}
-
-/// The check at submit, Logto's order: verify a bound factor, bind one when the policy asks,
-/// backup codes when enabled. On success, the bindings (sealed) and the user's MFA
-/// preferences, as statements that write only with the session `sid`.
-pub async fn clear<D: Db, K: Kv>(
-    ctx: &Ctx<'_, D, K>,
-    c: &Current,
-    user_id: &str,
-    sid: &str,
-) -> Result<Cleared, Failure> {
-    let registering = c.state.event == Some(Event::Register);
-    let config = repo::config_of(ctx.db, user_id)
-        .await?
-        .map(|raw| UserMfaConfig::of_config(&raw))
-        .unwrap_or_default();
-    let facts = Facts {
-        bound: if registering {
-            Vec::new()
-        } else {
-            bound(ctx, c, user_id).await?
-        },
-        verified: verified(c),
-        binding: bindings(c),
-        skipped: c.state.mfa.skipped || config.skipped,
-        config: config.clone(),
-        registering,
-    };
-    match mfa::gate(&c.settings.mfa, &facts) {
-        Gate::Pass => {}
-        Gate::VerifyFirst(f) => return Err(Failure::MfaRequired(f)),
-        Gate::Bind {
-            available,
-            skippable,
-        } => {
-            return Err(Failure::MissingMfa {
-                available,
-                skippable,
-            })
-        }
-        Gate::BackupCodeRequired => return Err(Failure::BackupCodeRequired),
-    }
-    let mut statements = Vec::new();
-    for id in &c.state.mfa.bind {
-        match c.state.verification(id) {
-            Ok(Verification::Totp {
-                new_secret: Some(secret),
-                verified: true,
-                ..
-            }) => {
-                let raw = totp::decode(secret).ok_or(Failure::InvalidTotp)?;
-                let row_id = random::id()?;
-                let sealed = sealer(ctx)?.seal(&format!("totp:{row_id}"), &raw).await?;
-                statements.push(repo::bind_totp(&row_id, user_id, &sealed, ctx.now_ms, sid));
-            }
-            Ok(Verification::BackupCode {
-                new_codes: Some(codes),
-                ..
-            }) => {
-                let hashes = codes
-                    .iter()
-                    .map(|code| backup::hash(&ctx.config.key_encryption_secret, user_id, code))
-                    .collect::<Result<Vec<_>, _>>()?;
-                statements.extend(repo::bind_backup_codes(
-                    &random::id()?,
-                    user_id,
-                    &hashes,
-                    ctx.now_ms,
-                    sid,
-                ));
-            }
-            _ => {}
-        }
-    }
-    let mut next = config;
-    if !facts.binding.is_empty() {
-        next.enabled = Some(true);
-    }
-    if c.state.mfa.skipped {
-        next.skipped = true;
-    }
-    if next != facts.config {
-        let json = serde_json::json!({ "mfa": next }).to_string();
-        statements.push(repo::set_config(user_id, &json, sid));
-    }
-    let mut amr = Vec::new();
-    for v in &c.state.verifications {
-        match v {
-            Verification::Totp {
-                new_secret: None,
-                verified: true,
-                ..
-            } => amr.extend(["otp", "mfa"]),
-            Verification::BackupCode {
-                new_codes: None, ..
-            } => amr.push("mfa"),
-            _ => {}
-        }
-    }
-    amr.sort_unstable();
-    amr.dedup();
-    Ok(Cleared { statements, amr })
 }

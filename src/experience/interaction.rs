@@ -43,7 +43,8 @@ pub async fn load<D: Db, K: Kv>(
         Err(FlowError::Show(_)) => return Err(Failure::NoInteraction),
     };
     let state = match &found.row.experience {
-        Some(s) => crate::store::parse_object(s)?,
+        // A state this version cannot read (saved by an older one) is an expired interaction.
+        Some(s) => crate::store::parse_object(s).map_err(|_| Failure::NoInteraction)?,
         None => State::default(),
     };
     Ok(Current {

@@ -8,6 +8,7 @@ pub mod codes;
 pub mod factors;
 pub mod interaction;
 pub mod messages;
+pub mod mfa_gate;
 pub mod password;
 pub mod password_policy;
 pub mod policy;

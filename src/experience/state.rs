@@ -53,6 +53,9 @@ pub enum Verification {
         id: String,
         user_id: String,
         new_secret: Option<String>,
+        /// The time step of the code that confirmed a new secret: stored as its last used
+        /// one, so that the same code does not also pass as a sign-in's second factor.
+        step: Option<i64>,
         verified: bool,
     },
     /// Backup codes: `new_codes` just generated to bind (shown once), or, without them, one
@@ -186,6 +189,7 @@ mod read {
                     id: column(f, "id")?,
                     user_id: column(f, "user_id")?,
                     new_secret: column(f, "new_secret")?,
+                    step: column(f, "step")?,
                     verified: column(f, "verified")?,
                 },
                 "BackupCode" => Verification::BackupCode {
@@ -333,6 +337,16 @@ impl State {
         }
         match self.proven(verification_id)? {
             Proof::User(user_id) => {
+                if self.user_id.as_ref().is_some_and(|u| *u != user_id) {
+                    // Another account now: nothing proven or chosen for the first one
+                    // carries over (its second factor, its bindings, its skip).
+                    self.verifications.retain(|v| match v {
+                        Verification::Password { user_id: u, .. } => *u == user_id,
+                        _ => false,
+                    });
+                    self.mfa = MfaProgress::default();
+                    self.pending = None;
+                }
                 if let Ok(Verification::Password { valid_after, .. }) =
                     self.verification(verification_id)
                 {
@@ -408,6 +422,34 @@ mod tests {
         });
         assert_eq!(s.identify_by("v1"), Ok("u1".into()));
         assert_eq!(s.ready_to_submit(), Ok("u1"));
+    }
+
+    #[test]
+    fn identifying_another_account_drops_what_was_proven_for_the_first() {
+        let mut s = State::default();
+        s.start(Event::SignIn);
+        s.add(Verification::Password {
+            id: "b".into(),
+            user_id: "user-b".into(),
+            valid_after: 0,
+        });
+        assert_eq!(s.identify_by("b"), Ok("user-b".into()));
+        s.add(Verification::Totp {
+            id: "t".into(),
+            user_id: "user-b".into(),
+            new_secret: None,
+            step: None,
+            verified: true,
+        });
+        s.mfa.skipped = true;
+        s.add(Verification::Password {
+            id: "a".into(),
+            user_id: "user-a".into(),
+            valid_after: 0,
+        });
+        assert_eq!(s.identify_by("a"), Ok("user-a".into()));
+        assert_eq!(s.verification("t"), Err(StepError::UnknownVerification));
+        assert!(!s.mfa.skipped);
     }
 
     #[test]

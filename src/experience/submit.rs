@@ -1,8 +1,8 @@
 //! The last steps: identification (which creates a new user in one write, once its profile
 //! is complete) and submission, which starts the browser session.
 use super::codes;
-use super::factors;
 use super::interaction::Current;
+use super::mfa_gate;
 use super::profile::{self, required_profile};
 use super::state::{Event, StepError, Verification};
 use super::{audit, Failure};
@@ -101,12 +101,6 @@ pub async fn submit<D: Db, K: Kv>(
         });
     }
     let registering = c.state.event == Some(Event::Register);
-    if !registering {
-        profile::complete(ctx, c, &user_id).await?;
-    }
-    if c.settings.terms_required(registering) && !agreed_terms {
-        return Err(Failure::TermsNotAgreed);
-    }
     let now = ctx.now();
     let by_code = c
         .state
@@ -125,8 +119,15 @@ pub async fn submit<D: Db, K: Kv>(
         (ctx.now_ms, ctx.config.session_ttl),
         c.state.valid_after,
     )?;
-    // MFA: verify, bind or go on, before anything of the old session ends.
-    let cleared = factors::clear(ctx, c, &user_id, &begun.session.sid).await?;
+    // MFA first (Logto's order): nothing is written for a user who has not passed it, not
+    // even the profile a sign-in must complete, nor the end of the old session.
+    let cleared = mfa_gate::clear(ctx, c, &user_id, &begun.session.sid).await?;
+    if !registering {
+        profile::complete(ctx, c, &user_id).await?;
+    }
+    if c.settings.terms_required(registering) && !agreed_terms {
+        return Err(Failure::TermsNotAgreed);
+    }
     begun
         .session
         .amr

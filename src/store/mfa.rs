@@ -95,18 +95,19 @@ pub fn bind_totp(
     id: &str,
     user_id: &str,
     sealed_secret: &str,
-    now_ms: i64,
+    (last_used_step, now_ms): (Option<i64>, i64),
     sid: &str,
 ) -> Statement {
     Statement::new(
-        "INSERT INTO user_mfa (id, user_id, type, secret, created_at) SELECT ?1, ?2, 'Totp', ?3, ?4 \
-         WHERE EXISTS (SELECT 1 FROM user_sessions WHERE id = ?5)",
+        "INSERT INTO user_mfa (id, user_id, type, secret, last_used_step, created_at) \
+         SELECT ?1, ?2, 'Totp', ?3, ?6, ?4 WHERE EXISTS (SELECT 1 FROM user_sessions WHERE id = ?5)",
         vec![
             id.into(),
             user_id.into(),
             sealed_secret.into(),
             now_ms.into(),
             sid.into(),
+            last_used_step.into(),
         ],
     )
 }
