@@ -3,9 +3,10 @@ use super::input::{self, json_body};
 use crate::ctx::Ctx;
 use crate::experience::{
     self,
-    settings::{merge, Settings},
+    settings::{merge, unknown_field, Settings},
 };
 use crate::store::logs::{self, Filter};
+use crate::store::FromRow;
 use crate::store::{settings as repo, Db, Kv, StoreError};
 use crate::web::error::ApiError;
 use crate::web::{self, query_pairs, Request, Response};
@@ -32,8 +33,22 @@ pub async fn update<D: Db, K: Kv>(
     let mut merged =
         serde_json::to_value(&current).map_err(|e| StoreError::Decode(e.to_string()))?;
     merge(&mut merged, patch);
-    let settings: Settings = serde_json::from_value(merged)
-        .map_err(|e| ApiError::invalid_input(format!("Invalid sign-in experience: {e}.")))?;
+    let invalid =
+        |what: String| ApiError::invalid_input(format!("Invalid sign-in experience: {what}."));
+    let read = merged
+        .as_object()
+        .ok_or_else(|| invalid("not an object".into()))
+        .and_then(|m| {
+            Settings::from_row(m).map_err(|e| match e {
+                StoreError::Decode(m) => invalid(format!("{m} is missing or not valid")),
+                e => e.into(),
+            })
+        });
+    let settings = read?;
+    let written = serde_json::to_value(&settings).map_err(|e| StoreError::Decode(e.to_string()))?;
+    if let Some(field) = unknown_field(&merged, &written) {
+        return Err(invalid(format!("unknown field `{field}`")));
+    }
     settings
         .validate()
         .map_err(|m| ApiError::invalid_input(format!("Invalid sign-in experience: {m}.")))?;

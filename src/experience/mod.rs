@@ -284,7 +284,7 @@ pub async fn find_by_identifier(
 /// The stored settings, or the defaults, read from `db` (the primary, for a change).
 pub async fn load_settings_from(db: &impl Db) -> Result<Settings, InternalError> {
     Ok(match crate::store::settings::get(db).await? {
-        Some(raw) => crate::json::parse(&raw)
+        Some(raw) => crate::store::parse_object(&raw)
             .map_err(|e| StoreError::Decode(format!("sign-in experience: {e}")))?,
         None => Settings::default(),
     })

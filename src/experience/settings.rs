@@ -1,10 +1,10 @@
 //! Sign-in experience settings (`/api/sign-in-exp`), with Logto's field names and defaults.
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 pub use crate::identity::Identifier;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SignUp {
     /// Which identifiers a new account needs; `[email, phone]` means email or phone.
     pub identifiers: Vec<Identifier>,
@@ -12,8 +12,8 @@ pub struct SignUp {
     pub verify: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SignInMethod {
     pub identifier: Identifier,
     pub password: bool,
@@ -21,47 +21,47 @@ pub struct SignInMethod {
     pub is_password_primary: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SignIn {
     pub methods: Vec<SignInMethod>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum SignInMode {
     SignIn,
     Register,
     SignInAndRegister,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum AgreeToTermsPolicy {
     Automatic,
     ManualRegistrationOnly,
     Manual,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum ForgotPasswordMethod {
     EmailVerificationCode,
     PhoneVerificationCode,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Range {
     pub min: u32,
     pub max: u32,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CharacterTypes {
     pub min: u32,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Rejects {
     /// Accepted for compatibility; checking breached passwords needs a network service
     /// and is not done.
@@ -71,53 +71,49 @@ pub struct Rejects {
     pub words: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PasswordPolicy {
     pub length: Range,
     pub character_types: CharacterTypes,
     pub rejects: Rejects,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Color {
     pub primary_color: String,
     pub is_dark_mode_enabled: bool,
     pub dark_primary_color: String,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Branding {
     /// The product name shown in page titles (ours; Logto takes it from the tenant).
-    #[serde(default)]
     pub name: Option<String>,
-    #[serde(default)]
     pub logo_url: Option<String>,
-    #[serde(default)]
     pub dark_logo_url: Option<String>,
-    #[serde(default)]
     pub favicon: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct LanguageInfo {
     pub auto_detect: bool,
     pub fallback_language: String,
 }
 
 /// Gatehouse's username rule (Logto's is fixed; this makes its length configurable).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UsernamePolicy {
     pub min_length: u32,
     pub max_length: u32,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Settings {
     pub id: String,
     pub color: Color,
@@ -134,8 +130,114 @@ pub struct Settings {
     pub username_policy: UsernamePolicy,
     pub custom_css: Option<String>,
     /// Multi-factor authentication: the factors offered and the policy (Logto's `mfa`).
-    #[serde(default)]
     pub mfa: crate::mfa::MfaSettings,
+}
+
+// Read column by column (`store::FromRow`), by their JSON (camelCase) names: a derived
+// `Deserialize` for these fifteen types costs the module about 10 KiB. Unknown fields are
+// refused by `unknown_field`, which compares the input with what was read.
+mod read {
+    use super::*;
+    use crate::store::{column, column_or_default, FromRow, Row, StoreError};
+    crate::column_enum!(SignInMode { SignIn = "SignIn", Register = "Register", SignInAndRegister = "SignInAndRegister" });
+    crate::column_enum!(AgreeToTermsPolicy { Automatic = "Automatic", ManualRegistrationOnly = "ManualRegistrationOnly", Manual = "Manual" });
+    crate::column_enum!(ForgotPasswordMethod { EmailVerificationCode = "EmailVerificationCode", PhoneVerificationCode = "PhoneVerificationCode" });
+    crate::from_row!(SignUp {
+        identifiers,
+        password,
+        verify
+    });
+    crate::column_via_from_row!(SignUp);
+    crate::from_row!(SignInMethod {
+        identifier,
+        password,
+        verification_code = "verificationCode",
+        is_password_primary = "isPasswordPrimary",
+    });
+    crate::column_via_from_row!(SignInMethod);
+    crate::from_row!(SignIn { methods });
+    crate::column_via_from_row!(SignIn);
+    crate::from_row!(Range { min, max });
+    crate::column_via_from_row!(Range);
+    crate::from_row!(CharacterTypes { min });
+    crate::column_via_from_row!(CharacterTypes);
+    crate::from_row!(Rejects {
+        pwned,
+        repetition_and_sequence = "repetitionAndSequence",
+        user_info = "userInfo",
+        words,
+    });
+    crate::column_via_from_row!(Rejects);
+    crate::from_row!(PasswordPolicy {
+        length,
+        character_types = "characterTypes",
+        rejects,
+    });
+    crate::column_via_from_row!(PasswordPolicy);
+    crate::from_row!(Color {
+        primary_color = "primaryColor",
+        is_dark_mode_enabled = "isDarkModeEnabled",
+        dark_primary_color = "darkPrimaryColor",
+    });
+    crate::column_via_from_row!(Color);
+    crate::from_row!(Branding {
+        name,
+        logo_url = "logoUrl",
+        dark_logo_url = "darkLogoUrl",
+        favicon,
+    });
+    crate::column_via_from_row!(Branding);
+    crate::from_row!(LanguageInfo {
+        auto_detect = "autoDetect",
+        fallback_language = "fallbackLanguage",
+    });
+    crate::column_via_from_row!(LanguageInfo);
+    crate::from_row!(UsernamePolicy {
+        min_length = "minLength",
+        max_length = "maxLength",
+    });
+    crate::column_via_from_row!(UsernamePolicy);
+
+    impl FromRow for Settings {
+        fn from_row(r: &Row) -> Result<Self, StoreError> {
+            Ok(Settings {
+                id: column(r, "id")?,
+                color: column(r, "color")?,
+                branding: column_or_default(r, "branding")?,
+                language_info: column(r, "languageInfo")?,
+                terms_of_use_url: column(r, "termsOfUseUrl")?,
+                privacy_policy_url: column(r, "privacyPolicyUrl")?,
+                agree_to_terms_policy: column(r, "agreeToTermsPolicy")?,
+                sign_in: column(r, "signIn")?,
+                sign_up: column(r, "signUp")?,
+                sign_in_mode: column(r, "signInMode")?,
+                forgot_password_methods: column(r, "forgotPasswordMethods")?,
+                password_policy: column(r, "passwordPolicy")?,
+                username_policy: column(r, "usernamePolicy")?,
+                custom_css: column(r, "customCss")?,
+                mfa: column_or_default(r, "mfa")?,
+            })
+        }
+    }
+}
+
+/// The first field of `input` that `read` (the same settings, read and written back) does
+/// not have: a field nobody knows, which a typo would otherwise lose silently.
+pub fn unknown_field(input: &serde_json::Value, read: &serde_json::Value) -> Option<String> {
+    use serde_json::Value;
+    match (input, read) {
+        (Value::Object(i), Value::Object(r)) => i.iter().find_map(|(k, v)| match r.get(k) {
+            None if !v.is_null() => Some(k.clone()),
+            None => None,
+            Some(rv) => unknown_field(v, rv).map(|inner| format!("{k}.{inner}")),
+        }),
+        (Value::Array(i), Value::Array(r)) => i
+            .iter()
+            .zip(r)
+            .enumerate()
+            .find_map(|(n, (a, b))| unknown_field(a, b).map(|inner| format!("{n}.{inner}"))),
+        _ => None,
+    }
 }
 
 impl Default for Settings {
@@ -339,13 +441,37 @@ mod tests {
     }
 
     #[test]
+    fn settings_read_back_what_they_wrote_and_name_an_unknown_field() {
+        let mut s = Settings::default();
+        s.branding.name = Some("Acme".into());
+        s.terms_of_use_url = Some("https://example.com/terms".into());
+        s.mfa.factors = vec![crate::mfa::Factor::Totp];
+        let v = serde_json::to_value(&s).unwrap();
+        let back: Settings = crate::store::FromRow::from_row(v.as_object().unwrap()).unwrap();
+        assert_eq!(back, s);
+        let mut typo = v.clone();
+        typo["passwordPolicy"]["lenght"] = serde_json::json!({"min": 1});
+        assert_eq!(
+            unknown_field(&typo, &v).as_deref(),
+            Some("passwordPolicy.lenght")
+        );
+        let mut nested = v.clone();
+        nested["signIn"]["methods"][1]["extra"] = serde_json::json!(true);
+        assert_eq!(
+            unknown_field(&nested, &v).as_deref(),
+            Some("signIn.methods.1.extra")
+        );
+        assert_eq!(unknown_field(&v, &v), None);
+    }
+
+    #[test]
     fn merge_patches_nested_fields_only() {
         let mut base = serde_json::to_value(Settings::default()).unwrap();
         merge(
             &mut base,
             serde_json::json!({"passwordPolicy": {"length": {"min": 12}}, "signInMode": "SignIn"}),
         );
-        let s: Settings = serde_json::from_value(base).unwrap();
+        let s: Settings = crate::store::FromRow::from_row(base.as_object().unwrap()).unwrap();
         assert_eq!(s.password_policy.length, Range { min: 12, max: 256 });
         assert_eq!(s.sign_in_mode, SignInMode::SignIn);
         assert!(!s.registration_allowed());

@@ -14,6 +14,12 @@ pub enum Identifier {
     Phone,
 }
 
+crate::column_enum!(Identifier {
+    Username = "username",
+    Email = "email",
+    Phone = "phone",
+});
+
 impl Identifier {
     /// The name as in the settings and Logto's APIs.
     pub fn as_str(self) -> &'static str {

@@ -67,14 +67,34 @@ impl Policy {
 }
 
 /// `mfa` of the sign-in experience.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct MfaSettings {
     pub factors: Vec<Factor>,
     pub policy: Policy,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub organization_required_mfa_policy: Option<String>,
 }
+crate::from_row!(MfaSettings {
+    factors,
+    policy,
+    organization_required_mfa_policy = "organizationRequiredMfaPolicy",
+});
+crate::column_via_from_row!(MfaSettings);
+crate::column_enum!(Factor {
+    Totp = "Totp",
+    WebAuthn = "WebAuthn",
+    BackupCode = "BackupCode",
+    EmailVerificationCode = "EmailVerificationCode",
+    PhoneVerificationCode = "PhoneVerificationCode",
+});
+crate::column_enum!(Policy {
+    Mandatory = "Mandatory",
+    PromptAtSignInAndSignUp = "PromptAtSignInAndSignUp",
+    PromptOnlyAtSignIn = "PromptOnlyAtSignIn",
+    NoPrompt = "NoPrompt",
+    UserControlled = "UserControlled",
+});
 
 impl Default for MfaSettings {
     /// Logto's seed: no factors, the prompting policy.

@@ -183,6 +183,11 @@ impl Column for serde_json::Value {
         v.cloned()
     }
 }
+impl Column for u32 {
+    fn column(v: Option<&serde_json::Value>) -> Option<Self> {
+        i64::column(v).and_then(|i| u32::try_from(i).ok())
+    }
+}
 impl Column for bool {
     fn column(v: Option<&serde_json::Value>) -> Option<Self> {
         let v = v?;
@@ -248,6 +253,21 @@ macro_rules! from_row {
     };
     (@name $f:ident) => { stringify!($f) };
     (@name $f:ident $col:literal) => { $col };
+}
+
+/// Implements [`Column`] for a unit enum read from its name (`Variant = "name"`).
+#[macro_export]
+macro_rules! column_enum {
+    ($t:ident { $($v:ident = $name:literal),* $(,)? }) => {
+        impl $crate::store::Column for $t {
+            fn column(v: Option<&serde_json::Value>) -> Option<Self> {
+                match v?.as_str()? {
+                    $($name => Some($t::$v),)*
+                    _ => None,
+                }
+            }
+        }
+    };
 }
 
 /// Implements [`Column`] for a type that is read as a nested JSON object.
