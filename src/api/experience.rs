@@ -1,6 +1,6 @@
 //! The Experience API (`/api/experience`, Logto's "bring your own UI"): JSON over the same
 //! operations the hosted pages use, bound to the `/oidc/auth` request by its cookie.
-use super::input::json_body;
+use super::input::object_body;
 use crate::ctx::Ctx;
 use crate::experience::interaction::{self, Current};
 use crate::experience::profile::{self, Field};
@@ -12,97 +12,97 @@ use crate::store::{Db, Kv};
 use crate::web::error::ApiError;
 use crate::web::{self, cookies, Request, Response};
 use http::{Method, StatusCode};
-use serde::Deserialize;
 use serde_json::json;
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+// The bodies, read column by column (`input::object_body`), each with its fields.
 struct EventBody {
     interaction_event: Event,
 }
+crate::from_row!(EventBody { interaction_event = "interactionEvent" });
+const EVENT_FIELDS: &[&str] = &["interactionEvent", "captchaToken"];
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct TotpVerifyBody {
     code: String,
-    #[serde(default)]
     verification_id: Option<String>,
 }
+crate::from_row!(TotpVerifyBody { code, verification_id = "verificationId" });
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct CodeOnlyBody {
     code: String,
 }
+crate::from_row!(CodeOnlyBody { code });
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct BindMfaBody {
-    #[serde(rename = "type")]
     kind: crate::mfa::Factor,
     verification_id: String,
 }
+crate::from_row!(BindMfaBody { kind = "type", verification_id = "verificationId" });
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct IdentifierBody {
-    #[serde(rename = "type")]
     kind: Identifier,
     value: String,
 }
+crate::from_row!(IdentifierBody { kind = "type", value });
+impl crate::store::Column for IdentifierBody {
+    fn column(v: Option<&serde_json::Value>) -> Option<Self> {
+        // `{type, value}` and nothing else.
+        let m = v?.as_object()?;
+        if m.keys().any(|k| k != "type" && k != "value") {
+            return None;
+        }
+        crate::store::FromRow::from_row(m).ok()
+    }
+}
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct PasswordBody {
     identifier: IdentifierBody,
     password: String,
 }
+crate::from_row!(PasswordBody {
+    identifier,
+    password
+});
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct SendCodeBody {
     identifier: IdentifierBody,
     interaction_event: Event,
 }
+crate::from_row!(SendCodeBody { identifier, interaction_event = "interactionEvent" });
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct VerifyCodeBody {
-    #[allow(dead_code)]
-    identifier: IdentifierBody,
     verification_id: String,
     code: String,
 }
+crate::from_row!(VerifyCodeBody { verification_id = "verificationId", code });
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct NewPasswordBody {
     password: String,
 }
+crate::from_row!(NewPasswordBody { password });
 
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Default)]
 struct IdentificationBody {
-    #[serde(default)]
     verification_id: Option<String>,
 }
+crate::from_row!(IdentificationBody { verification_id = "verificationId" });
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct ProfileBody {
-    #[serde(rename = "type")]
     kind: String,
     value: String,
 }
+crate::from_row!(ProfileBody { kind = "type", value });
 
 use crate::web::client_ip as ip;
 
 /// An optional JSON body: empty is the default.
-fn optional_body<T: for<'de> Deserialize<'de> + Default>(req: &Request) -> Result<T, ApiError> {
+fn optional_body<T: crate::store::FromRow + Default>(
+    req: &Request,
+    fields: &[&str],
+) -> Result<T, ApiError> {
     if req.body().is_empty() {
         Ok(T::default())
     } else {
-        json_body(req)
+        object_body(req, fields)
     }
 }
 
@@ -132,7 +132,7 @@ pub async fn handle<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request) -> Result<R
     let mut c: Current = interaction::load(ctx, interaction_id.as_deref()).await?;
     let res = match (route, &method) {
         ("", &Method::PUT) => {
-            let b: EventBody = json_body(&req)?;
+            let b: EventBody = object_body(&req, EVENT_FIELDS)?;
             interaction::start(&mut c, b.interaction_event)?;
             web::empty(StatusCode::NO_CONTENT)
         }
@@ -172,7 +172,7 @@ pub async fn handle<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request) -> Result<R
             ));
         }
         ("/verification/password", &Method::POST) => {
-            let b: PasswordBody = json_body(&req)?;
+            let b: PasswordBody = object_body(&req, &["identifier", "password"])?;
             let lang = interaction::language(&c, &web::accepted_languages(&req));
             let verified = password::verify(
                 ctx,
@@ -201,7 +201,7 @@ pub async fn handle<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request) -> Result<R
             ));
         }
         ("/verification/totp/verify", &Method::POST) => {
-            let b: TotpVerifyBody = json_body(&req)?;
+            let b: TotpVerifyBody = object_body(&req, &["code", "verificationId"])?;
             let verified =
                 factors::totp_verify(ctx, &mut c, &b.code, b.verification_id.as_deref()).await;
             let id = verified?;
@@ -217,13 +217,13 @@ pub async fn handle<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request) -> Result<R
             ));
         }
         ("/verification/backup-code/verify", &Method::POST) => {
-            let b: CodeOnlyBody = json_body(&req)?;
+            let b: CodeOnlyBody = object_body(&req, &["code"])?;
             let id = factors::backup_verify(ctx, &mut c, &b.code).await?;
             interaction::save(ctx, &c).await?;
             return Ok(web::json(StatusCode::OK, &json!({ "verificationId": id })));
         }
         ("/profile/mfa", &Method::POST) => {
-            let b: BindMfaBody = json_body(&req)?;
+            let b: BindMfaBody = object_body(&req, &["type", "verificationId"])?;
             factors::bind(ctx, &mut c, b.kind, &b.verification_id).await?;
             web::empty(StatusCode::NO_CONTENT)
         }
@@ -232,7 +232,7 @@ pub async fn handle<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request) -> Result<R
             web::empty(StatusCode::NO_CONTENT)
         }
         ("/verification/verification-code", &Method::POST) => {
-            let b: SendCodeBody = json_body(&req)?;
+            let b: SendCodeBody = object_body(&req, &["identifier", "interactionEvent"])?;
             if c.state.event != Some(b.interaction_event) {
                 return Err(Failure::Step(StepError::WrongEvent).into());
             }
@@ -250,7 +250,7 @@ pub async fn handle<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request) -> Result<R
             return Ok(web::json(StatusCode::OK, &json!({ "verificationId": id })));
         }
         ("/verification/verification-code/verify", &Method::POST) => {
-            let b: VerifyCodeBody = json_body(&req)?;
+            let b: VerifyCodeBody = object_body(&req, &["identifier", "verificationId", "code"])?;
             codes::verify(ctx, &mut c, &b.verification_id, &b.code, ip(&req)).await?;
             interaction::save(ctx, &c).await?;
             return Ok(web::json(
@@ -259,12 +259,13 @@ pub async fn handle<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request) -> Result<R
             ));
         }
         ("/profile/password", &Method::PUT) => {
-            let b: NewPasswordBody = json_body(&req)?;
+            let b: NewPasswordBody = object_body(&req, &["password"])?;
             password::reset(ctx, &mut c, &b.password).await?;
             web::empty(StatusCode::NO_CONTENT)
         }
         ("/identification", &Method::POST) => {
-            let b: IdentificationBody = optional_body(&req)?;
+            let b: IdentificationBody =
+                optional_body(&req, &["verificationId", "linkSocialIdentity"])?;
             let created = submit::identify(ctx, &mut c, b.verification_id.as_deref()).await?;
             interaction::save(ctx, &c).await?;
             return Ok(if created {
@@ -274,7 +275,7 @@ pub async fn handle<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request) -> Result<R
             });
         }
         ("/profile", &Method::POST) => {
-            let b: ProfileBody = json_body(&req)?;
+            let b: ProfileBody = object_body(&req, &["type", "value"])?;
             let field = Field::parse(&b.kind).ok_or_else(|| {
                 ApiError::invalid_input(format!("Unsupported profile type `{}`.", b.kind))
             })?;

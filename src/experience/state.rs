@@ -1,9 +1,9 @@
 //! The Experience API's state machine: what an interaction has proven and collected, and
 //! which step may come next. Pure: the caller loads and saves the state with its interaction.
 use crate::identity::Channel;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum Event {
     SignIn,
     Register,
@@ -122,19 +122,13 @@ pub struct State {
 // `Deserialize` for these types would cost the module more than this.
 mod read {
     use super::*;
-    use crate::store::{column, column_or_default, Column, FromRow, Row, StoreError};
-    use serde_json::Value;
+    use crate::store::{column, column_or_default, FromRow, Row, StoreError};
 
-    impl Column for Event {
-        fn column(v: Option<&Value>) -> Option<Self> {
-            match v?.as_str()? {
-                "SignIn" => Some(Event::SignIn),
-                "Register" => Some(Event::Register),
-                "ForgotPassword" => Some(Event::ForgotPassword),
-                _ => None,
-            }
-        }
-    }
+    crate::column_enum!(Event {
+        SignIn = "SignIn",
+        Register = "Register",
+        ForgotPassword = "ForgotPassword",
+    });
 
     crate::from_row!(Profile {
         username,
