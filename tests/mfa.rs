@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use serde_json::{json, Value};
+use serde_json::json;
 use totp_rs::{Algorithm, Secret, TOTP};
 
 const CB: &str = "https://rp.example/cb";
@@ -407,9 +407,6 @@ fn the_hosted_pages_bind_an_app_show_backup_codes_and_ask_for_the_code_next_time
     };
     assert_eq!(r.status, 303, "{}", r.text());
     assert!(location_params(&r).contains_key("code"));
-    // The backup-code page works once per code.
-    let _ = shown;
-    let _: Value = json!(null);
 }
 
 #[test]
