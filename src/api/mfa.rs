@@ -87,12 +87,7 @@ pub async fn create<D: Db, K: Kv>(
 ) -> Result<Response, ApiError> {
     let b: CreateBody = json_body(req)?;
     let u = user(ctx, id).await?;
-    let account = [&u.name, &u.username, &u.primary_email, &u.primary_phone]
-        .into_iter()
-        .flatten()
-        .next()
-        .cloned()
-        .unwrap_or_else(|| u.id.clone());
+    let account = u.label();
     let body = match b.kind {
         crate::mfa::Factor::Totp => {
             match manage::add_totp(ctx, id, &account, b.secret.as_deref()).await? {

@@ -143,17 +143,6 @@ pub async fn totp_secret<D: Db, K: Kv>(
     let user = crate::store::users::get(ctx.db, &user_id)
         .await?
         .ok_or(Failure::UserNotFound)?;
-    let account = [
-        &user.name,
-        &user.username,
-        &user.primary_email,
-        &user.primary_phone,
-    ]
-    .into_iter()
-    .flatten()
-    .next()
-    .cloned()
-    .unwrap_or_else(|| user.id.clone());
     // A secret already offered in this interaction and not confirmed yet is offered again
     // (a reloaded page shows the same QR code).
     let pending = c.state.verifications.iter().rev().find_map(|v| match v {
@@ -169,12 +158,7 @@ pub async fn totp_secret<D: Db, K: Kv>(
         Some((id, s)) => (id, s, false),
         None => (random::id()?, totp::new_secret()?.1, true),
     };
-    let host = url::Url::parse(&ctx.origin)
-        .ok()
-        .and_then(|u| u.host_str().map(str::to_owned))
-        .unwrap_or_else(|| "Gatehouse".into());
-    let uri = totp::uri(&host, &account, &secret);
-    let qr_data_url = mfa::qr::data_url(&uri).unwrap_or_default();
+    let qr_data_url = mfa::qr_code(&ctx.origin, &user.label(), &secret);
     if fresh {
         c.state.add(Verification::Totp {
             id: id.clone(),

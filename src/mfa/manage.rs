@@ -58,21 +58,17 @@ pub async fn add_totp<D: Db, K: Kv>(
     let sealed = KeySealer::new(&ctx.config.key_encryption_secret, ctx.crypto)?
         .seal(&format!("totp:{id}"), &raw)
         .await?;
-    match repo::bind_now(
+    match crate::store::transaction(
         ctx.db,
         &[repo::insert_totp(&id, user_id, &sealed, ctx.now_ms)],
     )
     .await
     {
-        Ok(()) => {}
+        Ok(_) => {}
         Err(StoreError::Unique(_)) => return Ok(Outcome::Refused(Refused::TotpAlreadyInUse)),
         Err(e) => return Err(e.into()),
     }
-    let host = url::Url::parse(&ctx.origin)
-        .ok()
-        .and_then(|u| u.host_str().map(str::to_owned))
-        .unwrap_or_default();
-    let qr = super::qr::data_url(&totp::uri(&host, account, &encoded)).unwrap_or_default();
+    let qr = super::qr_code(&ctx.origin, account, &encoded);
     Ok(Outcome::Done((encoded, qr)))
 }
 
@@ -103,7 +99,7 @@ pub async fn add_backup_codes<D: Db, K: Kv>(
         .iter()
         .map(|c| backup::hash(&ctx.config.key_encryption_secret, user_id, c))
         .collect::<Result<Vec<_>, _>>()?;
-    repo::bind_now(
+    crate::store::transaction(
         ctx.db,
         &repo::insert_backup_codes(&random::id()?, user_id, &hashes, ctx.now_ms),
     )

@@ -142,11 +142,6 @@ pub fn bind_backup_codes(
     out
 }
 
-/// Management API: binds an authenticator app or backup codes directly.
-pub async fn bind_now(db: &impl Db, statements: &[Statement]) -> Result<(), StoreError> {
-    db.batch(statements).await.map(|_| ())
-}
-
 /// Management API: an authenticator app, inserted at once.
 pub fn insert_totp(id: &str, user_id: &str, sealed_secret: &str, now_ms: i64) -> Statement {
     Statement::new(

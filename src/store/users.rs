@@ -71,6 +71,22 @@ pub struct User {
 }
 
 impl User {
+    /// How the user is named to others (an authenticator app's account): the name, else the
+    /// username, email or phone, else the id.
+    pub fn label(&self) -> String {
+        [
+            &self.name,
+            &self.username,
+            &self.primary_email,
+            &self.primary_phone,
+        ]
+        .into_iter()
+        .flatten()
+        .next()
+        .cloned()
+        .unwrap_or_else(|| self.id.clone())
+    }
+
     /// Whether something issued at `issued_at` (Unix seconds) still counts: not before the
     /// second of the last password change or suspension. (Something issued later within
     /// that same second still counts.)
