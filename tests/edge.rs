@@ -438,3 +438,25 @@ fn a_password_hashed_with_other_parameters_signs_in_and_is_upgraded() {
     assert_eq!(h.sign_in(&jar, "alice", "wrong-password").status, 400);
     assert_eq!(stored(&h), before);
 }
+
+/// The whole login on the hosted pages, from `/oidc/auth` to the code: `docs/SCALE.md`
+/// counts on this figure.
+#[test]
+fn a_whole_password_login_takes_at_most_fourteen_round_trips() {
+    let e = Edge::new();
+    let h = &e.h;
+    let (id, jar) = signed_in_app(h);
+    let _ = new_code(h, &jar, &id);
+    let jar = Jar::default();
+    let (r, calls) = e.round_trips(|| {
+        h.follow(&jar, &auth_path(&id));
+        h.sign_in(&jar, "alice", "password-123")
+    });
+    assert_eq!(r.status, 303, "{}", r.text());
+    assert!(
+        r.header("location").unwrap().contains("code="),
+        "{:?}",
+        r.header("location")
+    );
+    assert!(calls.len() <= 14, "{} round trips: {calls:#?}", calls.len());
+}

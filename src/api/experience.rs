@@ -287,7 +287,7 @@ pub async fn handle<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request) -> Result<R
             let Submitted {
                 redirect_to,
                 session_token,
-            } = submit::submit(ctx, &c, old.as_deref(), true, ip(&req)).await?;
+            } = submit::submit(ctx, &c, old.as_deref(), (true, false), ip(&req)).await?;
             let mut res = web::json(StatusCode::OK, &json!({ "redirectTo": redirect_to }));
             if let Some(t) = session_token {
                 cookies::set(&mut res, cookies::SESSION, &t, ctx.config.session_ttl);

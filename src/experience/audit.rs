@@ -36,6 +36,11 @@ pub fn with_session(
     Ok(logs::insert_with_session_statement(&row(e, now_ms)?, sid))
 }
 
+/// The entry as a statement, for a transaction of the caller's (which then fails with it).
+pub fn statement(e: Entry<'_>, now_ms: i64) -> Result<Statement, crate::crypto::CryptoError> {
+    Ok(logs::insert_statement(&row(e, now_ms)?))
+}
+
 pub async fn record(db: &impl Db, e: Entry<'_>, now_ms: i64) {
     let Ok(row) = row(e, now_ms) else { return };
     if let Err(err) = logs::insert(db, &row).await {

@@ -9,7 +9,7 @@ use crate::oidc::authorize::AuthRequest;
 use crate::oidc::error::FlowError;
 use crate::oidc::interaction::current_interaction;
 use crate::store::interactions as repo;
-use crate::store::{Db, Kv, StoreError};
+use crate::store::{Db, Kv, Statement, StoreError};
 
 /// The interaction of this browser and its experience state.
 pub struct Current {
@@ -58,9 +58,14 @@ pub async fn load<D: Db, K: Kv>(
 }
 
 pub async fn save<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, c: &Current) -> Result<(), Failure> {
-    let raw = serde_json::to_string(&c.state).map_err(|e| StoreError::Decode(e.to_string()))?;
-    repo::set_interaction_experience(ctx.db, &c.interaction_id, &raw).await?;
+    crate::store::transaction(ctx.db, &[save_statement(c)?]).await?;
     Ok(())
+}
+
+/// [`save`] as a statement, for a transaction of the caller's.
+pub fn save_statement(c: &Current) -> Result<Statement, Failure> {
+    let raw = serde_json::to_string(&c.state).map_err(|e| StoreError::Decode(e.to_string()))?;
+    Ok(repo::experience_statement(&c.interaction_id, &raw))
 }
 
 /// `PUT /experience`: registration and sign-in are refused by every route when disabled.

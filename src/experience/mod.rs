@@ -387,7 +387,6 @@ async fn check_password<D: Db, K: Kv>(
     if !matches || u.password_hash.is_none() || u.is_suspended {
         return fail(ctx, Some(&u.id), identifier, from, (person, network)).await;
     }
-    throttle::clear(db, person).await?;
     u.last_sign_in_at = Some(now_ms);
     // A hash made under other parameters is upgraded in the same write.
     let params = ctx.config.password_hash;
@@ -397,23 +396,27 @@ async fn check_password<D: Db, K: Kv>(
     } else {
         None
     };
-    users::record_sign_in(db, &u.id, now_ms, &old, new.as_deref()).await?;
+    // One round trip: the failures cleared, the sign-in recorded, the log written.
+    let logged = audit::Entry {
+        key: PASSWORD_LOG_KEY,
+        ok: true,
+        user_id: Some(&u.id),
+        application_id: from.application_id,
+        ip: from.ip,
+        payload: json!({"identifier": identifier}),
+    };
+    crate::store::transaction(
+        db,
+        &[
+            throttle::clear_statement(person),
+            users::record_sign_in(&u.id, now_ms, &old, new.as_deref()),
+            audit::statement(logged, now_ms)?,
+        ],
+    )
+    .await?;
     if let Some(h) = new {
         u.password_hash = Some(h);
     }
-    audit::record(
-        db,
-        audit::Entry {
-            key: PASSWORD_LOG_KEY,
-            ok: true,
-            user_id: Some(&u.id),
-            application_id: from.application_id,
-            ip: from.ip,
-            payload: json!({"identifier": identifier}),
-        },
-        now_ms,
-    )
-    .await;
     Ok(Ok(u))
 }
 

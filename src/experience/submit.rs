@@ -84,17 +84,22 @@ pub struct Submitted {
 
 /// `POST /experience/submit`: starts the browser session (ending the one `old_session`
 /// names) and hands back to `/oidc/auth`. `agreed_terms` is what the hosted page's checkbox
-/// said (a custom UI is responsible for its own terms, as with Logto).
+/// said (a custom UI is responsible for its own terms, as with Logto). With `unsaved`, the
+/// interaction's state is saved in the submission's transaction (one round trip less); the
+/// caller saves it itself when the submission fails.
 pub async fn submit<D: Db, K: Kv>(
     ctx: &Ctx<'_, D, K>,
     c: &Current,
     old_session: Option<&str>,
-    agreed_terms: bool,
+    (agreed_terms, unsaved): (bool, bool),
     ip: Option<&str>,
 ) -> Result<Submitted, Failure> {
     let user_id = c.state.ready_to_submit().map_err(Failure::Step)?.to_owned();
     if c.state.event == Some(Event::ForgotPassword) {
         // The password is new; the user signs in with it next, on the same interaction.
+        if unsaved {
+            super::interaction::save(ctx, c).await?;
+        }
         return Ok(Submitted {
             redirect_to: format!("{}/sign-in?reset=1", ctx.origin),
             session_token: None,
@@ -158,6 +163,9 @@ pub async fn submit<D: Db, K: Kv>(
         audit::with_session(logged, ctx.now_ms, sid)?,
     ];
     statements.extend(cleared.statements);
+    if unsaved {
+        statements.push(super::interaction::save_statement(c)?);
+    }
     let counts = crate::store::transaction(ctx.db, &statements)
         .await
         .map_err(|e| match e {

@@ -222,8 +222,8 @@ pub async fn submit<D: Db, K: Kv>(
                     return Ok(web::redirect("/sign-in?unlocked=1"));
                 }
                 submit::identify(ctx, &mut c, Some(&id)).await?;
-                interaction::save(ctx, &c).await?;
                 if c.state.event == Some(Event::ForgotPassword) {
+                    interaction::save(ctx, &c).await?;
                     return Ok(web::redirect("/reset-password/new"));
                 }
                 let agreed = c.state.agreed_terms;
@@ -231,7 +231,6 @@ pub async fn submit<D: Db, K: Kv>(
             }
             Screen::NewPassword => {
                 password::reset(ctx, &mut c, field("password")).await?;
-                interaction::save(ctx, &c).await?;
                 finish(ctx, req, &c, true).await
             }
         }

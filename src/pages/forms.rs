@@ -118,8 +118,9 @@ pub fn form<'a>(
     }
 }
 
-/// Submits the interaction: a redirect onwards, with the new session's cookie, or to the MFA
-/// screen the submit stopped for.
+/// Submits the interaction and saves its state (in the submission's transaction, or after a
+/// refusal): a redirect onwards, with the new session's cookie, or to the MFA screen the
+/// submit stopped for. Callers do not save before it.
 pub async fn finish<D: Db, K: Kv>(
     ctx: &Ctx<'_, D, K>,
     req: &Request,
@@ -130,13 +131,17 @@ pub async fn finish<D: Db, K: Kv>(
     let Submitted {
         redirect_to,
         session_token,
-    } = match submit::submit(ctx, c, old.as_deref(), agreed, ip(req)).await {
+    } = match submit::submit(ctx, c, old.as_deref(), (agreed, true), ip(req)).await {
         Ok(s) => s,
-        // MFA to verify or bind first: its screen.
-        Err(f) => match super::mfa::next_screen(&f) {
-            Some(to) => return Ok(web::redirect(to)),
-            None => return Err(f),
-        },
+        Err(f) => {
+            // Not submitted: the state is kept for the next screen.
+            interaction::save(ctx, c).await?;
+            // MFA to verify or bind first: its screen.
+            return match super::mfa::next_screen(&f) {
+                Some(to) => Ok(web::redirect(to)),
+                None => Err(f),
+            };
+        }
     };
     Ok(with_session(
         web::redirect(&redirect_to),

@@ -219,7 +219,6 @@ pub async fn submit<D: Db, K: Kv>(
             }
             Screen::Skip => factors::skip(&mut c)?,
         }
-        interaction::save(ctx, &c).await?;
         let agreed = c.state.agreed_terms;
         finish(ctx, req, &c, agreed).await
     };

@@ -4,7 +4,7 @@ use super::forms::{check_csrf, current, failed, finish, form, language, page};
 use super::sign_in::send_code_and_verify;
 use super::views;
 use crate::ctx::Ctx;
-use crate::experience::interaction::{self, Current};
+use crate::experience::interaction::Current;
 use crate::experience::profile::{self, required_profile, Field};
 use crate::experience::state::{Event, ProfileField};
 use crate::experience::Failure;
@@ -101,7 +101,6 @@ pub async fn handle<D: Db, K: Kv>(
             .await;
         }
         profile::set(ctx, &mut c, Field::Username, value).await?;
-        interaction::save(ctx, &c).await?;
         finish(ctx, req, &c, true).await
     };
     match steps.await {

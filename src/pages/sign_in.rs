@@ -198,7 +198,6 @@ pub async fn submit<D: Db, K: Kv>(
                 submit::identify(ctx, &mut c, None).await?;
             }
         }
-        interaction::save(ctx, &c).await?;
         finish(ctx, req, &c, agreed).await
     };
     match steps.await {

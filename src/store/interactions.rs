@@ -101,10 +101,15 @@ pub async fn set_interaction_experience(
     id: &str,
     experience: &str,
 ) -> Result<(), StoreError> {
-    db.execute(
+    db.batch(&[experience_statement(id, experience)])
+        .await
+        .map(|_| ())
+}
+
+/// [`set_interaction_experience`] as a statement, for a transaction of the caller's.
+pub fn experience_statement(id: &str, experience: &str) -> Statement {
+    Statement::new(
         "UPDATE oidc_interactions SET experience = ?2 WHERE id = ?1",
-        &[id.into(), experience.into()],
+        vec![id.into(), experience.into()],
     )
-    .await
-    .map(|_| ())
 }

@@ -98,7 +98,13 @@ pub async fn record_failures(
 /// Forgets the failures and any lock of `key` (after a successful sign-in, which a locked
 /// key reaches only through its second proof).
 pub async fn clear(db: &impl Db, key: &str) -> Result<(), StoreError> {
-    db.execute("DELETE FROM sign_in_failures WHERE key = ?1", &[key.into()])
-        .await
-        .map(|_| ())
+    db.batch(&[clear_statement(key)]).await.map(|_| ())
+}
+
+/// [`clear`] as a statement, for a transaction of the caller's.
+pub fn clear_statement(key: &str) -> Statement {
+    Statement::new(
+        "DELETE FROM sign_in_failures WHERE key = ?1",
+        vec![key.into()],
+    )
 }

@@ -246,22 +246,15 @@ pub async fn get(db: &impl Db, id: &str) -> Result<Option<User>, StoreError> {
 
 /// Records a successful password sign-in: the time, and a re-hashed password when the
 /// stored one is still `old_hash` (an admin's change made meanwhile wins). A user suspended
-/// meanwhile stays suspended: only these two columns are written.
-pub async fn record_sign_in(
-    db: &impl Db,
-    id: &str,
-    now_ms: i64,
-    old_hash: &str,
-    new_hash: Option<&str>,
-) -> Result<(), StoreError> {
-    db.execute(
+/// meanwhile stays suspended: only these two columns are written. A statement, for the
+/// sign-in's one transaction.
+pub fn record_sign_in(id: &str, now_ms: i64, old_hash: &str, new_hash: Option<&str>) -> Statement {
+    Statement::new(
         "UPDATE users SET last_sign_in_at = ?2, \
          password_hash = CASE WHEN password_hash = ?3 THEN COALESCE(?4, password_hash) ELSE password_hash END \
          WHERE id = ?1",
-        &[id.into(), now_ms.into(), old_hash.into(), new_hash.into()],
+        vec![id.into(), now_ms.into(), old_hash.into(), new_hash.into()],
     )
-    .await
-    .map(|_| ())
 }
 
 /// The user whose id `id_sql` selects (a subquery with `?1`), and the names of their roles:
