@@ -1,12 +1,12 @@
-//! JSON text to typed values through one path: text → `serde_json::Value` → `T`.
+//! JSON text to values through one path: text → `serde_json::Value`, then column by column
+//! (`store::FromRow`, `store::Column`) to typed values.
 //!
-//! Parsing straight from text makes serde instantiate every type's `Deserialize` once more
-//! for each reader (`&str`, `&[u8]`), on top of the `Value` instance the store's rows need;
-//! in a WebAssembly module that costs hundreds of KiB. Going through `Value` keeps one
-//! instance per type. Bodies and stored JSON are small, so the extra step costs little.
-use serde::de::DeserializeOwned;
+//! No `Deserialize` is instantiated for our own types: serde would instantiate each one once
+//! per reader (`&str`, `&[u8]`, `Value`), and in a WebAssembly module that costs hundreds of
+//! KiB (size budget, ARCHITECTURE.md). Bodies and stored JSON are small, so the extra step
+//! costs little.
+use serde_json::Value;
 
-pub fn parse<T: DeserializeOwned>(text: impl AsRef<[u8]>) -> Result<T, serde_json::Error> {
-    let value: serde_json::Value = serde_json::from_slice(text.as_ref())?;
-    serde_json::from_value(value)
+pub fn parse(text: impl AsRef<[u8]>) -> Result<Value, serde_json::Error> {
+    serde_json::from_slice(text.as_ref())
 }

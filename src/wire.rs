@@ -191,7 +191,11 @@ pub fn failure_status(f: &Failure) -> StatusCode {
         | Failure::TotpAlreadyInUse
         | Failure::BackupCodeAlone
         | Failure::MfaNotSkippable => S::UNPROCESSABLE_ENTITY,
+        Failure::IdentityConflict => S::CONFLICT,
         Failure::InvalidTotp
+        | Failure::WebAuthnFailed(_)
+        | Failure::NoPasskey
+        | Failure::PasskeyPending
         | Failure::InvalidBackupCode
         | Failure::MfaFactorNotEnabled
         | Failure::MfaBlocked { .. } => S::BAD_REQUEST,
@@ -303,6 +307,11 @@ impl From<Failure> for ApiError {
             Failure::BackupCodeRequired => said("session.mfa.backup_code_required"),
             Failure::InvalidTotp => said("session.mfa.invalid_totp_code"),
             Failure::InvalidBackupCode => said("session.mfa.invalid_backup_code"),
+            Failure::WebAuthnFailed(why) => said("session.mfa.webauthn_verification_failed")
+                .with_data(json!({ "message": why })),
+            Failure::NoPasskey => said("session.mfa.webauthn_verification_not_found"),
+            Failure::PasskeyPending => said("session.passkey_sign_in.pending_info_not_found"),
+            Failure::IdentityConflict => said("session.identity_conflict"),
             Failure::MfaFactorNotEnabled => e(
                 "session.mfa.mfa_factor_not_enabled",
                 "This MFA factor is not enabled.".into(),

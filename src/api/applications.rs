@@ -1,66 +1,122 @@
 //! `/api/applications`: OIDC clients.
-use super::input::{self, json_body, nullable};
+use super::input::{self, object_body};
 use crate::crypto::{random, secret};
 use crate::ctx::Ctx;
 use crate::store::apps::{self, AppType, Application, CustomClientMetadata, OidcClientMetadata};
-use crate::store::{Db, Kv};
+use crate::store::{column, column_patch, Db, FromRow, Kv, Row, StoreError};
 use crate::web::error::ApiError;
 use crate::web::{self, Request, Response};
 use http::StatusCode;
-use serde::Deserialize;
 use serde_json::{json, Value};
 
 const MAX_URIS: usize = 32;
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+// The bodies, read column by column (`input::object_body`), each with its fields; the
+// nested metadata objects refuse fields they do not have.
 struct CreateBody {
     name: String,
-    #[serde(rename = "type")]
     app_type: AppType,
-    #[serde(default)]
     description: Option<String>,
-    #[serde(default)]
     oidc_client_metadata: Option<MetadataPatch>,
-    #[serde(default)]
     custom_client_metadata: Option<CustomPatch>,
-    #[serde(default)]
     is_third_party: Option<bool>,
 }
+crate::from_row!(CreateBody {
+    name,
+    app_type = "type",
+    description,
+    oidc_client_metadata = "oidcClientMetadata",
+    custom_client_metadata = "customClientMetadata",
+    is_third_party = "isThirdParty",
+});
+const CREATE_FIELDS: &[&str] = &[
+    "name",
+    "type",
+    "description",
+    "oidcClientMetadata",
+    "customClientMetadata",
+    "isThirdParty",
+];
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct UpdateBody {
-    #[serde(default)]
     name: Option<String>,
-    #[serde(default, deserialize_with = "nullable")]
     description: Option<Option<String>>,
-    #[serde(default)]
     oidc_client_metadata: Option<MetadataPatch>,
-    #[serde(default)]
     custom_client_metadata: Option<CustomPatch>,
-    #[serde(default)]
     is_third_party: Option<bool>,
 }
+impl FromRow for UpdateBody {
+    fn from_row(r: &Row) -> Result<Self, StoreError> {
+        Ok(UpdateBody {
+            name: column(r, "name")?,
+            description: column_patch(r, "description")?,
+            oidc_client_metadata: column(r, "oidcClientMetadata")?,
+            custom_client_metadata: column(r, "customClientMetadata")?,
+            is_third_party: column(r, "isThirdParty")?,
+        })
+    }
+}
+const UPDATE_FIELDS: &[&str] = &[
+    "name",
+    "description",
+    "oidcClientMetadata",
+    "customClientMetadata",
+    "isThirdParty",
+];
 
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Default)]
 struct MetadataPatch {
-    #[serde(default)]
     redirect_uris: Option<Vec<String>>,
-    #[serde(default)]
     post_logout_redirect_uris: Option<Vec<String>>,
-    #[serde(default, deserialize_with = "nullable")]
     backchannel_logout_uri: Option<Option<String>>,
-    #[serde(default)]
     backchannel_logout_session_required: Option<bool>,
 }
+impl FromRow for MetadataPatch {
+    fn from_row(r: &Row) -> Result<Self, StoreError> {
+        Ok(MetadataPatch {
+            redirect_uris: column(r, "redirectUris")?,
+            post_logout_redirect_uris: column(r, "postLogoutRedirectUris")?,
+            backchannel_logout_uri: column_patch(r, "backchannelLogoutUri")?,
+            backchannel_logout_session_required: column(r, "backchannelLogoutSessionRequired")?,
+        })
+    }
+}
+const METADATA_FIELDS: &[&str] = &[
+    "redirectUris",
+    "postLogoutRedirectUris",
+    "backchannelLogoutUri",
+    "backchannelLogoutSessionRequired",
+];
 
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Default)]
 struct CustomPatch {
-    #[serde(default, deserialize_with = "nullable")]
     refresh_token_ttl_in_days: Option<Option<u32>>,
+}
+impl FromRow for CustomPatch {
+    fn from_row(r: &Row) -> Result<Self, StoreError> {
+        Ok(CustomPatch {
+            refresh_token_ttl_in_days: column_patch(r, "refreshTokenTtlInDays")?,
+        })
+    }
+}
+
+/// A nested object with only `fields` (else it does not read, and the body is refused).
+fn nested<T: FromRow>(v: Option<&Value>, fields: &[&str]) -> Option<T> {
+    let m = v?.as_object()?;
+    if m.keys().any(|k| !fields.contains(&k.as_str())) {
+        return None;
+    }
+    T::from_row(m).ok()
+}
+impl crate::store::Column for MetadataPatch {
+    fn column(v: Option<&Value>) -> Option<Self> {
+        nested(v, METADATA_FIELDS)
+    }
+}
+impl crate::store::Column for CustomPatch {
+    fn column(v: Option<&Value>) -> Option<Self> {
+        nested(v, &["refreshTokenTtlInDays"])
+    }
 }
 
 /// The API's view of an application; the secret appears only in the creation response.
@@ -147,7 +203,7 @@ pub async fn create<D: Db, K: Kv>(
     ctx: &Ctx<'_, D, K>,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    let body: CreateBody = json_body(req)?;
+    let body: CreateBody = object_body(req, CREATE_FIELDS)?;
     let mut app = Application {
         id: random::id()?,
         name: input::text("name", &body.name, 1, 256)?,
@@ -208,7 +264,7 @@ pub async fn update<D: Db, K: Kv>(
     id: &str,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    let body: UpdateBody = json_body(req)?;
+    let body: UpdateBody = object_body(req, UPDATE_FIELDS)?;
     let mut app = load(ctx, id).await?;
     if let Some(name) = body.name {
         app.name = input::text("name", &name, 1, 256)?;

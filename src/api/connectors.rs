@@ -1,7 +1,7 @@
 //! `/api/connectors`: the email and SMS connectors that send codes. Configs are sealed in D1;
 //! secrets in a config (`authorization`, `authToken`, …) are write-only: responses show them
 //! masked, and a PATCH that sends the mask back leaves them as they are.
-use super::input::json_body;
+use super::input::object_body;
 use crate::crypto::random;
 use crate::ctx::Ctx;
 use crate::experience::messages::{
@@ -13,7 +13,6 @@ use crate::store::{Db, Kv};
 use crate::web::error::ApiError;
 use crate::web::{self, Request, Response};
 use http::StatusCode;
-use serde::Deserialize;
 use serde_json::{json, Value};
 
 async fn view<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, c: &ConnectorRow) -> Result<Value, ApiError> {
@@ -23,24 +22,23 @@ async fn view<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, c: &ConnectorRow) -> Result<Val
     )
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+// The bodies, read column by column (`input::object_body`), each with its fields.
 struct CreateBody {
     connector_id: String,
     config: Value,
 }
+crate::from_row!(CreateBody { connector_id = "connectorId", config });
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct UpdateBody {
     config: Value,
 }
+crate::from_row!(UpdateBody { config });
 
 pub async fn create<D: Db, K: Kv>(
     ctx: &Ctx<'_, D, K>,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    let b: CreateBody = json_body(req)?;
+    let b: CreateBody = object_body(req, &["connectorId", "config"])?;
     let channel = check_config(&b.connector_id, &b.config)
         .map_err(|m| ApiError::invalid_input(format!("Invalid connector: {m}.")))?;
     let id = random::id()?;
@@ -82,7 +80,7 @@ pub async fn update<D: Db, K: Kv>(
     id: &str,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    let b: UpdateBody = json_body(req)?;
+    let b: UpdateBody = object_body(req, &["config"])?;
     let mut row = load(ctx, id).await?;
     let mut config = open_config(ctx, &row).await?;
     let patch = unmasked_patch(b.config);

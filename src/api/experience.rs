@@ -3,6 +3,7 @@
 use super::input::object_body;
 use crate::ctx::Ctx;
 use crate::experience::interaction::{self, Current};
+use crate::experience::passkeys::{self, Ceremony};
 use crate::experience::profile::{self, Field};
 use crate::experience::state::{Event, StepError, Verification};
 use crate::experience::submit::{self, Submitted};
@@ -26,6 +27,24 @@ struct TotpVerifyBody {
     verification_id: Option<String>,
 }
 crate::from_row!(TotpVerifyBody { code, verification_id = "verificationId" });
+
+/// `{verificationId, payload}` of the WebAuthn verify routes (`payload` is what
+/// `navigator.credentials` gave, as JSON; `mfa::webauthn` reads it).
+struct WebAuthnBody {
+    verification_id: Option<String>,
+    payload: serde_json::Value,
+}
+crate::from_row!(WebAuthnBody { verification_id = "verificationId", payload });
+
+struct VerificationIdBody {
+    verification_id: String,
+}
+crate::from_row!(VerificationIdBody { verification_id = "verificationId" });
+
+struct PasskeyForBody {
+    identifier: IdentifierBody,
+}
+crate::from_row!(PasskeyForBody { identifier });
 
 struct CodeOnlyBody {
     code: String,
@@ -151,6 +170,9 @@ pub async fn handle<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request) -> Result<R
                     Verification::BackupCode { id, .. } => json!({
                         "id": id, "type": "BackupCode", "verified": true,
                     }),
+                    Verification::WebAuthn { id, sign_in, .. } => json!({
+                        "id": id, "type": if *sign_in { "SignInPasskey" } else { "WebAuthn" }, "verified": true,
+                    }),
                     Verification::Unlock { id, verified, .. } => json!({
                         "id": id, "type": "AccountUnlock", "verified": verified,
                     }),
@@ -221,6 +243,81 @@ pub async fn handle<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request) -> Result<R
             let id = factors::backup_verify(ctx, &mut c, &b.code).await?;
             interaction::save(ctx, &c).await?;
             return Ok(web::json(StatusCode::OK, &json!({ "verificationId": id })));
+        }
+        ("/verification/web-authn/registration", &Method::POST) => {
+            let Ceremony {
+                verification_id,
+                options,
+            } = passkeys::registration(ctx, &c).await?;
+            return Ok(web::json(
+                StatusCode::OK,
+                &json!({"verificationId": verification_id, "registrationOptions": options}),
+            ));
+        }
+        ("/verification/web-authn/registration/verify", &Method::POST) => {
+            let b: WebAuthnBody = object_body(&req, &["verificationId", "payload"])?;
+            let vid = b.verification_id.as_deref().unwrap_or_default();
+            let agent = web::header(&req, http::header::USER_AGENT).unwrap_or_default();
+            let id = passkeys::registration_verify(ctx, &mut c, vid, &b.payload, agent).await?;
+            interaction::save(ctx, &c).await?;
+            return Ok(web::json(StatusCode::OK, &json!({ "verificationId": id })));
+        }
+        ("/verification/web-authn/authentication", &Method::POST) => {
+            let Ceremony {
+                verification_id,
+                options,
+            } = passkeys::authentication(ctx, &c).await?;
+            return Ok(web::json(
+                StatusCode::OK,
+                &json!({"verificationId": verification_id, "authenticationOptions": options}),
+            ));
+        }
+        ("/verification/web-authn/authentication/verify", &Method::POST) => {
+            let b: WebAuthnBody = object_body(&req, &["verificationId", "payload"])?;
+            let vid = b.verification_id.as_deref().unwrap_or_default();
+            let id = passkeys::authentication_verify(ctx, &mut c, vid, &b.payload).await?;
+            interaction::save(ctx, &c).await?;
+            return Ok(web::json(StatusCode::OK, &json!({ "verificationId": id })));
+        }
+        ("/preflight/sign-in-passkey/authentication", &Method::POST) => {
+            let Ceremony {
+                verification_id,
+                options,
+            } = passkeys::sign_in_options(ctx, &c).await?;
+            return Ok(web::json(
+                StatusCode::OK,
+                &json!({"verificationId": verification_id, "authenticationOptions": options}),
+            ));
+        }
+        ("/verification/sign-in-passkey/authentication", &Method::POST) => {
+            let b: PasskeyForBody = object_body(&req, &["identifier"])?;
+            let Ceremony {
+                verification_id,
+                options,
+            } = passkeys::sign_in_options_for(ctx, &c, b.identifier.kind, &b.identifier.value)
+                .await?;
+            return Ok(web::json(
+                StatusCode::OK,
+                &json!({"verificationId": verification_id, "authenticationOptions": options}),
+            ));
+        }
+        ("/verification/sign-in-passkey/authentication/verify", &Method::POST) => {
+            let b: WebAuthnBody = object_body(&req, &["verificationId", "payload"])?;
+            let vid = b.verification_id.as_deref();
+            let id = passkeys::sign_in_verify(ctx, &mut c, vid, &b.payload).await?;
+            interaction::save(ctx, &c).await?;
+            return Ok(web::json(StatusCode::OK, &json!({ "verificationId": id })));
+        }
+        ("/profile/mfa/passkey", &Method::POST) => {
+            let b: VerificationIdBody = object_body(&req, &["verificationId"])?;
+            factors::bind(
+                ctx,
+                &mut c,
+                crate::mfa::Factor::WebAuthn,
+                &b.verification_id,
+            )
+            .await?;
+            web::empty(StatusCode::NO_CONTENT)
         }
         ("/profile/mfa", &Method::POST) => {
             let b: BindMfaBody = object_body(&req, &["type", "verificationId"])?;

@@ -8,7 +8,6 @@ use crate::store::{mfa as repo, users, Db, Kv};
 use crate::web::error::ApiError;
 use crate::web::{self, Request, Response};
 use http::StatusCode;
-use serde::Deserialize;
 use serde_json::{json, Value};
 
 /// Unix ms as an ISO 8601 UTC timestamp (`2026-11-28T02:14:53.000Z`).
@@ -53,6 +52,10 @@ pub async fn list<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, id: &str) -> Result<Respons
             if let (true, Some(m)) = (r.kind == "BackupCode", v.as_object_mut()) {
                 m.insert("remainCodes".into(), json!(r.remain_codes));
             }
+            if let (true, Some(m)) = (r.kind == "WebAuthn", v.as_object_mut()) {
+                m.insert("agent".into(), json!(r.agent));
+                m.insert("name".into(), json!(r.name));
+            }
             v
         })
         .collect();
@@ -61,16 +64,12 @@ pub async fn list<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, id: &str) -> Result<Respons
 
 /// `{type: Totp, secret?}` or `{type: BackupCode, codes?}` (read as one struct: a tagged enum
 /// costs the module serde's `Content` buffering).
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct CreateBody {
-    #[serde(rename = "type")]
     kind: crate::mfa::Factor,
-    #[serde(default)]
     secret: Option<String>,
-    #[serde(default)]
     codes: Option<Vec<String>>,
 }
+crate::from_row!(CreateBody { kind = "type", secret, codes });
 
 fn refused(r: &manage::Refused) -> ApiError {
     ApiError::new(
@@ -85,7 +84,7 @@ pub async fn create<D: Db, K: Kv>(
     id: &str,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    let b: CreateBody = json_body(req)?;
+    let b: CreateBody = super::input::object_body(req, &["type", "secret", "codes"])?;
     let u = user(ctx, id).await?;
     let account = u.label();
     let body = match b.kind {

@@ -1,5 +1,5 @@
 //! `/api/resources` and their scopes (`/api/resources/{id}/scopes`).
-use super::input::{self, json_body, unique};
+use super::input::{self, object_body, unique};
 use crate::crypto::random;
 use crate::ctx::Ctx;
 use crate::store::rbac::{self, ResourceRow, ScopeRow};
@@ -7,7 +7,6 @@ use crate::store::{Db, Kv};
 use crate::web::error::ApiError;
 use crate::web::{self, Request, Response};
 use http::StatusCode;
-use serde::Deserialize;
 use serde_json::{json, Value};
 
 fn resource_view(r: &ResourceRow) -> Value {
@@ -37,19 +36,20 @@ fn scope_name(v: &str) -> Result<String, ApiError> {
     Ok(n)
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+// The bodies, read column by column (`input::object_body`), each with its fields.
 struct ResourceBody {
     name: Option<String>,
     indicator: Option<String>,
     access_token_ttl: Option<i64>,
 }
+crate::from_row!(ResourceBody { name, indicator, access_token_ttl = "accessTokenTtl" });
+const RESOURCE_FIELDS: &[&str] = &["name", "indicator", "accessTokenTtl"];
 
 pub async fn create_resource<D: Db, K: Kv>(
     ctx: &Ctx<'_, D, K>,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    let b: ResourceBody = json_body(req)?;
+    let b: ResourceBody = object_body(req, RESOURCE_FIELDS)?;
     let indicator = b
         .indicator
         .ok_or_else(|| ApiError::invalid_input("`indicator` is required."))?;
@@ -115,7 +115,7 @@ pub async fn update_resource<D: Db, K: Kv>(
     id: &str,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    let b: ResourceBody = json_body(req)?;
+    let b: ResourceBody = object_body(req, RESOURCE_FIELDS)?;
     let mut row = load_resource(ctx, id).await?;
     if b.indicator.is_some() {
         return Err(ApiError::invalid_input("`indicator` cannot be changed."));
@@ -131,18 +131,17 @@ pub async fn update_resource<D: Db, K: Kv>(
     Ok(web::json(StatusCode::OK, &resource_view(&row)))
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct DefaultBody {
     is_default: bool,
 }
+crate::from_row!(DefaultBody { is_default = "isDefault" });
 
 pub async fn set_default<D: Db, K: Kv>(
     ctx: &Ctx<'_, D, K>,
     id: &str,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    let b: DefaultBody = json_body(req)?;
+    let b: DefaultBody = object_body(req, &["isDefault"])?;
     load_resource(ctx, id).await?;
     rbac::set_default_resource(ctx.db, id, b.is_default).await?;
     ctx.cache.forget_resources(ctx.now_ms);
@@ -164,13 +163,19 @@ pub async fn delete_resource<D: Db, K: Kv>(
     Ok(web::empty(StatusCode::NO_CONTENT))
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct ScopeBody {
     name: Option<String>,
-    #[serde(default, deserialize_with = "input::nullable")]
     description: Option<Option<String>>,
 }
+impl crate::store::FromRow for ScopeBody {
+    fn from_row(r: &crate::store::Row) -> Result<Self, crate::store::StoreError> {
+        Ok(ScopeBody {
+            name: crate::store::column(r, "name")?,
+            description: crate::store::column_patch(r, "description")?,
+        })
+    }
+}
+const SCOPE_FIELDS: &[&str] = &["name", "description"];
 
 pub async fn list_scopes<D: Db, K: Kv>(
     ctx: &Ctx<'_, D, K>,
@@ -193,7 +198,7 @@ pub async fn create_scope<D: Db, K: Kv>(
     resource_id: &str,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    let b: ScopeBody = json_body(req)?;
+    let b: ScopeBody = object_body(req, SCOPE_FIELDS)?;
     load_resource(ctx, resource_id).await?;
     let row = ScopeRow {
         id: random::id()?,
@@ -230,7 +235,7 @@ pub async fn update_scope<D: Db, K: Kv>(
     id: &str,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    let b: ScopeBody = json_body(req)?;
+    let b: ScopeBody = object_body(req, SCOPE_FIELDS)?;
     let mut row = load_scope(ctx, resource_id, id).await?;
     if let Some(n) = b.name {
         row.name = scope_name(&n)?;

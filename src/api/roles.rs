@@ -1,5 +1,5 @@
 //! `/api/roles` and their scopes, and the role assignments of users and apps.
-use super::input::{self, json_body, unique};
+use super::input::{self, object_body, unique};
 use super::resources::scope_view;
 use crate::crypto::random;
 use crate::ctx::Ctx;
@@ -8,24 +8,23 @@ use crate::store::{apps, users, Db, Kv};
 use crate::web::error::ApiError;
 use crate::web::{self, Request, Response};
 use http::StatusCode;
-use serde::Deserialize;
 use serde_json::{json, Value};
 
 fn role_view(r: &RoleRow) -> Value {
     json!({"id": r.id, "name": r.name, "description": r.description, "type": r.role_type, "createdAt": r.created_at})
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+// The bodies, read column by column (`input::object_body`), each with its fields.
 struct RoleBody {
     name: Option<String>,
     description: Option<String>,
-    #[serde(rename = "type")]
     role_type: Option<RoleType>,
     scope_ids: Option<Vec<String>>,
 }
+crate::from_row!(RoleBody { name, description, role_type = "type", scope_ids = "scopeIds" });
+const ROLE_FIELDS: &[&str] = &["name", "description", "type", "scopeIds"];
 
-#[derive(Deserialize, Clone, Copy, PartialEq)]
+#[derive(Clone, Copy, PartialEq)]
 enum RoleType {
     User,
     MachineToMachine,
@@ -40,14 +39,13 @@ impl RoleType {
     }
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+crate::column_enum!(RoleType { User = "User", MachineToMachine = "MachineToMachine" });
+
 struct IdsBody {
-    #[serde(default)]
     scope_ids: Option<Vec<String>>,
-    #[serde(default)]
     role_ids: Option<Vec<String>>,
 }
+crate::from_row!(IdsBody { scope_ids = "scopeIds", role_ids = "roleIds" });
 
 async fn check_scopes<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, ids: &[String]) -> Result<(), ApiError> {
     if ids.len() > 100 {
@@ -65,7 +63,7 @@ pub async fn create_role<D: Db, K: Kv>(
     ctx: &Ctx<'_, D, K>,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    let b: RoleBody = json_body(req)?;
+    let b: RoleBody = object_body(req, ROLE_FIELDS)?;
     let row = RoleRow {
         id: random::id()?,
         name: input::text("name", b.name.as_deref().unwrap_or_default(), 1, 128)?,
@@ -120,7 +118,7 @@ pub async fn update_role<D: Db, K: Kv>(
     id: &str,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    let b: RoleBody = json_body(req)?;
+    let b: RoleBody = object_body(req, ROLE_FIELDS)?;
     if b.role_type.is_some() || b.scope_ids.is_some() {
         return Err(ApiError::invalid_input(
             "Only `name` and `description` can be changed here.",
@@ -166,7 +164,7 @@ pub async fn add_role_scopes<D: Db, K: Kv>(
     id: &str,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    let b: IdsBody = json_body(req)?;
+    let b: IdsBody = object_body(req, &["scopeIds", "roleIds"])?;
     let ids = b
         .scope_ids
         .ok_or_else(|| ApiError::invalid_input("`scopeIds` is required."))?;
@@ -241,7 +239,7 @@ pub async fn assign_roles<D: Db, K: Kv>(
     id: &str,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    let b: IdsBody = json_body(req)?;
+    let b: IdsBody = object_body(req, &["scopeIds", "roleIds"])?;
     let ids = b
         .role_ids
         .ok_or_else(|| ApiError::invalid_input("`roleIds` is required."))?;

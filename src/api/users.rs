@@ -1,64 +1,87 @@
 //! `/api/users`.
-use super::input::{self, json_body, nullable};
+use super::input::{self, object_body};
 use crate::account;
 use crate::crypto::{password, random};
 use crate::ctx::Ctx;
 use crate::identity;
 use crate::store::users::{self, Profile, User};
-use crate::store::{Db, Kv, StoreError};
+use crate::store::{column, column_patch, Db, FromRow, Kv, Row, StoreError};
 use crate::web::error::ApiError;
 use crate::web::{self, query_pairs, Request, Response};
 use http::StatusCode;
-use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 const MAX_CUSTOM_DATA_BYTES: usize = 16 * 1024;
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+// The bodies, read column by column (`input::object_body`), each with its fields.
+// `customData` and `profile` stay JSON here and are checked by `custom_data` and `profile`.
 struct CreateBody {
-    #[serde(default)]
     username: Option<String>,
-    #[serde(default)]
     primary_email: Option<String>,
-    #[serde(default)]
     primary_phone: Option<String>,
-    #[serde(default)]
     password: Option<String>,
-    #[serde(default)]
     name: Option<String>,
-    #[serde(default)]
     avatar: Option<String>,
-    #[serde(default)]
-    custom_data: Option<Map<String, Value>>,
-    #[serde(default)]
-    profile: Option<Profile>,
+    custom_data: Option<Value>,
+    profile: Option<Value>,
 }
+crate::from_row!(CreateBody {
+    username,
+    primary_email = "primaryEmail",
+    primary_phone = "primaryPhone",
+    password,
+    name,
+    avatar,
+    custom_data = "customData",
+    profile,
+});
+const CREATE_FIELDS: &[&str] = &[
+    "username",
+    "primaryEmail",
+    "primaryPhone",
+    "password",
+    "name",
+    "avatar",
+    "customData",
+    "profile",
+];
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct UpdateBody {
-    #[serde(default, deserialize_with = "nullable")]
     username: Option<Option<String>>,
-    #[serde(default, deserialize_with = "nullable")]
     primary_email: Option<Option<String>>,
-    #[serde(default, deserialize_with = "nullable")]
     primary_phone: Option<Option<String>>,
-    #[serde(default, deserialize_with = "nullable")]
     name: Option<Option<String>>,
-    #[serde(default, deserialize_with = "nullable")]
     avatar: Option<Option<String>>,
-    #[serde(default)]
-    custom_data: Option<Map<String, Value>>,
-    #[serde(default)]
-    profile: Option<Profile>,
+    custom_data: Option<Value>,
+    profile: Option<Value>,
 }
+impl FromRow for UpdateBody {
+    fn from_row(r: &Row) -> Result<Self, StoreError> {
+        Ok(UpdateBody {
+            username: column_patch(r, "username")?,
+            primary_email: column_patch(r, "primaryEmail")?,
+            primary_phone: column_patch(r, "primaryPhone")?,
+            name: column_patch(r, "name")?,
+            avatar: column_patch(r, "avatar")?,
+            custom_data: column(r, "customData")?,
+            profile: column(r, "profile")?,
+        })
+    }
+}
+const UPDATE_FIELDS: &[&str] = &[
+    "username",
+    "primaryEmail",
+    "primaryPhone",
+    "name",
+    "avatar",
+    "customData",
+    "profile",
+];
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct PasswordBody {
     password: String,
 }
+crate::from_row!(PasswordBody { password });
 
 fn view(u: &User) -> Value {
     json!({
@@ -114,7 +137,10 @@ fn name(v: &str) -> Result<Option<String>, ApiError> {
     Ok((!n.is_empty()).then_some(n))
 }
 
-fn custom_data(m: Map<String, Value>) -> Result<Map<String, Value>, ApiError> {
+fn custom_data(v: Value) -> Result<Map<String, Value>, ApiError> {
+    let Value::Object(m) = v else {
+        return Err(ApiError::invalid_input("`customData` must be an object."));
+    };
     if serde_json::to_vec(&m).map_or(usize::MAX, |b| b.len()) > MAX_CUSTOM_DATA_BYTES {
         return Err(ApiError::invalid_input(
             "`customData` must be at most 16 KiB of JSON.",
@@ -123,7 +149,11 @@ fn custom_data(m: Map<String, Value>) -> Result<Map<String, Value>, ApiError> {
     Ok(m)
 }
 
-fn profile(p: Profile) -> Result<Profile, ApiError> {
+/// The `profile` object, read as the store reads it (OIDC's standard claims only: an unknown
+/// field is refused).
+fn profile(v: Value) -> Result<Profile, ApiError> {
+    // The same fields the store reads; an unknown one is named in the 400.
+    let p: Profile = input::object_of(&v, users::PROFILE_FIELDS)?;
     if serde_json::to_vec(&p).map_or(usize::MAX, |b| b.len()) > 8 * 1024 {
         return Err(ApiError::invalid_input(
             "`profile` must be at most 8 KiB of JSON.",
@@ -157,7 +187,7 @@ pub async fn create<D: Db, K: Kv>(
     ctx: &Ctx<'_, D, K>,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    let b: CreateBody = json_body(req)?;
+    let b: CreateBody = object_body(req, CREATE_FIELDS)?;
     // Everything is validated before anything is written, and the write is one statement.
     let user = User {
         id: random::id()?,
@@ -175,8 +205,8 @@ pub async fn create<D: Db, K: Kv>(
             .as_deref()
             .map(|p| new_password(p, ctx.config.password_hash))
             .transpose()?,
-        custom_data: custom_data(b.custom_data.unwrap_or_default())?,
-        profile: profile(b.profile.unwrap_or_default())?,
+        custom_data: custom_data(b.custom_data.unwrap_or_else(|| json!({})))?,
+        profile: profile(b.profile.unwrap_or_else(|| json!({})))?,
         identities: Map::new(),
         last_sign_in_at: None,
         is_suspended: false,
@@ -236,7 +266,7 @@ pub async fn update<D: Db, K: Kv>(
     id: &str,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    let b: UpdateBody = json_body(req)?;
+    let b: UpdateBody = object_body(req, UPDATE_FIELDS)?;
     let mut user = load(ctx, id).await?;
     if let Some(v) = b.username {
         user.username = v.as_deref().map(username).transpose()?;
@@ -270,7 +300,7 @@ pub async fn set_password<D: Db, K: Kv>(
     id: &str,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    let b: PasswordBody = json_body(req)?;
+    let b: PasswordBody = object_body(req, &["password"])?;
     check_password_length(&b.password)?;
     // Ends every session and revokes every token of the user (the core's rule).
     if !account::change_password(ctx, id, &b.password, ctx.config.password_hash, None).await? {
@@ -279,11 +309,10 @@ pub async fn set_password<D: Db, K: Kv>(
     get(ctx, id).await
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct SuspendBody {
     is_suspended: bool,
 }
+crate::from_row!(SuspendBody { is_suspended = "isSuspended" });
 
 /// `PATCH /api/users/{id}/is-suspended`: a suspension ends every session and token.
 pub async fn set_suspended<D: Db, K: Kv>(
@@ -291,7 +320,7 @@ pub async fn set_suspended<D: Db, K: Kv>(
     id: &str,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    let b: SuspendBody = json_body(req)?;
+    let b: SuspendBody = object_body(req, &["isSuspended"])?;
     if !account::set_suspended(ctx, id, b.is_suspended).await? {
         return Err(ApiError::not_found("user", id));
     }

@@ -19,6 +19,28 @@ pub struct KeyPair {
     pub y: [u8; 32],
 }
 
+/// A WebAuthn credential's public key (a COSE key, RFC 9053), by algorithm.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PublicKey {
+    /// ECDSA on P-256 with SHA-256: the point `(x, y)`.
+    Es256 { x: [u8; 32], y: [u8; 32] },
+    /// RSASSA-PKCS1-v1_5 with SHA-256: modulus and exponent, big-endian.
+    Rs256 { n: Vec<u8>, e: Vec<u8> },
+    /// Ed25519.
+    EdDsa { x: [u8; 32] },
+}
+
+impl PublicKey {
+    /// The COSE algorithm identifier.
+    pub fn alg(&self) -> i64 {
+        match self {
+            PublicKey::Es256 { .. } => -7,
+            PublicKey::Rs256 { .. } => -257,
+            PublicKey::EdDsa { .. } => -8,
+        }
+    }
+}
+
 /// An AES-256-GCM operation: the 32-byte key, the 12-byte nonce, the associated data.
 pub struct Aead<'a> {
     pub key: &'a [u8; 32],
@@ -51,6 +73,14 @@ pub trait PlatformCrypto {
     fn verify<'a>(
         &'a self,
         key: &'a Jwk,
+        message: &'a [u8],
+        signature: &'a [u8],
+    ) -> LocalFuture<'a, Result<bool, CryptoError>>;
+    /// WebAuthn: false for a signature that does not verify (ES256 as `r || s`, RS256 as
+    /// PKCS #1 v1.5, Ed25519 as 64 bytes); an error only when the key is unusable.
+    fn verify_key<'a>(
+        &'a self,
+        key: &'a PublicKey,
         message: &'a [u8],
         signature: &'a [u8],
     ) -> LocalFuture<'a, Result<bool, CryptoError>>;
@@ -168,6 +198,50 @@ impl PlatformCrypto for RustCrypto {
                 return Ok(false);
             };
             Ok(vk.verify(message, &sig).is_ok())
+        })
+    }
+
+    fn verify_key<'a>(
+        &'a self,
+        key: &'a PublicKey,
+        message: &'a [u8],
+        signature: &'a [u8],
+    ) -> LocalFuture<'a, Result<bool, CryptoError>> {
+        Box::pin(async move {
+            let unusable = |what: &str| CryptoError::Operation(format!("unusable {what} key"));
+            match key {
+                PublicKey::Es256 { x, y } => {
+                    use p256::ecdsa::signature::Verifier;
+                    use p256::ecdsa::{Signature, VerifyingKey};
+                    let point = p256::EncodedPoint::from_affine_coordinates(
+                        &(*x).into(),
+                        &(*y).into(),
+                        false,
+                    );
+                    let vk =
+                        VerifyingKey::from_encoded_point(&point).map_err(|_| unusable("P-256"))?;
+                    Ok(Signature::from_slice(signature)
+                        .is_ok_and(|sig| vk.verify(message, &sig).is_ok()))
+                }
+                PublicKey::Rs256 { n, e } => {
+                    use rsa::pkcs1v15::{Signature, VerifyingKey};
+                    use rsa::signature::Verifier;
+                    let pk = rsa::RsaPublicKey::new(
+                        rsa::BigUint::from_bytes_be(n),
+                        rsa::BigUint::from_bytes_be(e),
+                    )
+                    .map_err(|_| unusable("RSA"))?;
+                    let vk = VerifyingKey::<sha2::Sha256>::new(pk);
+                    Ok(Signature::try_from(signature)
+                        .is_ok_and(|sig| vk.verify(message, &sig).is_ok()))
+                }
+                PublicKey::EdDsa { x } => {
+                    let vk = ed25519_dalek::VerifyingKey::from_bytes(x)
+                        .map_err(|_| unusable("Ed25519"))?;
+                    Ok(ed25519_dalek::Signature::from_slice(signature)
+                        .is_ok_and(|sig| vk.verify_strict(message, &sig).is_ok()))
+                }
+            }
         })
     }
 }

@@ -20,7 +20,7 @@ use crate::store::{Db, Kv};
 /// for an hour: 30 guesses against a million codes.
 pub const FACTOR_POLICY: Policy = Policy::hourly(30);
 
-fn user_of(c: &Current) -> Result<String, Failure> {
+pub(super) fn user_of(c: &Current) -> Result<String, Failure> {
     if c.state.event().map_err(Failure::Step)? == Event::ForgotPassword {
         return Err(Failure::Step(StepError::WrongEvent));
     }
@@ -31,7 +31,9 @@ fn user_of(c: &Current) -> Result<String, Failure> {
 }
 
 fn enabled(c: &Current, f: Factor) -> Result<(), Failure> {
-    if c.settings.mfa.enabled(f) {
+    // A passkey is bound for passkey sign-in too.
+    let passkey = f == Factor::WebAuthn && c.settings.passkey_sign_in.enabled;
+    if c.settings.mfa.enabled(f) || passkey {
         Ok(())
     } else {
         Err(Failure::MfaFactorNotEnabled)
@@ -58,6 +60,7 @@ pub(super) async fn bound<D: Db, K: Kv>(
         .filter_map(|r| match r.kind.as_str() {
             "Totp" => Some(Factor::Totp),
             "BackupCode" if r.remain_codes > 0 => Some(Factor::BackupCode),
+            "WebAuthn" => Some(Factor::WebAuthn),
             _ => None,
         })
         .filter(|f| c.settings.mfa.enabled(*f))
@@ -90,6 +93,11 @@ pub(super) fn verified(c: &Current) -> bool {
             user_id,
             new_codes: None,
             ..
+        }
+        | Verification::WebAuthn {
+            user_id,
+            new_passkey: None,
+            ..
         } => Some(user_id.as_str()) == me,
         _ => false,
     })
@@ -99,7 +107,9 @@ pub(super) fn verified(c: &Current) -> bool {
 pub(super) fn own<'a>(c: &'a Current, id: &str) -> Option<&'a Verification> {
     let v = c.state.verification(id).ok()?;
     let owner = match v {
-        Verification::Totp { user_id, .. } | Verification::BackupCode { user_id, .. } => user_id,
+        Verification::Totp { user_id, .. }
+        | Verification::BackupCode { user_id, .. }
+        | Verification::WebAuthn { user_id, .. } => user_id,
         _ => return None,
     };
     (Some(owner.as_str()) == c.state.user_id.as_deref()).then_some(v)
@@ -107,7 +117,7 @@ pub(super) fn own<'a>(c: &'a Current, id: &str) -> Option<&'a Verification> {
 
 /// A user who has factors must verify one before changing them (Logto's
 /// `guardMfaVerificationStatus`).
-async fn guard_verified<D: Db, K: Kv>(
+pub(super) async fn guard_verified<D: Db, K: Kv>(
     ctx: &Ctx<'_, D, K>,
     c: &Current,
     user_id: &str,
@@ -176,7 +186,10 @@ pub async fn totp_secret<D: Db, K: Kv>(
 }
 
 /// Refuses while the user's second-factor attempts are locked; returns the lock key.
-async fn not_locked<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, user_id: &str) -> Result<String, Failure> {
+pub(super) async fn not_locked<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    user_id: &str,
+) -> Result<String, Failure> {
     let key = format!("mfa:{user_id}");
     if let Some(until) =
         throttle::locked_until(ctx.db, std::slice::from_ref(&key), ctx.now()).await?
@@ -332,6 +345,13 @@ pub async fn bind<D: Db, K: Kv>(
             return Err(Failure::Step(StepError::NotVerified))
         }
         (
+            Factor::WebAuthn,
+            Verification::WebAuthn {
+                new_passkey: Some(_),
+                ..
+            },
+        ) => {}
+        (
             Factor::BackupCode,
             Verification::BackupCode {
                 new_codes: Some(_), ..
@@ -349,6 +369,7 @@ pub async fn bind<D: Db, K: Kv>(
     let kind_of = |c: &Current, id: &str| match c.state.verification(id) {
         Ok(Verification::Totp { .. }) => Some(Factor::Totp),
         Ok(Verification::BackupCode { .. }) => Some(Factor::BackupCode),
+        Ok(Verification::WebAuthn { .. }) => Some(Factor::WebAuthn),
         _ => None,
     };
     let keep: Vec<String> = c
@@ -373,6 +394,7 @@ pub(super) fn bindings(c: &Current) -> Vec<Factor> {
         .filter_map(|id| match own(c, id) {
             Some(Verification::Totp { .. }) => Some(Factor::Totp),
             Some(Verification::BackupCode { .. }) => Some(Factor::BackupCode),
+            Some(Verification::WebAuthn { .. }) => Some(Factor::WebAuthn),
             _ => None,
         })
         .collect()

@@ -8,11 +8,11 @@ use crate::identity::Channel;
 use crate::outbound::Job;
 use crate::store::messages::{self as repo, ConnectorRow, MailRow};
 use crate::store::{Db, Kv, StoreError};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::json;
 
 /// Why a code is sent (Logto's template usage types).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum Usage {
     SignIn,
     Register,
@@ -20,14 +20,12 @@ pub enum Usage {
     Generic,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Template {
     pub usage_type: Usage,
     /// A language code such as `en` or `de`; none means any language.
-    #[serde(default)]
     pub locale: Option<String>,
-    #[serde(default)]
     pub subject: Option<String>,
     /// The text; `{{code}}` is replaced by the code.
     pub content: String,
@@ -36,31 +34,93 @@ pub struct Template {
 /// A generic JSON email API. The request is `POST endpoint` with
 /// `Authorization: <authorization>` and `{"from", "to", "subject", "text"}`: the shape of
 /// Resend's `POST /emails` (and close to most transactional email APIs).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct HttpEmailConfig {
     pub endpoint: String,
-    #[serde(default)]
     pub authorization: Option<String>,
     pub from: String,
-    #[serde(default)]
     pub templates: Vec<Template>,
 }
 
 /// Twilio's Messages API: `POST {endpoint}/2010-04-01/Accounts/{accountSID}/Messages.json`,
 /// HTTP Basic with the account SID and auth token, form fields `To`, `From`, `Body`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TwilioConfig {
     #[serde(rename = "accountSID")]
     pub account_sid: String,
     pub auth_token: String,
     pub from_number: String,
     /// Defaults to `https://api.twilio.com`.
-    #[serde(default)]
     pub endpoint: Option<String>,
-    #[serde(default)]
     pub templates: Vec<Template>,
+}
+
+// Read column by column (`store::FromRow`); a field the type does not have is refused.
+mod read {
+    use super::*;
+    use crate::store::{column, column_or_default, Column, FromRow, Row};
+    crate::column_enum!(Usage {
+        SignIn = "SignIn",
+        Register = "Register",
+        ForgotPassword = "ForgotPassword",
+        Generic = "Generic",
+    });
+    crate::from_row!(Template { usage_type = "usageType", locale, subject, content });
+    impl Column for Template {
+        fn column(v: Option<&serde_json::Value>) -> Option<Self> {
+            super::read_only(v?, &["usageType", "locale", "subject", "content"]).ok()
+        }
+    }
+    impl FromRow for HttpEmailConfig {
+        fn from_row(r: &Row) -> Result<Self, StoreError> {
+            Ok(HttpEmailConfig {
+                endpoint: column(r, "endpoint")?,
+                authorization: column(r, "authorization")?,
+                from: column(r, "from")?,
+                templates: column_or_default(r, "templates")?,
+            })
+        }
+    }
+    impl FromRow for TwilioConfig {
+        fn from_row(r: &Row) -> Result<Self, StoreError> {
+            Ok(TwilioConfig {
+                account_sid: column(r, "accountSID")?,
+                auth_token: column(r, "authToken")?,
+                from_number: column(r, "fromNumber")?,
+                endpoint: column(r, "endpoint")?,
+                templates: column_or_default(r, "templates")?,
+            })
+        }
+    }
+}
+
+const HTTP_EMAIL_FIELDS: &[&str] = &["endpoint", "authorization", "from", "templates"];
+const TWILIO_FIELDS: &[&str] = &[
+    "accountSID",
+    "authToken",
+    "fromNumber",
+    "endpoint",
+    "templates",
+];
+
+/// `v` as a `T` with only `fields`: an unknown field, or a missing or mistyped one, is named.
+fn read_only<T: crate::store::FromRow>(
+    v: &serde_json::Value,
+    fields: &[&str],
+) -> Result<T, String> {
+    let m = v.as_object().ok_or("the config must be an object")?;
+    if let Some(k) = m.keys().find(|k| !fields.contains(&k.as_str())) {
+        return Err(format!("unknown field `{k}`"));
+    }
+    T::from_row(m).map_err(|e| match e {
+        StoreError::Decode(what) => format!(
+            "`{}` is missing or not valid",
+            what.strip_prefix("column ").unwrap_or(&what)
+        ),
+        e => e.to_string(),
+    })
 }
 
 pub const HTTP_EMAIL: &str = "http-email";
@@ -75,16 +135,14 @@ pub fn check_config(
         |u: &str| matches!(url::Url::parse(u), Ok(x) if matches!(x.scheme(), "https" | "http"));
     match connector_id {
         HTTP_EMAIL => {
-            let c: HttpEmailConfig =
-                serde_json::from_value(config.clone()).map_err(|e| e.to_string())?;
+            let c: HttpEmailConfig = read_only(config, HTTP_EMAIL_FIELDS)?;
             if !http_url(&c.endpoint) {
                 return Err("endpoint must be an http(s) URL".into());
             }
             Ok("Email")
         }
         TWILIO_SMS => {
-            let c: TwilioConfig =
-                serde_json::from_value(config.clone()).map_err(|e| e.to_string())?;
+            let c: TwilioConfig = read_only(config, TWILIO_FIELDS)?;
             if c.endpoint.as_deref().is_some_and(|e| !http_url(e)) {
                 return Err("endpoint must be an http(s) URL".into());
             }
@@ -257,9 +315,10 @@ pub fn unmasked_patch(mut patch: serde_json::Value) -> serde_json::Value {
     patch
 }
 
-fn decode<T: for<'de> Deserialize<'de>>(c: &ConnectorRow) -> Result<T, InternalError> {
-    crate::json::parse(&c.config)
-        .map_err(|e| StoreError::Decode(format!("connector {}: {e}", c.id)).into())
+fn decode<T: crate::store::FromRow>(c: &ConnectorRow, fields: &[&str]) -> Result<T, InternalError> {
+    let v: serde_json::Value = crate::json::parse(&c.config)
+        .map_err(|e| StoreError::Decode(format!("connector {}: {e}", c.id)))?;
+    read_only(&v, fields).map_err(|e| StoreError::Decode(format!("connector {}: {e}", c.id)).into())
 }
 
 fn job(
@@ -271,7 +330,7 @@ fn job(
 ) -> Result<Job, InternalError> {
     match c.connector_id.as_str() {
         TWILIO_SMS => {
-            let cfg: TwilioConfig = decode(c)?;
+            let cfg: TwilioConfig = decode(c, TWILIO_FIELDS)?;
             let (_, text) = render(&cfg.templates, usage, lang, code);
             let base = cfg
                 .endpoint
@@ -303,7 +362,7 @@ fn job(
             })
         }
         _ => {
-            let cfg: HttpEmailConfig = decode(c)?;
+            let cfg: HttpEmailConfig = decode(c, HTTP_EMAIL_FIELDS)?;
             let (subject, text) = render(&cfg.templates, usage, lang, code);
             let mut headers = vec![("content-type".to_owned(), "application/json".to_owned())];
             if let Some(a) = cfg.authorization {

@@ -17,8 +17,8 @@ use crate::store::{Db, Kv, Statement};
 pub struct Cleared {
     /// Writes for the submit's transaction (each only with the session `sid`).
     pub statements: Vec<Statement>,
-    /// RFC 8176 methods the second factor adds to the session's `amr`.
-    pub amr: Vec<&'static str>,
+    /// RFC 8176 methods the second factor (or a passkey sign-in) adds to the session's `amr`.
+    pub amr: Vec<String>,
 }
 
 /// The check at submit, Logto's order: verify a bound factor, bind one when the policy asks,
@@ -30,12 +30,12 @@ pub async fn clear<D: Db, K: Kv>(
     user_id: &str,
     sid: &str,
 ) -> Result<Cleared, Failure> {
-    // No factor enabled: nothing to verify or bind, and nothing to read (the common case,
-    // on every sign-in).
-    if c.settings.mfa.factors.is_empty() {
+    // No factor enabled and no passkey to bind (for passkey sign-in): nothing to verify or
+    // bind, and nothing to read (the common case, on every sign-in).
+    if c.settings.mfa.factors.is_empty() && c.state.mfa.bind.is_empty() {
         return Ok(Cleared {
             statements: Vec::new(),
-            amr: Vec::new(),
+            amr: amr_of(c),
         });
     }
     let registering = c.state.event == Some(Event::Register);
@@ -105,11 +105,32 @@ pub async fn clear<D: Db, K: Kv>(
                     sid,
                 ));
             }
+            Some(Verification::WebAuthn {
+                new_passkey: Some(p),
+                ..
+            }) => {
+                let transports = serde_json::to_string(&p.transports).unwrap_or_default();
+                statements.push(crate::store::passkeys::bind(
+                    &crate::store::passkeys::NewPasskeyRow {
+                        id: &random::id()?,
+                        user_id,
+                        credential_id: &p.credential_id,
+                        public_key: &p.public_key,
+                        counter: p.counter,
+                        transports: &transports,
+                        rp_id: &super::passkeys::rp_id(ctx),
+                        agent: &p.agent,
+                        now_ms: ctx.now_ms,
+                    },
+                    sid,
+                ));
+            }
             _ => {}
         }
     }
     let mut next = config;
-    if !facts.binding.is_empty() {
+    // Logto: a passkey bound for passkey sign-in alone does not turn MFA on.
+    if facts.binding.iter().any(|f| c.settings.mfa.enabled(*f)) {
         next.enabled = Some(true);
     }
     if c.state.mfa.skipped {
@@ -119,7 +140,17 @@ pub async fn clear<D: Db, K: Kv>(
         let json = serde_json::json!({ "mfa": next }).to_string();
         statements.push(repo::set_config(user_id, &json, sid));
     }
-    let mut amr = Vec::new();
+    Ok(Cleared {
+        statements,
+        amr: amr_of(c),
+    })
+}
+
+/// RFC 8176 methods the interaction's own factors add: `otp` for an authenticator app,
+/// `hwk` or `swk` for a passkey, and `mfa` for any second factor or a passkey (which has
+/// user verification built in).
+fn amr_of(c: &Current) -> Vec<String> {
+    let mut amr: Vec<String> = Vec::new();
     let mine = |u: &String| Some(u.as_str()) == c.state.user_id.as_deref();
     for v in &c.state.verifications {
         match v {
@@ -128,16 +159,22 @@ pub async fn clear<D: Db, K: Kv>(
                 new_secret: None,
                 verified: true,
                 ..
-            } if mine(user_id) => amr.extend(["otp", "mfa"]),
+            } if mine(user_id) => amr.extend(["otp".into(), "mfa".into()]),
             Verification::BackupCode {
                 user_id,
                 new_codes: None,
                 ..
-            } if mine(user_id) => amr.push("mfa"),
+            } if mine(user_id) => amr.push("mfa".into()),
+            Verification::WebAuthn {
+                user_id,
+                new_passkey: None,
+                amr: method,
+                ..
+            } if mine(user_id) => amr.extend([method.clone(), "mfa".into()]),
             _ => {}
         }
     }
     amr.sort_unstable();
     amr.dedup();
-    Ok(Cleared { statements, amr })
+    amr
 }

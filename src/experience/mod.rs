@@ -9,6 +9,7 @@ pub mod factors;
 pub mod interaction;
 pub mod messages;
 pub mod mfa_gate;
+pub mod passkeys;
 pub mod password;
 pub mod password_policy;
 pub mod policy;
@@ -87,6 +88,14 @@ pub enum Failure {
     TotpAlreadyInUse,
     BackupCodeAlone,
     MfaNotSkippable,
+    /// A WebAuthn response was refused; why (Logto's `data.message`).
+    WebAuthnFailed(String),
+    /// The user has no passkey to verify with.
+    NoPasskey,
+    /// A passkey sign-in answered no challenge issued in this interaction.
+    PasskeyPending,
+    /// The passkey belongs to another user than the one this ceremony was for.
+    IdentityConflict,
     /// Too many wrong second-factor codes for this user; retry after this time (seconds).
     MfaBlocked {
         until: i64,
@@ -158,6 +167,8 @@ impl Failure {
             Failure::BackupCodeRequired => plain(Msg::BackupCodesIntro),
             Failure::InvalidTotp => plain(Msg::InvalidTotp),
             Failure::InvalidBackupCode => plain(Msg::InvalidBackupCode),
+            Failure::WebAuthnFailed(_) | Failure::PasskeyPending => plain(Msg::PasskeyFailed),
+            Failure::NoPasskey | Failure::IdentityConflict => plain(Msg::PasskeyUnknown),
             Failure::MfaFactorNotEnabled
             | Failure::TotpAlreadyInUse
             | Failure::BackupCodeAlone

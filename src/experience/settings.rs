@@ -131,6 +131,19 @@ pub struct Settings {
     pub custom_css: Option<String>,
     /// Multi-factor authentication: the factors offered and the policy (Logto's `mfa`).
     pub mfa: crate::mfa::MfaSettings,
+    /// Passkeys as a first factor (Logto's `passkeySignIn`): off by default.
+    pub passkey_sign_in: PasskeySignIn,
+}
+
+/// Logto's `passkeySignIn`: whether a passkey signs in without a password, whether the
+/// sign-in page shows its button, and whether the browser may offer passkeys in the
+/// identifier field's autofill (conditional UI).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PasskeySignIn {
+    pub enabled: bool,
+    pub show_passkey_button: bool,
+    pub allow_autofill: bool,
 }
 
 // Read column by column (`store::FromRow`), by their JSON (camelCase) names: a derived
@@ -197,6 +210,16 @@ mod read {
         max_length = "maxLength",
     });
     crate::column_via_from_row!(UsernamePolicy);
+    impl FromRow for PasskeySignIn {
+        fn from_row(r: &Row) -> Result<Self, StoreError> {
+            Ok(PasskeySignIn {
+                enabled: column_or_default(r, "enabled")?,
+                show_passkey_button: column_or_default(r, "showPasskeyButton")?,
+                allow_autofill: column_or_default(r, "allowAutofill")?,
+            })
+        }
+    }
+    crate::column_via_from_row!(PasskeySignIn);
 
     impl FromRow for Settings {
         fn from_row(r: &Row) -> Result<Self, StoreError> {
@@ -216,6 +239,7 @@ mod read {
                 username_policy: column(r, "usernamePolicy")?,
                 custom_css: column(r, "customCss")?,
                 mfa: column_or_default(r, "mfa")?,
+                passkey_sign_in: column_or_default(r, "passkeySignIn")?,
             })
         }
     }
@@ -292,6 +316,7 @@ impl Default for Settings {
             },
             custom_css: None,
             mfa: crate::mfa::MfaSettings::default(),
+            passkey_sign_in: PasskeySignIn::default(),
         }
     }
 }

@@ -65,6 +65,32 @@ pub enum Verification {
         user_id: String,
         new_codes: Option<Vec<String>>,
     },
+    /// A WebAuthn ceremony that succeeded: `new_passkey` registered to bind, or, without it,
+    /// an assertion by one of the user's passkeys. `sign_in`: the assertion was the first
+    /// step (a passkey with user verification is two factors in one, and identifies the
+    /// user, whose `sessions_valid_after` was `valid_after` then); otherwise it is this
+    /// sign-in's second factor. `amr` is RFC 8176's `hwk` (a device-bound key) or `swk` (a
+    /// synced one).
+    WebAuthn {
+        id: String,
+        user_id: String,
+        new_passkey: Option<NewPasskey>,
+        sign_in: bool,
+        valid_after: i64,
+        amr: String,
+    },
+}
+
+/// A passkey the registration ceremony proved, to bind at submit.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NewPasskey {
+    pub credential_id: String,
+    /// The COSE key, base64url.
+    pub public_key: String,
+    pub counter: i64,
+    pub transports: Vec<String>,
+    /// The browser's user agent when it was made (Logto's `agent`).
+    pub agent: String,
 }
 
 /// MFA in this interaction: the verifications to bind at submit, and a skip.
@@ -82,7 +108,8 @@ impl Verification {
             | Verification::Code { id, .. }
             | Verification::Unlock { id, .. }
             | Verification::Totp { id, .. }
-            | Verification::BackupCode { id, .. } => id,
+            | Verification::BackupCode { id, .. }
+            | Verification::WebAuthn { id, .. } => id,
         }
     }
 }
@@ -148,6 +175,15 @@ mod read {
     }
     crate::column_via_from_row!(MfaProgress);
 
+    crate::from_row!(NewPasskey {
+        credential_id,
+        public_key,
+        counter,
+        transports,
+        agent
+    });
+    crate::column_via_from_row!(NewPasskey);
+
     impl FromRow for Verification {
         fn from_row(r: &Row) -> Result<Self, StoreError> {
             let (tag, body) = r
@@ -185,6 +221,14 @@ mod read {
                     new_secret: column(f, "new_secret")?,
                     step: column(f, "step")?,
                     verified: column(f, "verified")?,
+                },
+                "WebAuthn" => Verification::WebAuthn {
+                    id: column(f, "id")?,
+                    user_id: column(f, "user_id")?,
+                    new_passkey: column(f, "new_passkey")?,
+                    sign_in: column_or_default(f, "sign_in")?,
+                    valid_after: column_or_default(f, "valid_after")?,
+                    amr: column_or_default(f, "amr")?,
                 },
                 "BackupCode" => Verification::BackupCode {
                     id: column(f, "id")?,
@@ -295,7 +339,12 @@ impl State {
     /// What a verification proves: a user (password), or an identifier (verified code).
     pub fn proven(&self, id: &str) -> Result<Proof, StepError> {
         match self.verification(id)? {
-            Verification::Password { user_id, .. } => Ok(Proof::User(user_id.clone())),
+            Verification::Password { user_id, .. }
+            | Verification::WebAuthn {
+                user_id,
+                sign_in: true,
+                ..
+            } => Ok(Proof::User(user_id.clone())),
             Verification::Code {
                 channel,
                 identifier,
@@ -308,7 +357,8 @@ impl State {
             } => Err(StepError::NotVerified),
             Verification::Unlock { .. }
             | Verification::Totp { .. }
-            | Verification::BackupCode { .. } => Err(StepError::WrongEvent),
+            | Verification::BackupCode { .. }
+            | Verification::WebAuthn { .. } => Err(StepError::WrongEvent),
         }
     }
 
@@ -335,14 +385,21 @@ impl State {
                     // Another account now: nothing proven or chosen for the first one
                     // carries over (its second factor, its bindings, its skip).
                     self.verifications.retain(|v| match v {
-                        Verification::Password { user_id: u, .. } => *u == user_id,
+                        Verification::Password { user_id: u, .. }
+                        | Verification::WebAuthn {
+                            user_id: u,
+                            sign_in: true,
+                            ..
+                        } => *u == user_id,
                         _ => false,
                     });
                     self.mfa = MfaProgress::default();
                     self.pending = None;
                 }
-                if let Ok(Verification::Password { valid_after, .. }) =
-                    self.verification(verification_id)
+                if let Ok(
+                    Verification::Password { valid_after, .. }
+                    | Verification::WebAuthn { valid_after, .. },
+                ) = self.verification(verification_id)
                 {
                     self.valid_after = Some(*valid_after);
                 }

@@ -112,7 +112,12 @@ pub async fn submit<D: Db, K: Kv>(
         .verifications
         .iter()
         .any(|v| matches!(v, Verification::Code { verified: true, .. }));
-    let amr: &[&str] = if by_code && c.state.profile.password_hash.is_none() {
+    let by_passkey = c.state.verifications.iter().any(
+        |v| matches!(v, Verification::WebAuthn { sign_in: true, user_id: u, .. } if *u == user_id),
+    );
+    let amr: &[&str] = if by_passkey {
+        &[]
+    } else if by_code && c.state.profile.password_hash.is_none() {
         &["otp"]
     } else {
         &["pwd"]
@@ -133,10 +138,7 @@ pub async fn submit<D: Db, K: Kv>(
     if c.settings.terms_required(registering) && !agreed_terms {
         return Err(Failure::TermsNotAgreed);
     }
-    begun
-        .session
-        .amr
-        .extend(cleared.amr.iter().map(|m| (*m).to_owned()));
+    begun.session.amr.extend(cleared.amr.iter().cloned());
     if let Some(old) = session::load(ctx.db, ctx.kv, old_session, now).await? {
         session::end(ctx.db, ctx.kv, &old, now).await?;
     }

@@ -68,6 +68,8 @@ pub fn text(m: Msg) -> &'static str {
         TotpCodeLabel => "Code aus deiner App",
         InvalidTotp => "Dieser Code stimmt nicht. Gib den aktuellen Code aus deiner Authenticator-App ein.",
         InvalidBackupCode => "Dieser Backup-Code stimmt nicht oder wurde schon benutzt.",
+        PasskeyFailed => "Der Passkey konnte nicht bestätigt werden. Bitte versuche es noch einmal.",
+        PasskeyUnknown => "Dieser Passkey gehört zu keinem Konto hier.",
         BindTotpTitle => "Authenticator-App einrichten",
         BindTotpIntro => "Scanne den QR-Code mit einer Authenticator-App oder gib den Schlüssel unten ein, dann den Code, den die App anzeigt.",
         SecretKey => "Schlüssel",

@@ -68,6 +68,8 @@ pub fn text(m: Msg) -> &'static str {
         TotpCodeLabel => "Code from your app",
         InvalidTotp => "That code is not right. Enter the current code from your authenticator app.",
         InvalidBackupCode => "That backup code is not right, or it was used already.",
+        PasskeyFailed => "The passkey could not be verified. Please try again.",
+        PasskeyUnknown => "This passkey does not belong to an account here.",
         BindTotpTitle => "Set up an authenticator app",
         BindTotpIntro => "Scan the QR code with an authenticator app, or enter the key below, then enter the code the app shows.",
         SecretKey => "Key",

@@ -92,6 +92,8 @@ messages! {
     UnlockTitle, UnlockIntro, Unlocked, MfaVerifyTitle, MfaVerifyIntro, TotpCodeLabel, InvalidTotp,
     InvalidBackupCode, BindTotpTitle, BindTotpIntro, SecretKey, BackupCodesTitle, BackupCodesIntro,
     UseBackupCode, BackupCodeLabel, SkipForNow, SavedCodes, MfaNotPossible,
+    // Passkeys
+    PasskeyFailed, PasskeyUnknown,
     // Password rules
     PwTooShort, PwTooLong, PwCharacterTypes, PwRepetition, PwUserInfo, PwWord,
     // Consent and sign-out

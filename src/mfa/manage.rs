@@ -112,6 +112,7 @@ pub fn factor_of(kind: &str) -> Option<Factor> {
     match kind {
         "Totp" => Some(Factor::Totp),
         "BackupCode" => Some(Factor::BackupCode),
+        "WebAuthn" => Some(Factor::WebAuthn),
         _ => None,
     }
 }

@@ -1,5 +1,5 @@
-//! Multi-factor authentication: the factors (authenticator-app codes and backup codes so
-//! far), the sign-in experience's MFA policy, and the rule that decides, before a session
+//! Multi-factor authentication: the factors (authenticator-app codes, passkeys and backup
+//! codes), the sign-in experience's MFA policy, and the rule that decides, before a session
 //! starts, whether the user must verify a factor, bind one, or may go on.
 //!
 //! The verifiers ([`totp`], [`backup`]) are pure and take `now`; the experience core calls
@@ -12,6 +12,7 @@ pub mod backup;
 pub mod manage;
 pub mod qr;
 pub mod totp;
+pub mod webauthn;
 
 use serde::{Deserialize, Serialize};
 
@@ -47,7 +48,7 @@ impl Factor {
     }
     /// The factors Gatehouse can verify today.
     pub fn supported(self) -> bool {
-        matches!(self, Factor::Totp | Factor::BackupCode)
+        matches!(self, Factor::Totp | Factor::WebAuthn | Factor::BackupCode)
     }
 }
 
@@ -139,7 +140,7 @@ impl MfaSettings {
             return Err((
                 "sign_in_experiences.mfa_factor_not_supported",
                 format!(
-                    "The MFA factor {} is not supported yet; use Totp and BackupCode",
+                    "The MFA factor {} is not supported yet; use Totp, WebAuthn and BackupCode",
                     f.as_str()
                 ),
             ));

@@ -102,7 +102,16 @@ fn rows(result: &JsValue) -> Result<Vec<Row>, StoreError> {
         .map_err(err)?
         .as_string()
         .unwrap_or_default();
-    crate::json::parse(&text).map_err(|e| StoreError::Decode(format!("D1 rows: {e}")))
+    match crate::json::parse(&text).map_err(|e| StoreError::Decode(format!("D1 rows: {e}")))? {
+        serde_json::Value::Array(items) => items
+            .into_iter()
+            .map(|row| match row {
+                serde_json::Value::Object(m) => Ok(m),
+                _ => Err(StoreError::Decode("D1 rows: a row is not an object".into())),
+            })
+            .collect(),
+        _ => Err(StoreError::Decode("D1 rows: not an array".into())),
+    }
 }
 
 /// The rows a statement changed (`meta.changes`).

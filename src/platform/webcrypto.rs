@@ -4,7 +4,7 @@
 //! keys and the key-sealing key likewise.
 use crate::crypto::b64url;
 use crate::crypto::keys::{ActiveKey, Jwk};
-use crate::crypto::provider::{Aead, KeyPair, LocalFuture, PlatformCrypto};
+use crate::crypto::provider::{Aead, KeyPair, LocalFuture, PlatformCrypto, PublicKey};
 use crate::crypto::CryptoError;
 use js_sys::{Array, Object, Reflect, Uint8Array};
 use std::cell::RefCell;
@@ -85,18 +85,54 @@ fn jwk(x: &str, y: &str, d: Option<&str>) -> Result<Object, CryptoError> {
 }
 
 async fn import(jwk: Object, usage: &str) -> Result<JsValue, CryptoError> {
+    import_as(jwk, ec_params()?, usage).await
+}
+
+async fn import_as(jwk: Object, params: Object, usage: &str) -> Result<JsValue, CryptoError> {
     let usages: Array = std::iter::once(JsValue::from_str(usage)).collect();
     call(
         "importKey",
         &[
             "jwk".into(),
             jwk.into(),
-            ec_params()?.into(),
+            params.into(),
             false.into(),
             usages.into(),
         ],
     )
     .await
+}
+
+/// A WebAuthn public key as a JWK, with its import and verify parameters.
+fn webauthn_key(key: &PublicKey) -> Result<(Object, Object, Object), CryptoError> {
+    let j = Object::new();
+    let import = Object::new();
+    let verify = Object::new();
+    match key {
+        PublicKey::Es256 { x, y } => {
+            return Ok((
+                jwk(&b64url(x), &b64url(y), None)?,
+                ec_params()?,
+                sign_params()?,
+            ));
+        }
+        PublicKey::Rs256 { n, e } => {
+            set(&j, "kty", &"RSA".into())?;
+            set(&j, "n", &b64url(n).into())?;
+            set(&j, "e", &b64url(e).into())?;
+            set(&import, "name", &"RSASSA-PKCS1-v1_5".into())?;
+            set(&import, "hash", &"SHA-256".into())?;
+            set(&verify, "name", &"RSASSA-PKCS1-v1_5".into())?;
+        }
+        PublicKey::EdDsa { x } => {
+            set(&j, "kty", &"OKP".into())?;
+            set(&j, "crv", &"Ed25519".into())?;
+            set(&j, "x", &b64url(x).into())?;
+            set(&import, "name", &"Ed25519".into())?;
+            set(&verify, "name", &"Ed25519".into())?;
+        }
+    }
+    Ok((j, import, verify))
 }
 
 fn remember(
@@ -263,6 +299,29 @@ impl PlatformCrypto for WebCrypto {
                 "verify",
                 &[
                     sign_params()?.into(),
+                    crypto_key,
+                    Uint8Array::from(signature).into(),
+                    Uint8Array::from(message).into(),
+                ],
+            )
+            .await?;
+            Ok(ok.as_bool() == Some(true))
+        })
+    }
+
+    fn verify_key<'a>(
+        &'a self,
+        key: &'a PublicKey,
+        message: &'a [u8],
+        signature: &'a [u8],
+    ) -> LocalFuture<'a, Result<bool, CryptoError>> {
+        Box::pin(async move {
+            let (jwk, import, verify) = webauthn_key(key)?;
+            let crypto_key = import_as(jwk, import, "verify").await?;
+            let ok = call(
+                "verify",
+                &[
+                    verify.into(),
                     crypto_key,
                     Uint8Array::from(signature).into(),
                     Uint8Array::from(message).into(),

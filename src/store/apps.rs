@@ -1,8 +1,8 @@
 //! Applications (OIDC clients) in D1.
 use super::{query_as, query_one, Db, StoreError, Value};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum AppType {
     Traditional,
     #[serde(rename = "SPA")]
@@ -10,6 +10,12 @@ pub enum AppType {
     Native,
     MachineToMachine,
 }
+crate::column_enum!(AppType {
+    Traditional = "Traditional",
+    Spa = "SPA",
+    Native = "Native",
+    MachineToMachine = "MachineToMachine",
+});
 
 impl AppType {
     pub fn as_str(self) -> &'static str {
@@ -27,25 +33,34 @@ impl AppType {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+// Stored JSON, read column by column (`store::FromRow`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OidcClientMetadata {
-    #[serde(default)]
     pub redirect_uris: Vec<String>,
-    #[serde(default)]
     pub post_logout_redirect_uris: Vec<String>,
-    #[serde(default)]
     pub backchannel_logout_uri: Option<String>,
-    #[serde(default)]
     pub backchannel_logout_session_required: bool,
 }
+impl super::FromRow for OidcClientMetadata {
+    fn from_row(r: &super::Row) -> Result<Self, StoreError> {
+        use super::column_or_default as or_default;
+        Ok(OidcClientMetadata {
+            redirect_uris: or_default(r, "redirectUris")?,
+            post_logout_redirect_uris: or_default(r, "postLogoutRedirectUris")?,
+            backchannel_logout_uri: super::column(r, "backchannelLogoutUri")?,
+            backchannel_logout_session_required: or_default(r, "backchannelLogoutSessionRequired")?,
+        })
+    }
+}
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CustomClientMetadata {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh_token_ttl_in_days: Option<u32>,
 }
+crate::from_row!(CustomClientMetadata { refresh_token_ttl_in_days = "refreshTokenTtlInDays" });
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Application {
@@ -76,13 +91,12 @@ crate::from_row!(AppRow { id, name, description, app_type = "type", secret_hash,
 impl TryFrom<AppRow> for Application {
     type Error = StoreError;
     fn try_from(r: AppRow) -> Result<Self, StoreError> {
-        let decode =
-            |e: serde_json::Error| StoreError::Decode(format!("application {}: {e}", r.id));
+        let decode = |e: StoreError| StoreError::Decode(format!("application {}: {e}", r.id));
         Ok(Application {
-            app_type: serde_json::from_value(serde_json::Value::String(r.app_type.clone()))
-                .map_err(decode)?,
-            oidc: crate::json::parse(&r.oidc_client_metadata).map_err(decode)?,
-            custom: crate::json::parse(&r.custom_client_metadata).map_err(decode)?,
+            app_type: super::Column::column(Some(&serde_json::Value::String(r.app_type.clone())))
+                .ok_or_else(|| StoreError::Decode(format!("application {}: type", r.id)))?,
+            oidc: super::parse_object(&r.oidc_client_metadata).map_err(decode)?,
+            custom: super::parse_object(&r.custom_client_metadata).map_err(decode)?,
             is_third_party: r.is_third_party != 0,
             id: r.id,
             name: r.name,

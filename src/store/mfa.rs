@@ -11,15 +11,21 @@ pub struct FactorRow {
     pub last_used_at: Option<i64>,
     /// Backup codes not used yet (0 for other types).
     pub remain_codes: i64,
+    /// Passkeys: the name the user gave and the browser that made it.
+    pub name: Option<String>,
+    pub agent: Option<String>,
 }
-crate::from_row!(FactorRow { id, kind = "type", created_at, last_used_at, remain_codes });
+crate::from_row!(FactorRow { id, kind = "type", created_at, last_used_at, remain_codes, name, agent });
 
+/// Every factor of the user, passkeys included.
 pub async fn factors_of(db: &impl Db, user_id: &str) -> Result<Vec<FactorRow>, StoreError> {
     query_as(
         db,
         "SELECT m.id, m.type, m.created_at, m.last_used_at, \
-         (SELECT COUNT(*) FROM backup_codes b WHERE b.mfa_id = m.id AND b.used_at IS NULL) AS remain_codes \
-         FROM user_mfa m WHERE m.user_id = ?1 ORDER BY m.created_at, m.id",
+         (SELECT COUNT(*) FROM backup_codes b WHERE b.mfa_id = m.id AND b.used_at IS NULL) AS remain_codes, \
+         NULL AS name, NULL AS agent FROM user_mfa m WHERE m.user_id = ?1 \
+         UNION ALL SELECT w.id, 'WebAuthn', w.created_at, w.last_used_at, 0, w.name, w.agent \
+         FROM webauthn_credentials w WHERE w.user_id = ?1 ORDER BY 3, 1",
         &[user_id.into()],
     )
     .await
@@ -176,14 +182,22 @@ pub fn insert_backup_codes(
     out
 }
 
+/// Deletes factor `id` of the user (a passkey too); false if there is none.
 pub async fn delete(db: &impl Db, user_id: &str, id: &str) -> Result<bool, StoreError> {
-    Ok(db
-        .execute(
-            "DELETE FROM user_mfa WHERE user_id = ?1 AND id = ?2",
-            &[user_id.into(), id.into()],
-        )
-        .await?
-        > 0)
+    let params = vec![user_id.into(), id.into()];
+    let n = db
+        .batch(&[
+            Statement::new(
+                "DELETE FROM user_mfa WHERE user_id = ?1 AND id = ?2",
+                params.clone(),
+            ),
+            Statement::new(
+                "DELETE FROM webauthn_credentials WHERE user_id = ?1 AND id = ?2",
+                params,
+            ),
+        ])
+        .await?;
+    Ok(n.iter().sum::<u64>() > 0)
 }
 
 /// The user's `logto_config` JSON text, if the user exists.

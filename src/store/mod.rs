@@ -16,6 +16,7 @@ pub mod logs;
 pub mod messages;
 pub mod mfa;
 pub mod oidc;
+pub mod passkeys;
 pub mod rbac;
 pub mod sessions;
 pub mod settings;
@@ -239,6 +240,17 @@ pub fn column_or_default<T: Column + Default>(r: &Row, name: &str) -> Result<T, 
 /// Column `name` of `r` as a `T`; a decode error names the column.
 pub fn column<T: Column>(r: &Row, name: &str) -> Result<T, StoreError> {
     T::column(r.get(name)).ok_or_else(|| StoreError::Decode(format!("column {name}")))
+}
+
+/// Field `name` of a PATCH body: absent (`None`), `null` (`Some(None)`) or a value.
+pub fn column_patch<T: Column>(r: &Row, name: &str) -> Result<Option<Option<T>>, StoreError> {
+    match r.get(name) {
+        None => Ok(None),
+        Some(serde_json::Value::Null) => Ok(Some(None)),
+        Some(v) => T::column(Some(v))
+            .map(|t| Some(Some(t)))
+            .ok_or_else(|| StoreError::Decode(format!("column {name}"))),
+    }
 }
 
 /// Implements [`FromRow`] for a struct by its field names (`field = "column"` to rename).

@@ -29,8 +29,9 @@ impl Granted {
     }
 }
 
-pub fn from_json<T: serde::de::DeserializeOwned>(s: &str) -> Result<T, StoreError> {
-    crate::json::parse(s).map_err(|e| StoreError::Decode(e.to_string()))
+pub fn from_json<T: super::Column>(s: &str) -> Result<T, StoreError> {
+    let v = crate::json::parse(s).map_err(|e| StoreError::Decode(e.to_string()))?;
+    T::column(Some(&v)).ok_or_else(|| StoreError::Decode(format!("unexpected JSON: {s}")))
 }
 
 // ---- grants (consent): in `grants.rs`

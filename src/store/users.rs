@@ -1,52 +1,108 @@
 //! Users in D1.
 use super::{count, query_as, query_one, Db, Row, Statement, StoreError, Value};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// Standard OIDC profile fields (Logto's `profile`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Profile {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub family_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub given_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub middle_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub nickname: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub preferred_username: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub profile: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub website: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub gender: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub birthdate: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub zoneinfo: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub locale: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub address: Option<Address>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Address {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub formatted: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub street_address: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub locality: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub postal_code: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub country: Option<String>,
+}
+
+/// The fields of [`Profile`] and [`Address`]: stored and given JSON has no others.
+pub const PROFILE_FIELDS: &[&str] = &[
+    "familyName",
+    "givenName",
+    "middleName",
+    "nickname",
+    "preferredUsername",
+    "profile",
+    "website",
+    "gender",
+    "birthdate",
+    "zoneinfo",
+    "locale",
+    "address",
+];
+pub const ADDRESS_FIELDS: &[&str] = &[
+    "formatted",
+    "streetAddress",
+    "locality",
+    "region",
+    "postalCode",
+    "country",
+];
+
+crate::from_row!(Profile {
+    family_name = "familyName",
+    given_name = "givenName",
+    middle_name = "middleName",
+    nickname,
+    preferred_username = "preferredUsername",
+    profile,
+    website,
+    gender,
+    birthdate,
+    zoneinfo,
+    locale,
+    address,
+});
+crate::from_row!(Address {
+    formatted,
+    street_address = "streetAddress",
+    locality,
+    region,
+    postal_code = "postalCode",
+    country,
+});
+impl super::Column for Address {
+    fn column(v: Option<&serde_json::Value>) -> Option<Self> {
+        let m = v?.as_object()?;
+        if m.keys().any(|k| !ADDRESS_FIELDS.contains(&k.as_str())) {
+            return None;
+        }
+        super::FromRow::from_row(m).ok()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -134,10 +190,15 @@ impl TryFrom<UserRow> for User {
     type Error = StoreError;
     fn try_from(r: UserRow) -> Result<Self, StoreError> {
         let decode = |e: serde_json::Error| StoreError::Decode(format!("user {}: {e}", r.id));
+        let object = |text: &str| match crate::json::parse(text).map_err(decode)? {
+            serde_json::Value::Object(m) => Ok(m),
+            _ => Err(StoreError::Decode(format!("user {}: not an object", r.id))),
+        };
         Ok(User {
-            custom_data: crate::json::parse(&r.custom_data).map_err(decode)?,
-            profile: crate::json::parse(&r.profile).map_err(decode)?,
-            identities: crate::json::parse(&r.identities).map_err(decode)?,
+            custom_data: object(&r.custom_data)?,
+            profile: super::parse_object(&r.profile)
+                .map_err(|e| StoreError::Decode(format!("user {}: {e}", r.id)))?,
+            identities: object(&r.identities)?,
             is_suspended: r.is_suspended != 0,
             id: r.id,
             username: r.username,

@@ -1,5 +1,7 @@
 //! Native test harness: the real router over SQLite (the same migrations) and in-memory KV.
 #![allow(dead_code)]
+pub mod authenticator;
+
 use gatehouse::config::Vars;
 use gatehouse::store::memory_kv::MemoryKv;
 use gatehouse::store::sqlite::SqliteDb;

@@ -1,0 +1,378 @@
+//! The passkey steps of an interaction, over `crate::mfa::webauthn`: registering one to bind
+//! (Logto's `/verification/web-authn/registration…`), verifying one as the second factor
+//! (`/verification/web-authn/authentication…`), and signing in with one instead of a
+//! password (`/preflight/sign-in-passkey/…` and `/verification/sign-in-passkey/…`). The
+//! hosted pages and the Experience API both drive these.
+//!
+//! Invariant: every ceremony's challenge is issued for this interaction (and its user, when
+//! one is known), lives five minutes and is consumed before the response is checked, so a
+//! response counts once; the relying party is the provider's own host and the origin its
+//! own; a passkey proves only the user it was bound to; a refused assertion counts against
+//! that user like a wrong code; a passkey sign-in needs `passkeySignIn.enabled`.
+use super::factors::{self, FACTOR_POLICY};
+use super::interaction::Current;
+use super::state::{Event, NewPasskey, StepError, Verification};
+use super::Failure;
+use crate::crypto::{b64url, random};
+use crate::ctx::Ctx;
+use crate::identity::Identifier;
+use crate::mfa::webauthn::{self, Credential, Expected};
+use crate::mfa::Factor;
+use crate::store::passkeys::{self as repo, NewChallenge, PasskeyRow, Purpose};
+use crate::store::throttle;
+use crate::store::{Db, Kv};
+use serde_json::Value;
+
+/// A ceremony begun: the verification to answer with, and the options for
+/// `navigator.credentials`.
+pub struct Ceremony {
+    pub verification_id: String,
+    pub options: Value,
+}
+
+/// The relying-party id: the provider's public host.
+pub fn rp_id<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>) -> String {
+    url::Url::parse(&ctx.origin)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+fn credential(row: &PasskeyRow) -> Credential {
+    Credential {
+        id: row.credential_id.clone(),
+        public_key: row.public_key.clone(),
+        counter: row.counter,
+        transports: crate::store::oidc::from_json(&row.transports).unwrap_or_default(),
+    }
+}
+
+async fn issue<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    c: &Current,
+    user_id: Option<&str>,
+    purpose: Purpose,
+) -> Result<(String, String), Failure> {
+    let verification_id = random::id()?;
+    let challenge = b64url(&random::bytes::<32>()?);
+    repo::issue(
+        ctx.db,
+        &NewChallenge {
+            verification_id: &verification_id,
+            challenge: &challenge,
+            interaction_id: &c.interaction_id,
+            user_id,
+            purpose,
+            expires_at: ctx.now() + webauthn::CHALLENGE_TTL,
+        },
+    )
+    .await?;
+    Ok((verification_id, challenge))
+}
+
+/// Takes the challenge the response answers; the caller checks the response against it.
+async fn consume<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    c: &Current,
+    purpose: Purpose,
+    verification_id: Option<&str>,
+    payload: &Value,
+) -> Result<Option<repo::Consumed>, Failure> {
+    let claimed = webauthn::challenge_of(payload).unwrap_or_default();
+    Ok(repo::consume(
+        ctx.db,
+        &c.interaction_id,
+        purpose,
+        (verification_id, &claimed),
+        ctx.now(),
+    )
+    .await?)
+}
+
+/// `POST /verification/web-authn/registration`: options to make a passkey for the
+/// identified user (its existing ones excluded).
+pub async fn registration<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    c: &Current,
+) -> Result<Ceremony, Failure> {
+    let user_id = factors::user_of(c)?;
+    bindable(c)?;
+    factors::guard_verified(ctx, c, &user_id).await?;
+    let user = crate::store::users::get(ctx.db, &user_id)
+        .await?
+        .ok_or(Failure::UserNotFound)?;
+    let existing: Vec<Credential> = repo::of_user(ctx.db, &user_id)
+        .await?
+        .iter()
+        .map(credential)
+        .collect();
+    let (verification_id, challenge) = issue(ctx, c, Some(&user_id), Purpose::Registration).await?;
+    let label = user.label();
+    let options = webauthn::registration_options(
+        &rp_id(ctx),
+        (&user_id, &label, &label),
+        &challenge,
+        &existing,
+    );
+    Ok(Ceremony {
+        verification_id,
+        options,
+    })
+}
+
+/// A passkey may be bound as a factor, or for passkey sign-in.
+fn bindable(c: &Current) -> Result<(), Failure> {
+    if c.settings.mfa.enabled(Factor::WebAuthn) || c.settings.passkey_sign_in.enabled {
+        Ok(())
+    } else {
+        Err(Failure::MfaFactorNotEnabled)
+    }
+}
+
+/// `POST /verification/web-authn/registration/verify`: the new passkey, to bind at submit
+/// (`agent` is the browser's user agent, for the user to recognise it later).
+pub async fn registration_verify<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    c: &mut Current,
+    verification_id: &str,
+    payload: &Value,
+    agent: &str,
+) -> Result<String, Failure> {
+    let user_id = factors::user_of(c)?;
+    let consumed = consume(
+        ctx,
+        c,
+        Purpose::Registration,
+        Some(verification_id),
+        payload,
+    )
+    .await?
+    .filter(|x| x.user_id.as_deref() == Some(user_id.as_str()))
+    .ok_or(Failure::Step(StepError::UnknownVerification))?;
+    let origins = [ctx.origin.clone()];
+    let rp = rp_id(ctx);
+    let expected = Expected {
+        challenge: &consumed.challenge,
+        origins: &origins,
+        rp_id: &rp,
+    };
+    let registered = webauthn::verify_registration(ctx.crypto, payload, &expected)
+        .await
+        .map_err(|e| Failure::WebAuthnFailed(e.to_string()))?;
+    let cred = registered.credential;
+    if repo::by_credential(ctx.db, &cred.id).await?.is_some() {
+        return Err(Failure::WebAuthnFailed(
+            "this passkey is registered already".into(),
+        ));
+    }
+    c.state.add(Verification::WebAuthn {
+        id: consumed.verification_id.clone(),
+        user_id,
+        new_passkey: Some(NewPasskey {
+            credential_id: cred.id,
+            public_key: cred.public_key,
+            counter: cred.counter,
+            transports: cred.transports,
+            agent: agent.chars().take(256).collect(),
+        }),
+        sign_in: false,
+        valid_after: 0,
+        amr: String::new(),
+    });
+    Ok(consumed.verification_id)
+}
+
+/// `POST /verification/web-authn/authentication`: options to verify one of the identified
+/// user's passkeys as the second factor.
+pub async fn authentication<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    c: &Current,
+) -> Result<Ceremony, Failure> {
+    let user_id = factors::user_of(c)?;
+    let mine: Vec<Credential> = repo::of_user(ctx.db, &user_id)
+        .await?
+        .iter()
+        .map(credential)
+        .collect();
+    if mine.is_empty() {
+        return Err(Failure::NoPasskey);
+    }
+    let (verification_id, challenge) =
+        issue(ctx, c, Some(&user_id), Purpose::Authentication).await?;
+    Ok(Ceremony {
+        verification_id,
+        options: webauthn::authentication_options(&rp_id(ctx), &challenge, &mine),
+    })
+}
+
+/// `POST /verification/web-authn/authentication/verify`: one of the user's passkeys, as
+/// this sign-in's second factor.
+pub async fn authentication_verify<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    c: &mut Current,
+    verification_id: &str,
+    payload: &Value,
+) -> Result<String, Failure> {
+    let user_id = factors::user_of(c)?;
+    let key = factors::not_locked(ctx, &user_id).await?;
+    let consumed = consume(
+        ctx,
+        c,
+        Purpose::Authentication,
+        Some(verification_id),
+        payload,
+    )
+    .await?
+    .filter(|x| x.user_id.as_deref() == Some(user_id.as_str()))
+    .ok_or(Failure::Step(StepError::UnknownVerification))?;
+    let amr = assert(ctx, payload, &consumed.challenge, Some(&user_id), &key).await?;
+    c.state.add(Verification::WebAuthn {
+        id: consumed.verification_id.clone(),
+        user_id,
+        new_passkey: None,
+        sign_in: false,
+        valid_after: 0,
+        amr: amr.1,
+    });
+    Ok(consumed.verification_id)
+}
+
+/// Checks an assertion against the stored passkey it names (which must be `owner`'s, if
+/// given) and moves its counter; a refusal counts against the passkey's user. Returns the
+/// passkey's user and the `amr` value.
+async fn assert<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    payload: &Value,
+    challenge: &str,
+    owner: Option<&str>,
+    lock_key: &str,
+) -> Result<(String, String), Failure> {
+    let (credential_id, handle) =
+        webauthn::assertion_ids(payload).map_err(|e| Failure::WebAuthnFailed(e.to_string()))?;
+    let row = repo::by_credential(ctx.db, &credential_id)
+        .await?
+        .ok_or(Failure::NoPasskey)?;
+    if owner.is_some_and(|o| o != row.user_id) {
+        return Err(Failure::IdentityConflict);
+    }
+    let origins = [ctx.origin.clone()];
+    let rp = rp_id(ctx);
+    let expected = Expected {
+        challenge,
+        origins: &origins,
+        rp_id: &rp,
+    };
+    let stored = credential(&row);
+    let checked = match handle {
+        // The authenticator says whom the passkey was made for: it must be its user.
+        Some(h) if h != row.user_id => Err(webauthn::WebAuthnError::Malformed("userHandle")),
+        _ => webauthn::verify_authentication(ctx.crypto, payload, &expected, &stored).await,
+    };
+    let fail = |why: String| async move {
+        throttle::record_failure(ctx.db, lock_key, FACTOR_POLICY, ctx.now()).await?;
+        Err::<(String, String), Failure>(Failure::WebAuthnFailed(why))
+    };
+    let asserted = match checked {
+        Ok(a) => a,
+        Err(e) => return fail(e.to_string()).await,
+    };
+    if !repo::use_passkey(ctx.db, &row.id, (row.counter, asserted.counter), ctx.now_ms).await? {
+        return fail("another sign-in used this passkey meanwhile".into()).await;
+    }
+    let amr = if asserted.backup_eligible {
+        "swk"
+    } else {
+        "hwk"
+    };
+    Ok((row.user_id, amr.to_owned()))
+}
+
+/// `POST /preflight/sign-in-passkey/authentication`: options for a passkey sign-in without
+/// a username (discoverable credentials, and the browser's autofill).
+pub async fn sign_in_options<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    c: &Current,
+) -> Result<Ceremony, Failure> {
+    passkey_sign_in(c)?;
+    let (verification_id, challenge) = issue(ctx, c, None, Purpose::SignIn).await?;
+    Ok(Ceremony {
+        verification_id,
+        options: webauthn::authentication_options(&rp_id(ctx), &challenge, &[]),
+    })
+}
+
+/// `POST /verification/sign-in-passkey/authentication {identifier}`: options listing that
+/// account's passkeys. An identifier of no account gets the same answer with none listed.
+pub async fn sign_in_options_for<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    c: &Current,
+    kind: Identifier,
+    identifier: &str,
+) -> Result<Ceremony, Failure> {
+    passkey_sign_in(c)?;
+    let user = super::find_by_identifier(ctx.db, kind, identifier).await?;
+    let allow: Vec<Credential> = match &user {
+        Some(u) => repo::of_user(ctx.db, &u.id)
+            .await?
+            .iter()
+            .map(credential)
+            .collect(),
+        None => Vec::new(),
+    };
+    let user_id = user.as_ref().map(|u| u.id.as_str());
+    let (verification_id, challenge) = issue(ctx, c, user_id, Purpose::SignIn).await?;
+    Ok(Ceremony {
+        verification_id,
+        options: webauthn::authentication_options(&rp_id(ctx), &challenge, &allow),
+    })
+}
+
+fn passkey_sign_in(c: &Current) -> Result<(), Failure> {
+    if c.settings.passkey_sign_in.enabled {
+        Ok(())
+    } else {
+        Err(Failure::Refused(super::Refusal::SignInMethod))
+    }
+}
+
+/// `POST /verification/sign-in-passkey/authentication/verify`: a passkey signs the user in
+/// (identify with the returned verification next).
+pub async fn sign_in_verify<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    c: &mut Current,
+    verification_id: Option<&str>,
+    payload: &Value,
+) -> Result<String, Failure> {
+    passkey_sign_in(c)?;
+    if c.state.event().map_err(Failure::Step)? != Event::SignIn {
+        return Err(Failure::Step(StepError::WrongEvent));
+    }
+    let consumed = consume(ctx, c, Purpose::SignIn, verification_id, payload)
+        .await?
+        .ok_or(Failure::PasskeyPending)?;
+    // The lockout counts against the passkey's user, known only from the passkey itself.
+    let (credential_id, _) =
+        webauthn::assertion_ids(payload).map_err(|e| Failure::WebAuthnFailed(e.to_string()))?;
+    let owner = repo::by_credential(ctx.db, &credential_id)
+        .await?
+        .ok_or(Failure::NoPasskey)?
+        .user_id;
+    if consumed.user_id.as_deref().is_some_and(|u| u != owner) {
+        return Err(Failure::IdentityConflict);
+    }
+    let key = factors::not_locked(ctx, &owner).await?;
+    let (user_id, amr) = assert(ctx, payload, &consumed.challenge, Some(&owner), &key).await?;
+    let user = crate::store::users::get(ctx.db, &user_id)
+        .await?
+        .filter(|u| !u.is_suspended)
+        .ok_or(Failure::NoPasskey)?;
+    c.state.add(Verification::WebAuthn {
+        id: consumed.verification_id.clone(),
+        user_id,
+        new_passkey: None,
+        sign_in: true,
+        valid_after: user.sessions_valid_after,
+        amr,
+    });
+    Ok(consumed.verification_id)
+}

@@ -1,0 +1,397 @@
+//! Passkeys through the Experience API, with a software authenticator: bound and verified
+//! as the second factor, and signing in without a password; the attacker's replays, other
+//! origins and other users' passkeys. Through the real router over SQLite.
+mod common;
+
+use common::authenticator::{self as authn, Alg, Behaviour, Passkey};
+use common::*;
+use serde_json::{json, Value};
+
+const CB: &str = "https://rp.example/cb";
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+const PASSWORD: &str = "violet skies over oak";
+
+fn setup(h: &Harness, settings: Value) -> String {
+    let r = h.api("PATCH", "/api/sign-in-exp", Some(settings));
+    assert_eq!(r.status, 200, "{}", r.text());
+    for name in ["erin", "fred"] {
+        let r = h.api(
+            "POST",
+            "/api/users",
+            Some(json!({"username": name, "password": PASSWORD})),
+        );
+        assert_eq!(r.status, 200, "{}", r.text());
+    }
+    let r = h.api(
+        "POST",
+        "/api/applications",
+        Some(json!({"name": "Shop", "type": "SPA", "oidcClientMetadata": {"redirectUris": [CB]}})),
+    );
+    r.json()["id"].as_str().unwrap().to_owned()
+}
+
+fn auth(client_id: &str) -> String {
+    format!(
+        "/oidc/auth?client_id={client_id}&redirect_uri={}&response_type=code&scope=openid&state=st&code_challenge={CHALLENGE}&code_challenge_method=S256",
+        form_urlencoded::byte_serialize(CB.as_bytes()).collect::<String>()
+    )
+}
+
+fn err(r: &Reply) -> (u16, String) {
+    (
+        r.status,
+        r.json()["code"].as_str().unwrap_or_default().to_owned(),
+    )
+}
+
+/// A browser at the start of a sign-in.
+fn signing_in(h: &Harness, client: &str) -> Jar {
+    let jar = Jar::default();
+    h.follow(&jar, &auth(client));
+    let r = exp(
+        h,
+        &jar,
+        "PUT",
+        "",
+        Some(json!({"interactionEvent": "SignIn"})),
+    );
+    assert_eq!(r.status, 204, "{}", r.text());
+    jar
+}
+
+/// A browser that has identified `name` by password.
+fn identified(h: &Harness, client: &str, name: &str) -> Jar {
+    let jar = signing_in(h, client);
+    let r = exp(
+        h,
+        &jar,
+        "POST",
+        "/verification/password",
+        Some(json!({"identifier": {"type": "username", "value": name}, "password": PASSWORD})),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    identify(h, &jar, &r.json()["verificationId"]);
+    jar
+}
+
+fn identify(h: &Harness, jar: &Jar, vid: &Value) {
+    let r = exp(
+        h,
+        jar,
+        "POST",
+        "/identification",
+        Some(json!({"verificationId": vid})),
+    );
+    assert_eq!(r.status, 204, "{}", r.text());
+}
+
+/// Registers a passkey for the identified user and binds it; returns it.
+fn register(h: &Harness, jar: &Jar, alg: Alg) -> Passkey {
+    let r = exp(h, jar, "POST", "/verification/web-authn/registration", None);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let options = &r.json()["registrationOptions"];
+    assert_eq!(options["rp"]["id"], "gatehouse.localhost");
+    assert_eq!(
+        options["authenticatorSelection"]["userVerification"],
+        "required"
+    );
+    let (passkey, response) = authn::create(options, alg, &Behaviour::at(ORIGIN));
+    let vid = r.json()["verificationId"].clone();
+    let r = exp(
+        h,
+        jar,
+        "POST",
+        "/verification/web-authn/registration/verify",
+        Some(json!({"verificationId": vid, "payload": response})),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = exp(
+        h,
+        jar,
+        "POST",
+        "/profile/mfa",
+        Some(json!({"type": "WebAuthn", "verificationId": vid})),
+    );
+    assert_eq!(r.status, 204, "{}", r.text());
+    passkey
+}
+
+/// Submits and follows to the app; the ID token's claims.
+fn submit_for_claims(h: &Harness, jar: &Jar, client: &str) -> Value {
+    let r = exp(h, jar, "POST", "/submit", None);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let to = r.json()["redirectTo"].as_str().unwrap().to_owned();
+    let r = h.follow(jar, to.strip_prefix(ORIGIN).unwrap());
+    let code = location_params(&r)["code"].clone();
+    let r = h.form(
+        "/oidc/token",
+        &[
+            ("grant_type", "authorization_code"),
+            ("client_id", client),
+            ("code", &code),
+            ("redirect_uri", CB),
+            ("code_verifier", VERIFIER),
+        ],
+        &[],
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let id_token = r.json()["id_token"].as_str().unwrap().to_owned();
+    let payload = id_token.split('.').nth(1).unwrap();
+    serde_json::from_slice(&authn::unb64(payload)).unwrap()
+}
+
+fn amr(claims: &Value) -> Vec<String> {
+    claims["amr"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn a_passkey_bound_as_the_second_factor_is_asked_for_and_verified_at_the_next_sign_in() {
+    let h = Harness::new();
+    let client = setup(
+        &h,
+        json!({"mfa": {"factors": ["WebAuthn"], "policy": "Mandatory"}}),
+    );
+    let jar = identified(&h, &client, "erin");
+    let r = exp(&h, &jar, "POST", "/submit", None);
+    assert_eq!(err(&r), (422, "user.missing_mfa".into()), "{}", r.text());
+    assert_eq!(r.json()["data"]["availableFactors"], json!(["WebAuthn"]));
+    let mut passkey = register(&h, &jar, Alg::Es256);
+    let claims = submit_for_claims(&h, &jar, &client);
+    let erin = claims["sub"].as_str().unwrap().to_owned();
+
+    let listed = h
+        .api("GET", &format!("/api/users/{erin}/mfa-verifications"), None)
+        .json();
+    assert_eq!(listed[0]["type"], "WebAuthn", "{listed}");
+
+    // The next sign-in: the password is not enough.
+    let jar = identified(&h, &client, "erin");
+    let r = exp(&h, &jar, "POST", "/submit", None);
+    assert_eq!(
+        err(&r),
+        (403, "session.mfa.require_mfa_verification".into())
+    );
+    assert_eq!(r.json()["data"]["availableFactors"], json!(["WebAuthn"]));
+    let r = exp(
+        &h,
+        &jar,
+        "POST",
+        "/verification/web-authn/authentication",
+        None,
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let options = r.json()["authenticationOptions"].clone();
+    assert_eq!(
+        options["allowCredentials"][0]["id"],
+        authn::b64(&passkey.id)
+    );
+    let vid = r.json()["verificationId"].clone();
+    let response = authn::get(&options, &mut passkey, &Behaviour::at(ORIGIN));
+    let verify = |body: Value| {
+        exp(
+            &h,
+            &jar,
+            "POST",
+            "/verification/web-authn/authentication/verify",
+            Some(body),
+        )
+    };
+    let r = verify(json!({"verificationId": vid, "payload": response}));
+    assert_eq!(r.status, 200, "{}", r.text());
+    // The same assertion again: its challenge is gone.
+    let r = verify(json!({"verificationId": vid, "payload": response}));
+    assert_eq!(
+        err(&r),
+        (404, "session.verification_session_not_found".into())
+    );
+    let claims = submit_for_claims(&h, &jar, &client);
+    let methods = amr(&claims);
+    assert!(methods.contains(&"pwd".to_owned()), "{methods:?}");
+    assert!(methods.contains(&"hwk".to_owned()), "{methods:?}");
+    assert!(methods.contains(&"mfa".to_owned()), "{methods:?}");
+}
+
+#[test]
+fn an_assertion_from_another_origin_or_with_a_gone_back_counter_is_refused() {
+    let h = Harness::new();
+    let client = setup(
+        &h,
+        json!({"mfa": {"factors": ["WebAuthn"], "policy": "Mandatory"}}),
+    );
+    let jar = identified(&h, &client, "erin");
+    let mut passkey = register(&h, &jar, Alg::EdDsa);
+    submit_for_claims(&h, &jar, &client);
+
+    let jar = identified(&h, &client, "erin");
+    let attempt = |passkey: &mut Passkey, b: &Behaviour| {
+        let r = exp(
+            &h,
+            &jar,
+            "POST",
+            "/verification/web-authn/authentication",
+            None,
+        );
+        let options = r.json()["authenticationOptions"].clone();
+        let response = authn::get(&options, passkey, b);
+        exp(
+            &h,
+            &jar,
+            "POST",
+            "/verification/web-authn/authentication/verify",
+            Some(json!({"verificationId": r.json()["verificationId"], "payload": response})),
+        )
+    };
+    let r = attempt(&mut passkey, &Behaviour::at("https://phish.example"));
+    assert_eq!(
+        err(&r),
+        (400, "session.mfa.webauthn_verification_failed".into())
+    );
+    assert!(
+        r.json()["data"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("https://phish.example"),
+        "{}",
+        r.text()
+    );
+    let r = attempt(&mut passkey, &Behaviour::at(ORIGIN));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let mut clone = Behaviour::at(ORIGIN);
+    clone.counter = Some(1);
+    let r = attempt(&mut passkey, &clone);
+    assert_eq!(
+        err(&r),
+        (400, "session.mfa.webauthn_verification_failed".into())
+    );
+    assert!(r.json()["data"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("counter"));
+}
+
+#[test]
+fn a_passkey_signs_in_without_a_password_only_when_passkey_sign_in_is_on() {
+    let h = Harness::new();
+    let client = setup(&h, json!({"passkeySignIn": {"enabled": true}}));
+    // Erin binds a passkey after a password sign-in.
+    let jar = identified(&h, &client, "erin");
+    let mut passkey = register(&h, &jar, Alg::Rs256);
+    submit_for_claims(&h, &jar, &client);
+
+    // No username, no password: the browser offers the passkey (a discoverable one).
+    let jar = signing_in(&h, &client);
+    let r = exp(
+        &h,
+        &jar,
+        "POST",
+        "/preflight/sign-in-passkey/authentication",
+        None,
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let options = r.json()["authenticationOptions"].clone();
+    assert_eq!(options["allowCredentials"], json!([]));
+    let response = authn::get(&options, &mut passkey, &Behaviour::at(ORIGIN));
+    let r = exp(
+        &h,
+        &jar,
+        "POST",
+        "/verification/sign-in-passkey/authentication/verify",
+        Some(json!({"payload": response})),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    identify(&h, &jar, &r.json()["verificationId"]);
+    let claims = submit_for_claims(&h, &jar, &client);
+    let methods = amr(&claims);
+    assert!(!methods.contains(&"pwd".to_owned()), "{methods:?}");
+    assert!(methods.contains(&"hwk".to_owned()), "{methods:?}");
+
+    // Passkey sign-in turned off: refused before any challenge.
+    let r = h.api(
+        "PATCH",
+        "/api/sign-in-exp",
+        Some(json!({"passkeySignIn": {"enabled": false}})),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let jar = signing_in(&h, &client);
+    let r = exp(
+        &h,
+        &jar,
+        "POST",
+        "/preflight/sign-in-passkey/authentication",
+        None,
+    );
+    assert_eq!(
+        err(&r),
+        (422, "user.sign_in_method_not_enabled".into()),
+        "{}",
+        r.text()
+    );
+}
+
+#[test]
+fn a_passkey_cannot_sign_in_as_another_user_nor_answer_another_interaction() {
+    let h = Harness::new();
+    let client = setup(&h, json!({"passkeySignIn": {"enabled": true}}));
+    let jar = identified(&h, &client, "erin");
+    let mut erins = register(&h, &jar, Alg::Es256);
+    submit_for_claims(&h, &jar, &client);
+
+    // A ceremony begun for Fred, answered with Erin's passkey.
+    let jar = signing_in(&h, &client);
+    let r = exp(
+        &h,
+        &jar,
+        "POST",
+        "/verification/sign-in-passkey/authentication",
+        Some(json!({"identifier": {"type": "username", "value": "fred"}})),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(
+        r.json()["authenticationOptions"]["allowCredentials"],
+        json!([])
+    );
+    let options = r.json()["authenticationOptions"].clone();
+    let response = authn::get(&options, &mut erins, &Behaviour::at(ORIGIN));
+    let r = exp(
+        &h,
+        &jar,
+        "POST",
+        "/verification/sign-in-passkey/authentication/verify",
+        Some(json!({"verificationId": r.json()["verificationId"], "payload": response})),
+    );
+    assert_eq!(
+        err(&r),
+        (409, "session.identity_conflict".into()),
+        "{}",
+        r.text()
+    );
+
+    // A challenge issued to one browser's interaction is no good in another's.
+    let other = signing_in(&h, &client);
+    let r = exp(
+        &h,
+        &other,
+        "POST",
+        "/preflight/sign-in-passkey/authentication",
+        None,
+    );
+    let options = r.json()["authenticationOptions"].clone();
+    let response = authn::get(&options, &mut erins, &Behaviour::at(ORIGIN));
+    let r = exp(
+        &h,
+        &jar,
+        "POST",
+        "/verification/sign-in-passkey/authentication/verify",
+        Some(json!({"payload": response})),
+    );
+    assert_eq!(
+        err(&r),
+        (400, "session.passkey_sign_in.pending_info_not_found".into())
+    );
+}
