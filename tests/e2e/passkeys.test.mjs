@@ -1,0 +1,166 @@
+// Passkeys end to end through the Experience API, against the real worker (its WebCrypto
+// checks the signatures): a software authenticator written here with node:crypto makes
+// ES256, RS256 and EdDSA passkeys and answers ceremonies as a browser would. Each passkey is
+// bound as the second factor and verified at the next sign-in, and signs in alone with
+// passkey sign-in on; the ID token's amr is read with openid-client.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import * as client from 'openid-client';
+import { ISSUER, api, unique, customUi } from './helpers.mjs';
+
+const PASSWORD = 'violet skies over oak';
+const REDIRECT = 'https://rp.example/cb';
+let spa, config;
+const settings = (body) => api('PATCH', '/api/sign-in-exp', { body });
+
+before(async () => {
+  spa = (await api('POST', '/api/applications', { body: { name: 'Passkeys', type: 'SPA', oidcClientMetadata: { redirectUris: [REDIRECT] } } })).body;
+  config = await client.discovery(new URL(ISSUER), spa.id, undefined, client.None(), { execute: [client.allowInsecureRequests] });
+  const r = await settings({ mfa: { factors: ['WebAuthn'], policy: 'PromptAtSignInAndSignUp' }, passkeySignIn: { enabled: true } });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+});
+
+after(async () => {
+  await settings({ mfa: { factors: [], policy: 'PromptAtSignInAndSignUp' }, passkeySignIn: { enabled: false } });
+});
+
+// ---- CBOR (RFC 8949), as much as WebAuthn needs
+function head(major, n) {
+  if (n < 24) return Buffer.from([(major << 5) | n]);
+  if (n < 0x100) return Buffer.from([(major << 5) | 24, n]);
+  if (n < 0x10000) return Buffer.from([(major << 5) | 25, n >> 8, n & 0xff]);
+  const b = Buffer.alloc(5); b[0] = (major << 5) | 26; b.writeUInt32BE(n, 1); return b;
+}
+function cbor(v) {
+  if (typeof v === 'number') return v >= 0 ? head(0, v) : head(1, -1 - v);
+  if (typeof v === 'string') { const b = Buffer.from(v); return Buffer.concat([head(3, b.length), b]); }
+  if (Buffer.isBuffer(v)) return Buffer.concat([head(2, v.length), v]);
+  if (v instanceof Map) return Buffer.concat([head(5, v.size), ...[...v].flatMap(([k, x]) => [cbor(k), cbor(x)])]);
+  throw new Error(`cannot encode ${v}`);
+}
+
+const b64u = (b) => Buffer.from(b).toString('base64url');
+const sha256 = (b) => crypto.createHash('sha256').update(b).digest();
+
+/** A passkey of `alg` ('ES256', 'RS256', 'EdDSA'), held by the test's authenticator. */
+function makeKey(alg) {
+  const { privateKey, publicKey } = alg === 'ES256' ? crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' })
+    : alg === 'RS256' ? crypto.generateKeyPairSync('rsa', { modulusLength: 2048 })
+      : crypto.generateKeyPairSync('ed25519');
+  const jwk = publicKey.export({ format: 'jwk' });
+  const d = (s) => Buffer.from(s, 'base64url');
+  const cose = alg === 'ES256' ? new Map([[1, 2], [3, -7], [-1, 1], [-2, d(jwk.x)], [-3, d(jwk.y)]])
+    : alg === 'RS256' ? new Map([[1, 3], [3, -257], [-1, d(jwk.n)], [-2, d(jwk.e)]])
+      : new Map([[1, 1], [3, -8], [-1, 6], [-2, d(jwk.x)]]);
+  const sign = (data) => crypto.sign(alg === 'EdDSA' ? null : 'sha256', data, privateKey);
+  return { alg, cose: cbor(cose), sign, id: crypto.randomBytes(16), counter: 0, userHandle: null };
+}
+
+const clientData = (type, challenge, origin) => Buffer.from(JSON.stringify({ type, challenge, origin, crossOrigin: false }));
+
+/** navigator.credentials.create(): the JSON a browser posts. */
+function create(options, key, origin = new URL(ISSUER).origin) {
+  key.userHandle = options.user.id;
+  const auth = Buffer.concat([sha256(options.rp.id), Buffer.from([0x45]), Buffer.alloc(4), Buffer.alloc(16),
+    Buffer.from([0, key.id.length]), key.id, key.cose]);
+  const cd = clientData('webauthn.create', options.challenge, origin);
+  const att = cbor(new Map([['fmt', 'none'], ['attStmt', new Map()], ['authData', auth]]));
+  return { id: b64u(key.id), rawId: b64u(key.id), type: 'public-key', clientExtensionResults: {},
+    response: { clientDataJSON: b64u(cd), attestationObject: b64u(att), transports: ['internal'] } };
+}
+
+/** navigator.credentials.get(): the JSON a browser posts. */
+function get(options, key, origin = new URL(ISSUER).origin) {
+  key.counter += 1;
+  const counter = Buffer.alloc(4); counter.writeUInt32BE(key.counter);
+  const auth = Buffer.concat([sha256(options.rpId), Buffer.from([0x05]), counter]);
+  const cd = clientData('webauthn.get', options.challenge, origin);
+  const signature = key.sign(Buffer.concat([auth, sha256(cd)]));
+  return { id: b64u(key.id), rawId: b64u(key.id), type: 'public-key', clientExtensionResults: {},
+    response: { clientDataJSON: b64u(cd), authenticatorData: b64u(auth), signature: b64u(signature), userHandle: key.userHandle } };
+}
+
+function browserUi() {
+  let verifier;
+  const ui = customUi(async () => {
+    verifier = client.randomPKCECodeVerifier();
+    return client.buildAuthorizationUrl(config, {
+      redirect_uri: REDIRECT, scope: 'openid',
+      code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+    }).href;
+  });
+  /** Submits, follows to the app and exchanges the code: the ID token's amr. */
+  const submitForAmr = async () => {
+    const r = await ui.call('POST', '/api/experience/submit');
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    const resumed = await ui.call('GET', new URL(r.body.redirectTo).pathname);
+    const tokens = await client.authorizationCodeGrant(config, new URL(resumed.location), { pkceCodeVerifier: verifier, idTokenExpected: true });
+    return tokens.claims().amr;
+  };
+  return { ...ui, submitForAmr };
+}
+
+async function passwordSignIn(ui, username) {
+  await ui.start();
+  assert.equal((await ui.call('PUT', '/api/experience', { interactionEvent: 'SignIn' })).status, 204);
+  const v = await ui.call('POST', '/api/experience/verification/password', { identifier: { type: 'username', value: username }, password: PASSWORD });
+  assert.equal(v.status, 200, JSON.stringify(v.body));
+  assert.equal((await ui.call('POST', '/api/experience/identification', { verificationId: v.body.verificationId })).status, 204);
+}
+
+for (const alg of ['ES256', 'RS256', 'EdDSA']) {
+  test(`an ${alg} passkey is bound, verified as the second factor, and signs in alone; a replay and another origin are refused`, async () => {
+    const username = unique('pk_');
+    assert.equal((await api('POST', '/api/users', { body: { username, password: PASSWORD } })).status, 200);
+    const ui = browserUi();
+    const key = makeKey(alg);
+
+    // Bind: the prompting policy asks for a factor after the password.
+    await passwordSignIn(ui, username);
+    let r = await ui.call('POST', '/api/experience/submit');
+    assert.equal(r.body.code, 'user.missing_mfa', JSON.stringify(r.body));
+    const reg = await ui.call('POST', '/api/experience/verification/web-authn/registration');
+    assert.equal(reg.status, 200, JSON.stringify(reg.body));
+    assert.equal(reg.body.registrationOptions.rp.id, new URL(ISSUER).hostname);
+    r = await ui.call('POST', '/api/experience/verification/web-authn/registration/verify', { verificationId: reg.body.verificationId, payload: create(reg.body.registrationOptions, key) });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.equal((await ui.call('POST', '/api/experience/profile/mfa', { type: 'WebAuthn', verificationId: reg.body.verificationId })).status, 204);
+    await ui.submitForAmr();
+
+    // Second factor: the password alone is not enough.
+    await passwordSignIn(ui, username);
+    r = await ui.call('POST', '/api/experience/submit');
+    assert.equal(r.body.code, 'session.mfa.require_mfa_verification');
+    let a = await ui.call('POST', '/api/experience/verification/web-authn/authentication');
+    assert.equal(a.status, 200, JSON.stringify(a.body));
+    const phished = get(a.body.authenticationOptions, key, 'https://phish.example');
+    r = await ui.call('POST', '/api/experience/verification/web-authn/authentication/verify', { verificationId: a.body.verificationId, payload: phished });
+    assert.equal(r.body.code, 'session.mfa.webauthn_verification_failed', JSON.stringify(r.body));
+    a = await ui.call('POST', '/api/experience/verification/web-authn/authentication');
+    const answer = get(a.body.authenticationOptions, key);
+    r = await ui.call('POST', '/api/experience/verification/web-authn/authentication/verify', { verificationId: a.body.verificationId, payload: answer });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    r = await ui.call('POST', '/api/experience/verification/web-authn/authentication/verify', { verificationId: a.body.verificationId, payload: answer });
+    assert.equal(r.body.code, 'session.verification_session_not_found', 'a replayed assertion');
+    let amr = await ui.submitForAmr();
+    assert.ok(amr.includes('pwd') && amr.includes('hwk') && amr.includes('mfa'), JSON.stringify(amr));
+
+    // First factor: no username, no password.
+    await ui.start();
+    assert.equal((await ui.call('PUT', '/api/experience', { interactionEvent: 'SignIn' })).status, 204);
+    const p = await ui.call('POST', '/api/experience/preflight/sign-in-passkey/authentication');
+    assert.equal(p.status, 200, JSON.stringify(p.body));
+    assert.deepEqual(p.body.authenticationOptions.allowCredentials, []);
+    r = await ui.call('POST', '/api/experience/verification/sign-in-passkey/authentication/verify', { payload: get(p.body.authenticationOptions, key) });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.equal((await ui.call('POST', '/api/experience/identification', { verificationId: r.body.verificationId })).status, 204);
+    amr = await ui.submitForAmr();
+    assert.ok(!amr.includes('pwd') && amr.includes('hwk'), JSON.stringify(amr));
+
+    // The Management API lists it.
+    const user = (await api('GET', `/api/users?search=${username}`)).body[0];
+    const factors = (await api('GET', `/api/users/${user.id}/mfa-verifications`)).body;
+    assert.deepEqual(factors.map((f) => f.type), ['WebAuthn']);
+  });
+}
