@@ -201,7 +201,7 @@ fn page_handler<'a, D: Db, K: Kv>(
     if let Some(screen) = mfa::Screen::of(path) {
         return match (get, post, screen) {
             (_, true, _) => Some(Box::pin(mfa::submit(ctx, req, screen))),
-            (true, _, s) if s != mfa::Screen::Skip => Some(Box::pin(mfa::show(ctx, req, screen))),
+            (true, _, s) if s.has_page() => Some(Box::pin(mfa::show(ctx, req, screen))),
             _ => None,
         };
     }

@@ -395,3 +395,37 @@ fn a_passkey_cannot_sign_in_as_another_user_nor_answer_another_interaction() {
         (400, "session.passkey_sign_in.pending_info_not_found".into())
     );
 }
+
+#[test]
+fn the_sign_in_page_offers_passkeys_with_the_one_script_its_csp_allows_and_only_when_on() {
+    let h = Harness::new();
+    let client = setup(&h, json!({}));
+    let r = h.follow(&Jar::default(), &auth(&client));
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(!r.text().contains("<script"), "no passkey, no script");
+
+    let on = json!({"passkeySignIn": {"enabled": true, "showPasskeyButton": true, "allowAutofill": true}});
+    assert_eq!(h.api("PATCH", "/api/sign-in-exp", Some(on)).status, 200);
+    let r = h.follow(&Jar::default(), &auth(&client));
+    let page = r.text();
+    assert!(
+        page.contains(r#"autocomplete="username webauthn""#),
+        "{page}"
+    );
+    assert!(page.contains(r#"id="passkey-button""#), "{page}");
+    let script = page
+        .split("<script>")
+        .nth(1)
+        .and_then(|s| s.split("</script>").next())
+        .expect("an inline script");
+    use base64::Engine;
+    use sha2::Digest;
+    let hash = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(script));
+    let csp = r.header("content-security-policy").unwrap();
+    assert!(
+        csp.contains(&format!("script-src 'sha256-{hash}'")),
+        "{csp}"
+    );
+    assert!(csp.contains("connect-src 'self'"), "{csp}");
+    assert_eq!(page.matches("<script").count(), 1);
+}

@@ -1,6 +1,8 @@
-//! The MFA screens: verify a code of the authenticator app or a backup code, bind an
-//! authenticator app (QR code and key, no JavaScript), save backup codes, skip when the
-//! policy allows. Each is a form over `experience::factors`; submit decides which comes next.
+//! The MFA screens: verify a code of the authenticator app, a passkey or a backup code, bind
+//! an authenticator app (QR code and key, no JavaScript) or a passkey, save backup codes,
+//! skip when the policy allows; and the end of a passkey sign-in. Each is a form over
+//! `experience::factors` (a passkey's ceremony runs in the page's script through the
+//! Experience API, which posts the verification here); submit decides which comes next.
 use super::forms::{self, current, failed, finish, form, language, page};
 use super::views;
 use crate::ctx::Ctx;
@@ -26,6 +28,12 @@ pub enum Screen {
     BackupCodes,
     /// Skip binding (POST only).
     Skip,
+    /// Bind a passkey.
+    BindPasskey,
+    /// A passkey was verified as the second factor (POST only, by the page's script).
+    Passkey,
+    /// A passkey signed in (POST only, by the sign-in page's script).
+    SignInPasskey,
 }
 
 impl Screen {
@@ -36,6 +44,9 @@ impl Screen {
             "/mfa/totp/bind" => Screen::BindTotp,
             "/mfa/backup-codes" => Screen::BackupCodes,
             "/mfa/skip" => Screen::Skip,
+            "/mfa/passkey/bind" => Screen::BindPasskey,
+            "/mfa/passkey" => Screen::Passkey,
+            "/sign-in/passkey" => Screen::SignInPasskey,
             _ => return None,
         })
     }
@@ -46,15 +57,29 @@ impl Screen {
             Screen::BindTotp => "/mfa/totp/bind",
             Screen::BackupCodes => "/mfa/backup-codes",
             Screen::Skip => "/mfa/skip",
+            Screen::BindPasskey => "/mfa/passkey/bind",
+            Screen::Passkey => "/mfa/passkey",
+            Screen::SignInPasskey => "/sign-in/passkey",
         }
+    }
+    /// Whether the screen has a page to `GET` (the others only take a post).
+    pub fn has_page(self) -> bool {
+        !matches!(self, Screen::Skip | Screen::Passkey | Screen::SignInPasskey)
     }
 }
 
 /// Where a submit that stopped for MFA goes next, if it did.
 pub fn next_screen(f: &Failure) -> Option<&'static str> {
     match f {
-        Failure::MfaRequired(have) if have.contains(&Factor::Totp) => Some("/mfa/verify"),
+        Failure::MfaRequired(have)
+            if have.contains(&Factor::Totp) || have.contains(&Factor::WebAuthn) =>
+        {
+            Some("/mfa/verify")
+        }
         Failure::MfaRequired(_) => Some("/mfa/backup-code"),
+        Failure::MissingMfa { available, .. } if !available.contains(&Factor::Totp) => {
+            Some("/mfa/passkey/bind")
+        }
         Failure::MissingMfa { .. } => Some("/mfa/totp/bind"),
         Failure::BackupCodeRequired => Some("/mfa/backup-codes"),
         _ => None,
@@ -82,8 +107,15 @@ async fn render<D: Db, K: Kv>(
         interaction::save(ctx, c).await?;
     }
     let have = match screen {
-        Screen::Verify | Screen::Skip => factors::bound_factors(ctx, c).await?,
+        Screen::Verify | Screen::Skip | Screen::Passkey => factors::bound_factors(ctx, c).await?,
         _ => Vec::new(),
+    };
+    let passkey = |mode, action, label| views::PasskeyUi {
+        mode,
+        action,
+        autofill: false,
+        button: Some(lang.t(label)),
+        error: lang.t(Msg::PasskeyFailed),
     };
     let c: &Current = c;
     let f = form(c, lang, token, error, false);
@@ -103,22 +135,50 @@ async fn render<D: Db, K: Kv>(
         )
     };
     let page = match screen {
-        Screen::Verify | Screen::Skip => {
+        Screen::Verify | Screen::Skip | Screen::Passkey | Screen::SignInPasskey => {
             let mut links = Vec::new();
             if have.contains(&Factor::BackupCode) {
                 links.push(("/mfa/backup-code", lang.t(Msg::UseBackupCode)));
             }
+            let by_app = have.contains(&Factor::Totp);
             views::FieldsPage {
-                extra: views::Extra::default(),
+                extra: views::Extra {
+                    passkey: have
+                        .contains(&Factor::WebAuthn)
+                        .then(|| passkey("verify", Screen::Passkey.action(), Msg::UsePasskey)),
+                    ..views::Extra::default()
+                },
                 heading: lang.t(Msg::MfaVerifyTitle),
-                intro: Some(lang.t(Msg::MfaVerifyIntro).to_owned()),
+                intro: by_app.then(|| lang.t(Msg::MfaVerifyIntro).to_owned()),
                 notice: None,
                 action: Screen::Verify.action(),
-                fields: vec![code_field(Msg::TotpCodeLabel)],
+                fields: if by_app {
+                    vec![code_field(Msg::TotpCodeLabel)]
+                } else {
+                    Vec::new()
+                },
                 button: lang.t(Msg::Continue),
                 links,
             }
         }
+        Screen::BindPasskey => views::FieldsPage {
+            extra: views::Extra {
+                passkey: Some(passkey(
+                    "bind",
+                    Screen::BindPasskey.action(),
+                    Msg::CreatePasskey,
+                )),
+                skip,
+                ..views::Extra::default()
+            },
+            heading: lang.t(Msg::BindPasskeyTitle),
+            intro: Some(lang.t(Msg::BindPasskeyIntro).to_owned()),
+            notice: None,
+            action: Screen::BindPasskey.action(),
+            fields: Vec::new(),
+            button: lang.t(Msg::Continue),
+            links: vec![],
+        },
         Screen::BackupCode => views::FieldsPage {
             extra: views::Extra::default(),
             heading: lang.t(Msg::MfaVerifyTitle),
@@ -142,8 +202,8 @@ async fn render<D: Db, K: Kv>(
                     qr: Some(t.qr_data_url),
                     secret: Some(t.secret),
                     secret_label: lang.t(Msg::SecretKey),
-                    codes: Vec::new(),
                     skip,
+                    ..views::Extra::default()
                 },
                 heading: lang.t(Msg::BindTotpTitle),
                 intro: Some(lang.t(Msg::BindTotpIntro).to_owned()),
@@ -200,6 +260,9 @@ pub async fn submit<D: Db, K: Kv>(
 ) -> Result<Response, PageError> {
     let (params, mut c, lang) = forms::posted(ctx, req).await?;
     let code = web::param(&params, "code").unwrap_or_default().to_owned();
+    let vid = web::param(&params, "verificationId")
+        .unwrap_or_default()
+        .to_owned();
     let step = async {
         match screen {
             Screen::Verify => {
@@ -218,6 +281,13 @@ pub async fn submit<D: Db, K: Kv>(
                 factors::bind(ctx, &mut c, Factor::BackupCode, &id).await?;
             }
             Screen::Skip => factors::skip(&mut c)?,
+            // The script verified the passkey through the Experience API: its record is in
+            // the interaction already; the submit below finds it (or asks again).
+            Screen::Passkey => {}
+            Screen::BindPasskey => factors::bind(ctx, &mut c, Factor::WebAuthn, &vid).await?,
+            Screen::SignInPasskey => {
+                crate::experience::submit::identify(ctx, &mut c, Some(&vid)).await?;
+            }
         }
         let agreed = c.state.agreed_terms;
         finish(ctx, req, &c, agreed).await
@@ -230,10 +300,12 @@ pub async fn submit<D: Db, K: Kv>(
             None => {
                 let (token, new) = csrf::token(req)?;
                 let (status, text) = forms::message(lang, &f, ctx.now());
-                let shown = if screen == Screen::Skip {
-                    Screen::BindTotp
-                } else {
-                    screen
+                let shown = match screen {
+                    Screen::Skip => Screen::BindTotp,
+                    Screen::SignInPasskey => {
+                        return failed(req, lang, &f, ctx.now(), |_, t| t.to_owned())
+                    }
+                    s => s,
                 };
                 match render(ctx, &mut c, lang, shown, &token, Some(&text)).await {
                     Ok(body) => Ok(page(status, body, &token, new)),

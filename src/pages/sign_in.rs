@@ -54,6 +54,16 @@ fn render(
             &f,
             value,
             views::SignInExtras {
+                passkey: s.passkey_sign_in.enabled.then(|| views::PasskeyUi {
+                    mode: "sign-in",
+                    action: "/sign-in/passkey",
+                    autofill: s.passkey_sign_in.allow_autofill,
+                    button: s
+                        .passkey_sign_in
+                        .show_passkey_button
+                        .then(|| lang.t(Msg::PasskeySignIn)),
+                    error: lang.t(Msg::PasskeyFailed),
+                }),
                 can_register: s.registration_allowed(),
                 can_code: !policy::code_channels(s, ids, Event::SignIn).is_empty(),
                 can_reset: !policy::code_channels(s, ids, Event::ForgotPassword).is_empty(),

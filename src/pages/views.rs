@@ -23,6 +23,8 @@ pub struct Form<'a> {
 struct SignIn<'a> {
     ctx: PageContext,
     t: Lang,
+    passkey: Option<PasskeyUi<'a>>,
+    passkey_script: &'static str,
     continue_to: String,
     csrf: &'a str,
     identifier: &'a str,
@@ -38,6 +40,7 @@ struct SignIn<'a> {
 
 /// The links and notice of the sign-in page.
 pub struct SignInExtras<'a> {
+    pub passkey: Option<PasskeyUi<'a>>,
     pub can_register: bool,
     pub can_code: bool,
     pub can_reset: bool,
@@ -102,6 +105,18 @@ struct FormPost<'a> {
 /// The only script of the form_post page; its hash goes into that page's CSP.
 pub const FORM_POST_SCRIPT: &str = "document.forms[0].submit();";
 
+pub use crate::web::PASSKEY_SCRIPT;
+
+/// A page's passkey ceremony: which one, where its verification is posted, the button (none:
+/// autofill only) and the words shown when it fails. Hidden without JavaScript or WebAuthn.
+pub struct PasskeyUi<'a> {
+    pub mode: &'static str,
+    pub action: &'static str,
+    pub autofill: bool,
+    pub button: Option<&'a str>,
+    pub error: &'a str,
+}
+
 fn render(t: impl Template) -> String {
     t.render().unwrap_or_else(|e| {
         log::error!("cannot render a page: {e}");
@@ -138,6 +153,8 @@ pub fn sign_in(f: &Form<'_>, identifier: &str, x: SignInExtras<'_>) -> String {
     render(SignIn {
         ctx: form_ctx(f, t.t(Msg::SignIn)),
         t,
+        passkey: x.passkey,
+        passkey_script: PASSKEY_SCRIPT,
         continue_to: continue_to(f),
         csrf: f.csrf,
         identifier,
@@ -270,6 +287,8 @@ pub type Field<'a> = (&'a str, &'a str, &'a str, &'a str, String);
 struct OneField<'a> {
     ctx: PageContext,
     extra: Extra<'a>,
+    passkey: Option<PasskeyUi<'a>>,
+    passkey_script: &'static str,
     heading: &'a str,
     intro: Option<String>,
     notice: Option<&'a str>,
@@ -293,6 +312,7 @@ pub struct Extra<'a> {
     pub secret_label: &'a str,
     pub codes: Vec<String>,
     pub skip: Option<(&'a str, &'a str)>,
+    pub passkey: Option<PasskeyUi<'a>>,
 }
 
 pub struct FieldsPage<'a> {
@@ -307,9 +327,13 @@ pub struct FieldsPage<'a> {
 }
 
 pub fn fields_page(f: &Form<'_>, p: FieldsPage<'_>) -> String {
+    let mut extra = p.extra;
+    let passkey = extra.passkey.take();
     render(OneField {
         ctx: form_ctx(f, p.heading),
-        extra: p.extra,
+        extra,
+        passkey,
+        passkey_script: PASSKEY_SCRIPT,
         heading: p.heading,
         intro: p.intro,
         notice: p.notice,

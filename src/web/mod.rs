@@ -105,14 +105,28 @@ pub fn strict_transport(res: &mut Response) {
 
 /// An HTML page. Its CSP has no `form-action`: the sign-in and consent forms end in a
 /// redirect to the app, and Chromium applies `form-action` to the whole redirect chain.
+/// The passkey script (`templates/passkey.js`), inlined where a page offers a passkey; every
+/// HTML page's CSP allows it by its hash ([`html`]).
+pub const PASSKEY_SCRIPT: &str = include_str!("../../templates/passkey.js");
+
+/// The only script a page may run is the passkey script, by its hash; it may call this origin.
 pub fn html(status: StatusCode, body: String) -> Response {
     let mut res = with_type(status, "text/html; charset=utf-8", body.into_bytes());
     let h = res.headers_mut();
     h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(
-        "content-security-policy",
-        HeaderValue::from_static("default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data: https:; frame-ancestors 'none'"),
-    );
+    static CSP: std::sync::OnceLock<Option<HeaderValue>> = std::sync::OnceLock::new();
+    let csp = CSP.get_or_init(|| {
+        use sha2::Digest;
+        let hash = crate::crypto::b64std(&sha2::Sha256::digest(PASSKEY_SCRIPT.as_bytes()));
+        HeaderValue::from_str(&format!(
+            "default-src 'none'; script-src 'sha256-{hash}'; connect-src 'self'; \
+             style-src 'self' 'unsafe-inline'; img-src 'self' data: https:; frame-ancestors 'none'"
+        ))
+        .ok()
+    });
+    if let Some(v) = csp {
+        h.insert("content-security-policy", v.clone());
+    }
     res
 }
 

@@ -1,13 +1,17 @@
-// Passkeys end to end through the Experience API, against the real worker (its WebCrypto
-// checks the signatures): a software authenticator written here with node:crypto makes
-// ES256, RS256 and EdDSA passkeys and answers ceremonies as a browser would. Each passkey is
-// bound as the second factor and verified at the next sign-in, and signs in alone with
-// passkey sign-in on; the ID token's amr is read with openid-client.
+// Passkeys end to end against the real worker (its WebCrypto checks the signatures):
+// - through the Experience API, with a software authenticator written here with node:crypto
+//   that makes ES256, RS256 and EdDSA passkeys and answers ceremonies as a browser would;
+//   the ID token's amr is read with openid-client;
+// - through the hosted pages in Chromium, with its virtual authenticator (reached by name,
+//   gatehouse.localhost: WebAuthn refuses an IP address as the relying party).
+// Each passkey is bound as the second factor, verified at the next sign-in, and signs in
+// alone with passkey sign-in on.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import * as client from 'openid-client';
 import { ISSUER, api, unique, customUi } from './helpers.mjs';
+import { startReceiver, launchBrowser, reached, signIn, shoot } from './rp.mjs';
 
 const PASSWORD = 'violet skies over oak';
 const REDIRECT = 'https://rp.example/cb';
@@ -164,3 +168,76 @@ for (const alg of ['ES256', 'RS256', 'EdDSA']) {
     assert.deepEqual(factors.map((f) => f.type), ['WebAuthn']);
   });
 }
+
+test('hosted pages in Chromium: bind a passkey after the password, then use it as the second factor and to sign in without a password', async () => {
+  const username = unique('pkb_');
+  assert.equal((await api('POST', '/api/users', { body: { username, password: PASSWORD } })).status, 200);
+  const on = await settings({ passkeySignIn: { enabled: true, showPasskeyButton: true, allowAutofill: true } });
+  assert.equal(on.status, 200, JSON.stringify(on.body));
+  const rp = await startReceiver();
+  const browser = await launchBrowser(['--host-resolver-rules=MAP gatehouse.localhost 127.0.0.1']);
+  try {
+    const app = (await api('POST', '/api/applications', { body: { name: 'Passkey pages', type: 'SPA', oidcClientMetadata: { redirectUris: [`${rp.origin}/cb`] } } })).body;
+    const port = new URL(ISSUER).port;
+    const authUrl = () => {
+      const u = new URL(`http://gatehouse.localhost:${port}/oidc/auth`);
+      u.search = new URLSearchParams({ client_id: app.id, redirect_uri: `${rp.origin}/cb`, response_type: 'code', scope: 'openid',
+        code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' }).toString();
+      return u.href;
+    };
+    const ctx = await browser.newContext();
+    const page = await ctx.newPage();
+    const cdp = await ctx.newCDPSession(page);
+    await cdp.send('WebAuthn.enable');
+    const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', { options: {
+      protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true,
+      isUserVerified: true, automaticPresenceSimulation: true } });
+
+    // The password, then the prompt to create a passkey (the only factor enabled).
+    await page.goto(authUrl());
+    assert.equal(await page.getAttribute('#identifier', 'autocomplete'), 'username webauthn');
+    await signIn(page, username, PASSWORD);
+    await page.waitForSelector('#passkey-button');
+    await shoot(page, 'passkey-bind');
+    await page.click('#passkey-button');
+    let cb = await reached(page, `${rp.origin}/cb`);
+    assert.ok(cb.searchParams.get('code'));
+    const { credentials } = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
+    assert.equal(credentials.length, 1);
+    assert.equal(credentials[0].rpId, 'gatehouse.localhost');
+    assert.equal(credentials[0].isResidentCredential, true);
+
+    // The next sign-in: the password, then the passkey as the second factor (autofill off:
+    // with it, the browser would offer the passkey in the username field at once).
+    await settings({ passkeySignIn: { enabled: true, showPasskeyButton: true, allowAutofill: false } });
+    await ctx.clearCookies();
+    await page.goto(authUrl());
+    await signIn(page, username, PASSWORD);
+    await page.waitForURL((u) => u.pathname === '/mfa/verify');
+    await page.click('#passkey-button');
+    cb = await reached(page, `${rp.origin}/cb`);
+    assert.ok(cb.searchParams.get('code'));
+
+    // No password at all: "Sign in with a passkey".
+    await ctx.clearCookies();
+    await page.goto(authUrl());
+    await page.waitForSelector('#passkey-button');
+    await shoot(page, 'passkey-sign-in');
+    await page.click('#passkey-button');
+    cb = await reached(page, `${rp.origin}/cb`);
+    assert.ok(cb.searchParams.get('code'));
+
+    // Autofill (conditional UI): the browser offers the passkey from the username field; the
+    // virtual authenticator picks it, and the user is signed in without typing anything.
+    await settings({ passkeySignIn: { enabled: true, showPasskeyButton: false, allowAutofill: true } });
+    await ctx.clearCookies();
+    await page.goto(authUrl());
+    cb = await reached(page, `${rp.origin}/cb`);
+    assert.ok(cb.searchParams.get('code'));
+    const after = (await cdp.send('WebAuthn.getCredentials', { authenticatorId })).credentials;
+    assert.ok(after[0].signCount >= 3, `the counter moved: ${after[0].signCount}`);
+  } finally {
+    await browser.close();
+    await rp.close();
+  }
+});

@@ -31,11 +31,11 @@ export async function startReceiver() {
   return { origin, logouts, posts, close: () => new Promise((r) => server.close(r)) };
 }
 
-export async function launchBrowser() {
+export async function launchBrowser(extraArgs = []) {
   return chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+      '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic', ...extraArgs],
   });
 }
 
@@ -50,7 +50,7 @@ export async function signIn(page, identifier, password) {
   await page.waitForSelector('form[action="/sign-in"]');
   await page.getByLabel('Username or email').fill(identifier);
   await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
 }
 
 export async function until(fn, ms = 10_000) {

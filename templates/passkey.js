@@ -1,0 +1,74 @@
+// The only script of the hosted pages: it runs a WebAuthn ceremony with navigator.credentials
+// through the Experience API, then posts the verification to the page (a normal form post, so
+// the server decides what comes next). Served inline with a CSP hash. Modes: "sign-in" (a
+// button, and the username field's autofill when data-autofill is "true"), "verify" (the
+// second factor) and "bind" (make a passkey).
+(() => {
+  const el = document.getElementById('passkey');
+  if (!el || !window.PublicKeyCredential) return;
+  el.hidden = false;
+  const bytes = (s) => Uint8Array.from(atob(s.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0));
+  const text = (b) => btoa(String.fromCharCode(...new Uint8Array(b))).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  const api = async (method, path, body) => {
+    const r = await fetch('/api/experience' + path, { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body || {}) });
+    const j = r.status === 204 ? {} : await r.json();
+    if (!r.ok) throw new Error(j.code);
+    return j;
+  };
+  const show = () => { const p = document.getElementById('passkey-error'); p.textContent = el.dataset.error; p.hidden = false; };
+  const post = (verificationId) => {
+    const f = document.createElement('form');
+    f.method = 'post';
+    f.action = el.dataset.action;
+    for (const [k, v] of [['_csrf', el.dataset.csrf], ['verificationId', verificationId]]) {
+      const i = document.createElement('input'); i.type = 'hidden'; i.name = k; i.value = v; f.append(i);
+    }
+    document.body.append(f);
+    f.submit();
+  };
+  const json = (c) => {
+    const r = c.response;
+    const response = r.attestationObject
+      ? { clientDataJSON: text(r.clientDataJSON), attestationObject: text(r.attestationObject), transports: r.getTransports ? r.getTransports() : [] }
+      : { clientDataJSON: text(r.clientDataJSON), authenticatorData: text(r.authenticatorData), signature: text(r.signature), userHandle: r.userHandle ? text(r.userHandle) : undefined };
+    return { id: c.id, rawId: text(c.rawId), type: c.type, response, clientExtensionResults: {}, authenticatorAttachment: c.authenticatorAttachment || undefined };
+  };
+  const list = (l) => (l || []).map((c) => ({ ...c, id: bytes(c.id) }));
+  // One request at a time: a new one (the button) cancels the pending autofill request.
+  let pending;
+  const get = async (o, mediation) => {
+    if (pending) pending.abort();
+    pending = new AbortController();
+    return navigator.credentials.get({
+      mediation, signal: pending.signal,
+      publicKey: { ...o, challenge: bytes(o.challenge), allowCredentials: list(o.allowCredentials) },
+    });
+  };
+  const signIn = async (mediation) => {
+    await api('PUT', '', { interactionEvent: 'SignIn' });
+    const { authenticationOptions: o } = await api('POST', '/preflight/sign-in-passkey/authentication');
+    const c = await get(o, mediation);
+    const { verificationId } = await api('POST', '/verification/sign-in-passkey/authentication/verify', { payload: json(c) });
+    post(verificationId);
+  };
+  const verify = async () => {
+    const { verificationId, authenticationOptions: o } = await api('POST', '/verification/web-authn/authentication');
+    const c = await get(o);
+    await api('POST', '/verification/web-authn/authentication/verify', { verificationId, payload: json(c) });
+    post(verificationId);
+  };
+  const bind = async () => {
+    const { verificationId, registrationOptions: o } = await api('POST', '/verification/web-authn/registration');
+    const c = await navigator.credentials.create({
+      publicKey: { ...o, challenge: bytes(o.challenge), user: { ...o.user, id: bytes(o.user.id) }, excludeCredentials: list(o.excludeCredentials) },
+    });
+    await api('POST', '/verification/web-authn/registration/verify', { verificationId, payload: json(c) });
+    post(verificationId);
+  };
+  const run = { 'sign-in': () => signIn(), verify, bind }[el.dataset.mode];
+  const button = document.getElementById('passkey-button');
+  if (button && run) button.addEventListener('click', () => run().catch(show));
+  if (el.dataset.mode === 'sign-in' && el.dataset.autofill === 'true' && PublicKeyCredential.isConditionalMediationAvailable) {
+    PublicKeyCredential.isConditionalMediationAvailable().then((ok) => ok && signIn('conditional')).catch(() => {});
+  }
+})();
