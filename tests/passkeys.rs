@@ -352,9 +352,19 @@ fn a_passkey_cannot_sign_in_as_another_user_nor_answer_another_interaction() {
         Some(json!({"identifier": {"type": "username", "value": "fred"}})),
     );
     assert_eq!(r.status, 200, "{}", r.text());
+    // Fred has no passkey: a made-up one, the same each time, so the answer tells nothing.
+    let decoy = r.json()["authenticationOptions"]["allowCredentials"].clone();
+    assert_eq!(decoy.as_array().map(Vec::len), Some(1), "{decoy}");
+    let again = exp(
+        &h,
+        &jar,
+        "POST",
+        "/verification/sign-in-passkey/authentication",
+        Some(json!({"identifier": {"type": "username", "value": "fred"}})),
+    );
     assert_eq!(
-        r.json()["authenticationOptions"]["allowCredentials"],
-        json!([])
+        again.json()["authenticationOptions"]["allowCredentials"],
+        decoy
     );
     let options = r.json()["authenticationOptions"].clone();
     let response = authn::get(&options, &mut erins, &Behaviour::at(ORIGIN));
@@ -428,4 +438,95 @@ fn the_sign_in_page_offers_passkeys_with_the_one_script_its_csp_allows_and_only_
     );
     assert!(csp.contains("connect-src 'self'"), "{csp}");
     assert_eq!(page.matches("<script").count(), 1);
+}
+
+#[test]
+fn a_passkey_bound_only_for_passkey_sign_in_does_not_fulfil_a_mandatory_authenticator_app() {
+    let h = Harness::new();
+    let client = setup(
+        &h,
+        json!({"mfa": {"factors": ["Totp"], "policy": "Mandatory"}, "passkeySignIn": {"enabled": true}}),
+    );
+    let jar = identified(&h, &client, "erin");
+    register(&h, &jar, Alg::Es256);
+    let r = exp(&h, &jar, "POST", "/submit", None);
+    assert_eq!(err(&r), (422, "user.missing_mfa".into()), "{}", r.text());
+    assert_eq!(r.json()["data"]["availableFactors"], json!(["Totp"]));
+}
+
+#[test]
+fn forged_passkey_sign_ins_lock_that_passkey_not_the_users_second_factor_and_ceremonies_are_capped()
+{
+    let h = Harness::new();
+    let client = setup(
+        &h,
+        json!({"mfa": {"factors": ["WebAuthn"], "policy": "Mandatory"}, "passkeySignIn": {"enabled": true}}),
+    );
+    let jar = identified(&h, &client, "erin");
+    let mut passkey = register(&h, &jar, Alg::Es256);
+    submit_for_claims(&h, &jar, &client);
+
+    // An attacker who holds no key answers passkey sign-ins for Erin's credential.
+    let attacker = signing_in(&h, &client);
+    let phish = Behaviour::at("https://phish.example");
+    let mut last = None;
+    for _ in 0..31 {
+        let r = exp(
+            &h,
+            &attacker,
+            "POST",
+            "/preflight/sign-in-passkey/authentication",
+            None,
+        );
+        assert_eq!(r.status, 200, "{}", r.text());
+        let response = authn::get(&r.json()["authenticationOptions"], &mut passkey, &phish);
+        last = Some(exp(
+            &h,
+            &attacker,
+            "POST",
+            "/verification/sign-in-passkey/authentication/verify",
+            Some(json!({"payload": response})),
+        ));
+    }
+    assert_eq!(
+        err(&last.unwrap()),
+        (400, "session.verification_blocked_too_many_attempts".into())
+    );
+
+    // Erin's own sign-in is untouched: password, then her passkey as the second factor.
+    let jar = identified(&h, &client, "erin");
+    let r = exp(
+        &h,
+        &jar,
+        "POST",
+        "/verification/web-authn/authentication",
+        None,
+    );
+    let options = r.json()["authenticationOptions"].clone();
+    let response = authn::get(&options, &mut passkey, &Behaviour::at(ORIGIN));
+    let r = exp(
+        &h,
+        &jar,
+        "POST",
+        "/verification/web-authn/authentication/verify",
+        Some(json!({"verificationId": r.json()["verificationId"], "payload": response})),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+
+    // Ceremonies begun and never answered are capped per interaction.
+    let idle = signing_in(&h, &client);
+    let statuses: Vec<u16> = (0..21)
+        .map(|_| {
+            exp(
+                &h,
+                &idle,
+                "POST",
+                "/preflight/sign-in-passkey/authentication",
+                None,
+            )
+            .status
+        })
+        .collect();
+    assert!(statuses[..20].iter().all(|s| *s == 200), "{statuses:?}");
+    assert_eq!(statuses[20], 429);
 }

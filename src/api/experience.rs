@@ -7,7 +7,7 @@ use crate::experience::passkeys::{self, Ceremony};
 use crate::experience::profile::{self, Field};
 use crate::experience::state::{Event, StepError, Verification};
 use crate::experience::submit::{self, Submitted};
-use crate::experience::{codes, factors, password, Failure};
+use crate::experience::{codes, factors, mfa_codes, password, Failure};
 use crate::identity::Identifier;
 use crate::store::{Db, Kv};
 use crate::web::error::ApiError;
@@ -35,6 +35,18 @@ struct WebAuthnBody {
     payload: serde_json::Value,
 }
 crate::from_row!(WebAuthnBody { verification_id = "verificationId", payload });
+
+/// `{identifierType}` and `{verificationId, code, identifierType}` of the MFA code routes.
+struct MfaCodeBody {
+    identifier_type: crate::identity::Channel,
+    verification_id: Option<String>,
+    code: Option<String>,
+}
+crate::from_row!(MfaCodeBody {
+    identifier_type = "identifierType",
+    verification_id = "verificationId",
+    code
+});
 
 struct VerificationIdBody {
     verification_id: String,
@@ -169,6 +181,9 @@ pub async fn handle<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request) -> Result<R
                     }),
                     Verification::BackupCode { id, .. } => json!({
                         "id": id, "type": "BackupCode", "verified": true,
+                    }),
+                    Verification::MfaCode { id, channel, verified, .. } => json!({
+                        "id": id, "type": if channel.identifier() == Identifier::Email { "MfaEmailVerificationCode" } else { "MfaPhoneVerificationCode" }, "verified": verified,
                     }),
                     Verification::WebAuthn { id, sign_in, .. } => json!({
                         "id": id, "type": if *sign_in { "SignInPasskey" } else { "WebAuthn" }, "verified": true,
@@ -306,6 +321,23 @@ pub async fn handle<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request) -> Result<R
             let vid = b.verification_id.as_deref();
             let id = passkeys::sign_in_verify(ctx, &mut c, vid, &b.payload).await?;
             interaction::save(ctx, &c).await?;
+            return Ok(web::json(StatusCode::OK, &json!({ "verificationId": id })));
+        }
+        ("/verification/mfa-verification-code", &Method::POST) => {
+            let b: MfaCodeBody = object_body(&req, &["identifierType"])?;
+            let lang = interaction::language(&c, &web::accepted_languages(&req));
+            let id = mfa_codes::send(ctx, &mut c, b.identifier_type, lang, ip(&req)).await?;
+            interaction::save(ctx, &c).await?;
+            return Ok(web::json(StatusCode::OK, &json!({ "verificationId": id })));
+        }
+        ("/verification/mfa-verification-code/verify", &Method::POST) => {
+            let b: MfaCodeBody = object_body(&req, &["identifierType", "verificationId", "code"])?;
+            let vid = b.verification_id.unwrap_or_default();
+            let code = b.code.unwrap_or_default();
+            let verified = mfa_codes::verify(ctx, &mut c, &vid, &code, ip(&req)).await;
+            // A wrong code still counts in the code's row; the record is saved either way.
+            interaction::save(ctx, &c).await?;
+            let id = verified?;
             return Ok(web::json(StatusCode::OK, &json!({ "verificationId": id })));
         }
         ("/profile/mfa/passkey", &Method::POST) => {

@@ -55,6 +55,7 @@ pub async fn update<D: Db, K: Kv>(
     settings
         .mfa
         .validate()
+        .and_then(|()| settings.validate_mfa_codes())
         .map_err(|(code, m)| ApiError::new(StatusCode::BAD_REQUEST, code, format!("{m}.")))?;
     let raw = serde_json::to_string(&settings).map_err(|e| StoreError::Decode(e.to_string()))?;
     repo::put(ctx.db, &raw, ctx.now_ms).await?;

@@ -73,7 +73,7 @@ pub async fn send<D: Db, K: Kv>(
 }
 
 /// Meters, stores and sends one code to `value`; returns its verification id.
-async fn deliver<D: Db, K: Kv>(
+pub(super) async fn deliver<D: Db, K: Kv>(
     ctx: &Ctx<'_, D, K>,
     c: &Current,
     channel: Channel,
@@ -169,7 +169,9 @@ pub async fn verify<D: Db, K: Kv>(
         .verification(verification_id)
         .map_err(Failure::Step)?
     {
-        Verification::Code { identifier, .. } => (identifier.clone(), true),
+        Verification::Code { identifier, .. } | Verification::MfaCode { identifier, .. } => {
+            (identifier.clone(), true)
+        }
         Verification::Unlock {
             identifier, person, ..
         } => (
@@ -216,8 +218,11 @@ pub async fn verify<D: Db, K: Kv>(
     if !codes::mark_verified(ctx.db, &row.id, now).await? {
         return Err(Failure::CodeExpiredOrLocked);
     }
-    if let Ok(Verification::Code { verified, .. } | Verification::Unlock { verified, .. }) =
-        c.state.verification_mut(verification_id)
+    if let Ok(
+        Verification::Code { verified, .. }
+        | Verification::Unlock { verified, .. }
+        | Verification::MfaCode { verified, .. },
+    ) = c.state.verification_mut(verification_id)
     {
         *verified = true;
     }

@@ -65,6 +65,19 @@ pub(super) async fn bound<D: Db, K: Kv>(
         })
         .filter(|f| c.settings.mfa.enabled(*f))
         .collect();
+    // Email and SMS codes: a user with that primary address has the factor (Logto's rule).
+    let email = c.settings.mfa.enabled(Factor::EmailVerificationCode);
+    let phone = c.settings.mfa.enabled(Factor::PhoneVerificationCode);
+    if email || phone {
+        if let Some(u) = crate::store::users::get(ctx.db, user_id).await? {
+            if email && u.primary_email.is_some() {
+                out.push(Factor::EmailVerificationCode);
+            }
+            if phone && u.primary_phone.is_some() {
+                out.push(Factor::PhoneVerificationCode);
+            }
+        }
+    }
     out.sort();
     out.dedup();
     Ok(out)
@@ -94,11 +107,26 @@ pub(super) fn verified(c: &Current) -> bool {
             new_codes: None,
             ..
         }
-        | Verification::WebAuthn {
+        | Verification::MfaCode {
             user_id,
-            new_passkey: None,
+            verified: true,
             ..
         } => Some(user_id.as_str()) == me,
+        // A passkey counts only while its use is on: passkey sign-in for one that signed in,
+        // WebAuthn as an MFA factor for one asserted as the second factor.
+        Verification::WebAuthn {
+            user_id,
+            new_passkey: None,
+            sign_in,
+            ..
+        } => {
+            let on = if *sign_in {
+                c.settings.passkey_sign_in.enabled
+            } else {
+                c.settings.mfa.enabled(Factor::WebAuthn)
+            };
+            on && Some(user_id.as_str()) == me
+        }
         _ => false,
     })
 }
@@ -109,7 +137,8 @@ pub(super) fn own<'a>(c: &'a Current, id: &str) -> Option<&'a Verification> {
     let owner = match v {
         Verification::Totp { user_id, .. }
         | Verification::BackupCode { user_id, .. }
-        | Verification::WebAuthn { user_id, .. } => user_id,
+        | Verification::WebAuthn { user_id, .. }
+        | Verification::MfaCode { user_id, .. } => user_id,
         _ => return None,
     };
     (Some(owner.as_str()) == c.state.user_id.as_deref()).then_some(v)

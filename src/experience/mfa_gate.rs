@@ -50,7 +50,11 @@ pub async fn clear<D: Db, K: Kv>(
             bound(ctx, c, user_id).await?
         },
         verified: verified(c),
-        binding: bindings(c),
+        // A passkey bound for passkey sign-in alone is not an MFA factor here.
+        binding: bindings(c)
+            .into_iter()
+            .filter(|f| c.settings.mfa.enabled(*f))
+            .collect(),
         skipped: c.state.mfa.skipped || config.skipped,
         config: config.clone(),
         registering,
@@ -171,6 +175,20 @@ fn amr_of(c: &Current) -> Vec<String> {
                 amr: method,
                 ..
             } if mine(user_id) => amr.extend([method.clone(), "mfa".into()]),
+            // RFC 8176: `sms` for a code by text message, `otp` for one by email.
+            Verification::MfaCode {
+                user_id,
+                channel,
+                verified: true,
+                ..
+            } if mine(user_id) => {
+                let by = if *channel == crate::identity::Channel::Phone {
+                    "sms"
+                } else {
+                    "otp"
+                };
+                amr.extend([by.into(), "mfa".into()]);
+            }
             _ => {}
         }
     }

@@ -8,6 +8,7 @@ pub mod codes;
 pub mod factors;
 pub mod interaction;
 pub mod messages;
+pub mod mfa_codes;
 pub mod mfa_gate;
 pub mod passkeys;
 pub mod password;

@@ -55,7 +55,7 @@ async fn issue<D: Db, K: Kv>(
 ) -> Result<(String, String), Failure> {
     let verification_id = random::id()?;
     let challenge = b64url(&random::bytes::<32>()?);
-    repo::issue(
+    let stored = repo::issue(
         ctx.db,
         &NewChallenge {
             verification_id: &verification_id,
@@ -65,8 +65,15 @@ async fn issue<D: Db, K: Kv>(
             purpose,
             expires_at: ctx.now() + webauthn::CHALLENGE_TTL,
         },
+        ctx.now(),
     )
     .await?;
+    if !stored {
+        // Too many ceremonies begun and not answered: wait for some to expire.
+        return Err(Failure::ResendTooSoon {
+            seconds: webauthn::CHALLENGE_TTL,
+        });
+    }
     Ok((verification_id, challenge))
 }
 
@@ -189,6 +196,9 @@ pub async fn authentication<D: Db, K: Kv>(
     c: &Current,
 ) -> Result<Ceremony, Failure> {
     let user_id = factors::user_of(c)?;
+    if !c.settings.mfa.enabled(Factor::WebAuthn) {
+        return Err(Failure::MfaFactorNotEnabled);
+    }
     let mine: Vec<Credential> = repo::of_user(ctx.db, &user_id)
         .await?
         .iter()
@@ -214,6 +224,9 @@ pub async fn authentication_verify<D: Db, K: Kv>(
     payload: &Value,
 ) -> Result<String, Failure> {
     let user_id = factors::user_of(c)?;
+    if !c.settings.mfa.enabled(Factor::WebAuthn) {
+        return Err(Failure::MfaFactorNotEnabled);
+    }
     let key = factors::not_locked(ctx, &user_id).await?;
     let consumed = consume(
         ctx,
@@ -225,7 +238,14 @@ pub async fn authentication_verify<D: Db, K: Kv>(
     .await?
     .filter(|x| x.user_id.as_deref() == Some(user_id.as_str()))
     .ok_or(Failure::Step(StepError::UnknownVerification))?;
-    let amr = assert(ctx, payload, &consumed.challenge, Some(&user_id), &key).await?;
+    let amr = assert(
+        ctx,
+        payload,
+        &consumed.challenge,
+        (Some(&user_id), false),
+        &key,
+    )
+    .await?;
     c.state.add(Verification::WebAuthn {
         id: consumed.verification_id.clone(),
         user_id,
@@ -238,13 +258,14 @@ pub async fn authentication_verify<D: Db, K: Kv>(
 }
 
 /// Checks an assertion against the stored passkey it names (which must be `owner`'s, if
-/// given) and moves its counter; a refusal counts against the passkey's user. Returns the
-/// passkey's user and the `amr` value.
+/// given; `handle_required` when the ceremony named no user, WebAuthn §7.2 step 6) and moves
+/// its counter; a refusal counts against `lock_key`. Returns the passkey's user and the `amr`
+/// value.
 async fn assert<D: Db, K: Kv>(
     ctx: &Ctx<'_, D, K>,
     payload: &Value,
     challenge: &str,
-    owner: Option<&str>,
+    (owner, handle_required): (Option<&str>, bool),
     lock_key: &str,
 ) -> Result<(String, String), Failure> {
     let (credential_id, handle) =
@@ -266,6 +287,7 @@ async fn assert<D: Db, K: Kv>(
     let checked = match handle {
         // The authenticator says whom the passkey was made for: it must be its user.
         Some(h) if h != row.user_id => Err(webauthn::WebAuthnError::Malformed("userHandle")),
+        None if handle_required => Err(webauthn::WebAuthnError::Malformed("userHandle")),
         _ => webauthn::verify_authentication(ctx.crypto, payload, &expected, &stored).await,
     };
     let fail = |why: String| async move {
@@ -302,7 +324,8 @@ pub async fn sign_in_options<D: Db, K: Kv>(
 }
 
 /// `POST /verification/sign-in-passkey/authentication {identifier}`: options listing that
-/// account's passkeys. An identifier of no account gets the same answer with none listed.
+/// account's passkeys. An identifier of no account (or of one without passkeys) gets the
+/// same kind of answer: one stable made-up credential.
 pub async fn sign_in_options_for<D: Db, K: Kv>(
     ctx: &Ctx<'_, D, K>,
     c: &Current,
@@ -311,7 +334,7 @@ pub async fn sign_in_options_for<D: Db, K: Kv>(
 ) -> Result<Ceremony, Failure> {
     passkey_sign_in(c)?;
     let user = super::find_by_identifier(ctx.db, kind, identifier).await?;
-    let allow: Vec<Credential> = match &user {
+    let mut allow: Vec<Credential> = match &user {
         Some(u) => repo::of_user(ctx.db, &u.id)
             .await?
             .iter()
@@ -319,6 +342,20 @@ pub async fn sign_in_options_for<D: Db, K: Kv>(
             .collect(),
         None => Vec::new(),
     };
+    if allow.is_empty() {
+        // No account, or none with a passkey: a stable made-up credential, so that the
+        // answer does not tell which (WebAuthn §14.6.3).
+        allow.push(Credential {
+            id: crate::crypto::secret::code_hash(
+                &ctx.config.key_encryption_secret,
+                "passkey-decoy",
+                &identifier.trim().to_lowercase(),
+            )?,
+            public_key: String::new(),
+            counter: 0,
+            transports: vec!["internal".into()],
+        });
+    }
     let user_id = user.as_ref().map(|u| u.id.as_str());
     let (verification_id, challenge) = issue(ctx, c, user_id, Purpose::SignIn).await?;
     Ok(Ceremony {
@@ -360,8 +397,23 @@ pub async fn sign_in_verify<D: Db, K: Kv>(
     if consumed.user_id.as_deref().is_some_and(|u| u != owner) {
         return Err(Failure::IdentityConflict);
     }
-    let key = factors::not_locked(ctx, &owner).await?;
-    let (user_id, amr) = assert(ctx, payload, &consumed.challenge, Some(&owner), &key).await?;
+    // Failures count against the passkey, not the user's second factor: anyone may start a
+    // passkey sign-in, and must not be able to lock the user's codes with forged answers.
+    let key = format!("passkey:{credential_id}");
+    if let Some(until) =
+        throttle::locked_until(ctx.db, std::slice::from_ref(&key), ctx.now()).await?
+    {
+        return Err(Failure::MfaBlocked { until });
+    }
+    let discoverable = consumed.user_id.is_none();
+    let (user_id, amr) = assert(
+        ctx,
+        payload,
+        &consumed.challenge,
+        (Some(&owner), discoverable),
+        &key,
+    )
+    .await?;
     let user = crate::store::users::get(ctx.db, &user_id)
         .await?
         .filter(|u| !u.is_suspended)

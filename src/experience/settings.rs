@@ -329,6 +329,42 @@ fn is_color(s: &str) -> bool {
 
 impl Settings {
     /// Checks what the types cannot; returns the first problem in words.
+    /// Logto's rule: an email (phone) code cannot be the second factor while it is also a way
+    /// to sign in (it would prove the same thing twice). The error code and its words.
+    pub fn validate_mfa_codes(&self) -> Result<(), (&'static str, String)> {
+        use crate::mfa::Factor;
+        let checks = [
+            (
+                Factor::EmailVerificationCode,
+                Identifier::Email,
+                "sign_in_experiences.email_verification_code_cannot_be_used_for_mfa",
+            ),
+            (
+                Factor::PhoneVerificationCode,
+                Identifier::Phone,
+                "sign_in_experiences.phone_verification_code_cannot_be_used_for_mfa",
+            ),
+        ];
+        for (factor, identifier, code) in checks {
+            let signs_in = self
+                .sign_in
+                .methods
+                .iter()
+                .any(|m| m.identifier == identifier && m.verification_code);
+            if self.mfa.enabled(factor) && signs_in {
+                return Err((
+                    code,
+                    format!(
+                        "{} cannot be an MFA factor while a {} code signs in (signIn.methods)",
+                        factor.as_str(),
+                        identifier.as_str()
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     pub fn validate(&self) -> Result<(), String> {
         let p = &self.password_policy;
         if p.length.min < 1 || p.length.max > 256 || p.length.min > p.length.max {

@@ -65,6 +65,16 @@ pub enum Verification {
         user_id: String,
         new_codes: Option<Vec<String>>,
     },
+    /// A code sent to the identified user's own primary address (`identifier`) as the second
+    /// factor (Logto's `MfaEmailVerificationCode` / `MfaPhoneVerificationCode`); `verified`
+    /// once the right code came back.
+    MfaCode {
+        id: String,
+        user_id: String,
+        channel: Channel,
+        identifier: String,
+        verified: bool,
+    },
     /// A WebAuthn ceremony that succeeded: `new_passkey` registered to bind, or, without it,
     /// an assertion by one of the user's passkeys. `sign_in`: the assertion was the first
     /// step (a passkey with user verification is two factors in one, and identifies the
@@ -109,7 +119,8 @@ impl Verification {
             | Verification::Unlock { id, .. }
             | Verification::Totp { id, .. }
             | Verification::BackupCode { id, .. }
-            | Verification::WebAuthn { id, .. } => id,
+            | Verification::WebAuthn { id, .. }
+            | Verification::MfaCode { id, .. } => id,
         }
     }
 }
@@ -143,6 +154,9 @@ pub struct State {
     /// session starts only if it is still the same.
     pub valid_after: Option<i64>,
     pub mfa: MfaProgress,
+    /// The verification that identified the signing-in user (a password or a passkey): the
+    /// session's first `amr` comes from it.
+    pub identified_by: Option<String>,
 }
 
 // Read back from the interaction's JSON column by column (`store::FromRow`): a derived
@@ -222,6 +236,13 @@ mod read {
                     step: column(f, "step")?,
                     verified: column(f, "verified")?,
                 },
+                "MfaCode" => Verification::MfaCode {
+                    id: column(f, "id")?,
+                    user_id: column(f, "user_id")?,
+                    channel: column(f, "channel")?,
+                    identifier: column(f, "identifier")?,
+                    verified: column(f, "verified")?,
+                },
                 "WebAuthn" => Verification::WebAuthn {
                     id: column(f, "id")?,
                     user_id: column(f, "user_id")?,
@@ -253,6 +274,7 @@ mod read {
                 agreed_terms: column_or_default(r, "agreedTerms")?,
                 valid_after: column(r, "validAfter")?,
                 mfa: column_or_default(r, "mfa")?,
+                identified_by: column(r, "identifiedBy")?,
             })
         }
     }
@@ -358,6 +380,7 @@ impl State {
             Verification::Unlock { .. }
             | Verification::Totp { .. }
             | Verification::BackupCode { .. }
+            | Verification::MfaCode { .. }
             | Verification::WebAuthn { .. } => Err(StepError::WrongEvent),
         }
     }
@@ -404,6 +427,7 @@ impl State {
                     self.valid_after = Some(*valid_after);
                 }
                 self.user_id = Some(user_id.clone());
+                self.identified_by = Some(verification_id.to_owned());
                 Ok(user_id)
             }
             Proof::Identifier(..) => Err(StepError::WrongEvent),

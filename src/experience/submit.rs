@@ -112,9 +112,12 @@ pub async fn submit<D: Db, K: Kv>(
         .verifications
         .iter()
         .any(|v| matches!(v, Verification::Code { verified: true, .. }));
-    let by_passkey = c.state.verifications.iter().any(
-        |v| matches!(v, Verification::WebAuthn { sign_in: true, user_id: u, .. } if *u == user_id),
-    );
+    let by_passkey = c.state.identified_by.as_deref().is_some_and(|id| {
+        matches!(
+            c.state.verification(id),
+            Ok(Verification::WebAuthn { sign_in: true, .. })
+        )
+    });
     let amr: &[&str] = if by_passkey {
         &[]
     } else if by_code && c.state.profile.password_hash.is_none() {
@@ -171,6 +174,9 @@ pub async fn submit<D: Db, K: Kv>(
     let counts = crate::store::transaction(ctx.db, &statements)
         .await
         .map_err(|e| match e {
+            StoreError::Unique(column) if column.contains("credential_id") => {
+                Failure::WebAuthnFailed("this passkey is registered already".into())
+            }
             // Another interaction bound an authenticator app meanwhile.
             StoreError::Unique(_) => Failure::TotpAlreadyInUse,
             e => e.into(),

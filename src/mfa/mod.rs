@@ -46,10 +46,6 @@ impl Factor {
             Factor::PhoneVerificationCode => "PhoneVerificationCode",
         }
     }
-    /// The factors Gatehouse can verify today.
-    pub fn supported(self) -> bool {
-        matches!(self, Factor::Totp | Factor::WebAuthn | Factor::BackupCode)
-    }
 }
 
 /// Logto's `MfaPolicy`. `UserControlled` is deprecated and read as
@@ -134,15 +130,6 @@ impl MfaSettings {
             return Err((
                 "sign_in_experiences.backup_code_cannot_be_enabled_alone",
                 "Backup codes cannot be the only MFA factor".into(),
-            ));
-        }
-        if let Some(f) = self.factors.iter().find(|f| !f.supported()) {
-            return Err((
-                "sign_in_experiences.mfa_factor_not_supported",
-                format!(
-                    "The MFA factor {} is not supported yet; use Totp, WebAuthn and BackupCode",
-                    f.as_str()
-                ),
             ));
         }
         Ok(())

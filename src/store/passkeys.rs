@@ -86,21 +86,31 @@ pub struct NewChallenge<'a> {
     pub expires_at: i64,
 }
 
-pub async fn issue(db: &impl Db, c: &NewChallenge<'_>) -> Result<(), StoreError> {
-    db.execute(
-        "INSERT INTO webauthn_challenges (verification_id, challenge, interaction_id, user_id, purpose, expires_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        &[
-            c.verification_id.into(),
-            c.challenge.into(),
-            c.interaction_id.into(),
-            c.user_id.into(),
-            c.purpose.as_str().into(),
-            c.expires_at.into(),
-        ],
-    )
-    .await
-    .map(|_| ())
+/// Live challenges one interaction may hold at once: ceremonies are few, and the routes that
+/// start them need no credentials.
+pub const MAX_LIVE_CHALLENGES: i64 = 20;
+
+/// Stores a challenge; false (nothing stored) when the interaction already holds
+/// [`MAX_LIVE_CHALLENGES`] live ones.
+pub async fn issue(db: &impl Db, c: &NewChallenge<'_>, now: i64) -> Result<bool, StoreError> {
+    let n = db
+        .execute(
+            "INSERT INTO webauthn_challenges (verification_id, challenge, interaction_id, user_id, purpose, expires_at) \
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE (SELECT COUNT(*) FROM webauthn_challenges \
+             WHERE interaction_id = ?3 AND expires_at > ?7) < ?8",
+            &[
+                c.verification_id.into(),
+                c.challenge.into(),
+                c.interaction_id.into(),
+                c.user_id.into(),
+                c.purpose.as_str().into(),
+                c.expires_at.into(),
+                now.into(),
+                MAX_LIVE_CHALLENGES.into(),
+            ],
+        )
+        .await?;
+    Ok(n > 0)
 }
 
 /// A consumed challenge.

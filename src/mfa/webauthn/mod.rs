@@ -35,6 +35,8 @@ const UP: u8 = 0x01;
 const UV: u8 = 0x04;
 /// Backup eligible: a synced passkey, not bound to one device.
 const BE: u8 = 0x08;
+/// Backed up; never without BE (WebAuthn §6.1.3).
+const BS: u8 = 0x10;
 const AT: u8 = 0x40;
 
 /// Why a response was refused: the `data.message` of Logto's
@@ -387,6 +389,11 @@ fn check_flags_and_rp(data: &AuthData<'_>, rp_id: &str) -> Result<()> {
     }
     if data.flags & UV == 0 {
         return Err(WebAuthnError::UserNotVerified);
+    }
+    if data.flags & BS != 0 && data.flags & BE == 0 {
+        return Err(WebAuthnError::Malformed(
+            "backed up but not backup eligible",
+        ));
     }
     Ok(())
 }

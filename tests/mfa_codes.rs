@@ -1,0 +1,191 @@
+//! Email codes as the second factor through the Experience API: Logto's rule that a code
+//! cannot be both a way in and the second factor, a code to the user's own address only, a
+//! wrong code refused and counted, and the `amr` of the session. Through the real router
+//! over SQLite, with the development mailbox.
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+
+const CB: &str = "https://rp.example/cb";
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+const PASSWORD: &str = "violet skies over oak";
+
+fn err(r: &Reply) -> (u16, String) {
+    (
+        r.status,
+        r.json()["code"].as_str().unwrap_or_default().to_owned(),
+    )
+}
+
+fn app(h: &Harness) -> String {
+    let r = h.api(
+        "POST",
+        "/api/applications",
+        Some(json!({"name": "Shop", "type": "SPA", "oidcClientMetadata": {"redirectUris": [CB]}})),
+    );
+    r.json()["id"].as_str().unwrap().to_owned()
+}
+
+fn identified(h: &Harness, client: &str, username: &str) -> Jar {
+    let jar = Jar::default();
+    let cb: String = form_urlencoded::byte_serialize(CB.as_bytes()).collect();
+    h.follow(&jar, &format!("/oidc/auth?client_id={client}&redirect_uri={cb}&response_type=code&scope=openid&code_challenge={CHALLENGE}&code_challenge_method=S256"));
+    assert_eq!(
+        exp(
+            h,
+            &jar,
+            "PUT",
+            "",
+            Some(json!({"interactionEvent": "SignIn"}))
+        )
+        .status,
+        204
+    );
+    let r = exp(
+        h,
+        &jar,
+        "POST",
+        "/verification/password",
+        Some(json!({"identifier": {"type": "username", "value": username}, "password": PASSWORD})),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = exp(
+        h,
+        &jar,
+        "POST",
+        "/identification",
+        Some(json!({"verificationId": r.json()["verificationId"]})),
+    );
+    assert_eq!(r.status, 204, "{}", r.text());
+    jar
+}
+
+fn claims_after_submit(h: &Harness, jar: &Jar, client: &str) -> Value {
+    let r = exp(h, jar, "POST", "/submit", None);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let to = r.json()["redirectTo"].as_str().unwrap().to_owned();
+    let r = h.follow(jar, to.strip_prefix(ORIGIN).unwrap());
+    let code = location_params(&r)["code"].clone();
+    let r = h.form(
+        "/oidc/token",
+        &[
+            ("grant_type", "authorization_code"),
+            ("client_id", client),
+            ("code", &code),
+            ("redirect_uri", CB),
+            ("code_verifier", VERIFIER),
+        ],
+        &[],
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let id_token = r.json()["id_token"].as_str().unwrap().to_owned();
+    let payload = id_token.split('.').nth(1).unwrap();
+    serde_json::from_slice(&common::authenticator::unb64(payload)).unwrap()
+}
+
+#[test]
+fn an_email_code_cannot_be_the_second_factor_while_it_also_signs_in() {
+    let h = Harness::new();
+    let r = h.api(
+        "PATCH",
+        "/api/sign-in-exp",
+        Some(json!({"mfa": {"factors": ["EmailVerificationCode"], "policy": "Mandatory"}})),
+    );
+    assert_eq!(
+        err(&r),
+        (
+            400,
+            "sign_in_experiences.email_verification_code_cannot_be_used_for_mfa".into()
+        ),
+        "{}",
+        r.text()
+    );
+}
+
+#[test]
+fn a_user_with_an_email_verifies_a_code_sent_there_as_the_second_factor() {
+    let h = Harness::new();
+    let r = h.api(
+        "PATCH",
+        "/api/sign-in-exp",
+        Some(json!({
+            "signIn": {"methods": [
+                {"identifier": "username", "password": true, "verificationCode": false, "isPasswordPrimary": true},
+                {"identifier": "email", "password": true, "verificationCode": false, "isPasswordPrimary": true}
+            ]},
+            "mfa": {"factors": ["EmailVerificationCode", "PhoneVerificationCode"], "policy": "PromptAtSignInAndSignUp"}
+        })),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = h.api(
+        "POST",
+        "/api/users",
+        Some(json!({"username": "gwen", "password": PASSWORD, "primaryEmail": "gwen@example.com"})),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let client = app(&h);
+
+    let jar = identified(&h, &client, "gwen");
+    let r = exp(&h, &jar, "POST", "/submit", None);
+    assert_eq!(
+        err(&r),
+        (403, "session.mfa.require_mfa_verification".into())
+    );
+    assert_eq!(
+        r.json()["data"]["availableFactors"],
+        json!(["EmailVerificationCode"])
+    );
+    // No phone on the account: nothing to send to, and nothing sent.
+    let r = exp(
+        &h,
+        &jar,
+        "POST",
+        "/verification/mfa-verification-code",
+        Some(json!({"identifierType": "phone"})),
+    );
+    assert_eq!(err(&r), (400, "guard.invalid_input".into()), "{}", r.text());
+
+    let r = exp(
+        &h,
+        &jar,
+        "POST",
+        "/verification/mfa-verification-code",
+        Some(json!({"identifierType": "email"})),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let vid = r.json()["verificationId"].clone();
+    let code = mailbox_code(&h, "gwen@example.com");
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let verify = |code: &str| {
+        exp(
+            &h,
+            &jar,
+            "POST",
+            "/verification/mfa-verification-code/verify",
+            Some(json!({"verificationId": vid, "code": code, "identifierType": "email"})),
+        )
+    };
+    assert_eq!(
+        err(&verify(wrong)),
+        (400, "verification_code.code_mismatch".into())
+    );
+    let r = exp(&h, &jar, "POST", "/submit", None);
+    assert_eq!(r.status, 403, "a wrong code verifies nothing");
+    let r = verify(&code);
+    assert_eq!(r.status, 200, "{}", r.text());
+    // Good once.
+    assert_ne!(verify(&code).status, 200);
+    let claims = claims_after_submit(&h, &jar, &client);
+    let amr: Vec<&str> = claims["amr"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        amr.contains(&"pwd") && amr.contains(&"otp") && amr.contains(&"mfa"),
+        "{amr:?}"
+    );
+}
