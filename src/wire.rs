@@ -192,6 +192,7 @@ pub fn failure_status(f: &Failure) -> StatusCode {
         | Failure::BackupCodeAlone
         | Failure::MfaNotSkippable => S::UNPROCESSABLE_ENTITY,
         Failure::IdentityConflict => S::CONFLICT,
+        Failure::NotForForgotPassword => S::BAD_REQUEST,
         Failure::InvalidTotp
         | Failure::WebAuthnFailed(_)
         | Failure::NoPasskey
@@ -310,6 +311,10 @@ impl From<Failure> for ApiError {
             Failure::WebAuthnFailed(why) => said("session.mfa.webauthn_verification_failed")
                 .with_data(json!({ "message": why })),
             Failure::NoPasskey => said("session.mfa.webauthn_verification_not_found"),
+            Failure::NotForForgotPassword => e(
+                "session.not_supported_for_forgot_password",
+                "MFA steps are not part of a password reset.".into(),
+            ),
             Failure::PasskeyPending => said("session.passkey_sign_in.pending_info_not_found"),
             Failure::IdentityConflict => said("session.identity_conflict"),
             Failure::MfaFactorNotEnabled => e(

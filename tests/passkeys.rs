@@ -530,3 +530,55 @@ fn forged_passkey_sign_ins_lock_that_passkey_not_the_users_second_factor_and_cer
     assert!(statuses[..20].iter().all(|s| *s == 200), "{statuses:?}");
     assert_eq!(statuses[20], 429);
 }
+
+#[test]
+fn the_interaction_shows_what_it_binds_mfa_can_be_turned_on_and_a_reset_has_no_mfa_steps() {
+    let h = Harness::new();
+    let client = setup(
+        &h,
+        json!({"mfa": {"factors": ["WebAuthn"], "policy": "PromptAtSignInAndSignUp"}}),
+    );
+    let jar = identified(&h, &client, "erin");
+    let passkey = register(&h, &jar, Alg::Es256);
+    assert_eq!(
+        exp(&h, &jar, "POST", "/profile/mfa/mfa-enabled", None).status,
+        204
+    );
+    let view = exp(&h, &jar, "GET", "/interaction", None).json();
+    assert_eq!(
+        view["mfa"]["webAuthn"][0]["credentialId"],
+        authn::b64(&passkey.id)
+    );
+    assert_eq!(view["mfa"]["mfaEnabled"], true);
+    let claims = submit_for_claims(&h, &jar, &client);
+    let sub = claims["sub"].as_str().unwrap();
+    let config = h
+        .api("GET", &format!("/api/users/{sub}/logto-configs"), None)
+        .json();
+    assert_eq!(config["mfa"]["enabled"], true, "{config}");
+
+    let reset = Jar::default();
+    h.follow(&reset, &auth(&client));
+    assert_eq!(
+        exp(
+            &h,
+            &reset,
+            "PUT",
+            "",
+            Some(json!({"interactionEvent": "ForgotPassword"}))
+        )
+        .status,
+        204
+    );
+    let r = exp(
+        &h,
+        &reset,
+        "POST",
+        "/verification/web-authn/registration",
+        None,
+    );
+    assert_eq!(
+        err(&r),
+        (400, "session.not_supported_for_forgot_password".into())
+    );
+}

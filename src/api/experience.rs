@@ -15,6 +15,39 @@ use crate::web::{self, cookies, Request, Response};
 use http::{Method, StatusCode};
 use serde_json::json;
 
+/// Logto's `mfa` of `GET /interaction`: what this interaction binds, enables and skips.
+fn mfa_view(c: &Current) -> serde_json::Value {
+    let m = &c.state.mfa;
+    let mut passkeys = Vec::new();
+    let mut view = serde_json::Map::new();
+    view.insert("mfaSkipped".into(), json!(m.skipped));
+    if m.enabled {
+        view.insert("mfaEnabled".into(), json!(true));
+    }
+    for id in &m.bind {
+        match c.state.verification(id) {
+            Ok(Verification::Totp { .. }) => {
+                view.insert("totp".into(), json!({"type": "Totp"}));
+            }
+            Ok(Verification::BackupCode { .. }) => {
+                view.insert("backupCode".into(), json!({"type": "BackupCode"}));
+            }
+            Ok(Verification::WebAuthn {
+                new_passkey: Some(p),
+                ..
+            }) => passkeys.push(json!({
+                "type": "WebAuthn", "credentialId": p.credential_id,
+                "transports": p.transports, "agent": p.agent,
+            })),
+            _ => {}
+        }
+    }
+    if !passkeys.is_empty() {
+        view.insert("webAuthn".into(), json!(passkeys));
+    }
+    serde_json::Value::Object(view)
+}
+
 // The bodies, read column by column (`input::object_body`), each with its fields.
 struct EventBody {
     interaction_event: Event,
@@ -205,6 +238,7 @@ pub async fn handle<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request) -> Result<R
                     "userId": c.state.user_id,
                     "profile": {"username": p.username, "primaryEmail": p.primary_email, "primaryPhone": p.primary_phone, "hasPassword": p.password_hash.is_some()},
                     "verificationRecords": verifications,
+                    "mfa": mfa_view(&c),
                 }),
             ));
         }
@@ -354,6 +388,10 @@ pub async fn handle<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request) -> Result<R
         ("/profile/mfa", &Method::POST) => {
             let b: BindMfaBody = object_body(&req, &["type", "verificationId"])?;
             factors::bind(ctx, &mut c, b.kind, &b.verification_id).await?;
+            web::empty(StatusCode::NO_CONTENT)
+        }
+        ("/profile/mfa/mfa-enabled", &Method::POST) => {
+            factors::enable(&mut c)?;
             web::empty(StatusCode::NO_CONTENT)
         }
         ("/profile/mfa/mfa-skipped", &Method::POST) => {

@@ -22,7 +22,7 @@ pub const FACTOR_POLICY: Policy = Policy::hourly(30);
 
 pub(super) fn user_of(c: &Current) -> Result<String, Failure> {
     if c.state.event().map_err(Failure::Step)? == Event::ForgotPassword {
-        return Err(Failure::Step(StepError::WrongEvent));
+        return Err(Failure::NotForForgotPassword);
     }
     c.state
         .user_id
@@ -427,6 +427,14 @@ pub(super) fn bindings(c: &Current) -> Vec<Factor> {
             _ => None,
         })
         .collect()
+}
+
+/// `POST /profile/mfa/mfa-enabled`: MFA on for the user (`logto_config.mfa.enabled`), with
+/// what is bound already, written at submit.
+pub fn enable(c: &mut Current) -> Result<(), Failure> {
+    user_of(c)?;
+    c.state.mfa.enabled = true;
+    Ok(())
 }
 
 /// `POST /profile/mfa/mfa-skipped`.

@@ -134,7 +134,7 @@ pub async fn clear<D: Db, K: Kv>(
     }
     let mut next = config;
     // Logto: a passkey bound for passkey sign-in alone does not turn MFA on.
-    if facts.binding.iter().any(|f| c.settings.mfa.enabled(*f)) {
+    if facts.binding.iter().any(|f| c.settings.mfa.enabled(*f)) || c.state.mfa.enabled {
         next.enabled = Some(true);
     }
     if c.state.mfa.skipped {

@@ -89,6 +89,8 @@ pub enum Failure {
     TotpAlreadyInUse,
     BackupCodeAlone,
     MfaNotSkippable,
+    /// MFA steps have no place in a password reset.
+    NotForForgotPassword,
     /// A WebAuthn response was refused; why (Logto's `data.message`).
     WebAuthnFailed(String),
     /// The user has no passkey to verify with.
@@ -171,6 +173,7 @@ impl Failure {
             Failure::WebAuthnFailed(_) | Failure::PasskeyPending => plain(Msg::PasskeyFailed),
             Failure::NoPasskey | Failure::IdentityConflict => plain(Msg::PasskeyUnknown),
             Failure::MfaFactorNotEnabled
+            | Failure::NotForForgotPassword
             | Failure::TotpAlreadyInUse
             | Failure::BackupCodeAlone
             | Failure::MfaNotSkippable => plain(Msg::MfaNotPossible),

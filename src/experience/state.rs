@@ -109,6 +109,8 @@ pub struct NewPasskey {
 pub struct MfaProgress {
     pub bind: Vec<String>,
     pub skipped: bool,
+    /// The user turned MFA on without binding now (Logto's `mfa-enabled`).
+    pub enabled: bool,
 }
 
 impl Verification {
@@ -184,6 +186,7 @@ mod read {
             Ok(MfaProgress {
                 bind: column_or_default(r, "bind")?,
                 skipped: column_or_default(r, "skipped")?,
+                enabled: column_or_default(r, "enabled")?,
             })
         }
     }
