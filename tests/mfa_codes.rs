@@ -189,3 +189,72 @@ fn a_user_with_an_email_verifies_a_code_sent_there_as_the_second_factor() {
         "{amr:?}"
     );
 }
+
+#[test]
+fn the_hosted_pages_send_a_code_to_the_users_email_and_take_it_as_the_second_factor() {
+    let h = Harness::new();
+    let r = h.api(
+        "PATCH",
+        "/api/sign-in-exp",
+        Some(json!({
+            "signIn": {"methods": [
+                {"identifier": "username", "password": true, "verificationCode": false, "isPasswordPrimary": true}
+            ]},
+            "mfa": {"factors": ["EmailVerificationCode"], "policy": "PromptAtSignInAndSignUp"}
+        })),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    h.api(
+        "POST",
+        "/api/users",
+        Some(json!({"username": "hal", "password": PASSWORD, "primaryEmail": "hal@example.com"})),
+    );
+    let client = app(&h);
+    let jar = Jar::default();
+    let cb: String = form_urlencoded::byte_serialize(CB.as_bytes()).collect();
+    h.follow(&jar, &format!("/oidc/auth?client_id={client}&redirect_uri={cb}&response_type=code&scope=openid&code_challenge={CHALLENGE}&code_challenge_method=S256"));
+    let r = h.sign_in(&jar, "hal", PASSWORD);
+    assert!(
+        r.text().contains(r#"action="/mfa/email/send""#),
+        "{}",
+        r.text()
+    );
+    let r = h.browse(
+        &jar,
+        "POST",
+        "/mfa/email/send",
+        Some(&[("_csrf", &csrf_of(&r.text()))]),
+    );
+    assert_eq!(r.header("location"), Some("/mfa/code"));
+    let r = h.follow(&jar, "/mfa/code");
+    assert!(r.text().contains("hal@example.com"), "{}", r.text());
+    let csrf = csrf_of(&r.text());
+    let code = mailbox_code(&h, "hal@example.com");
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let r = h.browse(
+        &jar,
+        "POST",
+        "/mfa/code",
+        Some(&[("_csrf", &csrf), ("code", wrong)]),
+    );
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(r.text().contains("id=\"form-error\""), "{}", r.text());
+    let r = h.browse(
+        &jar,
+        "POST",
+        "/mfa/code",
+        Some(&[("_csrf", &csrf_of(&r.text())), ("code", &code)]),
+    );
+    let r = match r.header("location") {
+        Some(l) if r.status == 303 && (l.starts_with('/') || l.starts_with(ORIGIN)) => {
+            h.follow(&jar, l)
+        }
+        _ => r,
+    };
+    assert!(
+        location_params(&r).contains_key("code"),
+        "{:?} {}",
+        r.header("location"),
+        r.text()
+    );
+}

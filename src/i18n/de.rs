@@ -70,6 +70,8 @@ pub fn text(m: Msg) -> &'static str {
         InvalidBackupCode => "Dieser Backup-Code stimmt nicht oder wurde schon benutzt.",
         PasskeyFailed => "Der Passkey konnte nicht bestätigt werden. Bitte versuche es noch einmal.",
         PasskeyUnknown => "Dieser Passkey gehört zu keinem Konto hier.",
+        MfaEmailCode => "Code an meine E-Mail senden",
+        MfaPhoneCode => "Code an mein Telefon senden",
         PasskeySignIn => "Mit einem Passkey anmelden",
         UsePasskey => "Passkey verwenden",
         BindPasskeyTitle => "Passkey erstellen",

@@ -70,6 +70,8 @@ pub fn text(m: Msg) -> &'static str {
         InvalidBackupCode => "That backup code is not right, or it was used already.",
         PasskeyFailed => "The passkey could not be verified. Please try again.",
         PasskeyUnknown => "This passkey does not belong to an account here.",
+        MfaEmailCode => "Send a code to my email",
+        MfaPhoneCode => "Send a code to my phone",
         PasskeySignIn => "Sign in with a passkey",
         UsePasskey => "Use your passkey",
         BindPasskeyTitle => "Create a passkey",

@@ -93,7 +93,7 @@ messages! {
     InvalidBackupCode, BindTotpTitle, BindTotpIntro, SecretKey, BackupCodesTitle, BackupCodesIntro,
     UseBackupCode, BackupCodeLabel, SkipForNow, SavedCodes, MfaNotPossible,
     // Passkeys
-    PasskeyFailed, PasskeyUnknown, PasskeySignIn, UsePasskey, BindPasskeyTitle, BindPasskeyIntro, CreatePasskey,
+    PasskeyFailed, PasskeyUnknown, MfaEmailCode, MfaPhoneCode, PasskeySignIn, UsePasskey, BindPasskeyTitle, BindPasskeyIntro, CreatePasskey,
     // Password rules
     PwTooShort, PwTooLong, PwCharacterTypes, PwRepetition, PwUserInfo, PwWord,
     // Consent and sign-out

@@ -6,10 +6,12 @@
 use super::forms::{self, current, failed, finish, form, language, page};
 use super::views;
 use crate::ctx::Ctx;
-use crate::experience::factors;
 use crate::experience::interaction::{self, Current};
+use crate::experience::state::Verification;
 use crate::experience::Failure;
+use crate::experience::{factors, mfa_codes};
 use crate::i18n::{Lang, Msg};
+use crate::identity::Channel;
 use crate::mfa::Factor;
 use crate::store::{Db, Kv};
 use crate::web::error::PageError;
@@ -34,6 +36,10 @@ pub enum Screen {
     Passkey,
     /// A passkey signed in (POST only, by the sign-in page's script).
     SignInPasskey,
+    /// Send a code to the user's primary email address or phone number (POST only).
+    SendCode(Channel),
+    /// The code that was sent.
+    Code,
 }
 
 impl Screen {
@@ -47,6 +53,9 @@ impl Screen {
             "/mfa/passkey/bind" => Screen::BindPasskey,
             "/mfa/passkey" => Screen::Passkey,
             "/sign-in/passkey" => Screen::SignInPasskey,
+            "/mfa/email/send" => Screen::SendCode(Channel::Email),
+            "/mfa/phone/send" => Screen::SendCode(Channel::Phone),
+            "/mfa/code" => Screen::Code,
             _ => return None,
         })
     }
@@ -60,20 +69,24 @@ impl Screen {
             Screen::BindPasskey => "/mfa/passkey/bind",
             Screen::Passkey => "/mfa/passkey",
             Screen::SignInPasskey => "/sign-in/passkey",
+            Screen::SendCode(Channel::Email) => "/mfa/email/send",
+            Screen::SendCode(Channel::Phone) => "/mfa/phone/send",
+            Screen::Code => "/mfa/code",
         }
     }
     /// Whether the screen has a page to `GET` (the others only take a post).
     pub fn has_page(self) -> bool {
-        !matches!(self, Screen::Skip | Screen::Passkey | Screen::SignInPasskey)
+        !matches!(
+            self,
+            Screen::Skip | Screen::Passkey | Screen::SignInPasskey | Screen::SendCode(_)
+        )
     }
 }
 
 /// Where a submit that stopped for MFA goes next, if it did.
 pub fn next_screen(f: &Failure) -> Option<&'static str> {
     match f {
-        Failure::MfaRequired(have)
-            if have.contains(&Factor::Totp) || have.contains(&Factor::WebAuthn) =>
-        {
+        Failure::MfaRequired(have) if have.iter().any(|f| *f != Factor::BackupCode) => {
             Some("/mfa/verify")
         }
         Failure::MfaRequired(_) => Some("/mfa/backup-code"),
@@ -107,9 +120,20 @@ async fn render<D: Db, K: Kv>(
         interaction::save(ctx, c).await?;
     }
     let have = match screen {
-        Screen::Verify | Screen::Skip | Screen::Passkey => factors::bound_factors(ctx, c).await?,
+        Screen::Verify | Screen::Skip | Screen::Passkey | Screen::SendCode(_) => {
+            factors::bound_factors(ctx, c).await?
+        }
         _ => Vec::new(),
     };
+    // The code this screen waits for, and where it went.
+    let sent_to = c
+        .state
+        .pending
+        .as_deref()
+        .and_then(|id| match c.state.verification(id) {
+            Ok(Verification::MfaCode { identifier, .. }) => Some(identifier.clone()),
+            _ => None,
+        });
     let passkey = |mode, action, label| views::PasskeyUi {
         mode,
         action,
@@ -135,17 +159,35 @@ async fn render<D: Db, K: Kv>(
         )
     };
     let page = match screen {
-        Screen::Verify | Screen::Skip | Screen::Passkey | Screen::SignInPasskey => {
+        Screen::Verify
+        | Screen::Skip
+        | Screen::Passkey
+        | Screen::SignInPasskey
+        | Screen::SendCode(_) => {
             let mut links = Vec::new();
             if have.contains(&Factor::BackupCode) {
                 links.push(("/mfa/backup-code", lang.t(Msg::UseBackupCode)));
             }
             let by_app = have.contains(&Factor::Totp);
+            let mut posts = Vec::new();
+            if have.contains(&Factor::EmailVerificationCode) {
+                posts.push((
+                    Screen::SendCode(Channel::Email).action(),
+                    lang.t(Msg::MfaEmailCode),
+                ));
+            }
+            if have.contains(&Factor::PhoneVerificationCode) {
+                posts.push((
+                    Screen::SendCode(Channel::Phone).action(),
+                    lang.t(Msg::MfaPhoneCode),
+                ));
+            }
             views::FieldsPage {
                 extra: views::Extra {
                     passkey: have
                         .contains(&Factor::WebAuthn)
                         .then(|| passkey("verify", Screen::Passkey.action(), Msg::UsePasskey)),
+                    posts,
                     ..views::Extra::default()
                 },
                 heading: lang.t(Msg::MfaVerifyTitle),
@@ -161,6 +203,20 @@ async fn render<D: Db, K: Kv>(
                 links,
             }
         }
+        Screen::Code => views::FieldsPage {
+            extra: views::Extra::default(),
+            heading: lang.t(Msg::MfaVerifyTitle),
+            intro: Some(
+                sent_to
+                    .map(|to| lang.fill(Msg::VerifyIntro, &[("to", &to)]))
+                    .ok_or(Failure::NeedsVerification)?,
+            ),
+            notice: None,
+            action: Screen::Code.action(),
+            fields: vec![code_field(Msg::Code)],
+            button: lang.t(Msg::Continue),
+            links: vec![("/mfa/verify", lang.t(Msg::MfaVerifyTitle))],
+        },
         Screen::BindPasskey => views::FieldsPage {
             extra: views::Extra {
                 passkey: Some(passkey(
@@ -287,6 +343,16 @@ pub async fn submit<D: Db, K: Kv>(
             Screen::BindPasskey => factors::bind(ctx, &mut c, Factor::WebAuthn, &vid).await?,
             Screen::SignInPasskey => {
                 crate::experience::submit::identify(ctx, &mut c, Some(&vid)).await?;
+            }
+            Screen::SendCode(channel) => {
+                let id = mfa_codes::send(ctx, &mut c, channel, lang, forms::ip(req)).await?;
+                c.state.pending = Some(id);
+                interaction::save(ctx, &c).await?;
+                return Ok(web::redirect(Screen::Code.action()));
+            }
+            Screen::Code => {
+                let id = c.state.pending.clone().ok_or(Failure::NeedsVerification)?;
+                mfa_codes::verify(ctx, &mut c, &id, &code, forms::ip(req)).await?;
             }
         }
         let agreed = c.state.agreed_terms;

@@ -313,6 +313,8 @@ pub struct Extra<'a> {
     pub codes: Vec<String>,
     pub skip: Option<(&'a str, &'a str)>,
     pub passkey: Option<PasskeyUi<'a>>,
+    /// Other steps, each a button that posts to its action (e.g. send a code).
+    pub posts: Vec<(&'a str, &'a str)>,
 }
 
 pub struct FieldsPage<'a> {
