@@ -188,6 +188,7 @@ pub fn failure_status(f: &Failure) -> StatusCode {
         Failure::SecondProof { .. } | Failure::MfaRequired(_) => S::FORBIDDEN,
         Failure::MissingMfa { .. }
         | Failure::BackupCodeRequired
+        | Failure::SuggestMfa(_)
         | Failure::TotpAlreadyInUse
         | Failure::BackupCodeAlone
         | Failure::MfaNotSkippable => S::UNPROCESSABLE_ENTITY,
@@ -306,6 +307,12 @@ impl From<Failure> for ApiError {
                 e("user.missing_mfa", "Bind an MFA factor first.".into()).with_data(data)
             }
             Failure::BackupCodeRequired => said("session.mfa.backup_code_required"),
+            Failure::SuggestMfa(available) => {
+                e("user.suggest_mfa", "Add a second factor, or skip.".into()).with_data(json!({
+                    "availableFactors": available.iter().map(|x| x.as_str()).collect::<Vec<_>>(),
+                    "skippable": true,
+                }))
+            }
             Failure::InvalidTotp => said("session.mfa.invalid_totp_code"),
             Failure::InvalidBackupCode => said("session.mfa.invalid_backup_code"),
             Failure::WebAuthnFailed(why) => said("session.mfa.webauthn_verification_failed")

@@ -274,6 +274,15 @@ fn a_prompting_policy_lets_the_user_skip_and_remembers_it() {
     let client = setup(&h, "PromptAtSignInAndSignUp");
     let jar = identified(&h, &client);
     let r = exp(&h, &jar, "POST", "/submit", None);
+    // Logto's order: MFA is suggested first; turned on, the factor is asked for.
+    assert_eq!(err(&r), (422, "user.suggest_mfa".into()));
+    assert_eq!(r.json()["data"]["skippable"], true);
+    assert_eq!(r.json()["data"]["availableFactors"], json!(["Totp"]));
+    assert_eq!(
+        exp(&h, &jar, "POST", "/profile/mfa/mfa-enabled", None).status,
+        204
+    );
+    let r = exp(&h, &jar, "POST", "/submit", None);
     assert_eq!(err(&r), (422, "user.missing_mfa".into()));
     assert_eq!(r.json()["data"]["skippable"], true);
     assert_eq!(

@@ -58,6 +58,7 @@ pub async fn clear<D: Db, K: Kv>(
         skipped: c.state.mfa.skipped || config.skipped,
         config: config.clone(),
         registering,
+        turned_on: c.state.mfa.enabled,
     };
     match mfa::gate(&c.settings.mfa, &facts) {
         Gate::Pass => {}
@@ -72,6 +73,7 @@ pub async fn clear<D: Db, K: Kv>(
             })
         }
         Gate::BackupCodeRequired => return Err(Failure::BackupCodeRequired),
+        Gate::Suggest(available) => return Err(Failure::SuggestMfa(available)),
     }
     let mut statements = Vec::new();
     for id in &c.state.mfa.bind {

@@ -83,6 +83,8 @@ pub enum Failure {
         skippable: bool,
     },
     BackupCodeRequired,
+    /// A prompting policy offers MFA: bind one of these, turn it on, or skip.
+    SuggestMfa(Vec<crate::mfa::Factor>),
     InvalidTotp,
     InvalidBackupCode,
     MfaFactorNotEnabled,
@@ -166,7 +168,7 @@ impl Failure {
             Failure::TooLong => plain(Msg::TooLong),
             Failure::SecondProof { .. } => plain(Msg::UnlockIntro),
             Failure::MfaRequired(_) => plain(Msg::MfaVerifyIntro),
-            Failure::MissingMfa { .. } => plain(Msg::BindTotpIntro),
+            Failure::MissingMfa { .. } | Failure::SuggestMfa(_) => plain(Msg::BindTotpIntro),
             Failure::BackupCodeRequired => plain(Msg::BackupCodesIntro),
             Failure::InvalidTotp => plain(Msg::InvalidTotp),
             Failure::InvalidBackupCode => plain(Msg::InvalidBackupCode),

@@ -179,6 +179,8 @@ pub struct Facts {
     pub skipped: bool,
     pub config: UserMfaConfig,
     pub registering: bool,
+    /// The user turned MFA on in this interaction (`mfa-enabled`).
+    pub turned_on: bool,
 }
 
 /// The gate's answer, Logto's order of checks at submit (`classes/mfa.ts`).
@@ -194,6 +196,9 @@ pub enum Gate {
     },
     /// 422 `session.mfa.backup_code_required`.
     BackupCodeRequired,
+    /// 422 `user.suggest_mfa`: a prompting policy offers MFA (bind one of these, turn it on,
+    /// or skip).
+    Suggest(Vec<Factor>),
 }
 
 /// Decides what must happen before a session starts.
@@ -212,17 +217,27 @@ pub fn gate(settings: &MfaSettings, f: &Facts) -> Gate {
     if f.registering && policy == Policy::PromptOnlyAtSignIn {
         return Gate::Pass;
     }
+    let available: Vec<Factor> = enabled
+        .iter()
+        .copied()
+        .filter(|x| *x != Factor::BackupCode)
+        .collect();
+    // 4. A prompting policy suggests MFA to a user who has not turned it on nor skipped it
+    //    (a user from before `enabled` existed counts as on when a factor is bound).
+    let on = f.config.enabled == Some(true)
+        || f.turned_on
+        || !f.binding.is_empty()
+        || (f.config.enabled.is_none() && !f.bound.is_empty());
+    if policy.skippable() && !f.skipped && !on {
+        return Gate::Suggest(available);
+    }
+    // 5. What the policy requires.
     let has_main = |list: &[Factor]| list.iter().any(|x| *x != Factor::BackupCode);
     let fulfilled = has_main(&f.bound) || has_main(&f.binding);
     if !fulfilled {
         if policy.skippable() && f.skipped {
             return Gate::Pass;
         }
-        let available: Vec<Factor> = enabled
-            .iter()
-            .copied()
-            .filter(|x| *x != Factor::BackupCode)
-            .collect();
         return Gate::Bind {
             available,
             skippable: policy.skippable(),
@@ -290,10 +305,18 @@ mod tests {
     }
 
     #[test]
-    fn a_prompting_policy_can_be_skipped_and_prompt_only_at_sign_in_spares_registration() {
+    fn a_prompting_policy_suggests_then_asks_to_bind_can_be_skipped_and_spares_registration() {
         let s = settings(Policy::PromptAtSignInAndSignUp, &[Factor::Totp]);
         assert_eq!(
             gate(&s, &Facts::default()),
+            Gate::Suggest(vec![Factor::Totp])
+        );
+        let turned_on = Facts {
+            turned_on: true,
+            ..Facts::default()
+        };
+        assert_eq!(
+            gate(&s, &turned_on),
             Gate::Bind {
                 available: vec![Factor::Totp],
                 skippable: true

@@ -90,10 +90,12 @@ pub fn next_screen(f: &Failure) -> Option<&'static str> {
             Some("/mfa/verify")
         }
         Failure::MfaRequired(_) => Some("/mfa/backup-code"),
-        Failure::MissingMfa { available, .. } if !available.contains(&Factor::Totp) => {
+        Failure::MissingMfa { available, .. } | Failure::SuggestMfa(available)
+            if !available.contains(&Factor::Totp) =>
+        {
             Some("/mfa/passkey/bind")
         }
-        Failure::MissingMfa { .. } => Some("/mfa/totp/bind"),
+        Failure::MissingMfa { .. } | Failure::SuggestMfa(_) => Some("/mfa/totp/bind"),
         Failure::BackupCodeRequired => Some("/mfa/backup-codes"),
         _ => None,
     }

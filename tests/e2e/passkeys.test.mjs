@@ -123,7 +123,7 @@ for (const alg of ['ES256', 'RS256', 'EdDSA']) {
     // Bind: the prompting policy asks for a factor after the password.
     await passwordSignIn(ui, username);
     let r = await ui.call('POST', '/api/experience/submit');
-    assert.equal(r.body.code, 'user.missing_mfa', JSON.stringify(r.body));
+    assert.equal(r.body.code, 'user.suggest_mfa', JSON.stringify(r.body));
     const reg = await ui.call('POST', '/api/experience/verification/web-authn/registration');
     assert.equal(reg.status, 200, JSON.stringify(reg.body));
     assert.equal(reg.body.registrationOptions.rp.id, new URL(ISSUER).hostname);
