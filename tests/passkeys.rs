@@ -582,3 +582,33 @@ fn the_interaction_shows_what_it_binds_mfa_can_be_turned_on_and_a_reset_has_no_m
         (400, "session.not_supported_for_forgot_password".into())
     );
 }
+
+#[test]
+fn the_binding_pages_let_the_user_choose_between_an_authenticator_app_and_a_passkey() {
+    let h = Harness::new();
+    let client = setup(
+        &h,
+        json!({"mfa": {"factors": ["Totp", "WebAuthn"], "policy": "Mandatory"}}),
+    );
+    let jar = Jar::default();
+    h.follow(&jar, &auth(&client));
+    let r = h.sign_in(&jar, "erin", PASSWORD);
+    assert!(
+        r.text().contains("Set up an authenticator app"),
+        "{}",
+        r.text()
+    );
+    assert!(
+        r.text().contains(r#"href="/mfa/passkey/bind""#),
+        "{}",
+        r.text()
+    );
+    let r = h.follow(&jar, "/mfa/passkey/bind");
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(r.text().contains(r#"id="passkey-button""#), "{}", r.text());
+    assert!(
+        r.text().contains(r#"href="/mfa/totp/bind""#),
+        "{}",
+        r.text()
+    );
+}

@@ -235,7 +235,14 @@ async fn render<D: Db, K: Kv>(
             action: Screen::BindPasskey.action(),
             fields: Vec::new(),
             button: lang.t(Msg::Continue),
-            links: vec![],
+            // The other factor to choose, when there is one.
+            links: c
+                .settings
+                .mfa
+                .enabled(Factor::Totp)
+                .then(|| (Screen::BindTotp.action(), lang.t(Msg::BindTotpTitle)))
+                .into_iter()
+                .collect(),
         },
         Screen::BackupCode => views::FieldsPage {
             extra: views::Extra::default(),
@@ -269,7 +276,13 @@ async fn render<D: Db, K: Kv>(
                 action: Screen::BindTotp.action(),
                 fields: vec![code_field(Msg::TotpCodeLabel)],
                 button: lang.t(Msg::Continue),
-                links: vec![],
+                links: c
+                    .settings
+                    .mfa
+                    .enabled(Factor::WebAuthn)
+                    .then(|| (Screen::BindPasskey.action(), lang.t(Msg::CreatePasskey)))
+                    .into_iter()
+                    .collect(),
             }
         }
         Screen::BackupCodes => {
