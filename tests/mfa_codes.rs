@@ -62,29 +62,6 @@ fn identified(h: &Harness, client: &str, username: &str) -> Jar {
     jar
 }
 
-fn claims_after_submit(h: &Harness, jar: &Jar, client: &str) -> Value {
-    let r = exp(h, jar, "POST", "/submit", None);
-    assert_eq!(r.status, 200, "{}", r.text());
-    let to = r.json()["redirectTo"].as_str().unwrap().to_owned();
-    let r = h.follow(jar, to.strip_prefix(ORIGIN).unwrap());
-    let code = location_params(&r)["code"].clone();
-    let r = h.form(
-        "/oidc/token",
-        &[
-            ("grant_type", "authorization_code"),
-            ("client_id", client),
-            ("code", &code),
-            ("redirect_uri", CB),
-            ("code_verifier", VERIFIER),
-        ],
-        &[],
-    );
-    assert_eq!(r.status, 200, "{}", r.text());
-    let id_token = r.json()["id_token"].as_str().unwrap().to_owned();
-    let payload = id_token.split('.').nth(1).unwrap();
-    serde_json::from_slice(&common::authenticator::unb64(payload)).unwrap()
-}
-
 #[test]
 fn an_email_code_cannot_be_the_second_factor_while_it_also_signs_in() {
     let h = Harness::new();
@@ -177,7 +154,7 @@ fn a_user_with_an_email_verifies_a_code_sent_there_as_the_second_factor() {
     assert_eq!(r.status, 200, "{}", r.text());
     // Good once.
     assert_ne!(verify(&code).status, 200);
-    let claims = claims_after_submit(&h, &jar, &client);
+    let claims = claims_after_submit(&h, &jar, (&client, CB, VERIFIER));
     let amr: Vec<&str> = claims["amr"]
         .as_array()
         .unwrap()

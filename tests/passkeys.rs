@@ -119,26 +119,7 @@ fn register(h: &Harness, jar: &Jar, alg: Alg) -> Passkey {
 
 /// Submits and follows to the app; the ID token's claims.
 fn submit_for_claims(h: &Harness, jar: &Jar, client: &str) -> Value {
-    let r = exp(h, jar, "POST", "/submit", None);
-    assert_eq!(r.status, 200, "{}", r.text());
-    let to = r.json()["redirectTo"].as_str().unwrap().to_owned();
-    let r = h.follow(jar, to.strip_prefix(ORIGIN).unwrap());
-    let code = location_params(&r)["code"].clone();
-    let r = h.form(
-        "/oidc/token",
-        &[
-            ("grant_type", "authorization_code"),
-            ("client_id", client),
-            ("code", &code),
-            ("redirect_uri", CB),
-            ("code_verifier", VERIFIER),
-        ],
-        &[],
-    );
-    assert_eq!(r.status, 200, "{}", r.text());
-    let id_token = r.json()["id_token"].as_str().unwrap().to_owned();
-    let payload = id_token.split('.').nth(1).unwrap();
-    serde_json::from_slice(&authn::unb64(payload)).unwrap()
+    claims_after_submit(h, jar, (client, CB, VERIFIER))
 }
 
 fn amr(claims: &Value) -> Vec<String> {

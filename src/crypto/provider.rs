@@ -185,19 +185,11 @@ impl PlatformCrypto for RustCrypto {
         signature: &'a [u8],
     ) -> LocalFuture<'a, Result<bool, CryptoError>> {
         Box::pin(async move {
-            use p256::ecdsa::signature::Verifier;
-            use p256::ecdsa::{Signature, VerifyingKey};
             let (x, y) = key
                 .coordinates()
                 .ok_or_else(|| CryptoError::Operation("not a P-256 public key".into()))?;
-            let point = p256::EncodedPoint::from_affine_coordinates(&x.into(), &y.into(), false);
-            let Ok(vk) = VerifyingKey::from_encoded_point(&point) else {
-                return Err(CryptoError::Operation("not a point on P-256".into()));
-            };
-            let Ok(sig) = Signature::from_slice(signature) else {
-                return Ok(false);
-            };
-            Ok(vk.verify(message, &sig).is_ok())
+            self.verify_key(&PublicKey::Es256 { x, y }, message, signature)
+                .await
         })
     }
 

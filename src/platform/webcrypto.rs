@@ -103,6 +103,26 @@ async fn import_as(jwk: Object, params: Object, usage: &str) -> Result<JsValue, 
     .await
 }
 
+/// `crypto.subtle.verify`: whether `signature` is `key`'s over `message`.
+async fn verify_with(
+    params: Object,
+    key: JsValue,
+    message: &[u8],
+    signature: &[u8],
+) -> Result<bool, CryptoError> {
+    let ok = call(
+        "verify",
+        &[
+            params.into(),
+            key,
+            Uint8Array::from(signature).into(),
+            Uint8Array::from(message).into(),
+        ],
+    )
+    .await?;
+    Ok(ok.as_bool() == Some(true))
+}
+
 /// A WebAuthn public key as a JWK, with its import and verify parameters.
 fn webauthn_key(key: &PublicKey) -> Result<(Object, Object, Object), CryptoError> {
     let j = Object::new();
@@ -295,17 +315,7 @@ impl PlatformCrypto for WebCrypto {
                     k
                 }
             };
-            let ok = call(
-                "verify",
-                &[
-                    sign_params()?.into(),
-                    crypto_key,
-                    Uint8Array::from(signature).into(),
-                    Uint8Array::from(message).into(),
-                ],
-            )
-            .await?;
-            Ok(ok.as_bool() == Some(true))
+            verify_with(sign_params()?, crypto_key, message, signature).await
         })
     }
 
@@ -318,17 +328,7 @@ impl PlatformCrypto for WebCrypto {
         Box::pin(async move {
             let (jwk, import, verify) = webauthn_key(key)?;
             let crypto_key = import_as(jwk, import, "verify").await?;
-            let ok = call(
-                "verify",
-                &[
-                    verify.into(),
-                    crypto_key,
-                    Uint8Array::from(signature).into(),
-                    Uint8Array::from(message).into(),
-                ],
-            )
-            .await?;
-            Ok(ok.as_bool() == Some(true))
+            verify_with(verify, crypto_key, message, signature).await
         })
     }
 }

@@ -317,3 +317,32 @@ pub fn mailbox_code(h: &Harness, to: &str) -> String {
         .expect("a 6-digit code")
         .to_owned()
 }
+
+/// Submits the Experience API interaction of `jar`, follows to the app's `redirect_uri` and
+/// exchanges the code (PKCE `verifier`): the ID token's claims.
+pub fn claims_after_submit(
+    h: &Harness,
+    jar: &Jar,
+    (client, redirect_uri, verifier): (&str, &str, &str),
+) -> Value {
+    let r = exp(h, jar, "POST", "/submit", None);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let to = r.json()["redirectTo"].as_str().unwrap().to_owned();
+    let r = h.follow(jar, to.strip_prefix(ORIGIN).unwrap());
+    let code = location_params(&r)["code"].clone();
+    let r = h.form(
+        "/oidc/token",
+        &[
+            ("grant_type", "authorization_code"),
+            ("client_id", client),
+            ("code", &code),
+            ("redirect_uri", redirect_uri),
+            ("code_verifier", verifier),
+        ],
+        &[],
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let id_token = r.json()["id_token"].as_str().unwrap().to_owned();
+    let payload = id_token.split('.').nth(1).unwrap();
+    serde_json::from_slice(&authenticator::unb64(payload)).unwrap()
+}
