@@ -148,6 +148,23 @@ fn a_user_with_an_email_verifies_a_code_sent_there_as_the_second_factor() {
         err(&verify(wrong)),
         (400, "verification_code.code_mismatch".into())
     );
+    // The sign-in code route does not check a second factor's code (it would skip the
+    // factor's lockout).
+    let r = exp(
+        &h,
+        &jar,
+        "POST",
+        "/verification/verification-code/verify",
+        Some(
+            json!({"identifier": {"type": "email", "value": "gwen@example.com"}, "verificationId": vid, "code": code}),
+        ),
+    );
+    assert_eq!(
+        err(&r),
+        (404, "session.verification_session_not_found".into()),
+        "{}",
+        r.text()
+    );
     let r = exp(&h, &jar, "POST", "/submit", None);
     assert_eq!(r.status, 403, "a wrong code verifies nothing");
     let r = verify(&code);
@@ -204,7 +221,9 @@ fn the_hosted_pages_send_a_code_to_the_users_email_and_take_it_as_the_second_fac
     );
     assert_eq!(r.header("location"), Some("/mfa/code"));
     let r = h.follow(&jar, "/mfa/code");
-    assert!(r.text().contains("hal@example.com"), "{}", r.text());
+    // Only a password is proven so far: the address is shown masked.
+    assert!(r.text().contains("h***@example.com"), "{}", r.text());
+    assert!(!r.text().contains("hal@example.com"), "{}", r.text());
     let csrf = csrf_of(&r.text());
     let code = mailbox_code(&h, "hal@example.com");
     let wrong = if code == "000000" { "111111" } else { "000000" };

@@ -156,11 +156,24 @@ pub(super) async fn store_and_send<D: Db, K: Kv>(
     Ok(messages::send(ctx, channel, value, usage, lang, &code).await?)
 }
 
-/// `POST /experience/verification/verification-code/verify`.
+/// `POST /experience/verification/verification-code/verify`: a code sent to an identifier
+/// (never a second factor's: those go through `mfa_codes::verify`, which counts against the
+/// user's factor lockout too).
 pub async fn verify<D: Db, K: Kv>(
     ctx: &Ctx<'_, D, K>,
     c: &mut Current,
     verification_id: &str,
+    code: &str,
+    ip: Option<&str>,
+) -> Result<(), Failure> {
+    check(ctx, c, (verification_id, false), code, ip).await
+}
+
+/// Checks the code of verification `id`; an MFA code's only with `mfa`.
+pub(super) async fn check<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    c: &mut Current,
+    (verification_id, mfa): (&str, bool),
     code: &str,
     ip: Option<&str>,
 ) -> Result<(), Failure> {
@@ -169,9 +182,8 @@ pub async fn verify<D: Db, K: Kv>(
         .verification(verification_id)
         .map_err(Failure::Step)?
     {
-        Verification::Code { identifier, .. } | Verification::MfaCode { identifier, .. } => {
-            (identifier.clone(), true)
-        }
+        Verification::Code { identifier, .. } => (identifier.clone(), true),
+        Verification::MfaCode { identifier, .. } if mfa => (identifier.clone(), true),
         Verification::Unlock {
             identifier, person, ..
         } => (

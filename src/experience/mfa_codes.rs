@@ -81,7 +81,7 @@ pub async fn verify<D: Db, K: Kv>(
         Ok(Verification::MfaCode { user_id: owner, .. }) if *owner == user_id => {}
         _ => return Err(Failure::Step(StepError::UnknownVerification)),
     }
-    match super::codes::verify(ctx, c, verification_id, code, ip).await {
+    match super::codes::check(ctx, c, (verification_id, true), code, ip).await {
         Err(Failure::WrongCode) => {
             crate::store::throttle::record_failure(ctx.db, &key, factors::FACTOR_POLICY, ctx.now())
                 .await?;

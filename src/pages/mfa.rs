@@ -91,11 +91,15 @@ pub fn next_screen(f: &Failure) -> Option<&'static str> {
         }
         Failure::MfaRequired(_) => Some("/mfa/backup-code"),
         Failure::MissingMfa { available, .. } | Failure::SuggestMfa(available)
-            if !available.contains(&Factor::Totp) =>
+            if available.contains(&Factor::Totp) =>
+        {
+            Some("/mfa/totp/bind")
+        }
+        Failure::MissingMfa { available, .. } | Failure::SuggestMfa(available)
+            if available.contains(&Factor::WebAuthn) =>
         {
             Some("/mfa/passkey/bind")
         }
-        Failure::MissingMfa { .. } | Failure::SuggestMfa(_) => Some("/mfa/totp/bind"),
         Failure::BackupCodeRequired => Some("/mfa/backup-codes"),
         _ => None,
     }
@@ -210,7 +214,7 @@ async fn render<D: Db, K: Kv>(
             heading: lang.t(Msg::MfaVerifyTitle),
             intro: Some(
                 sent_to
-                    .map(|to| lang.fill(Msg::VerifyIntro, &[("to", &to)]))
+                    .map(|to| lang.fill(Msg::VerifyIntro, &[("to", &masked(&to))]))
                     .ok_or(Failure::NeedsVerification)?,
             ),
             notice: None,
@@ -395,5 +399,21 @@ pub async fn submit<D: Db, K: Kv>(
                 }
             }
         },
+    }
+}
+
+/// An address shown to someone who has proven only a password: `a***@example.com`,
+/// `***1234` (Logto's `maskedIdentifiers`).
+fn masked(address: &str) -> String {
+    match address.split_once('@') {
+        Some((local, domain)) => {
+            let first: String = local.chars().take(1).collect();
+            format!("{first}***@{domain}")
+        }
+        None => {
+            let digits: Vec<char> = address.chars().collect();
+            let tail: String = digits.iter().skip(digits.len().saturating_sub(4)).collect();
+            format!("***{tail}")
+        }
     }
 }

@@ -124,9 +124,8 @@ pub fn html(status: StatusCode, body: String) -> Response {
         ))
         .ok()
     });
-    if let Some(v) = csp {
-        h.insert("content-security-policy", v.clone());
-    }
+    let fallback = HeaderValue::from_static("default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data: https:; frame-ancestors 'none'");
+    h.insert("content-security-policy", csp.clone().unwrap_or(fallback));
     res
 }
 
