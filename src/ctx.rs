@@ -57,6 +57,13 @@ impl<'a, D: Db, K: Kv> Ctx<'a, D, K> {
     pub fn now(&self) -> i64 {
         self.now_ms.div_euclid(1000)
     }
+    /// The provider's public host (of `origin`): the WebAuthn relying party, the TOTP issuer.
+    pub fn host(&self) -> Option<String> {
+        url::Url::parse(&self.origin)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned))
+    }
+
     pub fn issuer(&self) -> String {
         format!("{}/oidc", self.origin)
     }

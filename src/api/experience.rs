@@ -15,6 +15,14 @@ use crate::web::{self, cookies, Request, Response};
 use http::{Method, StatusCode};
 use serde_json::json;
 
+/// A WebAuthn ceremony begun: `{verificationId, <key>: options}`.
+fn ceremony(c: Ceremony, key: &str) -> Response {
+    let mut body = serde_json::Map::new();
+    body.insert("verificationId".into(), json!(c.verification_id));
+    body.insert(key.into(), c.options);
+    web::json(StatusCode::OK, &serde_json::Value::Object(body))
+}
+
 /// Logto's `mfa` of `GET /interaction`: what this interaction binds, enables and skips.
 fn mfa_view(c: &Current) -> serde_json::Value {
     let m = &c.state.mfa;
@@ -294,13 +302,9 @@ pub async fn handle<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request) -> Result<R
             return Ok(web::json(StatusCode::OK, &json!({ "verificationId": id })));
         }
         ("/verification/web-authn/registration", &Method::POST) => {
-            let Ceremony {
-                verification_id,
-                options,
-            } = passkeys::registration(ctx, &c).await?;
-            return Ok(web::json(
-                StatusCode::OK,
-                &json!({"verificationId": verification_id, "registrationOptions": options}),
+            return Ok(ceremony(
+                passkeys::registration(ctx, &c).await?,
+                "registrationOptions",
             ));
         }
         ("/verification/web-authn/registration/verify", &Method::POST) => {
@@ -312,13 +316,9 @@ pub async fn handle<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request) -> Result<R
             return Ok(web::json(StatusCode::OK, &json!({ "verificationId": id })));
         }
         ("/verification/web-authn/authentication", &Method::POST) => {
-            let Ceremony {
-                verification_id,
-                options,
-            } = passkeys::authentication(ctx, &c).await?;
-            return Ok(web::json(
-                StatusCode::OK,
-                &json!({"verificationId": verification_id, "authenticationOptions": options}),
+            return Ok(ceremony(
+                passkeys::authentication(ctx, &c).await?,
+                "authenticationOptions",
             ));
         }
         ("/verification/web-authn/authentication/verify", &Method::POST) => {
@@ -329,25 +329,17 @@ pub async fn handle<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request) -> Result<R
             return Ok(web::json(StatusCode::OK, &json!({ "verificationId": id })));
         }
         ("/preflight/sign-in-passkey/authentication", &Method::POST) => {
-            let Ceremony {
-                verification_id,
-                options,
-            } = passkeys::sign_in_options(ctx, &c).await?;
-            return Ok(web::json(
-                StatusCode::OK,
-                &json!({"verificationId": verification_id, "authenticationOptions": options}),
+            return Ok(ceremony(
+                passkeys::sign_in_options(ctx, &c).await?,
+                "authenticationOptions",
             ));
         }
         ("/verification/sign-in-passkey/authentication", &Method::POST) => {
             let b: PasskeyForBody = object_body(&req, &["identifier"])?;
-            let Ceremony {
-                verification_id,
-                options,
-            } = passkeys::sign_in_options_for(ctx, &c, b.identifier.kind, &b.identifier.value)
-                .await?;
-            return Ok(web::json(
-                StatusCode::OK,
-                &json!({"verificationId": verification_id, "authenticationOptions": options}),
+            return Ok(ceremony(
+                passkeys::sign_in_options_for(ctx, &c, b.identifier.kind, &b.identifier.value)
+                    .await?,
+                "authenticationOptions",
             ));
         }
         ("/verification/sign-in-passkey/authentication/verify", &Method::POST) => {

@@ -197,7 +197,7 @@ pub async fn totp_secret<D: Db, K: Kv>(
         Some((id, s)) => (id, s, false),
         None => (random::id()?, totp::new_secret()?.1, true),
     };
-    let qr_data_url = mfa::qr_code(&ctx.origin, &user.label(), &secret);
+    let qr_data_url = mfa::qr_code(ctx.host(), &user.label(), &secret);
     if fresh {
         c.state.add(Verification::Totp {
             id: id.clone(),

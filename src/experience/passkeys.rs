@@ -32,10 +32,7 @@ pub struct Ceremony {
 
 /// The relying-party id: the provider's public host.
 pub fn rp_id<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>) -> String {
-    url::Url::parse(&ctx.origin)
-        .ok()
-        .and_then(|u| u.host_str().map(str::to_owned))
-        .unwrap_or_default()
+    ctx.host().unwrap_or_default()
 }
 
 fn credential(row: &PasskeyRow) -> Credential {
@@ -43,7 +40,7 @@ fn credential(row: &PasskeyRow) -> Credential {
         id: row.credential_id.clone(),
         public_key: row.public_key.clone(),
         counter: row.counter,
-        transports: crate::store::oidc::from_json(&row.transports).unwrap_or_default(),
+        transports: crate::store::from_json(&row.transports).unwrap_or_default(),
     }
 }
 
@@ -238,11 +235,15 @@ pub async fn authentication_verify<D: Db, K: Kv>(
     .await?
     .filter(|x| x.user_id.as_deref() == Some(user_id.as_str()))
     .ok_or(Failure::Step(StepError::UnknownVerification))?;
+    let (row, handle) = passkey_of(ctx, payload).await?;
+    if row.user_id != user_id {
+        return Err(Failure::IdentityConflict);
+    }
     let amr = assert(
         ctx,
         payload,
         &consumed.challenge,
-        (Some(&user_id), false),
+        (&row, handle, false),
         &key,
     )
     .await?;
@@ -252,30 +253,34 @@ pub async fn authentication_verify<D: Db, K: Kv>(
         new_passkey: None,
         sign_in: false,
         valid_after: 0,
-        amr: amr.1,
+        amr,
     });
     Ok(consumed.verification_id)
 }
 
-/// Checks an assertion against the stored passkey it names (which must be `owner`'s, if
-/// given; `handle_required` when the ceremony named no user, WebAuthn §7.2 step 6) and moves
-/// its counter; a refusal counts against `lock_key`. Returns the passkey's user and the `amr`
-/// value.
-async fn assert<D: Db, K: Kv>(
+/// The stored passkey an assertion names, and the user handle it carries.
+async fn passkey_of<D: Db, K: Kv>(
     ctx: &Ctx<'_, D, K>,
     payload: &Value,
-    challenge: &str,
-    (owner, handle_required): (Option<&str>, bool),
-    lock_key: &str,
-) -> Result<(String, String), Failure> {
+) -> Result<(PasskeyRow, Option<String>), Failure> {
     let (credential_id, handle) =
         webauthn::assertion_ids(payload).map_err(|e| Failure::WebAuthnFailed(e.to_string()))?;
     let row = repo::by_credential(ctx.db, &credential_id)
         .await?
         .ok_or(Failure::NoPasskey)?;
-    if owner.is_some_and(|o| o != row.user_id) {
-        return Err(Failure::IdentityConflict);
-    }
+    Ok((row, handle))
+}
+
+/// Checks an assertion against the stored passkey `row` (its `handle` must name the
+/// passkey's user; `handle_required` when the ceremony named no user, WebAuthn §7.2 step 6)
+/// and moves its counter; a refusal counts against `lock_key`. Returns the `amr` value.
+async fn assert<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    payload: &Value,
+    challenge: &str,
+    (row, handle, handle_required): (&PasskeyRow, Option<String>, bool),
+    lock_key: &str,
+) -> Result<String, Failure> {
     let origins = [ctx.origin.clone()];
     let rp = rp_id(ctx);
     let expected = Expected {
@@ -283,7 +288,7 @@ async fn assert<D: Db, K: Kv>(
         origins: &origins,
         rp_id: &rp,
     };
-    let stored = credential(&row);
+    let stored = credential(row);
     let checked = match handle {
         // The authenticator says whom the passkey was made for: it must be its user.
         Some(h) if h != row.user_id => Err(webauthn::WebAuthnError::Malformed("userHandle")),
@@ -292,7 +297,7 @@ async fn assert<D: Db, K: Kv>(
     };
     let fail = |why: String| async move {
         throttle::record_failure(ctx.db, lock_key, FACTOR_POLICY, ctx.now()).await?;
-        Err::<(String, String), Failure>(Failure::WebAuthnFailed(why))
+        Err::<String, Failure>(Failure::WebAuthnFailed(why))
     };
     let asserted = match checked {
         Ok(a) => a,
@@ -306,7 +311,7 @@ async fn assert<D: Db, K: Kv>(
     } else {
         "hwk"
     };
-    Ok((row.user_id, amr.to_owned()))
+    Ok(amr.to_owned())
 }
 
 /// `POST /preflight/sign-in-passkey/authentication`: options for a passkey sign-in without
@@ -387,33 +392,32 @@ pub async fn sign_in_verify<D: Db, K: Kv>(
     let consumed = consume(ctx, c, Purpose::SignIn, verification_id, payload)
         .await?
         .ok_or(Failure::PasskeyPending)?;
-    // The lockout counts against the passkey's user, known only from the passkey itself.
-    let (credential_id, _) =
-        webauthn::assertion_ids(payload).map_err(|e| Failure::WebAuthnFailed(e.to_string()))?;
-    let owner = repo::by_credential(ctx.db, &credential_id)
-        .await?
-        .ok_or(Failure::NoPasskey)?
-        .user_id;
-    if consumed.user_id.as_deref().is_some_and(|u| u != owner) {
+    let (row, handle) = passkey_of(ctx, payload).await?;
+    if consumed
+        .user_id
+        .as_deref()
+        .is_some_and(|u| u != row.user_id)
+    {
         return Err(Failure::IdentityConflict);
     }
     // Failures count against the passkey, not the user's second factor: anyone may start a
     // passkey sign-in, and must not be able to lock the user's codes with forged answers.
-    let key = format!("passkey:{credential_id}");
+    let key = format!("passkey:{}", row.credential_id);
     if let Some(until) =
         throttle::locked_until(ctx.db, std::slice::from_ref(&key), ctx.now()).await?
     {
         return Err(Failure::MfaBlocked { until });
     }
     let discoverable = consumed.user_id.is_none();
-    let (user_id, amr) = assert(
+    let amr = assert(
         ctx,
         payload,
         &consumed.challenge,
-        (Some(&owner), discoverable),
+        (&row, handle, discoverable),
         &key,
     )
     .await?;
+    let user_id = row.user_id;
     let user = crate::store::users::get(ctx.db, &user_id)
         .await?
         .filter(|u| !u.is_suspended)

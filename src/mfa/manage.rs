@@ -68,7 +68,7 @@ pub async fn add_totp<D: Db, K: Kv>(
         Err(StoreError::Unique(_)) => return Ok(Outcome::Refused(Refused::TotpAlreadyInUse)),
         Err(e) => return Err(e.into()),
     }
-    let qr = super::qr_code(&ctx.origin, account, &encoded);
+    let qr = super::qr_code(ctx.host(), account, &encoded);
     Ok(Outcome::Done((encoded, qr)))
 }
 

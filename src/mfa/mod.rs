@@ -17,12 +17,9 @@ pub mod webauthn;
 use serde::{Deserialize, Serialize};
 
 /// The QR code (an SVG `data:` URL) of the `otpauth://` URI that binds `secret_b32` to an
-/// authenticator app, issued by the provider's host (from `origin`) for `account`.
-pub fn qr_code(origin: &str, account: &str, secret_b32: &str) -> String {
-    let host = url::Url::parse(origin)
-        .ok()
-        .and_then(|u| u.host_str().map(str::to_owned))
-        .unwrap_or_else(|| "Gatehouse".into());
+/// authenticator app, issued by the provider's `host` for `account`.
+pub fn qr_code(host: Option<String>, account: &str, secret_b32: &str) -> String {
+    let host = host.unwrap_or_else(|| "Gatehouse".into());
     qr::data_url(&totp::uri(&host, account, secret_b32)).unwrap_or_default()
 }
 

@@ -1,6 +1,7 @@
 //! Grants: what a user consented to give an app (OIDC scopes and resource scopes), kept
 //! until they expire or are revoked.
-use super::oidc::{from_json, Granted};
+use super::from_json;
+use super::oidc::Granted;
 use super::{query_as, query_one, Db, StoreError, Value};
 use serde::Serialize;
 

@@ -294,6 +294,12 @@ macro_rules! column_via_from_row {
     };
 }
 
+/// JSON text we stored ourselves (a list, a map, a value) as a `T`.
+pub fn from_json<T: Column>(s: &str) -> Result<T, StoreError> {
+    let v = crate::json::parse(s).map_err(|e| StoreError::Decode(e.to_string()))?;
+    T::column(Some(&v)).ok_or_else(|| StoreError::Decode(format!("unexpected JSON: {s}")))
+}
+
 /// JSON text holding an object, read as a [`FromRow`] type (stored JSON: sessions, grants,
 /// authorization requests).
 pub fn parse_object<T: FromRow>(text: &str) -> Result<T, StoreError> {

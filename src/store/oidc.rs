@@ -29,10 +29,7 @@ impl Granted {
     }
 }
 
-pub fn from_json<T: super::Column>(s: &str) -> Result<T, StoreError> {
-    let v = crate::json::parse(s).map_err(|e| StoreError::Decode(e.to_string()))?;
-    T::column(Some(&v)).ok_or_else(|| StoreError::Decode(format!("unexpected JSON: {s}")))
-}
+pub use super::from_json;
 
 // ---- grants (consent): in `grants.rs`
 pub use super::grants::{delete_grant, grant, grants_of_user, upsert_grant, GrantRow};
