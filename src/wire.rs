@@ -10,7 +10,7 @@ use crate::web::error::{ApiError, PageError};
 use crate::web::{self, Response};
 use http::header::{HeaderValue, WWW_AUTHENTICATE};
 use http::StatusCode;
-use serde_json::json;
+use serde_json::{json, Value};
 
 /// Logs an internal failure under a fresh id and returns that id for the client.
 fn log_internal(e: &InternalError) -> String {
@@ -173,6 +173,20 @@ pub fn page_failure_status(f: &Failure) -> StatusCode {
     }
 }
 
+/// Logto's names of MFA factors.
+fn names(factors: &[crate::mfa::Factor]) -> Vec<&'static str> {
+    factors.iter().map(|x| x.as_str()).collect()
+}
+
+/// Logto's `maskedIdentifiers`: `{EmailVerificationCode?, PhoneVerificationCode?}`.
+fn masked_view(masked: &[(crate::mfa::Factor, String)]) -> Value {
+    let mut map = serde_json::Map::new();
+    for (f, m) in masked {
+        map.insert(f.as_str().to_owned(), Value::String(m.clone()));
+    }
+    Value::Object(map)
+}
+
 /// The Experience API's wire form of a failed step: Logto's code and status, and as the
 /// message the English text the hosted pages show for the same failure.
 /// The status of a failed experience step: Logto's, for the Experience API and the hosted
@@ -185,10 +199,12 @@ pub fn failure_status(f: &Failure) -> StatusCode {
         Failure::Step(_) | Failure::NoInteraction => S::BAD_REQUEST,
         Failure::InvalidCredentials => S::UNPROCESSABLE_ENTITY,
         Failure::Locked { .. } | Failure::ResendTooSoon { .. } => S::TOO_MANY_REQUESTS,
-        Failure::SecondProof { .. } | Failure::MfaRequired(_) => S::FORBIDDEN,
+        Failure::SecondProof { .. } | Failure::MfaRequired { .. } => S::FORBIDDEN,
         Failure::MissingMfa { .. }
         | Failure::BackupCodeRequired
         | Failure::SuggestMfa(_)
+        | Failure::SuggestAdditionalMfa { .. }
+        | Failure::PasskeyPreferred
         | Failure::TotpAlreadyInUse
         | Failure::BackupCodeAlone
         | Failure::MfaNotSkippable => S::UNPROCESSABLE_ENTITY,
@@ -289,15 +305,37 @@ impl From<Failure> for ApiError {
             Failure::InvalidEmail | Failure::InvalidPhone => ApiError::invalid_input(words),
             Failure::Invalid(m) => ApiError::invalid_input(m),
             Failure::TooLong => ApiError::invalid_input(words),
-            Failure::MfaRequired(f) => said("session.mfa.require_mfa_verification").with_data(
-                json!({ "availableFactors": f.iter().map(|x| x.as_str()).collect::<Vec<_>>() }),
+            Failure::MfaRequired { available, masked } => {
+                said("session.mfa.require_mfa_verification").with_data(json!({
+                    "availableFactors": names(&available),
+                    "maskedIdentifiers": masked_view(&masked),
+                }))
+            }
+            Failure::SuggestAdditionalMfa {
+                available,
+                masked,
+                passkey,
+            } => e(
+                "session.mfa.suggest_additional_mfa",
+                "Add a second factor that is not also a way to sign in, or skip.".into(),
+            )
+            .with_data(json!({
+                "availableFactors": names(&available),
+                "maskedIdentifiers": masked_view(&masked),
+                "isWebAuthnUsedAsSignInPasskey": passkey,
+                "skippable": true,
+                "suggestion": true,
+            })),
+            Failure::PasskeyPreferred => e(
+                "user.passkey_preferred",
+                "Create a passkey to sign in with next time, or skip.".into(),
             ),
             Failure::MissingMfa {
                 available,
                 skippable,
             } => {
                 let mut data = json!({
-                    "availableFactors": available.iter().map(|x| x.as_str()).collect::<Vec<_>>()
+                    "availableFactors": names(&available)
                 });
                 if skippable {
                     if let Some(m) = data.as_object_mut() {
@@ -309,7 +347,7 @@ impl From<Failure> for ApiError {
             Failure::BackupCodeRequired => said("session.mfa.backup_code_required"),
             Failure::SuggestMfa(available) => {
                 e("user.suggest_mfa", "Add a second factor, or skip.".into()).with_data(json!({
-                    "availableFactors": available.iter().map(|x| x.as_str()).collect::<Vec<_>>(),
+                    "availableFactors": names(&available),
                     "skippable": true,
                 }))
             }

@@ -16,11 +16,20 @@
     return j;
   };
   const show = () => { const p = document.getElementById('passkey-error'); p.textContent = el.dataset.error; p.hidden = false; };
+  // The sign-in page's terms checkbox, when the settings ask for one: the passkey waits for it.
+  const agree = document.getElementById('agree');
+  const agreed = () => new Promise((ok) => {
+    if (!agree || agree.checked) return ok();
+    agree.reportValidity();
+    agree.addEventListener('change', () => agree.checked && ok());
+  });
   const post = (verificationId) => {
     const f = document.createElement('form');
     f.method = 'post';
     f.action = el.dataset.action;
-    for (const [k, v] of [['_csrf', el.dataset.csrf], ['verificationId', verificationId]]) {
+    const fields = [['_csrf', el.dataset.csrf], ['verificationId', verificationId]];
+    if (agree && agree.checked) fields.push(['agree', 'yes']);
+    for (const [k, v] of fields) {
       const i = document.createElement('input'); i.type = 'hidden'; i.name = k; i.value = v; f.append(i);
     }
     document.body.append(f);
@@ -44,10 +53,12 @@
       publicKey: { ...o, challenge: bytes(o.challenge), allowCredentials: list(o.allowCredentials) },
     });
   };
+  // The interaction becomes a sign-in only once a passkey is chosen (not on every page load).
   const signIn = async (mediation) => {
-    await api('PUT', '', { interactionEvent: 'SignIn' });
     const { authenticationOptions: o } = await api('POST', '/preflight/sign-in-passkey/authentication');
     const c = await get(o, mediation);
+    await agreed();
+    await api('PUT', '', { interactionEvent: 'SignIn' });
     const { verificationId } = await api('POST', '/verification/sign-in-passkey/authentication/verify', { payload: json(c) });
     post(verificationId);
   };

@@ -176,7 +176,7 @@ fn mandatory_mfa_binds_an_app_and_backup_codes_then_asks_for_a_code_at_each_sign
     );
     assert_eq!(
         r.json()["data"],
-        json!({"availableFactors": ["Totp", "BackupCode"]})
+        json!({"availableFactors": ["Totp", "BackupCode"], "maskedIdentifiers": {}})
     );
     let r = exp(
         &h,
@@ -578,4 +578,35 @@ fn another_accounts_second_factor_does_not_count_for_the_user_identified_next() 
         (403, "session.mfa.require_mfa_verification".into()),
         "Mallory's code is not Erin's second factor"
     );
+}
+
+#[test]
+fn a_factor_verified_before_the_settings_disabled_it_no_longer_counts_at_submit() {
+    let h = Harness::new();
+    let client = setup(&h, "Mandatory");
+    let (_, codes) = bind_all(&h, &identified(&h, &client));
+    let jar = identified(&h, &client);
+    let r = exp(
+        &h,
+        &jar,
+        "POST",
+        "/verification/backup-code/verify",
+        Some(json!({"code": codes[0]})),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    // Meanwhile the operator turns backup codes off.
+    let r = h.api(
+        "PATCH",
+        "/api/sign-in-exp",
+        Some(json!({"mfa": {"factors": ["Totp"], "policy": "Mandatory"}})),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = exp(&h, &jar, "POST", "/submit", None);
+    assert_eq!(
+        err(&r),
+        (403, "session.mfa.require_mfa_verification".into()),
+        "{}",
+        r.text()
+    );
+    assert_eq!(r.json()["data"]["availableFactors"], json!(["Totp"]));
 }

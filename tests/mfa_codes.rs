@@ -114,6 +114,11 @@ fn a_user_with_an_email_verifies_a_code_sent_there_as_the_second_factor() {
         r.json()["data"]["availableFactors"],
         json!(["EmailVerificationCode"])
     );
+    // Where the code would go, masked (Logto's `maskedIdentifiers`).
+    assert_eq!(
+        r.json()["data"]["maskedIdentifiers"],
+        json!({"EmailVerificationCode": "g***@example.com"})
+    );
     // No phone on the account: nothing to send to, and nothing sent.
     let r = exp(
         &h,
@@ -253,4 +258,107 @@ fn the_hosted_pages_send_a_code_to_the_users_email_and_take_it_as_the_second_fac
         r.header("location"),
         r.text()
     );
+}
+
+/// A registration by email code under a policy that wants email codes as the factor.
+fn register_by_email(h: &Harness, client: &str, email: &str) -> Jar {
+    let jar = Jar::default();
+    let cb: String = form_urlencoded::byte_serialize(CB.as_bytes()).collect();
+    h.follow(&jar, &format!("/oidc/auth?client_id={client}&redirect_uri={cb}&response_type=code&scope=openid&code_challenge={CHALLENGE}&code_challenge_method=S256"));
+    let r = exp(
+        h,
+        &jar,
+        "PUT",
+        "",
+        Some(json!({"interactionEvent": "Register"})),
+    );
+    assert_eq!(r.status, 204, "{}", r.text());
+    let identifier = json!({"type": "email", "value": email});
+    let r = exp(
+        h,
+        &jar,
+        "POST",
+        "/verification/verification-code",
+        Some(json!({"identifier": identifier, "interactionEvent": "Register"})),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let vid = r.json()["verificationId"].clone();
+    let code = mailbox_code(h, email);
+    let r = exp(
+        h,
+        &jar,
+        "POST",
+        "/verification/verification-code/verify",
+        Some(json!({"identifier": identifier, "verificationId": vid, "code": code})),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = exp(
+        h,
+        &jar,
+        "POST",
+        "/identification",
+        Some(json!({"verificationId": vid})),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    jar
+}
+
+fn email_sign_up(h: &Harness, factors: Value) {
+    let r = h.api(
+        "PATCH",
+        "/api/sign-in-exp",
+        Some(json!({
+            "signUp": {"identifiers": ["email"], "password": false, "verify": true},
+            "signIn": {"methods": [
+                {"identifier": "email", "password": true, "verificationCode": false, "isPasswordPrimary": true}
+            ]},
+            "mfa": {"factors": factors, "policy": "Mandatory"}
+        })),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+}
+
+#[test]
+fn a_registrant_by_email_has_the_email_factor_already_under_a_mandatory_email_code_policy() {
+    let h = Harness::new();
+    email_sign_up(&h, json!(["EmailVerificationCode"]));
+    let client = app(&h);
+    let jar = register_by_email(&h, &client, "hana@example.com");
+    // The address the registration proved is the factor: no dead end asking for one.
+    let claims = claims_after_submit(&h, &jar, (&client, CB, VERIFIER));
+    assert!(claims["sub"].is_string(), "{claims}");
+}
+
+#[test]
+fn a_registrant_whose_only_factor_is_a_way_in_is_offered_another_and_may_decline_it() {
+    let h = Harness::new();
+    email_sign_up(&h, json!(["Totp", "EmailVerificationCode"]));
+    let client = app(&h);
+    let jar = register_by_email(&h, &client, "ines@example.com");
+    let r = exp(&h, &jar, "POST", "/submit", None);
+    assert_eq!(
+        err(&r),
+        (422, "session.mfa.suggest_additional_mfa".into()),
+        "{}",
+        r.text()
+    );
+    let data = &r.json()["data"];
+    assert_eq!(
+        data["availableFactors"],
+        json!(["Totp", "EmailVerificationCode"])
+    );
+    assert_eq!(data["skippable"], true);
+    assert_eq!(data["suggestion"], true);
+    assert_eq!(data["isWebAuthnUsedAsSignInPasskey"], false);
+    // Declining is for this interaction; the session starts.
+    let r = exp(
+        &h,
+        &jar,
+        "POST",
+        "/profile/mfa/mfa-suggestion-skipped",
+        None,
+    );
+    assert_eq!(r.status, 204, "{}", r.text());
+    let claims = claims_after_submit(&h, &jar, (&client, CB, VERIFIER));
+    assert!(claims["sub"].is_string(), "{claims}");
 }

@@ -435,9 +435,26 @@ fn a_passkey_bound_only_for_passkey_sign_in_does_not_fulfil_a_mandatory_authenti
     assert_eq!(r.json()["data"]["availableFactors"], json!(["Totp"]));
 }
 
+/// `exp` from the client address `ip`.
+fn exp_from(h: &Harness, jar: &Jar, path: &str, body: Value, ip: &str) -> Reply {
+    let cookies = jar.header();
+    let r = h.send(request(
+        "POST",
+        &format!("/api/experience{path}"),
+        &[
+            ("cookie", &cookies),
+            ("content-type", "application/json"),
+            ("cf-connecting-ip", ip),
+        ],
+        body.to_string().into_bytes(),
+    ));
+    jar.store(&r);
+    r
+}
+
 #[test]
-fn forged_passkey_sign_ins_lock_that_passkey_not_the_users_second_factor_and_ceremonies_are_capped()
-{
+fn forged_passkey_sign_ins_lock_the_senders_network_not_the_passkey_nor_the_users_second_factor_and_ceremonies_are_capped(
+) {
     let h = Harness::new();
     let client = setup(
         &h,
@@ -447,34 +464,65 @@ fn forged_passkey_sign_ins_lock_that_passkey_not_the_users_second_factor_and_cer
     let mut passkey = register(&h, &jar, Alg::Es256);
     submit_for_claims(&h, &jar, &client);
 
-    // An attacker who holds no key answers passkey sign-ins for Erin's credential.
+    // An attacker who holds no key answers passkey sign-ins for Erin's credential (its id
+    // is no secret), from one network.
     let attacker = signing_in(&h, &client);
     let phish = Behaviour::at("https://phish.example");
-    let mut last = None;
-    for _ in 0..31 {
-        let r = exp(
+    let forge = |passkey: &mut Passkey, ip: &str| {
+        let r = exp_from(
             &h,
             &attacker,
-            "POST",
             "/preflight/sign-in-passkey/authentication",
-            None,
+            json!({}),
+            ip,
         );
         assert_eq!(r.status, 200, "{}", r.text());
-        let response = authn::get(&r.json()["authenticationOptions"], &mut passkey, &phish);
-        last = Some(exp(
+        let response = authn::get(&r.json()["authenticationOptions"], passkey, &phish);
+        exp_from(
             &h,
             &attacker,
-            "POST",
             "/verification/sign-in-passkey/authentication/verify",
-            Some(json!({"payload": response})),
-        ));
+            json!({"payload": response}),
+            ip,
+        )
+    };
+    for _ in 0..100 {
+        let r = forge(&mut passkey, "203.0.113.9");
+        assert_eq!(
+            err(&r),
+            (400, "session.mfa.webauthn_verification_failed".into())
+        );
     }
     assert_eq!(
-        err(&last.unwrap()),
+        err(&forge(&mut passkey, "203.0.113.9")),
         (400, "session.verification_blocked_too_many_attempts".into())
     );
 
-    // Erin's own sign-in is untouched: password, then her passkey as the second factor.
+    // Erin signs in with her passkey from her own network: neither the passkey nor her
+    // second factor is locked.
+    let mine = signing_in(&h, &client);
+    let r = exp_from(
+        &h,
+        &mine,
+        "/preflight/sign-in-passkey/authentication",
+        json!({}),
+        "198.51.100.20",
+    );
+    let response = authn::get(
+        &r.json()["authenticationOptions"],
+        &mut passkey,
+        &Behaviour::at(ORIGIN),
+    );
+    let r = exp_from(
+        &h,
+        &mine,
+        "/verification/sign-in-passkey/authentication/verify",
+        json!({"payload": response}),
+        "198.51.100.20",
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+
+    // And with her password, then her passkey as the second factor.
     let jar = identified(&h, &client, "erin");
     let r = exp(
         &h,
@@ -592,4 +640,107 @@ fn the_binding_pages_let_the_user_choose_between_an_authenticator_app_and_a_pass
         "{}",
         r.text()
     );
+}
+
+#[test]
+fn with_passkey_sign_in_on_a_user_without_a_passkey_is_asked_for_one_and_a_skip_is_remembered() {
+    let h = Harness::new();
+    let client = setup(&h, json!({"passkeySignIn": {"enabled": true}}));
+    let jar = identified(&h, &client, "erin");
+    let r = exp(&h, &jar, "POST", "/submit", None);
+    assert_eq!(
+        err(&r),
+        (422, "user.passkey_preferred".into()),
+        "{}",
+        r.text()
+    );
+    let r = exp(&h, &jar, "POST", "/profile/mfa/passkey-skipped", None);
+    assert_eq!(r.status, 204, "{}", r.text());
+    assert_eq!(
+        exp(&h, &jar, "GET", "/interaction", None).json()["mfa"]["passkeySkipped"],
+        true
+    );
+    submit_for_claims(&h, &jar, &client);
+    // Remembered with the user: the next sign-in is not asked again.
+    let jar = identified(&h, &client, "erin");
+    assert_eq!(exp(&h, &jar, "POST", "/submit", None).status, 200);
+    let users = h.api("GET", "/api/users?search=erin", None).json();
+    let id = users[0]["id"].as_str().unwrap().to_owned();
+    let config = h.api("GET", &format!("/api/users/{id}/logto-configs"), None);
+    assert_eq!(
+        config.json()["passkeySignIn"]["skipped"],
+        true,
+        "{}",
+        config.text()
+    );
+
+    // Fred makes one instead: asked no more either.
+    let jar = identified(&h, &client, "fred");
+    assert_eq!(
+        err(&exp(&h, &jar, "POST", "/submit", None)),
+        (422, "user.passkey_preferred".into())
+    );
+    register(&h, &jar, Alg::Es256);
+    submit_for_claims(&h, &jar, &client);
+    let jar = identified(&h, &client, "fred");
+    assert_eq!(exp(&h, &jar, "POST", "/submit", None).status, 200);
+}
+
+#[test]
+fn a_passkey_sign_in_by_username_lists_real_and_made_up_passkeys_alike() {
+    let h = Harness::new();
+    let client = setup(&h, json!({"passkeySignIn": {"enabled": true}}));
+    let jar = identified(&h, &client, "erin");
+    register(&h, &jar, Alg::Es256);
+    submit_for_claims(&h, &jar, &client);
+    let options = |name: &str| {
+        let jar = signing_in(&h, &client);
+        let r = exp(
+            &h,
+            &jar,
+            "POST",
+            "/verification/sign-in-passkey/authentication",
+            Some(json!({"identifier": {"type": "username", "value": name}})),
+        );
+        assert_eq!(r.status, 200, "{}", r.text());
+        r.json()["authenticationOptions"]["allowCredentials"].clone()
+    };
+    let real = options("erin");
+    let made_up = options("nobody");
+    assert_eq!(real.as_array().unwrap().len(), 1);
+    assert_eq!(made_up.as_array().unwrap().len(), 1);
+    // Same shape: no transport hints on either, ids of the same length.
+    assert_eq!(real[0]["transports"], json!([]));
+    assert_eq!(made_up[0]["transports"], json!([]));
+    assert_ne!(real[0]["id"], made_up[0]["id"]);
+    // The made-up one is stable, so asking twice tells nothing either.
+    assert_eq!(options("nobody"), made_up);
+}
+
+#[test]
+fn the_hosted_pages_offer_a_passkey_after_the_password_and_a_skip_goes_on_to_the_app() {
+    let h = Harness::new();
+    let client = setup(&h, json!({"passkeySignIn": {"enabled": true}}));
+    let jar = Jar::default();
+    h.follow(&jar, &auth(&client));
+    let r = h.sign_in(&jar, "erin", PASSWORD);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(
+        r.text().contains("Sign in faster next time"),
+        "{}",
+        r.text()
+    );
+    assert!(
+        r.text().contains("action=\"/mfa/passkey/skip\""),
+        "{}",
+        r.text()
+    );
+    let csrf = csrf_of(&r.text());
+    let r = h.browse(&jar, "POST", "/mfa/passkey/skip", Some(&[("_csrf", &csrf)]));
+    assert_eq!(r.status, 303, "{}", r.text());
+    let to = r.header("location").unwrap_or_default().to_owned();
+    let r = h.follow(&jar, &to);
+    let back = r.header("location").unwrap_or_default();
+    assert!(back.starts_with(CB), "to the app: {back}");
+    assert!(back.contains("code="), "{back}");
 }

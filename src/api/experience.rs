@@ -32,6 +32,9 @@ fn mfa_view(c: &Current) -> serde_json::Value {
     if m.enabled {
         view.insert("mfaEnabled".into(), json!(true));
     }
+    if m.passkey_skipped {
+        view.insert("passkeySkipped".into(), json!(true));
+    }
     for id in &m.bind {
         match c.state.verification(id) {
             Ok(Verification::Totp { .. }) => {
@@ -345,7 +348,7 @@ pub async fn handle<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request) -> Result<R
         ("/verification/sign-in-passkey/authentication/verify", &Method::POST) => {
             let b: WebAuthnBody = object_body(&req, &["verificationId", "payload"])?;
             let vid = b.verification_id.as_deref();
-            let id = passkeys::sign_in_verify(ctx, &mut c, vid, &b.payload).await?;
+            let id = passkeys::sign_in_verify(ctx, &mut c, vid, &b.payload, ip(&req)).await?;
             interaction::save(ctx, &c).await?;
             return Ok(web::json(StatusCode::OK, &json!({ "verificationId": id })));
         }
@@ -388,6 +391,14 @@ pub async fn handle<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request) -> Result<R
         }
         ("/profile/mfa/mfa-skipped", &Method::POST) => {
             factors::skip(&mut c)?;
+            web::empty(StatusCode::NO_CONTENT)
+        }
+        ("/profile/mfa/mfa-suggestion-skipped", &Method::POST) => {
+            factors::skip_suggestion(&mut c)?;
+            web::empty(StatusCode::NO_CONTENT)
+        }
+        ("/profile/mfa/passkey-skipped", &Method::POST) => {
+            factors::skip_passkey(&mut c)?;
             web::empty(StatusCode::NO_CONTENT)
         }
         ("/verification/verification-code", &Method::POST) => {

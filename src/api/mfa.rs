@@ -130,7 +130,7 @@ fn config_view(raw: &str) -> Value {
     if let (Some(e), Some(o)) = (mfa.enabled, m.as_object_mut()) {
         o.insert("enabled".into(), json!(e));
     }
-    json!({"mfa": m, "passkeySignIn": {"skipped": false}})
+    json!({"mfa": m, "passkeySignIn": {"skipped": mfa.passkey_skipped}})
 }
 
 pub async fn config<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, id: &str) -> Result<Response, ApiError> {
@@ -171,7 +171,16 @@ pub async fn update_config<D: Db, K: Kv>(
     if let Some(s) = flag("skipMfaOnSignIn")? {
         mfa.skip_mfa_on_sign_in = s;
     }
-    let next = json!({ "mfa": mfa }).to_string();
+    match b.get("passkeySignIn").map(|p| p.get("skipped")) {
+        None | Some(None | Some(Value::Null)) => {}
+        Some(Some(Value::Bool(v))) => mfa.passkey_skipped = *v,
+        Some(Some(_)) => {
+            return Err(ApiError::invalid_input(
+                "`passkeySignIn.skipped` must be a boolean.",
+            ))
+        }
+    }
+    let next = mfa.to_config();
     if !repo::put_config(ctx.db, id, &next).await? {
         return Err(ApiError::not_found("user", id));
     }

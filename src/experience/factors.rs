@@ -6,6 +6,7 @@
 //! the backup code are consumed by a conditional write); wrong codes count against the user
 //! like wrong passwords; what is bound is written only with the session it opens.
 use super::interaction::Current;
+use super::mfa_codes;
 use super::state::{Event, StepError, Verification};
 use super::Failure;
 use crate::crypto::keys::KeySealer;
@@ -48,12 +49,18 @@ pub(super) fn sealer<'a, D: Db, K: Kv>(ctx: &'a Ctx<'_, D, K>) -> Result<KeySeal
 }
 
 /// What the user has bound, by factor (backup codes only while some are unused), among the
-/// factors the settings enable.
+/// factors the settings enable; and where their codes would go, masked.
+#[derive(Debug, Default)]
+pub(super) struct Bound {
+    pub factors: Vec<Factor>,
+    pub masked: Vec<(Factor, String)>,
+}
+
 pub(super) async fn bound<D: Db, K: Kv>(
     ctx: &Ctx<'_, D, K>,
     c: &Current,
     user_id: &str,
-) -> Result<Vec<Factor>, Failure> {
+) -> Result<Bound, Failure> {
     let rows = repo::factors_of(ctx.db, user_id).await?;
     let mut out: Vec<Factor> = rows
         .iter()
@@ -66,21 +73,29 @@ pub(super) async fn bound<D: Db, K: Kv>(
         .filter(|f| c.settings.mfa.enabled(*f))
         .collect();
     // Email and SMS codes: a user with that primary address has the factor (Logto's rule).
+    let mut masked = Vec::new();
     let email = c.settings.mfa.enabled(Factor::EmailVerificationCode);
     let phone = c.settings.mfa.enabled(Factor::PhoneVerificationCode);
     if email || phone {
         if let Some(u) = crate::store::users::get(ctx.db, user_id).await? {
-            if email && u.primary_email.is_some() {
-                out.push(Factor::EmailVerificationCode);
-            }
-            if phone && u.primary_phone.is_some() {
-                out.push(Factor::PhoneVerificationCode);
+            for (on, f, address) in [
+                (email, Factor::EmailVerificationCode, u.primary_email),
+                (phone, Factor::PhoneVerificationCode, u.primary_phone),
+            ] {
+                if let (true, Some(a)) = (on, address) {
+                    out.push(f);
+                    masked.push((f, mfa::masked(&a)));
+                }
             }
         }
     }
-    out.sort();
-    out.dedup();
-    Ok(out)
+    // Logto's order of factors, without a sort (a sort is a few KiB of module).
+    let factors = Factor::ALL
+        .iter()
+        .copied()
+        .filter(|f| out.contains(f))
+        .collect();
+    Ok(Bound { factors, masked })
 }
 
 /// The factors the identified user has bound (for the pages' choice of forms).
@@ -89,29 +104,33 @@ pub async fn bound_factors<D: Db, K: Kv>(
     c: &Current,
 ) -> Result<Vec<Factor>, Failure> {
     let user_id = user_of(c)?;
-    bound(ctx, c, &user_id).await
+    Ok(bound(ctx, c, &user_id).await?.factors)
 }
 
 /// Whether this interaction verified one of the user's own factors (not a new binding).
 pub(super) fn verified(c: &Current) -> bool {
     let me = c.state.user_id.as_deref();
+    // A factor counts only while the settings enable it (they may change mid-interaction).
+    let on =
+        |f: Factor, user_id: &String| c.settings.mfa.enabled(f) && Some(user_id.as_str()) == me;
     c.state.verifications.iter().any(|v| match v {
         Verification::Totp {
             user_id,
             new_secret: None,
             verified: true,
             ..
-        }
-        | Verification::BackupCode {
+        } => on(Factor::Totp, user_id),
+        Verification::BackupCode {
             user_id,
             new_codes: None,
             ..
-        }
-        | Verification::MfaCode {
+        } => on(Factor::BackupCode, user_id),
+        Verification::MfaCode {
             user_id,
+            channel,
             verified: true,
             ..
-        } => Some(user_id.as_str()) == me,
+        } => on(mfa_codes::factor_of(*channel), user_id),
         // A passkey counts only while its use is on: passkey sign-in for one that signed in,
         // WebAuthn as an MFA factor for one asserted as the second factor.
         Verification::WebAuthn {
@@ -153,8 +172,11 @@ pub(super) async fn guard_verified<D: Db, K: Kv>(
 ) -> Result<(), Failure> {
     if c.state.event == Some(Event::SignIn) && !verified(c) {
         let have = bound(ctx, c, user_id).await?;
-        if !have.is_empty() {
-            return Err(Failure::MfaRequired(have));
+        if !have.factors.is_empty() {
+            return Err(Failure::MfaRequired {
+                available: have.factors,
+                masked: have.masked,
+            });
         }
     }
     Ok(())
@@ -386,7 +408,7 @@ pub async fn bind<D: Db, K: Kv>(
                 new_codes: Some(_), ..
             },
         ) => {
-            let others = bound(ctx, c, &user_id).await?;
+            let others = bound(ctx, c, &user_id).await?.factors;
             let binding_other = bindings(c).iter().any(|f| *f != Factor::BackupCode);
             if !others.iter().any(|f| *f != Factor::BackupCode) && !binding_other {
                 return Err(Failure::BackupCodeAlone);
@@ -444,5 +466,19 @@ pub fn skip(c: &mut Current) -> Result<(), Failure> {
         return Err(Failure::MfaNotSkippable);
     }
     c.state.mfa.skipped = true;
+    Ok(())
+}
+
+/// `POST /profile/mfa/mfa-suggestion-skipped`: no further factor now (this interaction only).
+pub fn skip_suggestion(c: &mut Current) -> Result<(), Failure> {
+    user_of(c)?;
+    c.state.mfa.suggestion_skipped = true;
+    Ok(())
+}
+
+/// `POST /profile/mfa/passkey-skipped`: no passkey for passkey sign-in (kept with the user).
+pub fn skip_passkey(c: &mut Current) -> Result<(), Failure> {
+    user_of(c)?;
+    c.state.mfa.passkey_skipped = true;
     Ok(())
 }

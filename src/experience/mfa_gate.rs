@@ -3,12 +3,13 @@
 //!
 //! Invariant: what is bound is written only with the session it opens, and only factors
 //! proven by the identified user count (see `factors::own`).
-use super::factors::{bindings, bound, own, sealer, verified};
+use super::factors::{bindings, bound, own, sealer, verified, Bound};
 use super::interaction::Current;
 use super::state::{Event, Verification};
 use super::Failure;
 use crate::crypto::random;
 use crate::ctx::Ctx;
+use crate::identity::Identifier;
 use crate::mfa::{self, backup, totp, Facts, Gate, UserMfaConfig};
 use crate::store::mfa as repo;
 use crate::store::{Db, Kv, Statement};
@@ -30,9 +31,13 @@ pub async fn clear<D: Db, K: Kv>(
     user_id: &str,
     sid: &str,
 ) -> Result<Cleared, Failure> {
-    // No factor enabled and no passkey to bind (for passkey sign-in): nothing to verify or
-    // bind, and nothing to read (the common case, on every sign-in).
-    if c.settings.mfa.factors.is_empty() && c.state.mfa.bind.is_empty() {
+    // Passkey sign-in on and not declined: the user is asked to make a passkey (Logto's
+    // `user.passkey_preferred`), once the second factor is verified.
+    let wants_passkey = c.settings.passkey_sign_in.enabled && !c.state.mfa.passkey_skipped;
+    // No factor enabled, no passkey to bind or ask for: nothing to verify or bind, and
+    // nothing to read (the common case, on every sign-in).
+    let passkey_sign_in = c.settings.passkey_sign_in.enabled;
+    if c.settings.mfa.factors.is_empty() && c.state.mfa.bind.is_empty() && !passkey_sign_in {
         return Ok(Cleared {
             statements: Vec::new(),
             amr: amr_of(c),
@@ -43,12 +48,17 @@ pub async fn clear<D: Db, K: Kv>(
         .await?
         .map(|raw| UserMfaConfig::of_config(&raw))
         .unwrap_or_default();
+    let have = if registering {
+        Bound {
+            factors: registrant_factors(c),
+            masked: Vec::new(),
+        }
+    } else {
+        bound(ctx, c, user_id).await?
+    };
+    let ids = &c.settings.sign_up.identifiers;
     let facts = Facts {
-        bound: if registering {
-            Vec::new()
-        } else {
-            bound(ctx, c, user_id).await?
-        },
+        bound: have.factors,
         verified: verified(c),
         // A passkey bound for passkey sign-in alone is not an MFA factor here.
         binding: bindings(c)
@@ -59,10 +69,23 @@ pub async fn clear<D: Db, K: Kv>(
         config: config.clone(),
         registering,
         turned_on: c.state.mfa.enabled,
+        suggestion_skipped: c.state.mfa.suggestion_skipped,
+        passkey_sign_in,
+        sign_up_email: ids.contains(&Identifier::Email),
+        sign_up_phone: ids.contains(&Identifier::Phone),
     };
-    match mfa::gate(&c.settings.mfa, &facts) {
-        Gate::Pass => {}
-        Gate::VerifyFirst(f) => return Err(Failure::MfaRequired(f)),
+    let gate = mfa::gate(&c.settings.mfa, &facts);
+    if let Gate::VerifyFirst(available) = gate {
+        return Err(Failure::MfaRequired {
+            available,
+            masked: have.masked,
+        });
+    }
+    if wants_passkey && !config.passkey_skipped && !has_passkey(ctx, c, user_id).await? {
+        return Err(Failure::PasskeyPreferred);
+    }
+    match gate {
+        Gate::Pass | Gate::VerifyFirst(_) => {}
         Gate::Bind {
             available,
             skippable,
@@ -74,6 +97,13 @@ pub async fn clear<D: Db, K: Kv>(
         }
         Gate::BackupCodeRequired => return Err(Failure::BackupCodeRequired),
         Gate::Suggest(available) => return Err(Failure::SuggestMfa(available)),
+        Gate::SuggestAdditional { available, passkey } => {
+            return Err(Failure::SuggestAdditionalMfa {
+                available,
+                masked: have.masked,
+                passkey,
+            })
+        }
     }
     let mut statements = Vec::new();
     for id in &c.state.mfa.bind {
@@ -142,14 +172,51 @@ pub async fn clear<D: Db, K: Kv>(
     if c.state.mfa.skipped {
         next.skipped = true;
     }
+    if c.state.mfa.passkey_skipped {
+        next.passkey_skipped = true;
+    }
     if next != facts.config {
-        let json = serde_json::json!({ "mfa": next }).to_string();
-        statements.push(repo::set_config(user_id, &json, sid));
+        statements.push(repo::set_config(user_id, &next.to_config(), sid));
     }
     Ok(Cleared {
         statements,
         amr: amr_of(c),
     })
+}
+
+/// Whether the user has a passkey, or is binding one now.
+async fn has_passkey<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    c: &Current,
+    user_id: &str,
+) -> Result<bool, Failure> {
+    if bindings(c).contains(&mfa::Factor::WebAuthn) {
+        return Ok(true);
+    }
+    Ok(!crate::store::passkeys::of_user(ctx.db, user_id)
+        .await?
+        .is_empty())
+}
+
+/// A new account's factors: the email address or phone number its registration proved,
+/// when that factor is enabled (Logto's `getProfileMfaFactors`), so that a policy of codes
+/// alone does not ask a registrant for what they just gave.
+fn registrant_factors(c: &Current) -> Vec<mfa::Factor> {
+    let p = &c.state.profile;
+    [
+        (
+            mfa::Factor::EmailVerificationCode,
+            p.primary_email.is_some(),
+        ),
+        (
+            mfa::Factor::PhoneVerificationCode,
+            p.primary_phone.is_some(),
+        ),
+    ]
+    .into_iter()
+    .filter(|(f, has)| *has && c.settings.mfa.enabled(*f))
+    .map(|(f, _)| f)
+    .collect()
 }
 
 /// RFC 8176 methods the interaction's own factors add: `otp` for an authenticator app,
@@ -194,7 +261,12 @@ fn amr_of(c: &Current) -> Vec<String> {
             _ => {}
         }
     }
-    amr.sort_unstable();
-    amr.dedup();
-    amr
+    // Each method once, in the order they were proven.
+    let mut once: Vec<String> = Vec::new();
+    for m in amr {
+        if !once.contains(&m) {
+            once.push(m);
+        }
+    }
+    once
 }

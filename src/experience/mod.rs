@@ -75,8 +75,20 @@ pub enum Failure {
     SecondProof {
         verification_id: String,
     },
-    /// A user with MFA must verify one of these factors before the session starts.
-    MfaRequired(Vec<crate::mfa::Factor>),
+    /// A user with MFA must verify one of these factors before the session starts; the
+    /// addresses that codes would go to, masked.
+    MfaRequired {
+        available: Vec<crate::mfa::Factor>,
+        masked: Vec<(crate::mfa::Factor, String)>,
+    },
+    /// A new account's factors are all ways in too: one more is offered (may be declined).
+    SuggestAdditionalMfa {
+        available: Vec<crate::mfa::Factor>,
+        masked: Vec<(crate::mfa::Factor, String)>,
+        passkey: bool,
+    },
+    /// Passkey sign-in is on and the user has no passkey: make one, or decline.
+    PasskeyPreferred,
     /// The policy asks the user to bind one of these factors (`skippable` if it may skip).
     MissingMfa {
         available: Vec<crate::mfa::Factor>,
@@ -167,8 +179,10 @@ impl Failure {
             Failure::EmailTaken => plain(Msg::EmailTaken),
             Failure::TooLong => plain(Msg::TooLong),
             Failure::SecondProof { .. } => plain(Msg::UnlockIntro),
-            Failure::MfaRequired(_) => plain(Msg::MfaVerifyIntro),
+            Failure::MfaRequired { .. } => plain(Msg::MfaVerifyIntro),
             Failure::MissingMfa { .. } | Failure::SuggestMfa(_) => plain(Msg::BindTotpIntro),
+            Failure::SuggestAdditionalMfa { .. } => plain(Msg::MoreFactorsIntro),
+            Failure::PasskeyPreferred => plain(Msg::PreferPasskeyIntro),
             Failure::BackupCodeRequired => plain(Msg::BackupCodesIntro),
             Failure::InvalidTotp => plain(Msg::InvalidTotp),
             Failure::InvalidBackupCode => plain(Msg::InvalidBackupCode),

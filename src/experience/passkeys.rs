@@ -7,8 +7,10 @@
 //! Invariant: every ceremony's challenge is issued for this interaction (and its user, when
 //! one is known), lives five minutes and is consumed before the response is checked, so a
 //! response counts once; the relying party is the provider's own host and the origin its
-//! own; a passkey proves only the user it was bound to; a refused assertion counts against
-//! that user like a wrong code; a passkey sign-in needs `passkeySignIn.enabled`.
+//! own; a passkey proves only the user it was bound to; a refused second-factor assertion
+//! counts against that user like a wrong code; a refused passkey sign-in counts against the
+//! sender's network, never against the passkey (its id is no secret: a lock on it would let
+//! anyone shut its owner out); a passkey sign-in needs `passkeySignIn.enabled`.
 use super::factors::{self, FACTOR_POLICY};
 use super::interaction::Current;
 use super::state::{Event, NewPasskey, StepError, Verification};
@@ -19,7 +21,7 @@ use crate::identity::Identifier;
 use crate::mfa::webauthn::{self, Credential, Expected};
 use crate::mfa::Factor;
 use crate::store::passkeys::{self as repo, NewChallenge, PasskeyRow, Purpose};
-use crate::store::throttle;
+use crate::store::throttle::{self, Policy};
 use crate::store::{Db, Kv};
 use serde_json::Value;
 
@@ -244,7 +246,7 @@ pub async fn authentication_verify<D: Db, K: Kv>(
         payload,
         &consumed.challenge,
         (&row, handle, false),
-        &key,
+        Some((&key, FACTOR_POLICY)),
     )
     .await?;
     c.state.add(Verification::WebAuthn {
@@ -273,13 +275,14 @@ async fn passkey_of<D: Db, K: Kv>(
 
 /// Checks an assertion against the stored passkey `row` (its `handle` must name the
 /// passkey's user; `handle_required` when the ceremony named no user, WebAuthn §7.2 step 6)
-/// and moves its counter; a refusal counts against `lock_key`. Returns the `amr` value.
+/// and moves its counter; a refusal counts against `lock` (a key and its policy), if any.
+/// Returns the `amr` value.
 async fn assert<D: Db, K: Kv>(
     ctx: &Ctx<'_, D, K>,
     payload: &Value,
     challenge: &str,
     (row, handle, handle_required): (&PasskeyRow, Option<String>, bool),
-    lock_key: &str,
+    lock: Option<(&str, Policy)>,
 ) -> Result<String, Failure> {
     let origins = [ctx.origin.clone()];
     let rp = rp_id(ctx);
@@ -296,7 +299,9 @@ async fn assert<D: Db, K: Kv>(
         _ => webauthn::verify_authentication(ctx.crypto, payload, &expected, &stored).await,
     };
     let fail = |why: String| async move {
-        throttle::record_failure(ctx.db, lock_key, FACTOR_POLICY, ctx.now()).await?;
+        if let Some((key, policy)) = lock {
+            throttle::record_failure(ctx.db, key, policy, ctx.now()).await?;
+        }
         Err::<String, Failure>(Failure::WebAuthnFailed(why))
     };
     let asserted = match checked {
@@ -358,8 +363,13 @@ pub async fn sign_in_options_for<D: Db, K: Kv>(
             )?,
             public_key: String::new(),
             counter: 0,
-            transports: vec!["internal".into()],
+            transports: Vec::new(),
         });
+    }
+    // No transport hints: the made-up credential has none to give, and real ones must look
+    // the same.
+    for c in &mut allow {
+        c.transports.clear();
     }
     let user_id = user.as_ref().map(|u| u.id.as_str());
     let (verification_id, challenge) = issue(ctx, c, user_id, Purpose::SignIn).await?;
@@ -377,13 +387,20 @@ fn passkey_sign_in(c: &Current) -> Result<(), Failure> {
     }
 }
 
+/// Refused passkey sign-ins per network within an hour before that network's passkey
+/// sign-ins are refused for an hour. A real authenticator's answers are rarely refused; a
+/// signature cannot be guessed, so this only stops a network from spending the provider's
+/// work on forgeries.
+pub const PASSKEY_NETWORK_POLICY: Policy = Policy::hourly(100);
+
 /// `POST /verification/sign-in-passkey/authentication/verify`: a passkey signs the user in
-/// (identify with the returned verification next).
+/// (identify with the returned verification next). `ip` is the sender's address.
 pub async fn sign_in_verify<D: Db, K: Kv>(
     ctx: &Ctx<'_, D, K>,
     c: &mut Current,
     verification_id: Option<&str>,
     payload: &Value,
+    ip: Option<&str>,
 ) -> Result<String, Failure> {
     passkey_sign_in(c)?;
     if c.state.event().map_err(Failure::Step)? != Event::SignIn {
@@ -400,13 +417,15 @@ pub async fn sign_in_verify<D: Db, K: Kv>(
     {
         return Err(Failure::IdentityConflict);
     }
-    // Failures count against the passkey, not the user's second factor: anyone may start a
-    // passkey sign-in, and must not be able to lock the user's codes with forged answers.
-    let key = format!("passkey:{}", row.credential_id);
-    if let Some(until) =
-        throttle::locked_until(ctx.db, std::slice::from_ref(&key), ctx.now()).await?
-    {
-        return Err(Failure::MfaBlocked { until });
+    // Failures count against the sender's network: anyone may start a passkey sign-in, and
+    // must lock neither the user's codes nor the passkey with forged answers.
+    let key = ip.map(|ip| format!("passkey-ip:{}", super::network_key(ip)));
+    if let Some(k) = &key {
+        if let Some(until) =
+            throttle::locked_until(ctx.db, std::slice::from_ref(k), ctx.now()).await?
+        {
+            return Err(Failure::MfaBlocked { until });
+        }
     }
     let discoverable = consumed.user_id.is_none();
     let amr = assert(
@@ -414,7 +433,7 @@ pub async fn sign_in_verify<D: Db, K: Kv>(
         payload,
         &consumed.challenge,
         (&row, handle, discoverable),
-        &key,
+        key.as_deref().map(|k| (k, PASSKEY_NETWORK_POLICY)),
     )
     .await?;
     let user_id = row.user_id;

@@ -111,6 +111,12 @@ pub struct MfaProgress {
     pub skipped: bool,
     /// The user turned MFA on without binding now (Logto's `mfa-enabled`).
     pub enabled: bool,
+    /// The user declined to make a passkey for passkey sign-in (Logto's `passkey-skipped`,
+    /// kept with the user at submit).
+    pub passkey_skipped: bool,
+    /// The user declined a second factor besides a sign-in method, for this interaction
+    /// only (Logto's `mfa-suggestion-skipped`).
+    pub suggestion_skipped: bool,
 }
 
 impl Verification {
@@ -187,6 +193,8 @@ mod read {
                 bind: column_or_default(r, "bind")?,
                 skipped: column_or_default(r, "skipped")?,
                 enabled: column_or_default(r, "enabled")?,
+                passkey_skipped: column_or_default(r, "passkeySkipped")?,
+                suggestion_skipped: column_or_default(r, "suggestionSkipped")?,
             })
         }
     }

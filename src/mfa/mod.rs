@@ -34,6 +34,15 @@ pub enum Factor {
 }
 
 impl Factor {
+    /// Every factor, in Logto's order.
+    pub const ALL: [Factor; 5] = [
+        Factor::Totp,
+        Factor::WebAuthn,
+        Factor::BackupCode,
+        Factor::EmailVerificationCode,
+        Factor::PhoneVerificationCode,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Factor::Totp => "Totp",
@@ -114,10 +123,12 @@ impl Default for MfaSettings {
 impl MfaSettings {
     /// Logto's checks of `PATCH /api/sign-in-exp`: the error code and its words.
     pub fn validate(&self) -> Result<(), (&'static str, String)> {
-        let mut seen = self.factors.clone();
-        seen.sort();
-        seen.dedup();
-        if seen.len() != self.factors.len() {
+        let f = &self.factors;
+        let repeated = f
+            .iter()
+            .enumerate()
+            .any(|(i, x)| f.iter().take(i).any(|y| y == x));
+        if repeated {
             return Err((
                 "sign_in_experiences.duplicated_mfa_factors",
                 "MFA factors must not repeat".into(),
@@ -145,21 +156,30 @@ pub struct UserMfaConfig {
     pub enabled: Option<bool>,
     pub skipped: bool,
     pub skip_mfa_on_sign_in: bool,
+    /// `passkeySignIn.skipped`: the user declined to make a passkey for passkey sign-in.
+    #[serde(skip)]
+    pub passkey_skipped: bool,
 }
 
 impl UserMfaConfig {
-    /// The `mfa` part of a user's `logto_config` JSON text (defaults where absent).
+    /// The `mfa` and `passkeySignIn` parts of a user's `logto_config` JSON text (defaults
+    /// where absent).
     pub fn of_config(raw: &str) -> Self {
         let v: serde_json::Value = crate::json::parse(raw).unwrap_or_default();
-        let Some(m) = v.get("mfa").and_then(|m| m.as_object()) else {
-            return Self::default();
-        };
-        let flag = |k: &str| m.get(k).and_then(serde_json::Value::as_bool);
+        let flag =
+            |part: &str, k: &str| v.get(part).and_then(|m| m.get(k)).and_then(|b| b.as_bool());
         UserMfaConfig {
-            enabled: flag("enabled"),
-            skipped: flag("skipped").unwrap_or(false),
-            skip_mfa_on_sign_in: flag("skipMfaOnSignIn").unwrap_or(false),
+            enabled: flag("mfa", "enabled"),
+            skipped: flag("mfa", "skipped").unwrap_or(false),
+            skip_mfa_on_sign_in: flag("mfa", "skipMfaOnSignIn").unwrap_or(false),
+            passkey_skipped: flag("passkeySignIn", "skipped").unwrap_or(false),
         }
+    }
+
+    /// The `logto_config` JSON text that holds these preferences.
+    pub fn to_config(&self) -> String {
+        serde_json::json!({"mfa": self, "passkeySignIn": {"skipped": self.passkey_skipped}})
+            .to_string()
     }
 }
 
@@ -178,6 +198,13 @@ pub struct Facts {
     pub registering: bool,
     /// The user turned MFA on in this interaction (`mfa-enabled`).
     pub turned_on: bool,
+    /// The user declined a second factor besides a sign-in method, in this interaction.
+    pub suggestion_skipped: bool,
+    /// Passkey sign-in is on: a passkey is then a way in as well as a factor.
+    pub passkey_sign_in: bool,
+    /// The sign-up takes an email address, a phone number: a code there is a way in too.
+    pub sign_up_email: bool,
+    pub sign_up_phone: bool,
 }
 
 /// The gate's answer, Logto's order of checks at submit (`classes/mfa.ts`).
@@ -196,6 +223,13 @@ pub enum Gate {
     /// 422 `user.suggest_mfa`: a prompting policy offers MFA (bind one of these, turn it on,
     /// or skip).
     Suggest(Vec<Factor>),
+    /// 422 `session.mfa.suggest_additional_mfa`: a new account's only factors are also ways
+    /// in (its email, phone or passkey); one that is a second factor alone is offered, and
+    /// may be declined. `passkey` when the passkey is the one used to sign in.
+    SuggestAdditional {
+        available: Vec<Factor>,
+        passkey: bool,
+    },
 }
 
 /// Decides what must happen before a session starts.
@@ -240,12 +274,58 @@ pub fn gate(settings: &MfaSettings, f: &Facts) -> Gate {
             skippable: policy.skippable(),
         };
     }
+    if let Some(g) = suggest_additional(f, &available) {
+        return g;
+    }
     let backup_bound =
         f.bound.contains(&Factor::BackupCode) || f.binding.contains(&Factor::BackupCode);
     if enabled.contains(&Factor::BackupCode) && !backup_bound {
         return Gate::BackupCodeRequired;
     }
     Gate::Pass
+}
+
+/// Logto's `guardAdditionalBindingSuggestion`, at registration only (Logto's stated intent;
+/// it asks again at every sign-in): a new account whose factors are all ways in as well
+/// (an email or phone it signs up with, a passkey that signs in) is offered one that is not.
+fn suggest_additional(f: &Facts, available: &[Factor]) -> Option<Gate> {
+    if !f.registering || f.suggestion_skipped {
+        return None;
+    }
+    let have: Vec<Factor> = f.bound.iter().chain(&f.binding).copied().collect();
+    let has = |x: Factor| have.contains(&x);
+    if available.iter().all(|x| has(*x)) {
+        return None;
+    }
+    // An address bound as a second factor only, or a factor that is no way in: enough.
+    let factor_only = (has(Factor::EmailVerificationCode) && !f.sign_up_email)
+        || (has(Factor::PhoneVerificationCode) && !f.sign_up_phone)
+        || has(Factor::Totp)
+        || has(Factor::BackupCode)
+        || (has(Factor::WebAuthn) && !f.passkey_sign_in);
+    if factor_only {
+        return None;
+    }
+    Some(Gate::SuggestAdditional {
+        available: available.to_vec(),
+        passkey: f.passkey_sign_in && has(Factor::WebAuthn),
+    })
+}
+
+/// An address shown to someone who has proven only a password: `a***@example.com`,
+/// `***1234` (Logto's `maskedIdentifiers`).
+pub fn masked(address: &str) -> String {
+    match address.split_once('@') {
+        Some((local, domain)) => {
+            let first: String = local.chars().take(1).collect();
+            format!("{first}***@{domain}")
+        }
+        None => {
+            let digits: Vec<char> = address.chars().collect();
+            let tail: String = digits.iter().skip(digits.len().saturating_sub(4)).collect();
+            format!("***{tail}")
+        }
+    }
 }
 
 #[cfg(test)]

@@ -40,6 +40,15 @@ pub enum Screen {
     SendCode(Channel),
     /// The code that was sent.
     Code,
+    /// Make a passkey for passkey sign-in, or decline (Logto's `user.passkey_preferred`).
+    PreferPasskey,
+    /// Decline the passkey (POST only).
+    SkipPasskey,
+    /// Add a factor that is not also a way in, or decline (Logto's
+    /// `session.mfa.suggest_additional_mfa`).
+    More,
+    /// Decline the further factor (POST only).
+    SkipMore,
 }
 
 impl Screen {
@@ -56,6 +65,10 @@ impl Screen {
             "/mfa/email/send" => Screen::SendCode(Channel::Email),
             "/mfa/phone/send" => Screen::SendCode(Channel::Phone),
             "/mfa/code" => Screen::Code,
+            "/mfa/passkey/create" => Screen::PreferPasskey,
+            "/mfa/passkey/skip" => Screen::SkipPasskey,
+            "/mfa/more" => Screen::More,
+            "/mfa/more/skip" => Screen::SkipMore,
             _ => return None,
         })
     }
@@ -72,13 +85,22 @@ impl Screen {
             Screen::SendCode(Channel::Email) => "/mfa/email/send",
             Screen::SendCode(Channel::Phone) => "/mfa/phone/send",
             Screen::Code => "/mfa/code",
+            Screen::PreferPasskey => "/mfa/passkey/create",
+            Screen::SkipPasskey => "/mfa/passkey/skip",
+            Screen::More => "/mfa/more",
+            Screen::SkipMore => "/mfa/more/skip",
         }
     }
     /// Whether the screen has a page to `GET` (the others only take a post).
     pub fn has_page(self) -> bool {
         !matches!(
             self,
-            Screen::Skip | Screen::Passkey | Screen::SignInPasskey | Screen::SendCode(_)
+            Screen::Skip
+                | Screen::Passkey
+                | Screen::SignInPasskey
+                | Screen::SendCode(_)
+                | Screen::SkipPasskey
+                | Screen::SkipMore
         )
     }
 }
@@ -86,10 +108,12 @@ impl Screen {
 /// Where a submit that stopped for MFA goes next, if it did.
 pub fn next_screen(f: &Failure) -> Option<&'static str> {
     match f {
-        Failure::MfaRequired(have) if have.iter().any(|f| *f != Factor::BackupCode) => {
+        Failure::MfaRequired { available, .. }
+            if available.iter().any(|f| *f != Factor::BackupCode) =>
+        {
             Some("/mfa/verify")
         }
-        Failure::MfaRequired(_) => Some("/mfa/backup-code"),
+        Failure::MfaRequired { .. } => Some("/mfa/backup-code"),
         Failure::MissingMfa { available, .. } | Failure::SuggestMfa(available)
             if available.contains(&Factor::Totp) =>
         {
@@ -101,6 +125,8 @@ pub fn next_screen(f: &Failure) -> Option<&'static str> {
             Some("/mfa/passkey/bind")
         }
         Failure::BackupCodeRequired => Some("/mfa/backup-codes"),
+        Failure::PasskeyPreferred => Some("/mfa/passkey/create"),
+        Failure::SuggestAdditionalMfa { .. } => Some("/mfa/more"),
         _ => None,
     }
 }
@@ -167,6 +193,8 @@ async fn render<D: Db, K: Kv>(
     let page = match screen {
         Screen::Verify
         | Screen::Skip
+        | Screen::SkipPasskey
+        | Screen::SkipMore
         | Screen::Passkey
         | Screen::SignInPasskey
         | Screen::SendCode(_) => {
@@ -214,7 +242,7 @@ async fn render<D: Db, K: Kv>(
             heading: lang.t(Msg::MfaVerifyTitle),
             intro: Some(
                 sent_to
-                    .map(|to| lang.fill(Msg::VerifyIntro, &[("to", &masked(&to))]))
+                    .map(|to| lang.fill(Msg::VerifyIntro, &[("to", &crate::mfa::masked(&to))]))
                     .ok_or(Failure::NeedsVerification)?,
             ),
             notice: None,
@@ -222,6 +250,44 @@ async fn render<D: Db, K: Kv>(
             fields: vec![code_field(Msg::Code)],
             button: lang.t(Msg::Continue),
             links: vec![("/mfa/verify", lang.t(Msg::MfaVerifyTitle))],
+        },
+        Screen::PreferPasskey => views::FieldsPage {
+            extra: views::Extra {
+                passkey: Some(passkey(
+                    "bind",
+                    Screen::BindPasskey.action(),
+                    Msg::CreatePasskey,
+                )),
+                skip: Some((Screen::SkipPasskey.action(), lang.t(Msg::SkipForNow))),
+                ..views::Extra::default()
+            },
+            heading: lang.t(Msg::BindPasskeyTitle),
+            intro: Some(lang.t(Msg::PreferPasskeyIntro).to_owned()),
+            notice: None,
+            action: Screen::PreferPasskey.action(),
+            fields: Vec::new(),
+            button: lang.t(Msg::Continue),
+            links: Vec::new(),
+        },
+        Screen::More => views::FieldsPage {
+            extra: views::Extra {
+                skip: Some((Screen::SkipMore.action(), lang.t(Msg::SkipForNow))),
+                ..views::Extra::default()
+            },
+            heading: lang.t(Msg::MoreFactorsTitle),
+            intro: Some(lang.t(Msg::MoreFactorsIntro).to_owned()),
+            notice: None,
+            action: Screen::More.action(),
+            fields: Vec::new(),
+            button: lang.t(Msg::Continue),
+            links: [
+                (Factor::Totp, Screen::BindTotp, Msg::BindTotpTitle),
+                (Factor::WebAuthn, Screen::BindPasskey, Msg::CreatePasskey),
+            ]
+            .into_iter()
+            .filter(|(f, ..)| c.settings.mfa.enabled(*f))
+            .map(|(_, s, m)| (s.action(), lang.t(m)))
+            .collect(),
         },
         Screen::BindPasskey => views::FieldsPage {
             extra: views::Extra {
@@ -356,12 +422,18 @@ pub async fn submit<D: Db, K: Kv>(
                 factors::bind(ctx, &mut c, Factor::BackupCode, &id).await?;
             }
             Screen::Skip => factors::skip(&mut c)?,
+            Screen::SkipPasskey => factors::skip_passkey(&mut c)?,
+            Screen::SkipMore => factors::skip_suggestion(&mut c)?,
+            // Only shown: "Continue" submits again.
+            Screen::PreferPasskey | Screen::More => {}
             // The script verified the passkey through the Experience API: its record is in
             // the interaction already; the submit below finds it (or asks again).
             Screen::Passkey => {}
             Screen::BindPasskey => factors::bind(ctx, &mut c, Factor::WebAuthn, &vid).await?,
             Screen::SignInPasskey => {
                 crate::experience::submit::identify(ctx, &mut c, Some(&vid)).await?;
+                let agreed = web::param(&params, "agree") == Some("yes");
+                interaction::agree_to_terms(&mut c, agreed)?;
             }
             Screen::SendCode(channel) => {
                 let id = mfa_codes::send(ctx, &mut c, channel, lang, forms::ip(req)).await?;
@@ -387,6 +459,8 @@ pub async fn submit<D: Db, K: Kv>(
                 let (status, text) = forms::message(lang, &f, ctx.now());
                 let shown = match screen {
                     Screen::Skip => Screen::BindTotp,
+                    Screen::SkipPasskey => Screen::PreferPasskey,
+                    Screen::SkipMore => Screen::More,
                     Screen::SignInPasskey => {
                         return failed(req, lang, &f, ctx.now(), |_, t| t.to_owned())
                     }
@@ -399,21 +473,5 @@ pub async fn submit<D: Db, K: Kv>(
                 }
             }
         },
-    }
-}
-
-/// An address shown to someone who has proven only a password: `a***@example.com`,
-/// `***1234` (Logto's `maskedIdentifiers`).
-fn masked(address: &str) -> String {
-    match address.split_once('@') {
-        Some((local, domain)) => {
-            let first: String = local.chars().take(1).collect();
-            format!("{first}***@{domain}")
-        }
-        None => {
-            let digits: Vec<char> = address.chars().collect();
-            let tail: String = digits.iter().skip(digits.len().saturating_sub(4)).collect();
-            format!("***{tail}")
-        }
     }
 }

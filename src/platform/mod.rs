@@ -46,17 +46,18 @@ fn start() {
 }
 
 fn vars(env: &Env) -> Vars {
-    VARIABLES
-        .iter()
-        .filter_map(|name| {
-            let value = env
-                .var(name)
-                .map(|v| v.to_string())
-                .or_else(|_| env.secret(name).map(|v| v.to_string()))
-                .ok()?;
-            Some(((*name).to_owned(), value))
-        })
-        .collect()
+    // One insert at a time: `collect` into a map sorts first, a sort more in the module.
+    let mut out = Vars::new();
+    for name in VARIABLES {
+        let value = env
+            .var(name)
+            .map(|v| v.to_string())
+            .or_else(|_| env.secret(name).map(|v| v.to_string()));
+        if let Ok(v) = value {
+            out.insert((*name).to_owned(), v);
+        }
+    }
+    out
 }
 
 /// The request body, read up to [`crate::web::MAX_BODY`]: `None` when it is (or is declared

@@ -212,10 +212,14 @@ impl<T: Column> Column for std::collections::BTreeMap<String, T> {
     fn column(v: Option<&serde_json::Value>) -> Option<Self> {
         match v {
             None | Some(serde_json::Value::Null) => Some(Default::default()),
-            Some(serde_json::Value::Object(m)) => m
-                .iter()
-                .map(|(k, x)| T::column(Some(x)).map(|t| (k.clone(), t)))
-                .collect(),
+            // One insert at a time: `collect` would sort first, a sort more in the module.
+            Some(serde_json::Value::Object(m)) => {
+                let mut out = std::collections::BTreeMap::new();
+                for (k, x) in m {
+                    out.insert(k.clone(), T::column(Some(x))?);
+                }
+                Some(out)
+            }
             Some(_) => None,
         }
     }

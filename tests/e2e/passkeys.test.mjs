@@ -123,7 +123,9 @@ for (const alg of ['ES256', 'RS256', 'EdDSA']) {
     // Bind: the prompting policy asks for a factor after the password.
     await passwordSignIn(ui, username);
     let r = await ui.call('POST', '/api/experience/submit');
-    assert.equal(r.body.code, 'user.suggest_mfa', JSON.stringify(r.body));
+    // Passkey sign-in is on: Logto's order asks for a passkey first (the prompting policy's
+    // suggestion of a factor comes after; a passkey answers both).
+    assert.equal(r.body.code, 'user.passkey_preferred', JSON.stringify(r.body));
     const reg = await ui.call('POST', '/api/experience/verification/web-authn/registration');
     assert.equal(reg.status, 200, JSON.stringify(reg.body));
     assert.equal(reg.body.registrationOptions.rp.id, new URL(ISSUER).hostname);
@@ -218,14 +220,24 @@ test('hosted pages in Chromium: bind a passkey after the password, then use it a
     cb = await reached(page, `${rp.origin}/cb`);
     assert.ok(cb.searchParams.get('code'));
 
-    // No password at all: "Sign in with a passkey".
+    // No password at all: "Sign in with a passkey", where the terms must be ticked first:
+    // the passkey waits for the box, and loading the page changed nothing in the interaction.
+    await settings({ termsOfUseUrl: 'https://example.com/terms', agreeToTermsPolicy: 'Manual' });
     await ctx.clearCookies();
+    const puts = [];
+    page.on('request', (r) => { if (r.method() === 'PUT' && r.url().endsWith('/api/experience')) puts.push(r.url()); });
     await page.goto(authUrl());
     await page.waitForSelector('#passkey-button');
+    assert.equal(puts.length, 0, 'no PUT on page load');
     await shoot(page, 'passkey-sign-in');
     await page.click('#passkey-button');
+    await page.waitForTimeout(300);
+    assert.equal(new URL(page.url()).pathname, '/sign-in', 'waits for the terms');
+    await page.check('#agree');
     cb = await reached(page, `${rp.origin}/cb`);
     assert.ok(cb.searchParams.get('code'));
+    assert.equal(puts.length, 1);
+    await settings({ termsOfUseUrl: null, agreeToTermsPolicy: 'Automatic' });
 
     // Autofill (conditional UI): the browser offers the passkey from the username field; the
     // virtual authenticator picks it, and the user is signed in without typing anything.
