@@ -209,6 +209,7 @@ pub fn failure_status(f: &Failure) -> StatusCode {
         | Failure::BackupCodeAlone
         | Failure::MfaNotSkippable => S::UNPROCESSABLE_ENTITY,
         Failure::IdentityConflict => S::CONFLICT,
+        Failure::BindMfaExisted => S::BAD_REQUEST,
         Failure::NotForForgotPassword => S::BAD_REQUEST,
         Failure::InvalidTotp
         | Failure::WebAuthnFailed(_)
@@ -345,6 +346,7 @@ impl From<Failure> for ApiError {
                 e("user.missing_mfa", "Bind an MFA factor first.".into()).with_data(data)
             }
             Failure::BackupCodeRequired => said("session.mfa.backup_code_required"),
+            Failure::BindMfaExisted => said("session.mfa.bind_mfa_existed"),
             Failure::SuggestMfa(available) => {
                 e("user.suggest_mfa", "Add a second factor, or skip.".into()).with_data(json!({
                     "availableFactors": names(&available),

@@ -21,7 +21,8 @@
   const agreed = () => new Promise((ok) => {
     if (!agree || agree.checked) return ok();
     agree.reportValidity();
-    agree.addEventListener('change', () => agree.checked && ok());
+    const on = () => { if (agree.checked) { agree.removeEventListener('change', on); ok(); } };
+    agree.addEventListener('change', on);
   });
   const post = (verificationId) => {
     const f = document.createElement('form');
@@ -54,13 +55,22 @@
     });
   };
   // The interaction becomes a sign-in only once a passkey is chosen (not on every page load).
+  // Once a passkey is chosen, one sign-in goes on (not the autofill's and the button's both).
+  let busy = false;
   const signIn = async (mediation) => {
     const { authenticationOptions: o } = await api('POST', '/preflight/sign-in-passkey/authentication');
     const c = await get(o, mediation);
-    await agreed();
-    await api('PUT', '', { interactionEvent: 'SignIn' });
-    const { verificationId } = await api('POST', '/verification/sign-in-passkey/authentication/verify', { payload: json(c) });
-    post(verificationId);
+    if (busy) return;
+    busy = true;
+    try {
+      await agreed();
+      await api('PUT', '', { interactionEvent: 'SignIn' });
+      const { verificationId } = await api('POST', '/verification/sign-in-passkey/authentication/verify', { payload: json(c) });
+      post(verificationId);
+    } catch (e) {
+      busy = false;
+      throw e;
+    }
   };
   const verify = async () => {
     const { verificationId, authenticationOptions: o } = await api('POST', '/verification/web-authn/authentication');
@@ -78,8 +88,10 @@
   };
   const run = { 'sign-in': () => signIn(), verify, bind }[el.dataset.mode];
   const button = document.getElementById('passkey-button');
-  if (button && run) button.addEventListener('click', () => run().catch(show));
+  if (button && run) button.addEventListener('click', () => busy || run().catch(show));
+  // The autofill's request is aborted when the button starts one: that is no failure.
   if (el.dataset.mode === 'sign-in' && el.dataset.autofill === 'true' && PublicKeyCredential.isConditionalMediationAvailable) {
-    PublicKeyCredential.isConditionalMediationAvailable().then((ok) => ok && signIn('conditional')).catch(() => {});
+    PublicKeyCredential.isConditionalMediationAvailable().then((ok) => ok && signIn('conditional'))
+      .catch((e) => e && e.name !== 'AbortError' && show());
   }
 })();

@@ -345,7 +345,8 @@ fn a_registrant_whose_only_factor_is_a_way_in_is_offered_another_and_may_decline
     let data = &r.json()["data"];
     assert_eq!(
         data["availableFactors"],
-        json!(["Totp", "EmailVerificationCode"])
+        json!(["Totp"]),
+        "what would end the suggestion: the email signs in too, so not that"
     );
     assert_eq!(data["skippable"], true);
     assert_eq!(data["suggestion"], true);
@@ -361,4 +362,165 @@ fn a_registrant_whose_only_factor_is_a_way_in_is_offered_another_and_may_decline
     assert_eq!(r.status, 204, "{}", r.text());
     let claims = claims_after_submit(&h, &jar, (&client, CB, VERIFIER));
     assert!(claims["sub"].is_string(), "{claims}");
+}
+
+/// Sends a code to `email` in this sign-in and verifies it; returns the verification.
+fn prove_email(h: &Harness, jar: &Jar, email: &str) -> Value {
+    let identifier = json!({"type": "email", "value": email});
+    let r = exp(
+        h,
+        jar,
+        "POST",
+        "/verification/verification-code",
+        Some(json!({"identifier": identifier, "interactionEvent": "SignIn"})),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let vid = r.json()["verificationId"].clone();
+    let code = mailbox_code(h, email);
+    let r = exp(
+        h,
+        jar,
+        "POST",
+        "/verification/verification-code/verify",
+        Some(json!({"identifier": identifier, "verificationId": vid, "code": code})),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    vid
+}
+
+#[test]
+fn a_user_without_an_email_binds_one_as_the_second_factor_and_is_asked_for_its_code_next_time() {
+    let h = Harness::new();
+    let r = h.api(
+        "PATCH",
+        "/api/sign-in-exp",
+        Some(json!({
+            "signIn": {"methods": [
+                {"identifier": "username", "password": true, "verificationCode": false, "isPasswordPrimary": true}
+            ]},
+            "mfa": {"factors": ["EmailVerificationCode"], "policy": "Mandatory"}
+        })),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    for (name, email) in [("ada", None), ("bob", Some("bob@example.com"))] {
+        let mut body = json!({"username": name, "password": PASSWORD});
+        if let Some(e) = email {
+            body["primaryEmail"] = json!(e);
+        }
+        assert_eq!(h.api("POST", "/api/users", Some(body)).status, 200);
+    }
+    let client = app(&h);
+    let jar = identified(&h, &client, "ada");
+    let r = exp(&h, &jar, "POST", "/submit", None);
+    assert_eq!(err(&r), (422, "user.missing_mfa".into()), "{}", r.text());
+    assert_eq!(
+        r.json()["data"]["availableFactors"],
+        json!(["EmailVerificationCode"])
+    );
+
+    // The attacker's tries: an address someone else has, a code bound as the wrong factor,
+    // a code not verified.
+    let bobs = prove_email(&h, &jar, "bob@example.com");
+    let bind = |kind: &str, vid: &Value| {
+        exp(
+            &h,
+            &jar,
+            "POST",
+            "/profile/mfa",
+            Some(json!({"type": kind, "verificationId": vid})),
+        )
+    };
+    assert_eq!(
+        err(&bind("EmailVerificationCode", &bobs)).1,
+        "user.email_already_in_use"
+    );
+    let r = exp(
+        &h,
+        &jar,
+        "POST",
+        "/verification/verification-code",
+        Some(
+            json!({"identifier": {"type": "email", "value": "x@example.com"}, "interactionEvent": "SignIn"}),
+        ),
+    );
+    let unverified = r.json()["verificationId"].clone();
+    assert_eq!(
+        err(&bind("EmailVerificationCode", &unverified)),
+        (400, "session.verification_failed".into())
+    );
+    let adas = prove_email(&h, &jar, "ada@example.com");
+    assert_eq!(bind("PhoneVerificationCode", &adas).status, 400);
+
+    // Her own address: bound with the session.
+    assert_eq!(bind("EmailVerificationCode", &adas).status, 204);
+    claims_after_submit(&h, &jar, (&client, CB, VERIFIER));
+    let users = h.api("GET", "/api/users?search=ada", None).json();
+    assert_eq!(users[0]["primaryEmail"], "ada@example.com");
+
+    // Next time the code to that address is her second factor.
+    let jar = identified(&h, &client, "ada");
+    let r = exp(&h, &jar, "POST", "/submit", None);
+    assert_eq!(
+        err(&r),
+        (403, "session.mfa.require_mfa_verification".into())
+    );
+    assert_eq!(
+        r.json()["data"]["maskedIdentifiers"]["EmailVerificationCode"],
+        "a***@example.com"
+    );
+}
+
+#[test]
+fn the_hosted_pages_let_a_user_without_an_email_bind_one_as_the_second_factor() {
+    let h = Harness::new();
+    let r = h.api(
+        "PATCH",
+        "/api/sign-in-exp",
+        Some(json!({
+            "signIn": {"methods": [
+                {"identifier": "username", "password": true, "verificationCode": false, "isPasswordPrimary": true}
+            ]},
+            "mfa": {"factors": ["EmailVerificationCode"], "policy": "Mandatory"}
+        })),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    h.api(
+        "POST",
+        "/api/users",
+        Some(json!({"username": "ivy", "password": PASSWORD})),
+    );
+    let client = app(&h);
+    let jar = Jar::default();
+    let cb: String = form_urlencoded::byte_serialize(CB.as_bytes()).collect();
+    h.follow(&jar, &format!("/oidc/auth?client_id={client}&redirect_uri={cb}&response_type=code&scope=openid&code_challenge={CHALLENGE}&code_challenge_method=S256"));
+    let r = h.sign_in(&jar, "ivy", PASSWORD);
+    assert!(
+        r.text().contains(r#"action="/mfa/email/bind""#),
+        "{}",
+        r.text()
+    );
+    // Mandatory: no way around it.
+    assert!(!r.text().contains("/mfa/skip"), "{}", r.text());
+    let r = h.browse(
+        &jar,
+        "POST",
+        "/mfa/email/bind",
+        Some(&[("_csrf", &csrf_of(&r.text())), ("email", "ivy@example.com")]),
+    );
+    assert_eq!(r.header("location"), Some("/mfa/code"), "{}", r.text());
+    let r = h.follow(&jar, "/mfa/code");
+    assert!(r.text().contains("i***@example.com"), "{}", r.text());
+    let code = mailbox_code(&h, "ivy@example.com");
+    let r = h.browse(
+        &jar,
+        "POST",
+        "/mfa/code",
+        Some(&[("_csrf", &csrf_of(&r.text())), ("code", &code)]),
+    );
+    let to = r.header("location").unwrap_or_default().to_owned();
+    let r = h.follow(&jar, &to);
+    let back = r.header("location").unwrap_or_default();
+    assert!(back.starts_with(CB) && back.contains("code="), "{back}");
+    let users = h.api("GET", "/api/users?search=ivy", None).json();
+    assert_eq!(users[0]["primaryEmail"], "ivy@example.com");
 }

@@ -453,7 +453,7 @@ fn exp_from(h: &Harness, jar: &Jar, path: &str, body: Value, ip: &str) -> Reply 
 }
 
 #[test]
-fn forged_passkey_sign_ins_lock_the_senders_network_not_the_passkey_nor_the_users_second_factor_and_ceremonies_are_capped(
+fn forged_passkey_sign_ins_lock_that_passkey_from_the_senders_network_only_not_the_users_second_factor_and_ceremonies_are_capped(
 ) {
     let h = Harness::new();
     let client = setup(
@@ -497,6 +497,33 @@ fn forged_passkey_sign_ins_lock_the_senders_network_not_the_passkey_nor_the_user
         err(&forge(&mut passkey, "203.0.113.9")),
         (400, "session.verification_blocked_too_many_attempts".into())
     );
+
+    // The attacker's network keeps its other passkeys: Fred, behind the same address, signs
+    // in with his.
+    let jar = identified(&h, &client, "fred");
+    let mut freds = register(&h, &jar, Alg::Es256);
+    submit_for_claims(&h, &jar, &client);
+    let neighbour = signing_in(&h, &client);
+    let r = exp_from(
+        &h,
+        &neighbour,
+        "/preflight/sign-in-passkey/authentication",
+        json!({}),
+        "203.0.113.9",
+    );
+    let response = authn::get(
+        &r.json()["authenticationOptions"],
+        &mut freds,
+        &Behaviour::at(ORIGIN),
+    );
+    let r = exp_from(
+        &h,
+        &neighbour,
+        "/verification/sign-in-passkey/authentication/verify",
+        json!({"payload": response}),
+        "203.0.113.9",
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
 
     // Erin signs in with her passkey from her own network: neither the passkey nor her
     // second factor is locked.
@@ -571,6 +598,11 @@ fn the_interaction_shows_what_it_binds_mfa_can_be_turned_on_and_a_reset_has_no_m
     let passkey = register(&h, &jar, Alg::Es256);
     assert_eq!(
         exp(&h, &jar, "POST", "/profile/mfa/mfa-enabled", None).status,
+        204
+    );
+    // Passkey sign-in is off: there is no passkey prompt to decline.
+    assert_ne!(
+        exp(&h, &jar, "POST", "/profile/mfa/passkey-skipped", None).status,
         204
     );
     let view = exp(&h, &jar, "GET", "/interaction", None).json();

@@ -171,16 +171,24 @@ pub async fn update_config<D: Db, K: Kv>(
     if let Some(s) = flag("skipMfaOnSignIn")? {
         mfa.skip_mfa_on_sign_in = s;
     }
-    match b.get("passkeySignIn").map(|p| p.get("skipped")) {
-        None | Some(None | Some(Value::Null)) => {}
-        Some(Some(Value::Bool(v))) => mfa.passkey_skipped = *v,
-        Some(Some(_)) => {
+    match b.get("passkeySignIn") {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(p)) => match p.get("skipped") {
+            None | Some(Value::Null) => {}
+            Some(Value::Bool(v)) => mfa.passkey_skipped = *v,
+            Some(_) => {
+                return Err(ApiError::invalid_input(
+                    "`passkeySignIn.skipped` must be a boolean.",
+                ))
+            }
+        },
+        Some(_) => {
             return Err(ApiError::invalid_input(
-                "`passkeySignIn.skipped` must be a boolean.",
+                "`passkeySignIn` must be an object.",
             ))
         }
     }
-    let next = mfa.to_config();
+    let next = mfa.merged_into(&raw);
     if !repo::put_config(ctx.db, id, &next).await? {
         return Err(ApiError::not_found("user", id));
     }

@@ -31,7 +31,7 @@ pub(super) fn user_of(c: &Current) -> Result<String, Failure> {
         .ok_or(Failure::Step(StepError::NotIdentified))
 }
 
-fn enabled(c: &Current, f: Factor) -> Result<(), Failure> {
+pub(super) fn enabled(c: &Current, f: Factor) -> Result<(), Failure> {
     // A passkey is bound for passkey sign-in too.
     let passkey = f == Factor::WebAuthn && c.settings.passkey_sign_in.enabled;
     if c.settings.mfa.enabled(f) || passkey {
@@ -368,117 +368,5 @@ pub async fn backup_verify<D: Db, K: Kv>(
     Ok(id)
 }
 
-/// `POST /profile/mfa {type, verificationId}`: binds a verified new factor at submit.
-pub async fn bind<D: Db, K: Kv>(
-    ctx: &Ctx<'_, D, K>,
-    c: &mut Current,
-    factor: Factor,
-    verification_id: &str,
-) -> Result<(), Failure> {
-    let user_id = user_of(c)?;
-    guard_verified(ctx, c, &user_id).await?;
-    enabled(c, factor)?;
-    let v = own(c, verification_id).ok_or(Failure::Step(StepError::UnknownVerification))?;
-    match (factor, v) {
-        (
-            Factor::Totp,
-            Verification::Totp {
-                new_secret: Some(_),
-                verified: true,
-                ..
-            },
-        ) => {
-            if repo::totp_of(ctx.db, &user_id).await?.is_some() {
-                return Err(Failure::TotpAlreadyInUse);
-            }
-        }
-        (Factor::Totp, Verification::Totp { .. }) => {
-            return Err(Failure::Step(StepError::NotVerified))
-        }
-        (
-            Factor::WebAuthn,
-            Verification::WebAuthn {
-                new_passkey: Some(_),
-                ..
-            },
-        ) => {}
-        (
-            Factor::BackupCode,
-            Verification::BackupCode {
-                new_codes: Some(_), ..
-            },
-        ) => {
-            let others = bound(ctx, c, &user_id).await?.factors;
-            let binding_other = bindings(c).iter().any(|f| *f != Factor::BackupCode);
-            if !others.iter().any(|f| *f != Factor::BackupCode) && !binding_other {
-                return Err(Failure::BackupCodeAlone);
-            }
-        }
-        _ => return Err(Failure::Step(StepError::UnknownVerification)),
-    }
-    // One of each factor: a later binding of the same kind replaces an earlier one.
-    let kind_of = |c: &Current, id: &str| match c.state.verification(id) {
-        Ok(Verification::Totp { .. }) => Some(Factor::Totp),
-        Ok(Verification::BackupCode { .. }) => Some(Factor::BackupCode),
-        Ok(Verification::WebAuthn { .. }) => Some(Factor::WebAuthn),
-        _ => None,
-    };
-    let keep: Vec<String> = c
-        .state
-        .mfa
-        .bind
-        .iter()
-        .filter(|id| kind_of(c, id) != Some(factor))
-        .cloned()
-        .collect();
-    c.state.mfa.bind = keep;
-    c.state.mfa.bind.push(verification_id.to_owned());
-    Ok(())
-}
-
-/// The factors this interaction is binding.
-pub(super) fn bindings(c: &Current) -> Vec<Factor> {
-    c.state
-        .mfa
-        .bind
-        .iter()
-        .filter_map(|id| match own(c, id) {
-            Some(Verification::Totp { .. }) => Some(Factor::Totp),
-            Some(Verification::BackupCode { .. }) => Some(Factor::BackupCode),
-            Some(Verification::WebAuthn { .. }) => Some(Factor::WebAuthn),
-            _ => None,
-        })
-        .collect()
-}
-
-/// `POST /profile/mfa/mfa-enabled`: MFA on for the user (`logto_config.mfa.enabled`), with
-/// what is bound already, written at submit.
-pub fn enable(c: &mut Current) -> Result<(), Failure> {
-    user_of(c)?;
-    c.state.mfa.enabled = true;
-    Ok(())
-}
-
-/// `POST /profile/mfa/mfa-skipped`.
-pub fn skip(c: &mut Current) -> Result<(), Failure> {
-    user_of(c)?;
-    if !c.settings.mfa.policy.skippable() {
-        return Err(Failure::MfaNotSkippable);
-    }
-    c.state.mfa.skipped = true;
-    Ok(())
-}
-
-/// `POST /profile/mfa/mfa-suggestion-skipped`: no further factor now (this interaction only).
-pub fn skip_suggestion(c: &mut Current) -> Result<(), Failure> {
-    user_of(c)?;
-    c.state.mfa.suggestion_skipped = true;
-    Ok(())
-}
-
-/// `POST /profile/mfa/passkey-skipped`: no passkey for passkey sign-in (kept with the user).
-pub fn skip_passkey(c: &mut Current) -> Result<(), Failure> {
-    user_of(c)?;
-    c.state.mfa.passkey_skipped = true;
-    Ok(())
-}
+pub(super) use super::binding::bindings;
+pub use super::binding::{bind, enable, skip, skip_passkey, skip_suggestion};

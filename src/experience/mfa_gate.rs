@@ -44,10 +44,8 @@ pub async fn clear<D: Db, K: Kv>(
         });
     }
     let registering = c.state.event == Some(Event::Register);
-    let config = repo::config_of(ctx.db, user_id)
-        .await?
-        .map(|raw| UserMfaConfig::of_config(&raw))
-        .unwrap_or_default();
+    let raw_config = repo::config_of(ctx.db, user_id).await?.unwrap_or_default();
+    let config = UserMfaConfig::of_config(&raw_config);
     let have = if registering {
         Bound {
             factors: registrant_factors(c),
@@ -81,7 +79,14 @@ pub async fn clear<D: Db, K: Kv>(
             masked: have.masked,
         });
     }
-    if wants_passkey && !config.passkey_skipped && !has_passkey(ctx, c, user_id).await? {
+    // A user who has factors and passed without one (MFA turned off for them) could not
+    // make a passkey here (that needs a verified factor): not asked.
+    let unverified = !facts.bound.is_empty() && !facts.verified;
+    if wants_passkey
+        && !unverified
+        && !config.passkey_skipped
+        && !has_passkey(ctx, c, user_id).await?
+    {
         return Err(Failure::PasskeyPreferred);
     }
     match gate {
@@ -107,6 +112,22 @@ pub async fn clear<D: Db, K: Kv>(
     }
     let mut statements = Vec::new();
     for id in &c.state.mfa.bind {
+        if let Ok(Verification::Code {
+            channel,
+            identifier,
+            verified: true,
+            ..
+        }) = c.state.verification(id)
+        {
+            let phone = *channel == crate::identity::Channel::Phone;
+            statements.push(crate::store::users::set_address(
+                user_id,
+                (phone, identifier),
+                ctx.now_ms,
+                sid,
+            ));
+            continue;
+        }
         match own(c, id) {
             Some(Verification::Totp {
                 new_secret: Some(secret),
@@ -176,7 +197,11 @@ pub async fn clear<D: Db, K: Kv>(
         next.passkey_skipped = true;
     }
     if next != facts.config {
-        statements.push(repo::set_config(user_id, &next.to_config(), sid));
+        statements.push(repo::set_config(
+            user_id,
+            &next.merged_into(&raw_config),
+            sid,
+        ));
     }
     Ok(Cleared {
         statements,

@@ -4,6 +4,7 @@
 //! values and turn a [`Failure`] into words (pages) or `{code, message}` (API); the rules
 //! live here, once.
 pub mod audit;
+pub mod binding;
 pub mod codes;
 pub mod factors;
 pub mod interaction;
@@ -89,6 +90,8 @@ pub enum Failure {
     },
     /// Passkey sign-in is on and the user has no passkey: make one, or decline.
     PasskeyPreferred,
+    /// The user has that factor already (an address of that kind, to bind as one).
+    BindMfaExisted,
     /// The policy asks the user to bind one of these factors (`skippable` if it may skip).
     MissingMfa {
         available: Vec<crate::mfa::Factor>,
@@ -183,6 +186,7 @@ impl Failure {
             Failure::MissingMfa { .. } | Failure::SuggestMfa(_) => plain(Msg::BindTotpIntro),
             Failure::SuggestAdditionalMfa { .. } => plain(Msg::MoreFactorsIntro),
             Failure::PasskeyPreferred => plain(Msg::PreferPasskeyIntro),
+            Failure::BindMfaExisted => plain(Msg::MfaNotPossible),
             Failure::BackupCodeRequired => plain(Msg::BackupCodesIntro),
             Failure::InvalidTotp => plain(Msg::InvalidTotp),
             Failure::InvalidBackupCode => plain(Msg::InvalidBackupCode),

@@ -9,8 +9,9 @@
 //! response counts once; the relying party is the provider's own host and the origin its
 //! own; a passkey proves only the user it was bound to; a refused second-factor assertion
 //! counts against that user like a wrong code; a refused passkey sign-in counts against the
-//! sender's network, never against the passkey (its id is no secret: a lock on it would let
-//! anyone shut its owner out); a passkey sign-in needs `passkeySignIn.enabled`.
+//! sender's network and that passkey together, never the passkey alone (its id is no
+//! secret: a lock on it would let anyone shut its owner out); a passkey sign-in needs
+//! `passkeySignIn.enabled`.
 use super::factors::{self, FACTOR_POLICY};
 use super::interaction::Current;
 use super::state::{Event, NewPasskey, StepError, Verification};
@@ -387,8 +388,8 @@ fn passkey_sign_in(c: &Current) -> Result<(), Failure> {
     }
 }
 
-/// Refused passkey sign-ins per network within an hour before that network's passkey
-/// sign-ins are refused for an hour. A real authenticator's answers are rarely refused; a
+/// Refused passkey sign-ins per network and passkey within an hour before that passkey's
+/// sign-ins from that network are refused for an hour. A real authenticator's answers are rarely refused; a
 /// signature cannot be guessed, so this only stops a network from spending the provider's
 /// work on forgeries.
 pub const PASSKEY_NETWORK_POLICY: Policy = Policy::hourly(100);
@@ -406,6 +407,20 @@ pub async fn sign_in_verify<D: Db, K: Kv>(
     if c.state.event().map_err(Failure::Step)? != Event::SignIn {
         return Err(Failure::Step(StepError::WrongEvent));
     }
+    // Failures count against the sender's network and the passkey together: anyone may
+    // start a passkey sign-in, and must lock neither the user's codes, nor the passkey for
+    // its owner elsewhere, nor the network's other passkeys. Checked before the ceremony is
+    // spent.
+    let (credential_id, _) =
+        webauthn::assertion_ids(payload).map_err(|e| Failure::WebAuthnFailed(e.to_string()))?;
+    let key = ip.map(|ip| format!("passkey-ip:{}:{credential_id}", super::network_key(ip)));
+    if let Some(k) = &key {
+        if let Some(until) =
+            throttle::locked_until(ctx.db, std::slice::from_ref(k), ctx.now()).await?
+        {
+            return Err(Failure::MfaBlocked { until });
+        }
+    }
     let consumed = consume(ctx, c, Purpose::SignIn, verification_id, payload)
         .await?
         .ok_or(Failure::PasskeyPending)?;
@@ -416,16 +431,6 @@ pub async fn sign_in_verify<D: Db, K: Kv>(
         .is_some_and(|u| u != row.user_id)
     {
         return Err(Failure::IdentityConflict);
-    }
-    // Failures count against the sender's network: anyone may start a passkey sign-in, and
-    // must lock neither the user's codes nor the passkey with forged answers.
-    let key = ip.map(|ip| format!("passkey-ip:{}", super::network_key(ip)));
-    if let Some(k) = &key {
-        if let Some(until) =
-            throttle::locked_until(ctx.db, std::slice::from_ref(k), ctx.now()).await?
-        {
-            return Err(Failure::MfaBlocked { until });
-        }
     }
     let discoverable = consumed.user_id.is_none();
     let amr = assert(

@@ -87,8 +87,14 @@ pub fn allow(settings: &Settings, identifiers: &[String], way: Way) -> Result<()
             channel,
             completing: true,
         } => {
-            // Only an email the settings now require can be added while signing in.
-            channel == Channel::Email && required_profile(settings).contains(&ProfileField::Email)
+            // Only an email the settings now require, or an address to bind as the second
+            // factor its codes are enabled as, can be added while signing in.
+            let factor = match channel {
+                Channel::Email => crate::mfa::Factor::EmailVerificationCode,
+                Channel::Phone => crate::mfa::Factor::PhoneVerificationCode,
+            };
+            (channel == Channel::Email && required_profile(settings).contains(&ProfileField::Email))
+                || settings.mfa.enabled(factor)
         }
         Way::Code {
             event: Event::SignIn,

@@ -355,7 +355,7 @@ impl Settings {
                 return Err((
                     code,
                     format!(
-                        "{} cannot be an MFA factor while a {} code signs in (signIn.methods)",
+                        "{} cannot be an MFA factor while a code sent to the {} signs in (signIn.methods)",
                         factor.as_str(),
                         identifier.as_str()
                     ),

@@ -174,6 +174,8 @@ pub async fn submit<D: Db, K: Kv>(
     let counts = crate::store::transaction(ctx.db, &statements)
         .await
         .map_err(|e| match e {
+            // Another user took the address being bound meanwhile.
+            StoreError::Unique(column) if column.contains("primary_") => Failure::EmailTaken,
             StoreError::Unique(column) if column.contains("credential_id") => {
                 Failure::WebAuthnFailed("this passkey is registered already".into())
             }

@@ -78,6 +78,8 @@ pub fn text(m: Msg) -> &'static str {
         BindPasskeyIntro => "Mit einem Passkey bestätigst du mit Fingerabdruck, Gesicht oder Bildschirmsperre, dass du es bist – auf diesem Gerät oder deinem Telefon.",
         CreatePasskey => "Passkey erstellen",
         PreferPasskeyIntro => "Melde dich nächstes Mal schneller an: Ein Passkey ersetzt dein Passwort durch Fingerabdruck, Gesicht oder Bildschirmsperre.",
+        AddPhone => "Telefonnummer hinzufügen",
+        BindAddressIntro => "Die Anmeldung braucht einen zweiten Schritt: einen Code, den wir hierher senden – jetzt und bei jeder Anmeldung.",
         MoreFactorsTitle => "Weitere Bestätigungsmethode hinzufügen",
         MoreFactorsIntro => "Dein Konto lässt sich nur mit einer Methode bestätigen, mit der du dich auch anmeldest. Füge eine Authenticator-App oder einen Passkey hinzu, damit ein zweiter Schritt dich weiter schützt.",
         BindTotpTitle => "Authenticator-App einrichten",

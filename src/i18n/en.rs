@@ -78,6 +78,8 @@ pub fn text(m: Msg) -> &'static str {
         BindPasskeyIntro => "A passkey lets you confirm it is you with your fingerprint, face or screen lock, on this device or your phone.",
         CreatePasskey => "Create a passkey",
         PreferPasskeyIntro => "Sign in faster next time: a passkey replaces your password with your fingerprint, face or screen lock.",
+        AddPhone => "Add your phone number",
+        BindAddressIntro => "Signing in takes a second step: a code sent here, now and each time you sign in.",
         MoreFactorsTitle => "Add another way to verify",
         MoreFactorsIntro => "Your account can be verified only by a way you also sign in with. Add an authenticator app or a passkey, so that a second step still protects you.",
         BindTotpTitle => "Set up an authenticator app",

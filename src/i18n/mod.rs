@@ -94,7 +94,7 @@ messages! {
     UseBackupCode, BackupCodeLabel, SkipForNow, SavedCodes, MfaNotPossible,
     // Passkeys
     PasskeyFailed, PasskeyUnknown, MfaEmailCode, MfaPhoneCode, PasskeySignIn, UsePasskey, BindPasskeyTitle, BindPasskeyIntro, CreatePasskey,
-    PreferPasskeyIntro, MoreFactorsTitle, MoreFactorsIntro,
+    PreferPasskeyIntro, MoreFactorsTitle, MoreFactorsIntro, AddPhone, BindAddressIntro,
     // Password rules
     PwTooShort, PwTooLong, PwCharacterTypes, PwRepetition, PwUserInfo, PwWord,
     // Consent and sign-out

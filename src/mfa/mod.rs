@@ -176,10 +176,36 @@ impl UserMfaConfig {
         }
     }
 
-    /// The `logto_config` JSON text that holds these preferences.
-    pub fn to_config(&self) -> String {
-        serde_json::json!({"mfa": self, "passkeySignIn": {"skipped": self.passkey_skipped}})
-            .to_string()
+    /// The user's `logto_config` JSON text `raw` with these preferences in it (every other
+    /// key kept as it was).
+    pub fn merged_into(&self, raw: &str) -> String {
+        use serde_json::{json, Value};
+        let mut v: Value = crate::json::parse(raw)
+            .ok()
+            .filter(Value::is_object)
+            .unwrap_or_else(|| json!({}));
+        if let Some(o) = v.as_object_mut() {
+            let part = |o: &mut serde_json::Map<String, Value>, k: &str| {
+                let p = o.entry(k).or_insert_with(|| json!({}));
+                if !p.is_object() {
+                    *p = json!({});
+                }
+            };
+            part(o, "mfa");
+            part(o, "passkeySignIn");
+            if let Some(m) = o.get_mut("mfa").and_then(Value::as_object_mut) {
+                match self.enabled {
+                    Some(e) => m.insert("enabled".into(), json!(e)),
+                    None => m.remove("enabled"),
+                };
+                m.insert("skipped".into(), json!(self.skipped));
+                m.insert("skipMfaOnSignIn".into(), json!(self.skip_mfa_on_sign_in));
+            }
+            if let Some(p) = o.get_mut("passkeySignIn").and_then(Value::as_object_mut) {
+                p.insert("skipped".into(), json!(self.passkey_skipped));
+            }
+        }
+        v.to_string()
     }
 }
 
@@ -294,20 +320,27 @@ fn suggest_additional(f: &Facts, available: &[Factor]) -> Option<Gate> {
     }
     let have: Vec<Factor> = f.bound.iter().chain(&f.binding).copied().collect();
     let has = |x: Factor| have.contains(&x);
-    if available.iter().all(|x| has(*x)) {
+    // A factor that is a second factor only (no way in).
+    let factor_only = |x: Factor| match x {
+        Factor::EmailVerificationCode => !f.sign_up_email,
+        Factor::PhoneVerificationCode => !f.sign_up_phone,
+        Factor::WebAuthn => !f.passkey_sign_in,
+        Factor::Totp | Factor::BackupCode => true,
+    };
+    if have.iter().any(|x| factor_only(*x)) {
         return None;
     }
-    // An address bound as a second factor only, or a factor that is no way in: enough.
-    let factor_only = (has(Factor::EmailVerificationCode) && !f.sign_up_email)
-        || (has(Factor::PhoneVerificationCode) && !f.sign_up_phone)
-        || has(Factor::Totp)
-        || has(Factor::BackupCode)
-        || (has(Factor::WebAuthn) && !f.passkey_sign_in);
-    if factor_only {
+    // Only what would end the suggestion is offered; nothing to offer, no suggestion.
+    let offer: Vec<Factor> = available
+        .iter()
+        .copied()
+        .filter(|x| factor_only(*x) && !has(*x))
+        .collect();
+    if offer.is_empty() {
         return None;
     }
     Some(Gate::SuggestAdditional {
-        available: available.to_vec(),
+        available: offer,
         passkey: f.passkey_sign_in && has(Factor::WebAuthn),
     })
 }
@@ -417,6 +450,21 @@ mod tests {
             ),
             Gate::Pass
         );
+    }
+
+    #[test]
+    fn preferences_are_merged_into_the_users_config_keeping_every_other_key() {
+        let raw = r#"{"mfa":{"additionalBindingSuggestionSkipped":true,"enabled":true},"other":1,"passkeySignIn":7}"#;
+        let mut c = UserMfaConfig::of_config(raw);
+        assert_eq!(c.enabled, Some(true));
+        c.enabled = None;
+        c.passkey_skipped = true;
+        let v: serde_json::Value = serde_json::from_str(&c.merged_into(raw)).unwrap();
+        assert_eq!(v["other"], 1);
+        assert_eq!(v["mfa"]["additionalBindingSuggestionSkipped"], true);
+        assert!(v["mfa"].get("enabled").is_none());
+        assert_eq!(v["passkeySignIn"]["skipped"], true);
+        assert_eq!(UserMfaConfig::of_config(&c.merged_into("not json")), c);
     }
 
     #[test]

@@ -9,7 +9,7 @@ use crate::ctx::Ctx;
 use crate::experience::interaction::{self, Current};
 use crate::experience::state::Verification;
 use crate::experience::Failure;
-use crate::experience::{factors, mfa_codes};
+use crate::experience::{codes, factors, mfa_codes};
 use crate::i18n::{Lang, Msg};
 use crate::identity::Channel;
 use crate::mfa::Factor;
@@ -18,118 +18,7 @@ use crate::web::error::PageError;
 use crate::web::{self, csrf, Request, Response};
 use http::StatusCode;
 
-#[derive(Clone, Copy, PartialEq)]
-pub enum Screen {
-    /// A code of the user's authenticator app.
-    Verify,
-    /// One of the user's backup codes.
-    BackupCode,
-    /// Bind an authenticator app.
-    BindTotp,
-    /// Save new backup codes.
-    BackupCodes,
-    /// Skip binding (POST only).
-    Skip,
-    /// Bind a passkey.
-    BindPasskey,
-    /// A passkey was verified as the second factor (POST only, by the page's script).
-    Passkey,
-    /// A passkey signed in (POST only, by the sign-in page's script).
-    SignInPasskey,
-    /// Send a code to the user's primary email address or phone number (POST only).
-    SendCode(Channel),
-    /// The code that was sent.
-    Code,
-    /// Make a passkey for passkey sign-in, or decline (Logto's `user.passkey_preferred`).
-    PreferPasskey,
-    /// Decline the passkey (POST only).
-    SkipPasskey,
-    /// Add a factor that is not also a way in, or decline (Logto's
-    /// `session.mfa.suggest_additional_mfa`).
-    More,
-    /// Decline the further factor (POST only).
-    SkipMore,
-}
-
-impl Screen {
-    pub fn of(path: &str) -> Option<Screen> {
-        Some(match path {
-            "/mfa/verify" => Screen::Verify,
-            "/mfa/backup-code" => Screen::BackupCode,
-            "/mfa/totp/bind" => Screen::BindTotp,
-            "/mfa/backup-codes" => Screen::BackupCodes,
-            "/mfa/skip" => Screen::Skip,
-            "/mfa/passkey/bind" => Screen::BindPasskey,
-            "/mfa/passkey" => Screen::Passkey,
-            "/sign-in/passkey" => Screen::SignInPasskey,
-            "/mfa/email/send" => Screen::SendCode(Channel::Email),
-            "/mfa/phone/send" => Screen::SendCode(Channel::Phone),
-            "/mfa/code" => Screen::Code,
-            "/mfa/passkey/create" => Screen::PreferPasskey,
-            "/mfa/passkey/skip" => Screen::SkipPasskey,
-            "/mfa/more" => Screen::More,
-            "/mfa/more/skip" => Screen::SkipMore,
-            _ => return None,
-        })
-    }
-    fn action(self) -> &'static str {
-        match self {
-            Screen::Verify => "/mfa/verify",
-            Screen::BackupCode => "/mfa/backup-code",
-            Screen::BindTotp => "/mfa/totp/bind",
-            Screen::BackupCodes => "/mfa/backup-codes",
-            Screen::Skip => "/mfa/skip",
-            Screen::BindPasskey => "/mfa/passkey/bind",
-            Screen::Passkey => "/mfa/passkey",
-            Screen::SignInPasskey => "/sign-in/passkey",
-            Screen::SendCode(Channel::Email) => "/mfa/email/send",
-            Screen::SendCode(Channel::Phone) => "/mfa/phone/send",
-            Screen::Code => "/mfa/code",
-            Screen::PreferPasskey => "/mfa/passkey/create",
-            Screen::SkipPasskey => "/mfa/passkey/skip",
-            Screen::More => "/mfa/more",
-            Screen::SkipMore => "/mfa/more/skip",
-        }
-    }
-    /// Whether the screen has a page to `GET` (the others only take a post).
-    pub fn has_page(self) -> bool {
-        !matches!(
-            self,
-            Screen::Skip
-                | Screen::Passkey
-                | Screen::SignInPasskey
-                | Screen::SendCode(_)
-                | Screen::SkipPasskey
-                | Screen::SkipMore
-        )
-    }
-}
-
-/// Where a submit that stopped for MFA goes next, if it did.
-pub fn next_screen(f: &Failure) -> Option<&'static str> {
-    match f {
-        Failure::MfaRequired { available, .. }
-            if available.iter().any(|f| *f != Factor::BackupCode) =>
-        {
-            Some("/mfa/verify")
-        }
-        Failure::MfaRequired { .. } => Some("/mfa/backup-code"),
-        Failure::MissingMfa { available, .. } | Failure::SuggestMfa(available)
-            if available.contains(&Factor::Totp) =>
-        {
-            Some("/mfa/totp/bind")
-        }
-        Failure::MissingMfa { available, .. } | Failure::SuggestMfa(available)
-            if available.contains(&Factor::WebAuthn) =>
-        {
-            Some("/mfa/passkey/bind")
-        }
-        Failure::BackupCodeRequired => Some("/mfa/backup-codes"),
-        Failure::PasskeyPreferred => Some("/mfa/passkey/create"),
-        Failure::SuggestAdditionalMfa { .. } => Some("/mfa/more"),
-        _ => None,
-    }
-}
+pub use super::mfa_screen::{next_screen, Screen};
 
 async fn render<D: Db, K: Kv>(
     ctx: &Ctx<'_, D, K>,
@@ -163,7 +52,9 @@ async fn render<D: Db, K: Kv>(
         .pending
         .as_deref()
         .and_then(|id| match c.state.verification(id) {
-            Ok(Verification::MfaCode { identifier, .. }) => Some(identifier.clone()),
+            Ok(
+                Verification::MfaCode { identifier, .. } | Verification::Code { identifier, .. },
+            ) => Some(identifier.clone()),
             _ => None,
         });
     let passkey = |mode, action, label| views::PasskeyUi {
@@ -251,6 +142,25 @@ async fn render<D: Db, K: Kv>(
             button: lang.t(Msg::Continue),
             links: vec![("/mfa/verify", lang.t(Msg::MfaVerifyTitle))],
         },
+        Screen::BindAddress(channel) => {
+            let (title, label, kind) = match channel {
+                Channel::Email => (Msg::AddEmail, Msg::Email, "email"),
+                Channel::Phone => (Msg::AddPhone, Msg::Phone, "tel"),
+            };
+            views::FieldsPage {
+                extra: views::Extra {
+                    skip,
+                    ..views::Extra::default()
+                },
+                heading: lang.t(title),
+                intro: Some(lang.t(Msg::BindAddressIntro).to_owned()),
+                notice: None,
+                action: screen.action(),
+                fields: vec![(kind, lang.t(label), kind, kind, String::new())],
+                button: lang.t(Msg::SendCode),
+                links: Vec::new(),
+            }
+        }
         Screen::PreferPasskey => views::FieldsPage {
             extra: views::Extra {
                 passkey: Some(passkey(
@@ -280,12 +190,16 @@ async fn render<D: Db, K: Kv>(
             action: Screen::More.action(),
             fields: Vec::new(),
             button: lang.t(Msg::Continue),
+            // What would end the suggestion (a passkey that also signs in would not).
             links: [
                 (Factor::Totp, Screen::BindTotp, Msg::BindTotpTitle),
                 (Factor::WebAuthn, Screen::BindPasskey, Msg::CreatePasskey),
             ]
             .into_iter()
-            .filter(|(f, ..)| c.settings.mfa.enabled(*f))
+            .filter(|(f, ..)| {
+                c.settings.mfa.enabled(*f)
+                    && (*f != Factor::WebAuthn || !c.settings.passkey_sign_in.enabled)
+            })
             .map(|(_, s, m)| (s.action(), lang.t(m)))
             .collect(),
         },
@@ -443,7 +357,28 @@ pub async fn submit<D: Db, K: Kv>(
             }
             Screen::Code => {
                 let id = c.state.pending.clone().ok_or(Failure::NeedsVerification)?;
-                mfa_codes::verify(ctx, &mut c, &id, &code, forms::ip(req)).await?;
+                match c.state.verification(&id) {
+                    // An address to bind: its code, then the binding.
+                    Ok(Verification::Code { channel, .. }) => {
+                        let factor = mfa_codes::factor_of(*channel);
+                        codes::verify(ctx, &mut c, &id, &code, forms::ip(req)).await?;
+                        factors::bind(ctx, &mut c, factor, &id).await?;
+                    }
+                    _ => {
+                        mfa_codes::verify(ctx, &mut c, &id, &code, forms::ip(req)).await?;
+                    }
+                }
+            }
+            Screen::BindAddress(channel) => {
+                let (kind, name) = match channel {
+                    Channel::Email => (crate::identity::Identifier::Email, "email"),
+                    Channel::Phone => (crate::identity::Identifier::Phone, "tel"),
+                };
+                let value = web::param(&params, name).unwrap_or_default().to_owned();
+                let id = codes::send(ctx, &mut c, kind, &value, lang, forms::ip(req)).await?;
+                c.state.pending = Some(id);
+                interaction::save(ctx, &c).await?;
+                return Ok(web::redirect(Screen::Code.action()));
             }
         }
         let agreed = c.state.agreed_terms;

@@ -13,6 +13,7 @@ pub mod consent;
 pub mod forms;
 pub mod logout;
 pub mod mfa;
+pub mod mfa_screen;
 pub mod profile;
 pub mod sign_in;
 pub mod views;

@@ -279,6 +279,22 @@ pub async fn update(db: &impl Db, u: &User) -> Result<bool, StoreError> {
     Ok(n > 0)
 }
 
+/// Sets the user's primary email address or phone number (`phone`), only with session
+/// `sid` (the submit's transaction); an address another user has fails on its unique index.
+pub fn set_address(id: &str, (phone, value): (bool, &str), now_ms: i64, sid: &str) -> Statement {
+    let sql = if phone {
+        "UPDATE users SET primary_phone = ?2, updated_at = ?3 WHERE id = ?1 \
+         AND EXISTS (SELECT 1 FROM user_sessions WHERE id = ?4)"
+    } else {
+        "UPDATE users SET primary_email = ?2, updated_at = ?3 WHERE id = ?1 \
+         AND EXISTS (SELECT 1 FROM user_sessions WHERE id = ?4)"
+    };
+    Statement::new(
+        sql,
+        vec![id.into(), value.into(), now_ms.into(), sid.into()],
+    )
+}
+
 /// A new password hash; sessions and tokens from before `now_ms` stop counting. A statement
 /// for the transaction that also ends them ([`super::sessions::end_all_of_user`]).
 pub fn set_password(id: &str, hash: &str, now_ms: i64) -> Statement {

@@ -58,7 +58,8 @@ pub fn accepted_languages(req: &Request) -> Vec<String> {
     // Highest `q` first, ties in the header's order: an insertion, not a sort (a sort is
     // a few KiB of module per element type).
     let mut tags: Vec<(f32, &str)> = Vec::new();
-    for part in header.split(',') {
+    // A handful of tags is all a browser sends; more is not read (the insertion is linear).
+    for part in header.split(',').take(16) {
         let mut it = part.split(";q=");
         let tag = it.next().unwrap_or_default().trim();
         let q: f32 = it.next().and_then(|q| q.trim().parse().ok()).unwrap_or(1.0);
