@@ -2,7 +2,7 @@
 use crate::outbound::Outbound;
 use futures_util::future::{select, Either};
 use std::time::Duration;
-use worker::{AbortController, Delay, Fetch, Headers, Method, Request, RequestInit};
+use worker::{AbortController, Delay, Fetch, Request};
 
 pub struct Fetcher;
 
@@ -14,16 +14,17 @@ impl Outbound for Fetcher {
         body: &[u8],
         timeout_ms: u32,
     ) -> Result<u16, String> {
-        let h = Headers::new();
+        let js = |e: wasm_bindgen::JsValue| format!("{e:?}");
+        let h = web_sys::Headers::new().map_err(js)?;
         for (k, v) in headers {
-            h.set(k, v).map_err(|e| e.to_string())?;
+            h.set(k, v).map_err(js)?;
         }
-        let mut init = RequestInit::new();
-        let bytes = js_sys::Uint8Array::from(body);
-        init.with_method(Method::Post)
-            .with_headers(h)
-            .with_body(Some(bytes.into()));
-        let request = Request::new_with_init(url, &init).map_err(|e| e.to_string())?;
+        let init = web_sys::RequestInit::new();
+        init.set_method("POST");
+        init.set_headers(&h);
+        init.set_body(&js_sys::Uint8Array::from(body));
+        let request =
+            Request::from(web_sys::Request::new_with_str_and_init(url, &init).map_err(js)?);
         let controller = AbortController::default();
         let signal = controller.signal();
         let fetch = Fetch::Request(request);

@@ -243,7 +243,13 @@ pub fn column_or_default<T: Column + Default>(r: &Row, name: &str) -> Result<T, 
 
 /// Column `name` of `r` as a `T`; a decode error names the column.
 pub fn column<T: Column>(r: &Row, name: &str) -> Result<T, StoreError> {
-    T::column(r.get(name)).ok_or_else(|| StoreError::Decode(format!("column {name}")))
+    T::column(r.get(name)).ok_or_else(|| undecodable(name))
+}
+
+/// The error of a column that did not decode (one copy, not one per column type).
+#[inline(never)]
+pub fn undecodable(name: &str) -> StoreError {
+    StoreError::Decode(format!("column {name}"))
 }
 
 /// Field `name` of a PATCH body: absent (`None`), `null` (`Some(None)`) or a value.
@@ -253,7 +259,7 @@ pub fn column_patch<T: Column>(r: &Row, name: &str) -> Result<Option<Option<T>>,
         Some(serde_json::Value::Null) => Ok(Some(None)),
         Some(v) => T::column(Some(v))
             .map(|t| Some(Some(t)))
-            .ok_or_else(|| StoreError::Decode(format!("column {name}"))),
+            .ok_or_else(|| undecodable(name)),
     }
 }
 
@@ -307,12 +313,16 @@ pub fn from_json<T: Column>(s: &str) -> Result<T, StoreError> {
 /// JSON text holding an object, read as a [`FromRow`] type (stored JSON: sessions, grants,
 /// authorization requests).
 pub fn parse_object<T: FromRow>(text: &str) -> Result<T, StoreError> {
-    let v: serde_json::Value =
-        crate::json::parse(text).map_err(|e| StoreError::Decode(e.to_string()))?;
-    let obj = v
-        .as_object()
-        .ok_or_else(|| StoreError::Decode("not a JSON object".into()))?;
-    T::from_row(obj)
+    T::from_row(&object_text(text)?)
+}
+
+/// JSON text that must be an object.
+#[inline(never)]
+fn object_text(text: &str) -> Result<Row, StoreError> {
+    match crate::json::parse(text).map_err(|e| StoreError::Decode(e.to_string()))? {
+        serde_json::Value::Object(m) => Ok(m),
+        _ => Err(StoreError::Decode("not a JSON object".into())),
+    }
 }
 
 /// Decodes rows into `T`.
