@@ -22,6 +22,27 @@ pub fn std_decode(text: &str) -> Option<Vec<u8>> {
     STANDARD.decode(text).ok()
 }
 
+/// Base64 without padding, the PHC string format's (password hashes): standard base64 with
+/// the padding taken off and put back (no second engine in the module).
+pub fn phc_encode(data: &[u8]) -> String {
+    let mut s = std_encode(data);
+    while s.ends_with('=') {
+        s.pop();
+    }
+    s
+}
+
+pub fn phc_decode(text: &str) -> Option<Vec<u8>> {
+    if text.contains('=') {
+        return None;
+    }
+    let mut s = text.to_owned();
+    while !s.len().is_multiple_of(4) {
+        s.push('=');
+    }
+    std_decode(&s)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

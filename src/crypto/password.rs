@@ -2,8 +2,8 @@
 //! minimum, 19 MiB, 2 passes, 1 lane); a stored hash is verified with the parameters it
 //! names, so hashes made under other settings keep working and are upgraded at the next
 //! successful sign-in ([`needs_rehash`]).
+use super::base64::{phc_decode, phc_encode};
 use super::CryptoError;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Version};
 
 /// The cost of new hashes.
@@ -19,10 +19,89 @@ pub const DEFAULT: Params = Params {
     iterations: 2,
 };
 
-fn argon2(p: Params) -> Result<Argon2<'static>, CryptoError> {
-    let params = argon2::Params::new(p.memory_kib, p.iterations, 1, None)
-        .map_err(|e| CryptoError::Operation(e.to_string()))?;
-    Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
+/// The most a stored hash may ask for: more memory than a worker has, or more passes than a
+/// request's CPU allows, never matches (instead of failing the request).
+const MAX_MEMORY_KIB: u32 = 64 * 1024;
+const MAX_ITERATIONS: u32 = 16;
+const MAX_LANES: u32 = 8;
+
+/// A PHC string of Argon2 (`$argon2id$v=19$m=…,t=…,p=…$salt$hash`), read by hand: the
+/// `password-hash` crate's parser and its own base64 cost the module more than this.
+#[derive(Debug, PartialEq)]
+struct Phc {
+    algorithm: Algorithm,
+    version: Version,
+    m: u32,
+    t: u32,
+    p: u32,
+    salt: Vec<u8>,
+    hash: Vec<u8>,
+}
+
+fn parse(phc: &str) -> Option<Phc> {
+    let mut parts = phc.split('$');
+    if !parts.next()?.is_empty() {
+        return None;
+    }
+    let algorithm = match parts.next()? {
+        "argon2id" => Algorithm::Argon2id,
+        "argon2i" => Algorithm::Argon2i,
+        "argon2d" => Algorithm::Argon2d,
+        _ => return None,
+    };
+    let mut field = parts.next()?;
+    // The version is optional in the format (absent means 0x10).
+    let version = match field.strip_prefix("v=") {
+        Some(v) => {
+            field = parts.next()?;
+            match v {
+                "19" => Version::V0x13,
+                "16" => Version::V0x10,
+                _ => return None,
+            }
+        }
+        None => Version::V0x10,
+    };
+    let (mut m, mut t, mut p) = (None, None, None);
+    for pair in field.split(',') {
+        let (k, v) = pair.split_once('=')?;
+        let n: u32 = v.parse().ok()?;
+        match k {
+            "m" => m = Some(n),
+            "t" => t = Some(n),
+            "p" => p = Some(n),
+            // `keyid` and `data` are not made here and not accepted.
+            _ => return None,
+        }
+    }
+    let salt = phc_decode(parts.next()?)?;
+    let hash = phc_decode(parts.next()?)?;
+    if parts.next().is_some() {
+        return None;
+    }
+    Some(Phc {
+        algorithm,
+        version,
+        m: m?,
+        t: t?,
+        p: p?,
+        salt,
+        hash,
+    })
+}
+
+/// The Argon2 output of `password` under the parameters and salt of `phc`, as long as its
+/// hash; `None` when the parameters are out of bounds.
+fn derive(password: &str, phc: &Phc) -> Option<Vec<u8>> {
+    if phc.m > MAX_MEMORY_KIB || phc.t > MAX_ITERATIONS || phc.p > MAX_LANES {
+        return None;
+    }
+    let params = argon2::Params::new(phc.m, phc.t, phc.p, Some(phc.hash.len())).ok()?;
+    let mut out = vec![0u8; phc.hash.len()];
+    Argon2::new(phc.algorithm, phc.version, params)
+        .hash_password_into(password.as_bytes(), &phc.salt, &mut out)
+        .ok()?;
+    Some(out)
 }
 
 /// The PHC string of `password` with the default parameters.
@@ -30,41 +109,52 @@ pub fn hash(password: &str) -> Result<String, CryptoError> {
     hash_with(password, DEFAULT)
 }
 
-/// The PHC string of `password` (`$argon2id$v=19$m=…,t=…,p=1$…`).
+/// The PHC string of `password` (`$argon2id$v=19$m=…,t=…,p=1$…`): a 16-byte salt and a
+/// 32-byte hash.
 pub fn hash_with(password: &str, p: Params) -> Result<String, CryptoError> {
-    let salt_bytes = super::random::bytes::<16>()?;
-    let salt =
-        SaltString::encode_b64(&salt_bytes).map_err(|e| CryptoError::Operation(e.to_string()))?;
-    argon2(p)?
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| CryptoError::Operation(e.to_string()))
+    let mut phc = Phc {
+        algorithm: Algorithm::Argon2id,
+        version: Version::V0x13,
+        m: p.memory_kib,
+        t: p.iterations,
+        p: 1,
+        salt: super::random::bytes::<16>()?.to_vec(),
+        hash: vec![0; 32],
+    };
+    phc.hash = derive(password, &phc)
+        .ok_or_else(|| CryptoError::Operation("Argon2 parameters out of bounds".into()))?;
+    Ok(format!(
+        "$argon2id$v=19$m={},t={},p=1${}${}",
+        phc.m,
+        phc.t,
+        phc_encode(&phc.salt),
+        phc_encode(&phc.hash)
+    ))
 }
 
-/// Whether `password` matches the stored PHC string (under the parameters it names); a
-/// malformed hash never matches.
+/// Whether `password` matches the stored PHC string (under the algorithm, version and
+/// parameters it names: Logto's Argon2i hashes too); a malformed hash never matches.
 pub fn verify(password: &str, phc: &str) -> bool {
-    let Ok(parsed) = PasswordHash::new(phc) else {
+    use subtle::ConstantTimeEq;
+    let Some(parsed) = parse(phc) else {
         return false;
     };
-    Argon2::default()
-        .verify_password(password.as_bytes(), &parsed)
-        .is_ok()
+    if parsed.hash.len() < 4 {
+        return false;
+    }
+    derive(password, &parsed).is_some_and(|out| bool::from(out.ct_eq(&parsed.hash)))
 }
 
 /// Whether a stored hash was made with other parameters than `p` (or another algorithm).
 pub fn needs_rehash(phc: &str, p: Params) -> bool {
-    let Ok(parsed) = PasswordHash::new(phc) else {
+    let Some(parsed) = parse(phc) else {
         return true;
     };
-    let Ok(stored) = argon2::Params::try_from(&parsed) else {
-        return true;
-    };
-    parsed.algorithm.as_str() != "argon2id"
-        || parsed.version != Some(0x13)
-        || stored.m_cost() != p.memory_kib
-        || stored.t_cost() != p.iterations
-        || stored.p_cost() != 1
+    parsed.algorithm != Algorithm::Argon2id
+        || parsed.version != Version::V0x13
+        || parsed.m != p.memory_kib
+        || parsed.t != p.iterations
+        || parsed.p != 1
 }
 
 #[cfg(test)]
@@ -93,5 +183,48 @@ mod tests {
         assert!(!needs_rehash(&h, cheap));
         assert!(!needs_rehash(&hash("x").unwrap(), DEFAULT));
         assert!(needs_rehash("$2b$10$notargon", DEFAULT));
+    }
+
+    /// The `argon2` crate's own PHC hasher and verifier (RustCrypto) agree with ours both
+    /// ways, for Argon2id and for the Argon2i hashes Logto stores.
+    #[test]
+    fn our_phc_strings_and_the_argon2_crates_verify_each_other() {
+        use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+        let ours = hash("correct horse").unwrap();
+        let parsed = PasswordHash::new(&ours).unwrap();
+        assert!(Argon2::default()
+            .verify_password(b"correct horse", &parsed)
+            .is_ok());
+        for algorithm in [Algorithm::Argon2id, Algorithm::Argon2i] {
+            let params = argon2::Params::new(4096, 3, 1, None).unwrap();
+            let theirs = Argon2::new(algorithm, Version::V0x13, params)
+                .hash_password(
+                    b"correct horse",
+                    &SaltString::encode_b64(b"sixteen byte salt").unwrap(),
+                )
+                .unwrap()
+                .to_string();
+            assert!(verify("correct horse", &theirs), "{theirs}");
+            assert!(!verify("correct horsE", &theirs));
+            assert!(needs_rehash(&theirs, DEFAULT));
+        }
+    }
+
+    #[test]
+    fn malformed_or_unbounded_hashes_never_match() {
+        let good = hash("pw").unwrap();
+        assert!(verify("pw", &good));
+        for bad in [
+            good.replace("$argon2id$", "$argon2x$"),
+            good.replace("v=19", "v=20"),
+            good.replace("p=1", "p=1,keyid=abc"),
+            good.replace("m=19456", "m=9999999"),
+            good.replace("t=2", "t=99"),
+            format!("{good}$extra"),
+            good.replace('$', "$="),
+            String::new(),
+        ] {
+            assert!(!verify("pw", &bad), "{bad}");
+        }
     }
 }
