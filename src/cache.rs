@@ -19,7 +19,6 @@ use crate::experience::settings::Settings;
 use crate::oidc::resources::Resource;
 use crate::store::apps::Application;
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 use std::rc::Rc;
 
 pub const KEYS_TTL_MS: i64 = 60_000;
@@ -35,6 +34,41 @@ pub struct Keys {
     /// The discovery-independent JWKS body and its `ETag`.
     pub jwks_body: String,
     pub etag: String,
+}
+
+/// A map of a few hundred entries at most, as a list: a hash map's code costs the module
+/// more than a linear look-up costs a request.
+pub struct SmallMap<V>(Vec<(String, V)>);
+
+impl<V> Default for SmallMap<V> {
+    fn default() -> Self {
+        SmallMap(Vec::new())
+    }
+}
+
+impl<V> SmallMap<V> {
+    pub fn get(&self, key: &str) -> Option<&V> {
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+    pub fn insert(&mut self, key: String, value: V) {
+        self.remove(&key);
+        self.0.push((key, value));
+    }
+    pub fn remove(&mut self, key: &str) {
+        self.0.retain(|(k, _)| k != key);
+    }
+    pub fn retain(&mut self, mut keep: impl FnMut(&V) -> bool) {
+        self.0.retain(|(_, v)| keep(v));
+    }
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    pub fn clear(&mut self) {
+        self.0.clear();
+    }
 }
 
 struct Timed<T> {
@@ -53,22 +87,22 @@ pub struct Cache {
     wrote_at: Cell<Option<i64>>,
     keys: RefCell<Option<Timed<Rc<Keys>>>>,
     last_key_miss_reload: Cell<Option<i64>>,
-    apps: RefCell<HashMap<String, Timed<Option<Application>>>>,
-    resources: RefCell<HashMap<String, Timed<Option<Resource>>>>,
+    apps: RefCell<SmallMap<Timed<Option<Application>>>>,
+    resources: RefCell<SmallMap<Timed<Option<Resource>>>>,
     settings: RefCell<Option<Timed<Rc<Settings>>>>,
 }
 
-fn get_in<T: Clone>(map: &RefCell<HashMap<String, Timed<T>>>, key: &str, now_ms: i64) -> Option<T> {
+fn get_in<T: Clone>(map: &RefCell<SmallMap<Timed<T>>>, key: &str, now_ms: i64) -> Option<T> {
     map.borrow()
         .get(key)
         .filter(|t| fresh(t, now_ms, METADATA_TTL_MS))
         .map(|t| t.value.clone())
 }
 
-fn put_in<T>(map: &RefCell<HashMap<String, Timed<T>>>, key: &str, value: T, now_ms: i64) {
+fn put_in<T>(map: &RefCell<SmallMap<Timed<T>>>, key: &str, value: T, now_ms: i64) {
     let mut m = map.borrow_mut();
     if m.len() >= MAX_ENTRIES {
-        m.retain(|_, t| fresh(t, now_ms, METADATA_TTL_MS));
+        m.retain(|t| fresh(t, now_ms, METADATA_TTL_MS));
         if m.len() >= MAX_ENTRIES {
             m.clear();
         }

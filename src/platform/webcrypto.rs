@@ -2,13 +2,13 @@
 //! code in workerd, where curve and cipher arithmetic would run as WebAssembly. Private keys
 //! are imported once per isolate as non-extractable `CryptoKey`s and kept by key id; public
 //! keys and the key-sealing key likewise.
+use crate::cache::SmallMap;
 use crate::crypto::b64url;
 use crate::crypto::keys::{ActiveKey, Jwk};
 use crate::crypto::provider::{Aead, KeyPair, LocalFuture, PlatformCrypto, PublicKey};
 use crate::crypto::CryptoError;
 use js_sys::{Array, Object, Reflect, Uint8Array};
 use std::cell::RefCell;
-use std::collections::HashMap;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
@@ -17,9 +17,9 @@ use wasm_bindgen_futures::JsFuture;
 const MAX_KEYS: usize = 16;
 
 thread_local! {
-    static PRIVATE: RefCell<HashMap<String, JsValue>> = RefCell::new(HashMap::new());
-    static PUBLIC: RefCell<HashMap<String, JsValue>> = RefCell::new(HashMap::new());
-    static SEALING: RefCell<HashMap<String, JsValue>> = RefCell::new(HashMap::new());
+    static PRIVATE: RefCell<SmallMap<JsValue>> = RefCell::new(SmallMap::default());
+    static PUBLIC: RefCell<SmallMap<JsValue>> = RefCell::new(SmallMap::default());
+    static SEALING: RefCell<SmallMap<JsValue>> = RefCell::new(SmallMap::default());
 }
 
 pub struct WebCrypto;
@@ -156,7 +156,7 @@ fn webauthn_key(key: &PublicKey) -> Result<(Object, Object, Object), CryptoError
 }
 
 fn remember(
-    map: &'static std::thread::LocalKey<RefCell<HashMap<String, JsValue>>>,
+    map: &'static std::thread::LocalKey<RefCell<SmallMap<JsValue>>>,
     id: String,
     key: JsValue,
 ) {
