@@ -19,11 +19,14 @@ pub const DEFAULT: Params = Params {
     iterations: 2,
 };
 
-/// The most a stored hash may ask for: more memory than a worker has, or more passes than a
-/// request's CPU allows, never matches (instead of failing the request).
+/// The most a stored hash may ask for: more memory than a worker has, or more work (memory
+/// × passes) than a request's CPU allows, never matches (instead of failing the request).
+/// Logto's own hashes (Argon2i, m=4096, t=256) are exactly at the work bound.
 const MAX_MEMORY_KIB: u32 = 64 * 1024;
-const MAX_ITERATIONS: u32 = 16;
+const MAX_WORK_KIB_PASSES: u64 = 64 * 1024 * 16;
 const MAX_LANES: u32 = 8;
+/// The shortest hash output a stored string may carry (the PHC format's minimum).
+const MIN_HASH_BYTES: usize = 10;
 
 /// A PHC string of Argon2 (`$argon2id$v=19$m=…,t=…,p=…$salt$hash`), read by hand: the
 /// `password-hash` crate's parser and its own base64 cost the module more than this.
@@ -65,13 +68,24 @@ fn parse(phc: &str) -> Option<Phc> {
     let (mut m, mut t, mut p) = (None, None, None);
     for pair in field.split(',') {
         let (k, v) = pair.split_once('=')?;
+        // Decimal digits only, without a leading zero (the format's rule).
+        if v.is_empty()
+            || !v.bytes().all(|b| b.is_ascii_digit())
+            || (v.len() > 1 && v.starts_with('0'))
+        {
+            return None;
+        }
         let n: u32 = v.parse().ok()?;
-        match k {
-            "m" => m = Some(n),
-            "t" => t = Some(n),
-            "p" => p = Some(n),
+        let slot = match k {
+            "m" => &mut m,
+            "t" => &mut t,
+            "p" => &mut p,
             // `keyid` and `data` are not made here and not accepted.
             _ => return None,
+        };
+        // Each parameter once.
+        if slot.replace(n).is_some() {
+            return None;
         }
     }
     let salt = phc_decode(parts.next()?)?;
@@ -93,7 +107,8 @@ fn parse(phc: &str) -> Option<Phc> {
 /// The Argon2 output of `password` under the parameters and salt of `phc`, as long as its
 /// hash; `None` when the parameters are out of bounds.
 fn derive(password: &str, phc: &Phc) -> Option<Vec<u8>> {
-    if phc.m > MAX_MEMORY_KIB || phc.t > MAX_ITERATIONS || phc.p > MAX_LANES {
+    let work = u64::from(phc.m) * u64::from(phc.t);
+    if phc.m > MAX_MEMORY_KIB || work > MAX_WORK_KIB_PASSES || phc.p > MAX_LANES {
         return None;
     }
     let params = argon2::Params::new(phc.m, phc.t, phc.p, Some(phc.hash.len())).ok()?;
@@ -139,7 +154,7 @@ pub fn verify(password: &str, phc: &str) -> bool {
     let Some(parsed) = parse(phc) else {
         return false;
     };
-    if parsed.hash.len() < 4 {
+    if parsed.hash.len() < MIN_HASH_BYTES {
         return false;
     }
     derive(password, &parsed).is_some_and(|out| bool::from(out.ct_eq(&parsed.hash)))
@@ -195,8 +210,9 @@ mod tests {
         assert!(Argon2::default()
             .verify_password(b"correct horse", &parsed)
             .is_ok());
-        for algorithm in [Algorithm::Argon2id, Algorithm::Argon2i] {
-            let params = argon2::Params::new(4096, 3, 1, None).unwrap();
+        // Logto's own parameters (hash-wasm's `argon2i`, m=4096, t=256, p=1), and ours.
+        for (algorithm, t) in [(Algorithm::Argon2id, 3), (Algorithm::Argon2i, 256)] {
+            let params = argon2::Params::new(4096, t, 1, None).unwrap();
             let theirs = Argon2::new(algorithm, Version::V0x13, params)
                 .hash_password(
                     b"correct horse",
@@ -211,6 +227,18 @@ mod tests {
     }
 
     #[test]
+    fn a_hash_without_a_version_is_argon2_version_1_0() {
+        use argon2::password_hash::{PasswordHasher, SaltString};
+        let params = argon2::Params::new(1024, 1, 1, None).unwrap();
+        let old = Argon2::new(Algorithm::Argon2i, Version::V0x10, params)
+            .hash_password(b"pw", &SaltString::encode_b64(b"sixteen byte salt").unwrap())
+            .unwrap()
+            .to_string();
+        assert!(old.contains("$v=16$"), "{old}");
+        assert!(verify("pw", &old.replace("$v=16$", "$")));
+    }
+
+    #[test]
     fn malformed_or_unbounded_hashes_never_match() {
         let good = hash("pw").unwrap();
         assert!(verify("pw", &good));
@@ -220,6 +248,10 @@ mod tests {
             good.replace("p=1", "p=1,keyid=abc"),
             good.replace("m=19456", "m=9999999"),
             good.replace("t=2", "t=99"),
+            good.replace("t=2", "t=02"),
+            good.replace("t=2", "t=+2"),
+            good.replace("p=1", "p=1,t=2"),
+            good.replace("m=19456,t=2,p=1", "m=65536,t=17,p=1"),
             format!("{good}$extra"),
             good.replace('$', "$="),
             String::new(),
