@@ -6,7 +6,7 @@ use crate::config::Config;
 use crate::crypto::keys::KeySealer;
 use crate::crypto::provider::PlatformCrypto;
 use crate::crypto::CryptoError;
-use crate::outbound::Job;
+use crate::outbound::{Http, Job};
 use crate::store::{Db, Kv};
 use std::cell::RefCell;
 
@@ -18,6 +18,8 @@ pub struct Platform<'a, D: Db, K: Kv> {
     pub kv: &'a K,
     pub crypto: &'a dyn PlatformCrypto,
     pub cache: &'a Cache,
+    /// Outbound HTTP the core waits for (identity providers).
+    pub http: &'a dyn Http,
 }
 
 pub struct Ctx<'a, D: Db, K: Kv> {
@@ -30,6 +32,7 @@ pub struct Ctx<'a, D: Db, K: Kv> {
     pub kv: &'a K,
     pub crypto: &'a dyn PlatformCrypto,
     pub cache: &'a Cache,
+    pub http: &'a dyn Http,
     pub config: &'a Config,
     /// `PUBLIC_URL`, or the request's origin when that is unset.
     pub origin: String,
@@ -47,6 +50,7 @@ impl<'a, D: Db, K: Kv> Ctx<'a, D, K> {
             kv: p.kv,
             crypto: p.crypto,
             cache: p.cache,
+            http: p.http,
             config,
             origin,
             now_ms,

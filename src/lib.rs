@@ -32,6 +32,7 @@ pub mod identity;
 pub mod mfa;
 pub mod oidc;
 pub mod session;
+pub mod social;
 
 // Below the core: storage, cryptography, configuration, outbound calls.
 pub mod config;

@@ -1,7 +1,9 @@
-//! Work done after the response (back-channel logout, sending codes), and the outbound HTTP
-//! it needs. The platform runs the jobs with `waitUntil`; a failure is logged, never shown
-//! to the user.
+//! Outbound HTTP: work done after the response (back-channel logout, sending codes), which
+//! the platform runs with `waitUntil` (a failure is logged, never shown to the user); and
+//! requests the core waits for ([`Http`]), each with a timeout, a cap on the answer's
+//! length and only to the URLs [`check_url`] allows.
 #![allow(async_fn_in_trait)]
+use crate::crypto::provider::LocalFuture;
 
 /// Outbound HTTP, as the platform provides it.
 pub trait Outbound {
@@ -15,6 +17,155 @@ pub trait Outbound {
         timeout_ms: u32,
     ) -> Result<u16, String>;
     async fn sleep(&self, ms: u32);
+}
+
+/// An HTTP request the core makes and waits for (an identity provider's discovery document,
+/// token endpoint or user info).
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpRequest {
+    /// `GET` or `POST`.
+    pub post: bool,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl HttpRequest {
+    pub fn get(url: &str) -> Self {
+        HttpRequest {
+            post: false,
+            url: url.to_owned(),
+            headers: vec![("accept".into(), "application/json".into())],
+            body: Vec::new(),
+        }
+    }
+
+    /// A POST of an HTML form (`application/x-www-form-urlencoded`).
+    pub fn form(url: &str, pairs: &[(&str, &str)]) -> Self {
+        let mut f = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in pairs {
+            f.append_pair(k, v);
+        }
+        HttpRequest {
+            post: true,
+            url: url.to_owned(),
+            headers: vec![
+                (
+                    "content-type".into(),
+                    "application/x-www-form-urlencoded".into(),
+                ),
+                ("accept".into(), "application/json".into()),
+            ],
+            body: f.finish().into_bytes(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpResponse {
+    pub status: u16,
+    /// Header names lower-cased.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+/// Why a request got no usable response.
+#[derive(Debug, Clone, PartialEq)]
+pub enum HttpError {
+    /// No answer within the time allowed.
+    Timeout,
+    /// The response body was longer than allowed.
+    TooLarge,
+    /// The URL is not one the provider calls (see [`check_url`]).
+    Refused(String),
+    /// No connection, or the platform failed the request.
+    Network(String),
+}
+
+impl std::fmt::Display for HttpError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HttpError::Timeout => write!(f, "no answer within {FETCH_TIMEOUT_MS} ms"),
+            HttpError::TooLarge => {
+                write!(f, "the answer is longer than {MAX_RESPONSE_BYTES} bytes")
+            }
+            HttpError::Refused(why) | HttpError::Network(why) => f.write_str(why),
+        }
+    }
+}
+
+/// How long a request the core waits for may take, and how long its answer may be.
+pub const FETCH_TIMEOUT_MS: u32 = 10_000;
+pub const MAX_RESPONSE_BYTES: usize = 512 * 1024;
+
+/// Outbound HTTP with a response, as the platform provides it (the worker's `fetch`, or a
+/// twin in the tests). Implementations enforce `timeout_ms` and `max_bytes`.
+pub trait Http {
+    fn fetch<'a>(
+        &'a self,
+        req: &'a HttpRequest,
+        timeout_ms: u32,
+        max_bytes: usize,
+    ) -> LocalFuture<'a, Result<HttpResponse, HttpError>>;
+}
+
+/// No outbound HTTP (a platform or a test without it): every request fails.
+pub struct NoHttp;
+
+impl Http for NoHttp {
+    fn fetch<'a>(
+        &'a self,
+        req: &'a HttpRequest,
+        _: u32,
+        _: usize,
+    ) -> LocalFuture<'a, Result<HttpResponse, HttpError>> {
+        let url = req.url.clone();
+        Box::pin(async move { Err(HttpError::Network(format!("no outbound HTTP for {url}"))) })
+    }
+}
+
+/// The URLs the provider calls: `https`, or `http` to this machine (development). Anything
+/// else (other schemes, credentials in the URL) is refused before any request.
+pub fn check_url(url: &str) -> Result<url::Url, HttpError> {
+    let refused = |why: &str| HttpError::Refused(format!("{url}: {why}"));
+    let u = url::Url::parse(url).map_err(|_| refused("not an absolute URL"))?;
+    if !u.username().is_empty() || u.password().is_some() {
+        return Err(refused("credentials in the URL"));
+    }
+    let loopback = matches!(u.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"))
+        || u.host_str().is_some_and(|h| h.ends_with(".localhost"));
+    match u.scheme() {
+        "https" => Ok(u),
+        "http" if loopback => Ok(u),
+        _ => Err(refused("only https (or http to this machine)")),
+    }
+}
+
+/// Fetches `req` with the core's limits, after [`check_url`].
+pub async fn fetch(http: &dyn Http, req: &HttpRequest) -> Result<HttpResponse, HttpError> {
+    check_url(&req.url)?;
+    http.fetch(req, FETCH_TIMEOUT_MS, MAX_RESPONSE_BYTES).await
+}
+
+/// Fetches `req` and reads a 2xx answer as a JSON object; the error says what went wrong.
+pub async fn fetch_json(
+    http: &dyn Http,
+    req: &HttpRequest,
+) -> Result<serde_json::Map<String, serde_json::Value>, String> {
+    let res = fetch(http, req).await.map_err(|e| e.to_string())?;
+    let parsed = crate::json::parse(&res.body);
+    if !(200..300).contains(&res.status) {
+        let detail = parsed
+            .ok()
+            .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_owned))
+            .map(|e| format!(" ({e})"))
+            .unwrap_or_default();
+        return Err(format!("{} answered HTTP {}{detail}", req.url, res.status));
+    }
+    match parsed {
+        Ok(serde_json::Value::Object(m)) => Ok(m),
+        _ => Err(format!("{} did not answer with a JSON object", req.url)),
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

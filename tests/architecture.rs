@@ -29,6 +29,7 @@ const CORE: &[&str] = &[
     "mfa",
     "oidc",
     "session",
+    "social",
 ];
 const BELOW: &[&str] = &["config", "crypto", "error", "json", "outbound", "store"];
 const PLATFORM: &[&str] = &["platform"];

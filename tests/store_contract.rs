@@ -222,6 +222,7 @@ fn ctx<'a, D: Db>(
         kv,
         crypto: &RustCrypto,
         cache,
+        http: &gatehouse::outbound::NoHttp,
     };
     Ctx::new(&p, config, "http://gatehouse.localhost".into(), now_ms)
 }

@@ -1,5 +1,6 @@
-//! `/api/connectors`: the email and SMS connectors that send codes. Configs are sealed in D1;
-//! secrets in a config (`authorization`, `authToken`, …) are write-only: responses show them
+//! `/api/connectors`: the email and SMS connectors that send codes, and the social ones
+//! (factory `oidc`) that sign users in. Configs are sealed in D1; secrets in a config
+//! (`authorization`, `authToken`, `clientSecret`, …) are write-only: responses show them
 //! masked, and a PATCH that sends the mask back leaves them as they are.
 use super::input::object_body;
 use crate::crypto::random;
@@ -8,6 +9,7 @@ use crate::experience::messages::{
     check_config, masked, open_config, seal_config, unmasked_patch, SECRET_FIELDS,
 };
 use crate::experience::settings::merge;
+use crate::social;
 use crate::store::messages::{self as repo, ConnectorRow};
 use crate::store::{Db, Kv};
 use crate::web::error::ApiError;
@@ -17,39 +19,82 @@ use serde_json::{json, Value};
 
 async fn view<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, c: &ConnectorRow) -> Result<Value, ApiError> {
     let config = masked(open_config(ctx, c).await?);
-    Ok(
-        json!({"id": c.id, "connectorId": c.connector_id, "type": c.channel, "config": config, "createdAt": c.created_at}),
-    )
+    let metadata: Value = crate::json::parse(&c.metadata).unwrap_or_else(|_| json!({}));
+    Ok(json!({
+        "id": c.id, "connectorId": c.connector_id, "type": c.channel, "config": config,
+        "metadata": metadata, "createdAt": c.created_at,
+    }))
 }
 
 // The bodies, read column by column (`input::object_body`), each with its fields.
 struct CreateBody {
     connector_id: String,
     config: Value,
+    metadata: Option<Value>,
 }
-crate::from_row!(CreateBody { connector_id = "connectorId", config });
+crate::from_row!(CreateBody { connector_id = "connectorId", config, metadata });
 
 struct UpdateBody {
-    config: Value,
+    config: Option<Value>,
+    metadata: Option<Value>,
 }
-crate::from_row!(UpdateBody { config });
+crate::from_row!(UpdateBody { config, metadata });
+
+fn invalid(m: String) -> ApiError {
+    ApiError::invalid_input(format!("Invalid connector: {m}."))
+}
+
+/// Logto's answer when a social target is taken.
+fn target_taken(e: crate::store::StoreError) -> ApiError {
+    match e {
+        crate::store::StoreError::Unique(_) => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "connector.multiple_target_with_same_platform",
+            "Another social connector has this `metadata.target`.",
+        ),
+        e => e.into(),
+    }
+}
+
+/// A social connector's config completed (discovery) and its metadata checked.
+async fn social<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    config: &Value,
+    metadata: &Value,
+) -> Result<(Value, String, Value), ApiError> {
+    let (target, metadata) = social::check_metadata(metadata).map_err(invalid)?;
+    let config = social::complete_oidc(ctx.http, config)
+        .await
+        .map_err(invalid)?;
+    Ok((config, target, metadata))
+}
 
 pub async fn create<D: Db, K: Kv>(
     ctx: &Ctx<'_, D, K>,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    let b: CreateBody = object_body(req, &["connectorId", "config"])?;
-    let channel = check_config(&b.connector_id, &b.config)
-        .map_err(|m| ApiError::invalid_input(format!("Invalid connector: {m}.")))?;
+    let b: CreateBody = object_body(req, &["connectorId", "config", "metadata"])?;
     let id = random::id()?;
+    let (channel, config, target, metadata) = if social::is_social(&b.connector_id) {
+        let metadata = b.metadata.unwrap_or_else(|| json!({}));
+        let (config, target, metadata) = social(ctx, &b.config, &metadata).await?;
+        ("Social", config, Some(target), metadata)
+    } else {
+        let channel = check_config(&b.connector_id, &b.config).map_err(invalid)?;
+        (channel, b.config, None, json!({}))
+    };
     let row = ConnectorRow {
-        config: seal_config(ctx, &id, &b.config).await?,
+        config: seal_config(ctx, &id, &config).await?,
         id,
         connector_id: b.connector_id,
         channel: channel.into(),
+        metadata: metadata.to_string(),
+        target,
         created_at: ctx.now_ms,
     };
-    repo::insert_connector(ctx.db, &row).await?;
+    repo::insert_connector(ctx.db, &row)
+        .await
+        .map_err(target_taken)?;
     Ok(web::json(StatusCode::CREATED, &view(ctx, &row).await?))
 }
 
@@ -80,14 +125,15 @@ pub async fn update<D: Db, K: Kv>(
     id: &str,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    let b: UpdateBody = object_body(req, &["config"])?;
+    let b: UpdateBody = object_body(req, &["config", "metadata"])?;
     let mut row = load(ctx, id).await?;
     let mut config = open_config(ctx, &row).await?;
-    let patch = unmasked_patch(b.config);
+    let patch = unmasked_patch(b.config.unwrap_or_else(|| json!({})));
     // A secret follows its destination: moving the endpoint (or the account) needs the secret
     // again, or a Management token could send the stored one to a host of its choice.
     let moved = ["endpoint", "accountSID"]
         .iter()
+        .chain(social::SECRET_DESTINATIONS)
         .any(|f| patch.get(*f).is_some_and(|v| config.get(*f) != Some(v)));
     let secret_given = SECRET_FIELDS.iter().any(|f| patch.get(*f).is_some());
     let has_secret = SECRET_FIELDS.iter().any(|f| config.get(*f).is_some());
@@ -97,10 +143,20 @@ pub async fn update<D: Db, K: Kv>(
         ));
     }
     merge(&mut config, patch);
-    check_config(&row.connector_id, &config)
-        .map_err(|m| ApiError::invalid_input(format!("Invalid connector: {m}.")))?;
+    if social::is_social(&row.connector_id) {
+        let mut metadata: Value = crate::json::parse(&row.metadata).unwrap_or_else(|_| json!({}));
+        if let Some(p) = b.metadata {
+            merge(&mut metadata, p);
+        }
+        let (c, target, m) = social(ctx, &config, &metadata).await?;
+        (config, row.target, row.metadata) = (c, Some(target), m.to_string());
+    } else {
+        check_config(&row.connector_id, &config).map_err(invalid)?;
+    }
     row.config = seal_config(ctx, id, &config).await?;
-    repo::update_connector_config(ctx.db, id, &row.config).await?;
+    repo::update_connector(ctx.db, &row)
+        .await
+        .map_err(target_taken)?;
     Ok(web::json(StatusCode::OK, &view(ctx, &row).await?))
 }
 

@@ -231,7 +231,10 @@ mod tests {
         use argon2::password_hash::{PasswordHasher, SaltString};
         let params = argon2::Params::new(1024, 1, 1, None).unwrap();
         let old = Argon2::new(Algorithm::Argon2i, Version::V0x10, params)
-            .hash_password(b"pw", &SaltString::encode_b64(b"sixteen byte salt").unwrap())
+            .hash_password(
+                b"pw",
+                &SaltString::encode_b64(b"sixteen byte salt").unwrap(),
+            )
             .unwrap()
             .to_string();
         assert!(old.contains("$v=16$"), "{old}");

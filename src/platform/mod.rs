@@ -170,6 +170,7 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
         kv: &kv,
         crypto: &webcrypto::WebCrypto,
         cache,
+        http: &fetch::Fetcher,
     };
     let req = match to_http(req).await {
         Ok(r) => r,

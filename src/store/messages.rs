@@ -7,30 +7,47 @@ pub struct ConnectorRow {
     pub connector_id: String,
     pub channel: String,
     pub config: String,
+    /// Logto's `metadata` as JSON text (`{target, name, logo}` for a social connector).
+    pub metadata: String,
+    /// A social connector's `metadata.target`, unique among them.
+    pub target: Option<String>,
     pub created_at: i64,
 }
-crate::from_row!(ConnectorRow { id, connector_id, channel = "type", config, created_at });
+crate::from_row!(ConnectorRow { id, connector_id, channel = "type", config, metadata, target, created_at });
 
-const CONNECTOR: &str = "SELECT id, connector_id, type, config, created_at FROM connectors";
+const CONNECTOR: &str =
+    "SELECT id, connector_id, type, config, metadata, target, created_at FROM connectors";
 
+/// Inserts a connector; a social target another connector has fails on its unique index.
 pub async fn insert_connector(db: &impl Db, c: &ConnectorRow) -> Result<(), StoreError> {
     db.execute(
-        "INSERT INTO connectors (id, connector_id, type, config, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-        &[c.id.as_str().into(), c.connector_id.as_str().into(), c.channel.as_str().into(), c.config.as_str().into(), c.created_at.into()],
+        "INSERT INTO connectors (id, connector_id, type, config, metadata, target, created_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        &[
+            c.id.as_str().into(),
+            c.connector_id.as_str().into(),
+            c.channel.as_str().into(),
+            c.config.as_str().into(),
+            c.metadata.as_str().into(),
+            c.target.as_deref().into(),
+            c.created_at.into(),
+        ],
     )
     .await
     .map(|_| ())
 }
 
-pub async fn update_connector_config(
-    db: &impl Db,
-    id: &str,
-    config: &str,
-) -> Result<bool, StoreError> {
+/// Replaces a connector's config and metadata.
+pub async fn update_connector(db: &impl Db, c: &ConnectorRow) -> Result<bool, StoreError> {
     Ok(db
         .execute(
-            "UPDATE connectors SET config = ?2 WHERE id = ?1",
-            &[id.into(), config.into()],
+            "UPDATE connectors SET config = ?2, metadata = ?3, target = ?4 WHERE id = ?1",
+            &[
+                c.id.as_str().into(),
+                c.config.as_str().into(),
+                c.metadata.as_str().into(),
+                c.target.as_deref().into(),
+            ],
         )
         .await?
         > 0)

@@ -1,6 +1,7 @@
 //! Native test harness: the real router over SQLite (the same migrations) and in-memory KV.
 #![allow(dead_code)]
 pub mod authenticator;
+pub mod http_twin;
 
 use gatehouse::config::Vars;
 use gatehouse::store::memory_kv::MemoryKv;
@@ -42,6 +43,8 @@ pub struct Harness<D: Db = SqliteDb> {
     pub now_ms: Cell<i64>,
     /// Jobs the handled requests left to run after their responses.
     pub jobs: std::cell::RefCell<Vec<gatehouse::outbound::Job>>,
+    /// Outbound HTTP the worker waits for: answered by handlers the test registers.
+    pub http: http_twin::TwinHttp,
 }
 
 pub struct Reply {
@@ -78,6 +81,7 @@ impl<D: Db> Harness<D> {
             vars: vars(),
             now_ms: Cell::new(START_MS),
             jobs: Default::default(),
+            http: Default::default(),
         }
     }
 
@@ -107,6 +111,7 @@ impl<D: Db> Harness<D> {
             kv: &self.kv,
             crypto: &gatehouse::crypto::provider::RustCrypto,
             cache: &cache,
+            http: &self.http,
         };
         let (res, jobs): (Response, _) = pollster::block_on(gatehouse::app::handle(
             &platform,

@@ -1,0 +1,179 @@
+//! Social sign-in connectors (Logto's `type: Social`): their configuration, checked when an
+//! operator creates or changes one. A generic OpenID Connect provider (factory `oidc`) may be
+//! given by its `issuer` alone: the endpoints come from its discovery document (OpenID
+//! Connect Discovery 1.0 §4), whose `issuer` must be exactly the one given (§4.3).
+//!
+//! Invariant: a stored social connector names its provider's authorization, token and key
+//! endpoints, each a URL the provider may call (`outbound::check_url`), and a target that
+//! names the identity in users' `identities`.
+use crate::outbound::{self, Http, HttpRequest};
+use serde_json::{json, Map, Value};
+
+/// Logto's factory id of the generic OpenID Connect connector.
+pub const OIDC: &str = "oidc";
+
+/// The factories of social connectors.
+pub fn is_social(connector_id: &str) -> bool {
+    connector_id == OIDC
+}
+
+/// The config fields the `oidc` factory takes (Logto's names).
+const OIDC_FIELDS: &[&str] = &[
+    "clientId",
+    "clientSecret",
+    "scope",
+    "issuer",
+    "authorizationEndpoint",
+    "tokenEndpoint",
+    "userInfoEndpoint",
+    "idTokenVerificationConfig",
+    "responseType",
+    "tokenEndpointAuthMethod",
+];
+
+/// Config fields whose change moves where the client secret goes: changing one needs the
+/// secret again.
+pub const SECRET_DESTINATIONS: &[&str] = &["issuer", "tokenEndpoint"];
+
+fn text<'a>(m: &'a Map<String, Value>, k: &str) -> Result<Option<&'a str>, String> {
+    match m.get(k) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if !s.trim().is_empty() => Ok(Some(s.as_str())),
+        Some(_) => Err(format!("`{k}` must be a non-empty string")),
+    }
+}
+
+fn endpoint(m: &Map<String, Value>, k: &str) -> Result<Option<String>, String> {
+    match text(m, k)? {
+        Some(u) => {
+            outbound::check_url(u).map_err(|e| format!("`{k}`: {e}"))?;
+            Ok(Some(u.to_owned()))
+        }
+        None => Ok(None),
+    }
+}
+
+/// An `oidc` connector's config, completed: checked field by field, and with only `issuer`
+/// given, the endpoints read from the provider's discovery document.
+pub async fn complete_oidc(http: &dyn Http, config: &Value) -> Result<Value, String> {
+    let mut m = config
+        .as_object()
+        .cloned()
+        .ok_or("`config` must be an object")?;
+    if let Some(k) = m.keys().find(|k| !OIDC_FIELDS.contains(&k.as_str())) {
+        return Err(format!("unknown config field `{k}`"));
+    }
+    text(&m, "clientId")?.ok_or("`clientId` is required")?;
+    text(&m, "clientSecret")?;
+    text(&m, "scope")?;
+    if text(&m, "responseType")?.is_some_and(|r| r != "code") {
+        return Err("`responseType` must be `code`".into());
+    }
+    if text(&m, "tokenEndpointAuthMethod")?
+        .is_some_and(|a| a != "client_secret_post" && a != "client_secret_basic")
+    {
+        return Err(
+            "`tokenEndpointAuthMethod` must be `client_secret_post` or `client_secret_basic`"
+                .into(),
+        );
+    }
+    let verification = match m.get("idTokenVerificationConfig") {
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::Object(v)) => v.clone(),
+        Some(_) => return Err("`idTokenVerificationConfig` must be an object".into()),
+    };
+    let issuer = endpoint(&m, "issuer")?;
+    let mut jwks = endpoint(&verification, "jwksUri")?;
+    let mut id_issuer = text(&verification, "issuer")?.map(str::to_owned);
+    let missing = endpoint(&m, "authorizationEndpoint")?.is_none()
+        || endpoint(&m, "tokenEndpoint")?.is_none()
+        || jwks.is_none();
+    if missing {
+        let Some(issuer) = &issuer else {
+            return Err("give `issuer`, or `authorizationEndpoint`, `tokenEndpoint` and `idTokenVerificationConfig.jwksUri`".into());
+        };
+        let doc = discover(http, issuer).await?;
+        for (ours, theirs) in [
+            ("authorizationEndpoint", "authorization_endpoint"),
+            ("tokenEndpoint", "token_endpoint"),
+            ("userInfoEndpoint", "userinfo_endpoint"),
+        ] {
+            if endpoint(&m, ours)?.is_none() {
+                if let Some(u) = endpoint(&doc, theirs)? {
+                    m.insert(ours.into(), json!(u));
+                }
+            }
+        }
+        if jwks.is_none() {
+            jwks = endpoint(&doc, "jwks_uri")?;
+        }
+        id_issuer.get_or_insert_with(|| issuer.clone());
+    }
+    endpoint(&m, "authorizationEndpoint")?.ok_or("`authorizationEndpoint` is required")?;
+    endpoint(&m, "tokenEndpoint")?.ok_or("`tokenEndpoint` is required")?;
+    endpoint(&m, "userInfoEndpoint")?;
+    let jwks = jwks.ok_or("`idTokenVerificationConfig.jwksUri` is required")?;
+    let mut v = Map::new();
+    v.insert("jwksUri".into(), json!(jwks));
+    if let Some(i) = id_issuer.or(issuer) {
+        v.insert("issuer".into(), json!(i));
+    }
+    m.insert("idTokenVerificationConfig".into(), Value::Object(v));
+    if text(&m, "scope")?.is_none() {
+        m.insert("scope".into(), json!("openid profile email"));
+    }
+    Ok(Value::Object(m))
+}
+
+/// The provider's discovery document, whose `issuer` must be `issuer` exactly.
+async fn discover(http: &dyn Http, issuer: &str) -> Result<Map<String, Value>, String> {
+    let url = format!(
+        "{}/.well-known/openid-configuration",
+        issuer.trim_end_matches('/')
+    );
+    let doc = outbound::fetch_json(http, &HttpRequest::get(&url))
+        .await
+        .map_err(|e| format!("discovery failed: {e}"))?;
+    let said = doc
+        .get("issuer")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    if said != issuer {
+        return Err(format!(
+            "the discovery document names issuer `{said}`, not `{issuer}`"
+        ));
+    }
+    Ok(doc)
+}
+
+/// A social connector's `metadata`, checked: `target` (required: the identity's name in
+/// users' `identities`, letters, digits, `-` and `_`), and optional `name` (a string or
+/// Logto's per-language object) and `logo` (a URL).
+pub fn check_metadata(metadata: &Value) -> Result<(String, Value), String> {
+    let m = metadata.as_object().ok_or("`metadata` must be an object")?;
+    if let Some(k) = m
+        .keys()
+        .find(|k| !["target", "name", "logo", "logoDark"].contains(&k.as_str()))
+    {
+        return Err(format!("unknown metadata field `{k}`"));
+    }
+    let target = text(m, "target")?.ok_or("`metadata.target` is required")?;
+    let ok = target.len() <= 64
+        && target
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if !ok {
+        return Err("`metadata.target` must be up to 64 letters, digits, `-` or `_`".into());
+    }
+    match m.get("name") {
+        None | Some(Value::Null | Value::String(_)) => {}
+        Some(Value::Object(o)) if o.values().all(Value::is_string) => {}
+        Some(_) => return Err("`metadata.name` must be a string or an object of strings".into()),
+    }
+    for k in ["logo", "logoDark"] {
+        if let Some(u) = text(m, k)? {
+            url::Url::parse(u).map_err(|_| format!("`metadata.{k}` must be a URL"))?;
+        }
+    }
+    Ok((target.to_owned(), metadata.clone()))
+}
