@@ -14,3 +14,14 @@ INSERT INTO connectors_new (id, connector_id, type, config, created_at)
   SELECT id, connector_id, type, config, created_at FROM connectors;
 DROP TABLE connectors;
 ALTER TABLE connectors_new RENAME TO connectors;
+
+-- Social identities by provider subject, to find a user at sign-in (an index, where the
+-- users' `identities` JSON, Logto's shape kept for reading, could only be scanned).
+CREATE TABLE user_identities (
+  target TEXT NOT NULL,
+  external_id TEXT NOT NULL,
+  user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (target, external_id)
+);
+CREATE INDEX user_identities_user ON user_identities (user_id);

@@ -209,7 +209,11 @@ pub fn failure_status(f: &Failure) -> StatusCode {
         | Failure::BackupCodeAlone
         | Failure::MfaNotSkippable => S::UNPROCESSABLE_ENTITY,
         Failure::IdentityConflict => S::CONFLICT,
-        Failure::BindMfaExisted => S::BAD_REQUEST,
+        Failure::BindMfaExisted | Failure::Social(_) | Failure::SocialStateMismatch => {
+            S::BAD_REQUEST
+        }
+        Failure::NoSocialConnector | Failure::IdentityNotExist { .. } => S::NOT_FOUND,
+        Failure::IdentityInUse => S::UNPROCESSABLE_ENTITY,
         Failure::NotForForgotPassword => S::BAD_REQUEST,
         Failure::InvalidTotp
         | Failure::WebAuthnFailed(_)
@@ -347,6 +351,39 @@ impl From<Failure> for ApiError {
             }
             Failure::BackupCodeRequired => said("session.mfa.backup_code_required"),
             Failure::BindMfaExisted => said("session.mfa.bind_mfa_existed"),
+            Failure::NoSocialConnector => {
+                e("entity.not_found", "No social connector of that id.".into())
+            }
+            Failure::Social(why) => {
+                use crate::social::oidc::SocialError as S;
+                let code = match &why {
+                    S::Declined(_) => "connector.authorization_failed",
+                    S::CodeRefused(_) => "connector.social_auth_code_invalid",
+                    S::BadIdToken(_) => "connector.social_id_token_invalid",
+                    S::Provider(_) => "connector.general",
+                };
+                e(code, why.to_string())
+            }
+            Failure::SocialStateMismatch => e(
+                "session.csrf_token_mismatch",
+                "The answer's state is not the one this sign-in sent.".into(),
+            ),
+            Failure::IdentityNotExist { related } => {
+                let err = e(
+                    "user.identity_not_exist",
+                    "No user has this social identity.".into(),
+                );
+                match related {
+                    Some((kind, value)) => err.with_data(
+                        json!({"relatedUser": {"type": kind, "value": crate::mfa::masked(&value)}}),
+                    ),
+                    None => err,
+                }
+            }
+            Failure::IdentityInUse => e(
+                "user.identity_already_in_use",
+                "This social identity belongs to another user.".into(),
+            ),
             Failure::SuggestMfa(available) => {
                 e("user.suggest_mfa", "Add a second factor, or skip.".into()).with_data(json!({
                     "availableFactors": names(&available),

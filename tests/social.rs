@@ -200,3 +200,444 @@ fn moving_the_token_endpoint_needs_the_client_secret_again() {
     );
     assert_eq!(r.json()["config"]["clientSecret"], "********");
 }
+
+mod idp {
+    //! A provider's signing key and its ID tokens (ES256, as a JWS by hand).
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+    use p256::ecdsa::{signature::Signer, Signature, SigningKey};
+    use serde_json::{json, Value};
+
+    pub struct Key(pub SigningKey);
+
+    impl Key {
+        pub fn new() -> Self {
+            Key(SigningKey::random(&mut rand_core::OsRng))
+        }
+        pub fn jwks(&self) -> Value {
+            let p = self.0.verifying_key().to_encoded_point(false);
+            let b = |x: &[u8]| URL_SAFE_NO_PAD.encode(x);
+            json!({"keys": [{"kty": "EC", "crv": "P-256", "kid": "k1", "use": "sig", "alg": "ES256",
+                "x": b(p.x().unwrap()), "y": b(p.y().unwrap())}]})
+        }
+        pub fn sign(&self, claims: &Value) -> String {
+            let b = |v: &Value| URL_SAFE_NO_PAD.encode(v.to_string());
+            let input = format!("{}.{}", b(&json!({"alg": "ES256", "kid": "k1"})), b(claims));
+            let sig: Signature = self.0.sign(input.as_bytes());
+            format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig.to_bytes()))
+        }
+    }
+}
+
+const CB: &str = "https://rp.example/cb";
+const SOCIAL_CB: &str = "https://gatehouse.localhost/callback/acme";
+
+/// A social connector for the provider at idp.example, with every endpoint given.
+fn acme(h: &Harness) -> String {
+    let r = create(
+        h,
+        json!({
+            "clientId": "gh", "clientSecret": "s3cret",
+            "authorizationEndpoint": "https://idp.example/auth",
+            "tokenEndpoint": "https://idp.example/token",
+            "userInfoEndpoint": "https://idp.example/me",
+            "idTokenVerificationConfig": {"jwksUri": "https://idp.example/jwks", "issuer": ISSUER},
+        }),
+        json!({"target": "acme", "name": "Acme"}),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    r.json()["id"].as_str().unwrap().to_owned()
+}
+
+fn browser(h: &Harness, event: &str) -> (Jar, String) {
+    let r = h.api(
+        "POST",
+        "/api/applications",
+        Some(json!({"name": "Shop", "type": "SPA", "oidcClientMetadata": {"redirectUris": [CB]}})),
+    );
+    let client = r.json()["id"].as_str().unwrap().to_owned();
+    let jar = Jar::default();
+    let cb: String = form_urlencoded::byte_serialize(CB.as_bytes()).collect();
+    h.follow(&jar, &format!("/oidc/auth?client_id={client}&redirect_uri={cb}&response_type=code&scope=openid&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256"));
+    let r = exp(
+        h,
+        &jar,
+        "PUT",
+        "",
+        Some(json!({ "interactionEvent": event })),
+    );
+    assert_eq!(r.status, 204, "{}", r.text());
+    (jar, client)
+}
+
+/// Begins a social sign-in and answers it as the provider would, for subject `sub` with
+/// these extra ID token claims; returns the verification id and what `verify` answered.
+fn social_sign_in(
+    h: &Harness,
+    jar: &Jar,
+    connector: &str,
+    sub: &str,
+    extra: Value,
+) -> (Value, Reply) {
+    answer(h, jar, connector, sub, extra, Answer::default())
+}
+
+/// How the provider (or an attacker in its place) answers.
+#[derive(Default)]
+struct Answer {
+    /// The ID token signed by a key that is not in the provider's JWKS.
+    forged: bool,
+    /// The callback's `state`, when not the one sent.
+    state: Option<&'static str>,
+    /// The callback carries `error=access_denied` instead of a code.
+    declined: bool,
+}
+
+fn answer(
+    h: &Harness,
+    jar: &Jar,
+    connector: &str,
+    sub: &str,
+    extra: Value,
+    how: Answer,
+) -> (Value, Reply) {
+    let r = exp(
+        h,
+        jar,
+        "POST",
+        &format!("/verification/social/{connector}/authorization-uri"),
+        Some(json!({"state": "st-1", "redirectUri": SOCIAL_CB})),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let vid = r.json()["verificationId"].clone();
+    let url = url::Url::parse(r.json()["authorizationUri"].as_str().unwrap()).unwrap();
+    let q: std::collections::HashMap<String, String> = url.query_pairs().into_owned().collect();
+    assert_eq!(url.path(), "/auth");
+    assert_eq!(q["client_id"], "gh");
+    assert_eq!(q["redirect_uri"], SOCIAL_CB);
+    assert_eq!(q["code_challenge_method"], "S256");
+    assert_eq!(q["state"], "st-1");
+    let key = idp::Key::new();
+    h.http.json("https://idp.example/jwks", 200, key.jwks());
+    let (nonce, challenge) = (q["nonce"].clone(), q["code_challenge"].clone());
+    let mut claims = json!({"iss": ISSUER, "aud": "gh", "sub": sub, "nonce": nonce,
+        "iat": h.now_ms.get() / 1000, "exp": h.now_ms.get() / 1000 + 600});
+    if let (Some(c), Some(e)) = (claims.as_object_mut(), extra.as_object()) {
+        c.extend(e.clone());
+    }
+    let token = if how.forged {
+        idp::Key::new().sign(&claims)
+    } else {
+        key.sign(&claims)
+    };
+    h.http.on("https://idp.example/token", move |req| {
+        let form: std::collections::HashMap<String, String> =
+            form_urlencoded::parse(&req.body).into_owned().collect();
+        use sha2::Digest;
+        let s256 = base64::Engine::encode(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            sha2::Sha256::digest(form["code_verifier"].as_bytes()),
+        );
+        let ok = form["code"] == "the-code"
+            && s256 == challenge
+            && form["client_secret"] == "s3cret"
+            && form["redirect_uri"] == SOCIAL_CB;
+        Ok(if ok {
+            json_response(
+                200,
+                &json!({"access_token": "at", "token_type": "Bearer", "id_token": token}),
+            )
+        } else {
+            json_response(400, &json!({"error": "invalid_grant"}))
+        })
+    });
+    let sub2 = sub.to_owned();
+    h.http.on("https://idp.example/me", move |req| {
+        let bearer = req
+            .headers
+            .iter()
+            .any(|(k, v)| k == "authorization" && v == "Bearer at");
+        Ok(json_response(
+            if bearer { 200 } else { 401 },
+            &json!({"sub": sub2, "name": "Ana Lima", "picture": "https://idp.example/ana.png"}),
+        ))
+    });
+    let r = exp(
+        h,
+        jar,
+        "POST",
+        &format!("/verification/social/{connector}/verify"),
+        Some(if how.declined {
+            json!({"verificationId": vid, "connectorData": {"error": "access_denied", "state": "st-1"}})
+        } else {
+            json!({"verificationId": vid, "connectorData": {"code": "the-code", "state": how.state.unwrap_or("st-1")}})
+        }),
+    );
+    (vid, r)
+}
+
+#[test]
+fn a_new_social_identity_registers_and_then_signs_in_without_a_password() {
+    let h = Harness::new();
+    let connector = acme(&h);
+    let (jar, client) = browser(&h, "SignIn");
+    let (vid, r) = social_sign_in(
+        &h,
+        &jar,
+        &connector,
+        "ana-123",
+        json!({"email": "Ana@Example.com", "email_verified": true}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    // No user has it yet: Logto's answer, then registration with the same verification.
+    let r = exp(
+        &h,
+        &jar,
+        "POST",
+        "/identification",
+        Some(json!({ "verificationId": vid })),
+    );
+    assert_eq!(
+        err(&r),
+        (404, "user.identity_not_exist".into()),
+        "{}",
+        r.text()
+    );
+    assert_eq!(
+        exp(
+            &h,
+            &jar,
+            "PUT",
+            "/interaction-event",
+            Some(json!({"interactionEvent": "Register"}))
+        )
+        .status,
+        204
+    );
+    let r = exp(
+        &h,
+        &jar,
+        "POST",
+        "/identification",
+        Some(json!({ "verificationId": vid })),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    // The settings' sign-up wants a username, which the provider does not give.
+    let r = exp(&h, &jar, "POST", "/submit", None);
+    assert_eq!(
+        err(&r),
+        (422, "user.missing_profile".into()),
+        "{}",
+        r.text()
+    );
+    let r = exp(
+        &h,
+        &jar,
+        "POST",
+        "/profile",
+        Some(json!({"type": "username", "value": "ana"})),
+    );
+    assert_eq!(r.status, 204, "{}", r.text());
+    let claims = claims_after_submit(
+        &h,
+        &jar,
+        (&client, CB, "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+    );
+    let users = h.api("GET", "/api/users?search=ana", None).json();
+    let ana = &users[0];
+    assert_eq!(claims["sub"], ana["id"]);
+    assert_eq!(ana["primaryEmail"], "ana@example.com");
+    assert_eq!(ana["name"], "Ana Lima");
+    assert_eq!(ana["identities"]["acme"]["userId"], "ana-123");
+
+    // Next time the identity signs her in.
+    let (jar, _) = browser(&h, "SignIn");
+    let (vid, r) = social_sign_in(&h, &jar, &connector, "ana-123", json!({}));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = exp(
+        &h,
+        &jar,
+        "POST",
+        "/identification",
+        Some(json!({ "verificationId": vid })),
+    );
+    assert_eq!(r.status, 204, "{}", r.text());
+    let r = exp(&h, &jar, "GET", "/interaction", None);
+    assert_eq!(r.json()["userId"], ana["id"]);
+    let r = exp(&h, &jar, "POST", "/submit", None);
+    assert_eq!(r.status, 200, "{}", r.text());
+}
+
+#[test]
+fn forged_or_stale_answers_from_the_provider_identify_no_one() {
+    let h = Harness::new();
+    let connector = acme(&h);
+    let bad_token = |extra: Value, how: Answer| {
+        let (jar, _) = browser(&h, "SignIn");
+        let (vid, r) = answer(&h, &jar, &connector, "ana-123", extra, how);
+        // Nothing is proven: identification refuses the verification.
+        let after = exp(
+            &h,
+            &jar,
+            "POST",
+            "/identification",
+            Some(json!({ "verificationId": vid })),
+        );
+        assert_ne!(after.status, 204, "{}", after.text());
+        err(&r)
+    };
+    let id_token_invalid = (400, "connector.social_id_token_invalid".to_owned());
+    assert_eq!(
+        bad_token(
+            json!({}),
+            Answer {
+                forged: true,
+                ..Answer::default()
+            }
+        ),
+        id_token_invalid
+    );
+    assert_eq!(
+        bad_token(json!({"nonce": "replayed"}), Answer::default()),
+        id_token_invalid
+    );
+    assert_eq!(
+        bad_token(json!({"aud": "another-client"}), Answer::default()),
+        id_token_invalid
+    );
+    assert_eq!(
+        bad_token(json!({"iss": "https://evil.example"}), Answer::default()),
+        id_token_invalid
+    );
+    assert_eq!(
+        bad_token(json!({"exp": 1_000}), Answer::default()),
+        id_token_invalid
+    );
+    assert_eq!(
+        bad_token(
+            json!({}),
+            Answer {
+                state: Some("st-2"),
+                ..Answer::default()
+            }
+        ),
+        (400, "session.csrf_token_mismatch".into())
+    );
+    assert_eq!(
+        bad_token(
+            json!({}),
+            Answer {
+                declined: true,
+                ..Answer::default()
+            }
+        ),
+        (400, "connector.authorization_failed".into())
+    );
+    // A verification is checked once: a second answer to it is refused.
+    let (jar, _) = browser(&h, "SignIn");
+    let (vid, r) = social_sign_in(&h, &jar, &connector, "ana-123", json!({}));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let again = exp(
+        &h,
+        &jar,
+        "POST",
+        &format!("/verification/social/{connector}/verify"),
+        Some(
+            json!({"verificationId": vid, "connectorData": {"code": "the-code", "state": "st-1"}}),
+        ),
+    );
+    assert_eq!(
+        err(&again),
+        (404, "session.verification_session_not_found".into())
+    );
+}
+
+#[test]
+fn an_identity_with_a_verified_email_links_to_that_user_only_when_asked() {
+    let h = Harness::new();
+    let connector = acme(&h);
+    let r = h.api(
+        "POST",
+        "/api/users",
+        Some(json!({"username": "bea", "password": "violet skies over oak", "primaryEmail": "bea@example.com"})),
+    );
+    let bea = r.json()["id"].as_str().unwrap().to_owned();
+
+    // An unverified email relates to no one.
+    let (jar, _) = browser(&h, "SignIn");
+    let (vid, _) = social_sign_in(
+        &h,
+        &jar,
+        &connector,
+        "b-1",
+        json!({"email": "bea@example.com"}),
+    );
+    let r = exp(
+        &h,
+        &jar,
+        "POST",
+        "/identification",
+        Some(json!({"verificationId": vid, "linkSocialIdentity": true})),
+    );
+    assert_eq!(err(&r), (404, "user.identity_not_exist".into()));
+    assert!(r.json()["data"]["relatedUser"].is_null(), "{}", r.text());
+
+    // A verified one names the related user (masked), and links on request at submit.
+    let (jar, _) = browser(&h, "SignIn");
+    let (vid, _) = social_sign_in(
+        &h,
+        &jar,
+        &connector,
+        "b-2",
+        json!({"email": "bea@example.com", "email_verified": true}),
+    );
+    let r = exp(
+        &h,
+        &jar,
+        "POST",
+        "/identification",
+        Some(json!({ "verificationId": vid })),
+    );
+    assert_eq!(err(&r), (404, "user.identity_not_exist".into()));
+    assert_eq!(
+        r.json()["data"]["relatedUser"],
+        json!({"type": "email", "value": "b***@example.com"})
+    );
+    let r = exp(
+        &h,
+        &jar,
+        "POST",
+        "/identification",
+        Some(json!({"verificationId": vid, "linkSocialIdentity": true})),
+    );
+    assert_eq!(r.status, 204, "{}", r.text());
+    assert_eq!(exp(&h, &jar, "POST", "/submit", None).status, 200);
+    let user = h.api("GET", &format!("/api/users/{bea}"), None).json();
+    assert_eq!(user["identities"]["acme"]["userId"], "b-2");
+
+    // From now on the identity signs Bea in, and cannot register another account.
+    let (jar, _) = browser(&h, "SignIn");
+    let (vid, _) = social_sign_in(&h, &jar, &connector, "b-2", json!({}));
+    let r = exp(
+        &h,
+        &jar,
+        "POST",
+        "/identification",
+        Some(json!({ "verificationId": vid })),
+    );
+    assert_eq!(r.status, 204, "{}", r.text());
+    assert_eq!(
+        exp(&h, &jar, "GET", "/interaction", None).json()["userId"],
+        bea.as_str()
+    );
+    let (jar, _) = browser(&h, "Register");
+    let (vid, _) = social_sign_in(&h, &jar, &connector, "b-2", json!({}));
+    let r = exp(
+        &h,
+        &jar,
+        "POST",
+        "/identification",
+        Some(json!({ "verificationId": vid })),
+    );
+    assert_eq!(err(&r), (422, "user.identity_already_in_use".into()));
+}

@@ -158,8 +158,12 @@ crate::from_row!(NewPasswordBody { password });
 #[derive(Default)]
 struct IdentificationBody {
     verification_id: Option<String>,
+    link_social_identity: Option<bool>,
 }
-crate::from_row!(IdentificationBody { verification_id = "verificationId" });
+crate::from_row!(IdentificationBody {
+    verification_id = "verificationId",
+    link_social_identity = "linkSocialIdentity"
+});
 
 struct ProfileBody {
     kind: String,
@@ -205,10 +209,21 @@ pub async fn handle<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request) -> Result<R
     }
     let interaction_id = cookies::get(&req, cookies::INTERACTION);
     let mut c: Current = interaction::load(ctx, interaction_id.as_deref()).await?;
+    // Social sign-in: `/verification/social/{connectorId}/authorization-uri` and `…/verify`.
+    if let Some(rest) = route.strip_prefix("/verification/social/") {
+        let answer = super::experience_social::step(ctx, &mut c, rest, &req).await?;
+        interaction::save(ctx, &c).await?;
+        return Ok(web::json(StatusCode::OK, &answer));
+    }
     let res = match (route, &method) {
         ("", &Method::PUT) => {
             let b: EventBody = object_body(&req, EVENT_FIELDS)?;
             interaction::start(&mut c, b.interaction_event)?;
+            web::empty(StatusCode::NO_CONTENT)
+        }
+        ("/interaction-event", &Method::PUT) => {
+            let b: EventBody = object_body(&req, &["interactionEvent"])?;
+            interaction::switch(&mut c, b.interaction_event)?;
             web::empty(StatusCode::NO_CONTENT)
         }
         ("/interaction", &Method::GET) => {
@@ -234,6 +249,9 @@ pub async fn handle<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request) -> Result<R
                     }),
                     Verification::Unlock { id, verified, .. } => json!({
                         "id": id, "type": "AccountUnlock", "verified": verified,
+                    }),
+                    Verification::Social { id, connector_id, identity, .. } => json!({
+                        "id": id, "type": "Social", "connectorId": connector_id, "verified": identity.is_some(),
                     }),
                     Verification::Code { id, channel, identifier, verified } => json!({
                         "id": id, "type": if channel.identifier() == Identifier::Email { "EmailVerificationCode" } else { "PhoneVerificationCode" },
@@ -436,7 +454,8 @@ pub async fn handle<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request) -> Result<R
         ("/identification", &Method::POST) => {
             let b: IdentificationBody =
                 optional_body(&req, &["verificationId", "linkSocialIdentity"])?;
-            let created = submit::identify(ctx, &mut c, b.verification_id.as_deref()).await?;
+            let link = b.link_social_identity.unwrap_or(false);
+            let created = submit::identify(ctx, &mut c, b.verification_id.as_deref(), link).await?;
             interaction::save(ctx, &c).await?;
             return Ok(if created {
                 web::json(StatusCode::CREATED, &json!({}))

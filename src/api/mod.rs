@@ -4,6 +4,7 @@ pub mod applications;
 pub mod connectors;
 pub mod experience;
 pub mod experience_settings;
+pub mod experience_social;
 pub mod grants;
 pub mod input;
 pub mod keys;

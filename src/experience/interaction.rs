@@ -75,6 +75,14 @@ pub fn start(c: &mut Current, event: Event) -> Result<(), Failure> {
     Ok(())
 }
 
+/// `PUT /experience/interaction-event`: switches the event, keeping a checked social
+/// identity.
+pub fn switch(c: &mut Current, event: Event) -> Result<(), Failure> {
+    policy::event_open(&c.settings, event)?;
+    c.state.switch(event);
+    Ok(())
+}
+
 /// The hosted form's terms checkbox: required by the settings for this event, it must be
 /// ticked before anything is sent or created; the answer is kept for the submission.
 pub fn agree_to_terms(c: &mut Current, agreed: bool) -> Result<(), Failure> {

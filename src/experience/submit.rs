@@ -16,11 +16,18 @@ use serde_json::json;
 
 /// `POST /experience/identification`: identifies the signing-in user, or creates the new
 /// one in a single write once its profile is complete. True when a user was created.
+/// `link_social`: link a social identity no user has to the user with its verified email.
 pub async fn identify<D: Db, K: Kv>(
     ctx: &Ctx<'_, D, K>,
     c: &mut Current,
     verification_id: Option<&str>,
+    link_social: bool,
 ) -> Result<bool, Failure> {
+    if let Some(id) = verification_id {
+        if let Some(created) = super::social::identify(ctx, c, id, link_social).await? {
+            return Ok(created);
+        }
+    }
     match c.state.event().map_err(Failure::Step)? {
         Event::SignIn => {
             let id = verification_id.ok_or_else(|| {
@@ -118,7 +125,12 @@ pub async fn submit<D: Db, K: Kv>(
             Ok(Verification::WebAuthn { sign_in: true, .. })
         )
     });
-    let amr: &[&str] = if by_passkey {
+    let by_social = c
+        .state
+        .identified_by
+        .as_deref()
+        .is_some_and(|id| super::social::is_social(c, id));
+    let amr: &[&str] = if by_passkey || by_social {
         &[]
     } else if by_code && c.state.profile.password_hash.is_none() {
         &["otp"]
@@ -135,7 +147,9 @@ pub async fn submit<D: Db, K: Kv>(
     // MFA first (Logto's order): nothing is written for a user who has not passed it, not
     // even the profile a sign-in must complete, nor the end of the old session.
     let cleared = mfa_gate::clear(ctx, c, &user_id, &begun.session.sid).await?;
-    if !registering {
+    // A registration by a social identity made the account from the provider's profile:
+    // what the settings require that it lacks is asked for here, as for a sign-in.
+    if !registering || by_social {
         profile::complete(ctx, c, &user_id).await?;
     }
     if c.settings.terms_required(registering) && !agreed_terms {
@@ -168,6 +182,7 @@ pub async fn submit<D: Db, K: Kv>(
         audit::with_session(logged, ctx.now_ms, sid)?,
     ];
     statements.extend(cleared.statements);
+    statements.extend(super::social::link_statements(c, &user_id, ctx.now_ms, sid));
     if unsaved {
         statements.push(super::interaction::save_statement(c)?);
     }
@@ -176,6 +191,10 @@ pub async fn submit<D: Db, K: Kv>(
         .map_err(|e| match e {
             // Another user took the address being bound meanwhile.
             StoreError::Unique(column) if column.contains("primary_") => Failure::EmailTaken,
+            // Another user linked the social identity meanwhile.
+            StoreError::Unique(column) if column.contains("user_identities") => {
+                Failure::IdentityInUse
+            }
             StoreError::Unique(column) if column.contains("credential_id") => {
                 Failure::WebAuthnFailed("this passkey is registered already".into())
             }

@@ -221,7 +221,7 @@ pub async fn submit<D: Db, K: Kv>(
                     interaction::save(ctx, &c).await?;
                     return Ok(web::redirect("/sign-in?unlocked=1"));
                 }
-                submit::identify(ctx, &mut c, Some(&id)).await?;
+                submit::identify(ctx, &mut c, Some(&id), false).await?;
                 if c.state.event == Some(Event::ForgotPassword) {
                     interaction::save(ctx, &c).await?;
                     return Ok(web::redirect("/reset-password/new"));

@@ -345,7 +345,7 @@ pub async fn submit<D: Db, K: Kv>(
             Screen::Passkey => {}
             Screen::BindPasskey => factors::bind(ctx, &mut c, Factor::WebAuthn, &vid).await?,
             Screen::SignInPasskey => {
-                crate::experience::submit::identify(ctx, &mut c, Some(&vid)).await?;
+                crate::experience::submit::identify(ctx, &mut c, Some(&vid), false).await?;
                 let agreed = web::param(&params, "agree") == Some("yes");
                 interaction::agree_to_terms(&mut c, agreed)?;
             }

@@ -187,7 +187,7 @@ pub async fn submit<D: Db, K: Kv>(
                     }
                     other => other?,
                 };
-                submit::identify(ctx, &mut c, Some(&id)).await?;
+                submit::identify(ctx, &mut c, Some(&id), false).await?;
             }
             Screen::Register if register_by_code => {
                 // Sign-up by code: the password now, the address once its code comes back.
@@ -205,7 +205,7 @@ pub async fn submit<D: Db, K: Kv>(
                 profile::set(ctx, &mut c, Field::Username, value).await?;
                 profile::set(ctx, &mut c, Field::Password, field("password")).await?;
                 interaction::agree_to_terms(&mut c, agreed)?;
-                submit::identify(ctx, &mut c, None).await?;
+                submit::identify(ctx, &mut c, None, false).await?;
             }
         }
         finish(ctx, req, &c, agreed).await

@@ -9,6 +9,8 @@
 use crate::outbound::{self, Http, HttpRequest};
 use serde_json::{json, Map, Value};
 
+pub mod oidc;
+
 /// Logto's factory id of the generic OpenID Connect connector.
 pub const OIDC: &str = "oidc";
 

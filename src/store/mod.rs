@@ -10,6 +10,7 @@
 pub mod apps;
 pub mod codes;
 pub mod grants;
+pub mod identities;
 pub mod interactions;
 pub mod keys;
 pub mod logs;

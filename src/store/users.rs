@@ -247,10 +247,19 @@ fn params(u: &User) -> Result<Vec<Value>, StoreError> {
 
 /// Inserts the user in one statement: it is written whole or not at all.
 pub async fn insert(db: &impl Db, u: &User) -> Result<(), StoreError> {
-    let sql = format!(
-        "INSERT INTO users ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
-    );
-    db.execute(&sql, &params(u)?).await.map(|_| ())
+    let s = insert_statement(u)?;
+    db.execute(s.sql, &s.params).await.map(|_| ())
+}
+
+/// [`insert`] as a statement, for a transaction.
+pub fn insert_statement(u: &User) -> Result<Statement, StoreError> {
+    Ok(Statement::new(
+        "INSERT INTO users (id, username, primary_email, primary_phone, name, avatar, \
+         password_hash, custom_data, profile, identities, last_sign_in_at, is_suspended, \
+         created_at, updated_at, sessions_valid_after) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+        params(u)?,
+    ))
 }
 
 /// Writes the profile of `u`: its identifiers, name, avatar, custom data, profile and

@@ -89,6 +89,33 @@ pub enum Verification {
         valid_after: i64,
         amr: String,
     },
+    /// A sign-in at a social identity provider, through connector `connector_id` (whose
+    /// `target` names the identity): begun with the provider's authorization URL (`state`,
+    /// `nonce` and the PKCE `verifier` kept here, for `redirect_uri`), then, once the
+    /// provider's answer checked out, the `identity` it vouches for.
+    Social {
+        id: String,
+        connector_id: String,
+        target: String,
+        state: String,
+        nonce: String,
+        verifier: String,
+        redirect_uri: String,
+        identity: Option<SocialIdentity>,
+    },
+}
+
+/// Who a social identity provider says the user is (Logto's `SocialUserInfo`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct SocialIdentity {
+    /// The provider's subject: stable, unique at that provider.
+    pub id: String,
+    pub email: Option<String>,
+    /// Only an address the provider says it verified is ever used.
+    pub email_verified: bool,
+    pub phone: Option<String>,
+    pub name: Option<String>,
+    pub avatar: Option<String>,
 }
 
 /// A passkey the registration ceremony proved, to bind at submit.
@@ -128,7 +155,8 @@ impl Verification {
             | Verification::Totp { id, .. }
             | Verification::BackupCode { id, .. }
             | Verification::WebAuthn { id, .. }
-            | Verification::MfaCode { id, .. } => id,
+            | Verification::MfaCode { id, .. }
+            | Verification::Social { id, .. } => id,
         }
     }
 }
@@ -165,131 +193,14 @@ pub struct State {
     /// The verification that identified the signing-in user (a password or a passkey): the
     /// session's first `amr` comes from it.
     pub identified_by: Option<String>,
+    /// A social verification whose identity is linked to the identified user at submit
+    /// (Logto's `linkSocialIdentity`).
+    pub link_social: Option<String>,
 }
 
 // Read back from the interaction's JSON column by column (`store::FromRow`): a derived
 // `Deserialize` for these types would cost the module more than this.
-mod read {
-    use super::*;
-    use crate::store::{column, column_or_default, FromRow, Row, StoreError};
-
-    crate::column_enum!(Event {
-        SignIn = "SignIn",
-        Register = "Register",
-        ForgotPassword = "ForgotPassword",
-    });
-
-    crate::from_row!(Profile {
-        username,
-        primary_email = "primaryEmail",
-        primary_phone = "primaryPhone",
-        password_hash = "passwordHash",
-    });
-    crate::column_via_from_row!(Profile);
-
-    impl FromRow for MfaProgress {
-        fn from_row(r: &Row) -> Result<Self, StoreError> {
-            Ok(MfaProgress {
-                bind: column_or_default(r, "bind")?,
-                skipped: column_or_default(r, "skipped")?,
-                enabled: column_or_default(r, "enabled")?,
-                passkey_skipped: column_or_default(r, "passkeySkipped")?,
-                suggestion_skipped: column_or_default(r, "suggestionSkipped")?,
-            })
-        }
-    }
-    crate::column_via_from_row!(MfaProgress);
-
-    crate::from_row!(NewPasskey {
-        credential_id,
-        public_key,
-        counter,
-        transports,
-        agent
-    });
-    crate::column_via_from_row!(NewPasskey);
-
-    impl FromRow for Verification {
-        fn from_row(r: &Row) -> Result<Self, StoreError> {
-            let (tag, body) = r
-                .iter()
-                .next()
-                .ok_or_else(|| StoreError::Decode("an empty verification".into()))?;
-            let f = body
-                .as_object()
-                .ok_or_else(|| StoreError::Decode("a verification is not an object".into()))?;
-            Ok(match tag.as_str() {
-                "Password" => Verification::Password {
-                    id: column(f, "id")?,
-                    user_id: column(f, "user_id")?,
-                    valid_after: column_or_default(f, "valid_after")?,
-                },
-                "Code" => Verification::Code {
-                    id: column(f, "id")?,
-                    channel: column(f, "channel")?,
-                    identifier: column(f, "identifier")?,
-                    verified: column(f, "verified")?,
-                },
-                "Unlock" => Verification::Unlock {
-                    id: column(f, "id")?,
-                    person: column(f, "person")?,
-                    user_id: column(f, "user_id")?,
-                    channel: column(f, "channel")?,
-                    identifier: column(f, "identifier")?,
-                    sent_at: column(f, "sent_at")?,
-                    tries: column_or_default(f, "tries")?,
-                    verified: column(f, "verified")?,
-                },
-                "Totp" => Verification::Totp {
-                    id: column(f, "id")?,
-                    user_id: column(f, "user_id")?,
-                    new_secret: column(f, "new_secret")?,
-                    step: column(f, "step")?,
-                    verified: column(f, "verified")?,
-                },
-                "MfaCode" => Verification::MfaCode {
-                    id: column(f, "id")?,
-                    user_id: column(f, "user_id")?,
-                    channel: column(f, "channel")?,
-                    identifier: column(f, "identifier")?,
-                    verified: column(f, "verified")?,
-                },
-                "WebAuthn" => Verification::WebAuthn {
-                    id: column(f, "id")?,
-                    user_id: column(f, "user_id")?,
-                    new_passkey: column(f, "new_passkey")?,
-                    sign_in: column_or_default(f, "sign_in")?,
-                    valid_after: column_or_default(f, "valid_after")?,
-                    amr: column_or_default(f, "amr")?,
-                },
-                "BackupCode" => Verification::BackupCode {
-                    id: column(f, "id")?,
-                    user_id: column(f, "user_id")?,
-                    new_codes: column(f, "new_codes")?,
-                },
-                other => return Err(StoreError::Decode(format!("verification {other}"))),
-            })
-        }
-    }
-    crate::column_via_from_row!(Verification);
-
-    impl FromRow for State {
-        fn from_row(r: &Row) -> Result<Self, StoreError> {
-            Ok(State {
-                event: column(r, "event")?,
-                verifications: column_or_default(r, "verifications")?,
-                user_id: column(r, "userId")?,
-                profile: column_or_default(r, "profile")?,
-                pending: column(r, "pending")?,
-                password_reset: column_or_default(r, "passwordReset")?,
-                agreed_terms: column_or_default(r, "agreedTerms")?,
-                valid_after: column(r, "validAfter")?,
-                mfa: column_or_default(r, "mfa")?,
-                identified_by: column(r, "identifiedBy")?,
-            })
-        }
-    }
-}
+mod read;
 
 /// A profile field a new account (or a signing-in one) must have under the settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -347,6 +258,31 @@ impl State {
         }
     }
 
+    /// `PUT /experience/interaction-event`: another event for the same interaction; only a
+    /// social identity already checked carries over (it proves the same person whatever the
+    /// event: Logto's "no account yet: register with it").
+    pub fn switch(&mut self, event: Event) {
+        if self.event == Some(event) {
+            return;
+        }
+        let kept: Vec<Verification> = self
+            .verifications
+            .iter()
+            .filter(|v| {
+                matches!(
+                    v,
+                    Verification::Social {
+                        identity: Some(_),
+                        ..
+                    }
+                )
+            })
+            .cloned()
+            .collect();
+        self.start(event);
+        self.verifications = kept;
+    }
+
     pub fn event(&self) -> Result<Event, StepError> {
         self.event.ok_or(StepError::NoEvent)
     }
@@ -392,7 +328,8 @@ impl State {
             | Verification::Totp { .. }
             | Verification::BackupCode { .. }
             | Verification::MfaCode { .. }
-            | Verification::WebAuthn { .. } => Err(StepError::WrongEvent),
+            | Verification::WebAuthn { .. }
+            | Verification::Social { .. } => Err(StepError::WrongEvent),
         }
     }
 
@@ -415,34 +352,49 @@ impl State {
         }
         match self.proven(verification_id)? {
             Proof::User(user_id) => {
-                if self.user_id.as_ref().is_some_and(|u| *u != user_id) {
-                    // Another account now: nothing proven or chosen for the first one
-                    // carries over (its second factor, its bindings, its skip).
-                    self.verifications.retain(|v| match v {
-                        Verification::Password { user_id: u, .. }
-                        | Verification::WebAuthn {
-                            user_id: u,
-                            sign_in: true,
-                            ..
-                        } => *u == user_id,
-                        _ => false,
-                    });
-                    self.mfa = MfaProgress::default();
-                    self.pending = None;
-                }
-                if let Ok(
-                    Verification::Password { valid_after, .. }
-                    | Verification::WebAuthn { valid_after, .. },
-                ) = self.verification(verification_id)
-                {
-                    self.valid_after = Some(*valid_after);
-                }
-                self.user_id = Some(user_id.clone());
-                self.identified_by = Some(verification_id.to_owned());
+                let valid_after = match self.verification(verification_id) {
+                    Ok(
+                        Verification::Password { valid_after, .. }
+                        | Verification::WebAuthn { valid_after, .. },
+                    ) => Some(*valid_after),
+                    _ => None,
+                };
+                self.identify_as(user_id.clone(), verification_id, valid_after);
                 Ok(user_id)
             }
             Proof::Identifier(..) => Err(StepError::WrongEvent),
         }
+    }
+
+    /// Identifies `user_id` by verification `verification_id` (its `sessions_valid_after`
+    /// then, when known); another account than before drops what was proven for that one.
+    pub fn identify_as(
+        &mut self,
+        user_id: String,
+        verification_id: &str,
+        valid_after: Option<i64>,
+    ) {
+        if self.user_id.as_ref().is_some_and(|u| *u != user_id) {
+            // Another account now: nothing proven or chosen for the first one carries over
+            // (its second factor, its bindings, its skip).
+            self.verifications.retain(|v| match v {
+                Verification::Password { user_id: u, .. }
+                | Verification::WebAuthn {
+                    user_id: u,
+                    sign_in: true,
+                    ..
+                } => *u == user_id,
+                Verification::Social { .. } => true,
+                _ => false,
+            });
+            self.mfa = MfaProgress::default();
+            self.pending = None;
+        }
+        if valid_after.is_some() {
+            self.valid_after = valid_after;
+        }
+        self.user_id = Some(user_id);
+        self.identified_by = Some(verification_id.to_owned());
     }
 
     /// Registration: which profile fields `required` still lacks.

@@ -1,0 +1,60 @@
+//! The Experience API's social sign-in routes (Logto's
+//! `/api/experience/verification/social/{connectorId}/authorization-uri` and `…/verify`),
+//! over `experience::social`.
+use super::input::object_body;
+use crate::ctx::Ctx;
+use crate::experience::interaction::Current;
+use crate::experience::social;
+use crate::store::{Db, Kv};
+use crate::web::error::ApiError;
+use crate::web::Request;
+use http::{Method, StatusCode};
+use serde_json::{json, Value};
+
+struct AuthorizationUriBody {
+    state: String,
+    redirect_uri: String,
+}
+crate::from_row!(AuthorizationUriBody { state, redirect_uri = "redirectUri" });
+
+struct SocialVerifyBody {
+    verification_id: String,
+    connector_data: Value,
+}
+crate::from_row!(SocialVerifyBody {
+    verification_id = "verificationId",
+    connector_data = "connectorData"
+});
+
+/// `rest` is the path after `/verification/social/`: `{connectorId}/{step}`. The answer's
+/// body; the caller saves the interaction.
+pub async fn step<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    c: &mut Current,
+    rest: &str,
+    req: &Request,
+) -> Result<Value, ApiError> {
+    let not_found = || {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "guard.route_not_found",
+            format!("No Experience API route for /verification/social/{rest}."),
+        )
+    };
+    let (connector, step) = rest.split_once('/').ok_or_else(not_found)?;
+    match (step, req.method()) {
+        ("authorization-uri", &Method::POST) => {
+            let b: AuthorizationUriBody = object_body(req, &["state", "redirectUri"])?;
+            let (url, id) =
+                social::authorization_uri(ctx, c, connector, (&b.state, &b.redirect_uri)).await?;
+            Ok(json!({"authorizationUri": url, "verificationId": id}))
+        }
+        ("verify", &Method::POST) => {
+            let b: SocialVerifyBody = object_body(req, &["verificationId", "connectorData"])?;
+            let id =
+                social::verify(ctx, c, connector, &b.verification_id, &b.connector_data).await?;
+            Ok(json!({ "verificationId": id }))
+        }
+        _ => Err(not_found()),
+    }
+}

@@ -1,0 +1,263 @@
+//! The social sign-in steps of an interaction (Logto's `/verification/social/{connectorId}/…`
+//! and the identification that follows): the provider's authorization URL, its answer
+//! checked (`social::oidc`), then the user found by the identity, linked to the user with the
+//! same verified email on request, or created.
+//!
+//! Invariant: an identity counts only once its answer came back with this sign-in's `state`
+//! and passed every check of the ID token; it signs in only the user it is linked to; a link
+//! to another user is written only with the session it opens.
+use super::interaction::Current;
+use super::state::{Event, SocialIdentity, StepError, Verification};
+use super::Failure;
+use crate::crypto::{b64url, random};
+use crate::ctx::Ctx;
+use crate::identity::Identifier;
+use crate::social::{self, oidc};
+use crate::store::identities;
+use crate::store::messages as connectors;
+use crate::store::users::{self, User};
+use crate::store::{Db, Kv, StoreError};
+use serde_json::{Map, Value};
+
+/// The connector `id` (a social one) and its opened config.
+async fn connector<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    id: &str,
+) -> Result<(String, Map<String, Value>), Failure> {
+    let row = connectors::connector(ctx.db, id)
+        .await?
+        .filter(|r| social::is_social(&r.connector_id))
+        .ok_or(Failure::NoSocialConnector)?;
+    let config = super::messages::open_config(ctx, &row).await?;
+    let target = row.target.clone().ok_or(Failure::NoSocialConnector)?;
+    match config {
+        Value::Object(m) => Ok((target, m)),
+        _ => Err(Failure::NoSocialConnector),
+    }
+}
+
+/// `POST /verification/social/{connectorId}/authorization-uri {state, redirectUri}`: where
+/// to send the browser, and the verification its answer completes.
+pub async fn authorization_uri<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    c: &mut Current,
+    connector_id: &str,
+    (state, redirect_uri): (&str, &str),
+) -> Result<(String, String), Failure> {
+    c.state.event().map_err(Failure::Step)?;
+    if state.is_empty() || state.len() > 512 {
+        return Err(Failure::Invalid(
+            "`state` must be 1 to 512 characters.".into(),
+        ));
+    }
+    url::Url::parse(redirect_uri)
+        .map_err(|_| Failure::Invalid("`redirectUri` must be an absolute URL.".into()))?;
+    let (target, config) = connector(ctx, connector_id).await?;
+    let nonce = b64url(&random::bytes::<16>()?);
+    let verifier = b64url(&random::bytes::<32>()?);
+    let url = oidc::authorization_url(&config, (state, &nonce, &verifier), redirect_uri)
+        .map_err(Failure::Social)?;
+    let id = random::id()?;
+    c.state.add(Verification::Social {
+        id: id.clone(),
+        connector_id: connector_id.to_owned(),
+        target,
+        state: state.to_owned(),
+        nonce,
+        verifier,
+        redirect_uri: redirect_uri.to_owned(),
+        identity: None,
+    });
+    Ok((url, id))
+}
+
+/// `POST /verification/social/{connectorId}/verify {verificationId, connectorData}`: the
+/// provider's answer (the callback's query: `code` and `state`, or `error`) checked; the
+/// identity kept in the verification.
+pub async fn verify<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    c: &mut Current,
+    connector_id: &str,
+    verification_id: &str,
+    data: &Value,
+) -> Result<String, Failure> {
+    let Ok(Verification::Social {
+        connector_id: of,
+        state,
+        nonce,
+        verifier,
+        redirect_uri,
+        identity: None,
+        ..
+    }) = c.state.verification(verification_id)
+    else {
+        return Err(Failure::Step(StepError::UnknownVerification));
+    };
+    if of != connector_id {
+        return Err(Failure::Step(StepError::UnknownVerification));
+    }
+    let field = |k: &str| data.get(k).and_then(Value::as_str);
+    if let Some(error) = field("error") {
+        let detail = field("error_description").unwrap_or_default();
+        return Err(Failure::Social(oidc::SocialError::Declined(format!(
+            "the provider answered {error} {detail}"
+        ))));
+    }
+    if field("state") != Some(state.as_str()) {
+        return Err(Failure::SocialStateMismatch);
+    }
+    let code =
+        field("code").ok_or_else(|| Failure::Invalid("`connectorData.code` is missing.".into()))?;
+    let (nonce, verifier, redirect_uri) = (nonce.clone(), verifier.clone(), redirect_uri.clone());
+    let (_, config) = connector(ctx, connector_id).await?;
+    let found = oidc::finish(
+        ctx.http,
+        ctx.crypto,
+        &config,
+        (code, &verifier, &nonce, &redirect_uri),
+        ctx.now(),
+    )
+    .await
+    .map_err(Failure::Social)?;
+    if let Ok(Verification::Social { identity, .. }) = c.state.verification_mut(verification_id) {
+        *identity = Some(found);
+    }
+    Ok(verification_id.to_owned())
+}
+
+/// The verified identity of social verification `id`, with its target.
+fn proven(c: &Current, id: &str) -> Result<Option<(String, SocialIdentity)>, Failure> {
+    match c.state.verification(id) {
+        Ok(Verification::Social {
+            target,
+            identity: Some(identity),
+            ..
+        }) => Ok(Some((target.clone(), identity.clone()))),
+        Ok(Verification::Social { .. }) => Err(Failure::Step(StepError::NotVerified)),
+        _ => Ok(None),
+    }
+}
+
+/// The user with the identity's verified email address, or its phone number.
+async fn related<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    identity: &SocialIdentity,
+) -> Result<Option<(User, &'static str, String)>, Failure> {
+    if let (Some(email), true) = (&identity.email, identity.email_verified) {
+        if let Some(u) = users::find_by_identifier(ctx.db, Identifier::Email.into(), email).await? {
+            return Ok(Some((u, "email", email.clone())));
+        }
+    }
+    Ok(None)
+}
+
+/// `POST /identification {verificationId, linkSocialIdentity?}` for a social verification:
+/// signing in, the user the identity is linked to (or, with `link`, the user with the same
+/// verified email, the link written at submit); registering, a new user from the profile.
+/// `None` when the verification is not a social one; `Some(true)` when a user was created.
+pub async fn identify<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    c: &mut Current,
+    verification_id: &str,
+    link: bool,
+) -> Result<Option<bool>, Failure> {
+    let Some((target, identity)) = proven(c, verification_id)? else {
+        return Ok(None);
+    };
+    let linked = identities::user_of(ctx.db, &target, &identity.id).await?;
+    match c.state.event().map_err(Failure::Step)? {
+        Event::SignIn => {
+            let user = match linked {
+                Some(u) => u,
+                None => match related(ctx, &identity).await? {
+                    Some((u, _, _)) if link => {
+                        c.state.link_social = Some(verification_id.to_owned());
+                        u
+                    }
+                    other => {
+                        return Err(Failure::IdentityNotExist {
+                            related: other.map(|(_, kind, value)| (kind, value)),
+                        })
+                    }
+                },
+            };
+            if user.is_suspended {
+                return Err(Failure::InvalidCredentials);
+            }
+            c.state
+                .identify_as(user.id, verification_id, Some(user.sessions_valid_after));
+            Ok(Some(false))
+        }
+        Event::Register => {
+            if linked.is_some() {
+                return Err(Failure::IdentityInUse);
+            }
+            // The provider's email joins the new account only if it verified it and no one
+            // has it.
+            let email = match (&identity.email, identity.email_verified) {
+                (Some(e), true) => users::find_by_identifier(ctx.db, Identifier::Email.into(), e)
+                    .await?
+                    .is_none()
+                    .then(|| e.clone()),
+                _ => None,
+            };
+            let user = User {
+                id: random::id()?,
+                username: None,
+                primary_email: email,
+                primary_phone: None,
+                name: identity.name.clone(),
+                avatar: identity.avatar.clone(),
+                password_hash: None,
+                custom_data: Default::default(),
+                profile: Default::default(),
+                identities: Default::default(),
+                last_sign_in_at: Some(ctx.now_ms),
+                is_suspended: false,
+                sessions_valid_after: 0,
+                created_at: ctx.now_ms,
+                updated_at: ctx.now_ms,
+            };
+            identities::insert_user_with(ctx.db, &user, (&target, &identity.id), ctx.now_ms)
+                .await
+                .map_err(|e| match e {
+                    StoreError::Unique(_) => Failure::IdentityInUse,
+                    e => e.into(),
+                })?;
+            c.state.identify_as(user.id, verification_id, Some(0));
+            Ok(Some(true))
+        }
+        Event::ForgotPassword => Err(Failure::Step(StepError::WrongEvent)),
+    }
+}
+
+/// The statements that link the staged social identity at submit (only with session `sid`).
+pub fn link_statements(
+    c: &Current,
+    user_id: &str,
+    now_ms: i64,
+    sid: &str,
+) -> Vec<crate::store::Statement> {
+    let Some(id) = c.state.link_social.as_deref() else {
+        return Vec::new();
+    };
+    match c.state.verification(id) {
+        Ok(Verification::Social {
+            target,
+            identity: Some(identity),
+            ..
+        }) => identities::link(
+            user_id,
+            (target, &identity.id),
+            &serde_json::json!({"email": identity.email, "name": identity.name}),
+            now_ms,
+            Some(sid),
+        ),
+        _ => Vec::new(),
+    }
+}
+
+/// Whether verification `id` is a social sign-in.
+pub fn is_social(c: &Current, id: &str) -> bool {
+    matches!(c.state.verification(id), Ok(Verification::Social { .. }))
+}

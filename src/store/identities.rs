@@ -1,0 +1,85 @@
+//! Social identities: which user a provider's subject is (the index behind sign-in), kept
+//! beside the users' `identities` JSON (Logto's shape, which the claims and the Management
+//! API show). Both change in one statement list, so they never disagree.
+use super::users::{self, User};
+use super::{Db, Statement, StoreError};
+
+/// The user the provider `target` knows as `external_id`.
+pub async fn user_of(
+    db: &impl Db,
+    target: &str,
+    external_id: &str,
+) -> Result<Option<User>, StoreError> {
+    let id: Option<IdRow> = super::query_one(
+        db,
+        "SELECT user_id FROM user_identities WHERE target = ?1 AND external_id = ?2",
+        &[target.into(), external_id.into()],
+    )
+    .await?;
+    match id {
+        Some(r) => users::get(db, &r.user_id).await,
+        None => Ok(None),
+    }
+}
+
+struct IdRow {
+    user_id: String,
+}
+crate::from_row!(IdRow { user_id });
+
+/// Links `target`'s `external_id` to the user, with Logto's `{userId, details}` in the user's
+/// `identities`; only with session `sid` when one is given (the submit's transaction). An
+/// identity another user has fails on the primary key.
+pub fn link(
+    user_id: &str,
+    (target, external_id): (&str, &str),
+    details: &serde_json::Value,
+    now_ms: i64,
+    sid: Option<&str>,
+) -> Vec<Statement> {
+    let entry = serde_json::json!({"userId": external_id, "details": details}).to_string();
+    let sid = sid.map(str::to_owned);
+    vec![
+        Statement::new(
+            "INSERT INTO user_identities (target, external_id, user_id, created_at) \
+             SELECT ?1, ?2, ?3, ?4 WHERE ?5 IS NULL OR EXISTS (SELECT 1 FROM user_sessions WHERE id = ?5)",
+            vec![
+                target.into(),
+                external_id.into(),
+                user_id.into(),
+                now_ms.into(),
+                sid.clone().into(),
+            ],
+        ),
+        Statement::new(
+            "UPDATE users SET identities = json_set(identities, '$.\"' || ?2 || '\"', json(?3)), \
+             updated_at = ?4 WHERE id = ?1 \
+             AND (?5 IS NULL OR EXISTS (SELECT 1 FROM user_sessions WHERE id = ?5))",
+            vec![
+                user_id.into(),
+                target.into(),
+                entry.into(),
+                now_ms.into(),
+                sid.into(),
+            ],
+        ),
+    ]
+}
+
+/// A new user with its first identity, in one transaction.
+pub async fn insert_user_with(
+    db: &impl Db,
+    user: &User,
+    (target, external_id): (&str, &str),
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    let mut statements = vec![users::insert_statement(user)?];
+    statements.extend(link(
+        &user.id,
+        (target, external_id),
+        &serde_json::json!({}),
+        now_ms,
+        None,
+    ));
+    super::transaction(db, &statements).await.map(|_| ())
+}
