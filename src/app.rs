@@ -196,7 +196,7 @@ fn page_handler<'a, D: Db, K: Kv>(
     get: bool,
     post: bool,
 ) -> Option<PageFuture<'a>> {
-    use pages::{authorize, codes, consent, logout, mfa, profile, sign_in};
+    use pages::{authorize, codes, consent, logout, mfa, profile, sign_in, social};
     use sign_in::Screen::{Register, SignIn};
     if let Some(screen) = mfa::Screen::of(path) {
         return match (get, post, screen) {
@@ -212,6 +212,19 @@ fn page_handler<'a, D: Db, K: Kv>(
             Box::pin(codes::show(ctx, req, screen))
         });
     }
+    if let Some(rest) = path.strip_prefix("/callback/") {
+        let (id, step) = rest.split_once('/').unwrap_or((rest, ""));
+        let id = id.to_owned();
+        return match (step, post) {
+            ("", _) if get || post => Some(Box::pin(social::callback(ctx, req, id))),
+            ("link", true) => Some(Box::pin(social::choose(ctx, req, id, true))),
+            ("register", true) => Some(Box::pin(social::choose(ctx, req, id, false))),
+            _ => None,
+        };
+    }
+    if let (Some(id), true) = (path.strip_prefix("/sign-in/social/"), post) {
+        return Some(Box::pin(social::start(ctx, req, id.to_owned())));
+    }
     Some(match path {
         "/oidc/auth" if get || post => Box::pin(authorize::authorize(ctx, req)),
         "/oidc/auth/resume" => Box::pin(authorize::resume(ctx, req)),
@@ -219,6 +232,7 @@ fn page_handler<'a, D: Db, K: Kv>(
         "/oidc/session/end/confirm" if post => Box::pin(logout::confirm(ctx, req)),
         "/sign-in" if get => Box::pin(sign_in::show(ctx, req, SignIn)),
         "/sign-in" if post => Box::pin(sign_in::submit(ctx, req, SignIn)),
+        "/sign-in/direct" if get => Box::pin(social::direct(ctx, req)),
         "/register" if get => Box::pin(sign_in::show(ctx, req, Register)),
         "/register" if post => Box::pin(sign_in::submit(ctx, req, Register)),
         "/profile/missing" if get || post => Box::pin(profile::handle(ctx, req)),

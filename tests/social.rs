@@ -317,6 +317,32 @@ fn answer(
     assert_eq!(q["redirect_uri"], SOCIAL_CB);
     assert_eq!(q["code_challenge_method"], "S256");
     assert_eq!(q["state"], "st-1");
+    provider(h, &q, sub, extra, how.forged);
+    let r = exp(
+        h,
+        jar,
+        "POST",
+        &format!("/verification/social/{connector}/verify"),
+        Some(if how.declined {
+            json!({"verificationId": vid, "connectorData": {"error": "access_denied", "state": "st-1"}})
+        } else {
+            json!({"verificationId": vid, "connectorData": {"code": "the-code", "state": how.state.unwrap_or("st-1")}})
+        }),
+    );
+    (vid, r)
+}
+
+/// The provider at idp.example for the authorization request `q`: its JWKS, a token
+/// endpoint that gives an ID token for `sub` (with `extra` claims; signed by a key not in
+/// the JWKS when `forged`) for code `the-code` and the right verifier, and userinfo.
+fn provider(
+    h: &Harness,
+    q: &std::collections::HashMap<String, String>,
+    sub: &str,
+    extra: Value,
+    forged: bool,
+) {
+    let redirect_uri = q["redirect_uri"].clone();
     let key = idp::Key::new();
     h.http.json("https://idp.example/jwks", 200, key.jwks());
     let (nonce, challenge) = (q["nonce"].clone(), q["code_challenge"].clone());
@@ -325,7 +351,7 @@ fn answer(
     if let (Some(c), Some(e)) = (claims.as_object_mut(), extra.as_object()) {
         c.extend(e.clone());
     }
-    let token = if how.forged {
+    let token = if forged {
         idp::Key::new().sign(&claims)
     } else {
         key.sign(&claims)
@@ -341,7 +367,7 @@ fn answer(
         let ok = form["code"] == "the-code"
             && s256 == challenge
             && form["client_secret"] == "s3cret"
-            && form["redirect_uri"] == SOCIAL_CB;
+            && form["redirect_uri"] == redirect_uri;
         Ok(if ok {
             json_response(
                 200,
@@ -362,18 +388,6 @@ fn answer(
             &json!({"sub": sub2, "name": "Ana Lima", "picture": "https://idp.example/ana.png"}),
         ))
     });
-    let r = exp(
-        h,
-        jar,
-        "POST",
-        &format!("/verification/social/{connector}/verify"),
-        Some(if how.declined {
-            json!({"verificationId": vid, "connectorData": {"error": "access_denied", "state": "st-1"}})
-        } else {
-            json!({"verificationId": vid, "connectorData": {"code": "the-code", "state": how.state.unwrap_or("st-1")}})
-        }),
-    );
-    (vid, r)
 }
 
 #[test]
@@ -640,4 +654,229 @@ fn an_identity_with_a_verified_email_links_to_that_user_only_when_asked() {
         Some(json!({ "verificationId": vid })),
     );
     assert_eq!(err(&r), (422, "user.identity_already_in_use".into()));
+}
+
+/// The browser `jar` at the app's authorization request (with `extra` parameters); the reply
+/// of the last same-origin hop.
+fn authorize(h: &Harness, jar: &Jar, extra: &str) -> Reply {
+    let r = h.api(
+        "POST",
+        "/api/applications",
+        Some(json!({"name": "Shop", "type": "SPA", "oidcClientMetadata": {"redirectUris": [CB]}})),
+    );
+    let client = r.json()["id"].as_str().unwrap().to_owned();
+    let cb: String = form_urlencoded::byte_serialize(CB.as_bytes()).collect();
+    h.follow(jar, &format!("/oidc/auth?client_id={client}&redirect_uri={cb}&response_type=code&scope=openid&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256{extra}"))
+}
+
+/// Follows this provider's redirects (whatever its origin) up to the app's.
+fn onward(h: &Harness, jar: &Jar, mut r: Reply) -> Reply {
+    for _ in 0..10 {
+        match r.header("location").map(str::to_owned) {
+            Some(loc) if r.status == 303 && !loc.starts_with(CB) => {
+                let path = url::Url::parse(&loc).map_or(loc.clone(), |u| {
+                    format!("{}?{}", u.path(), u.query().unwrap_or_default())
+                });
+                r = h.browse(jar, "GET", &path, None);
+            }
+            _ => break,
+        }
+    }
+    r
+}
+
+/// The provider's authorization request the browser was sent to.
+fn sent_to_provider(r: &Reply) -> std::collections::HashMap<String, String> {
+    assert_eq!(r.status, 303, "{}", r.text());
+    let loc = r.header("location").expect("a redirect to the provider");
+    assert!(loc.starts_with("https://idp.example/auth?"), "{loc}");
+    url::Url::parse(loc)
+        .unwrap()
+        .query_pairs()
+        .into_owned()
+        .collect()
+}
+
+#[test]
+fn the_sign_in_page_offers_the_provider_and_its_answer_links_an_account_with_that_verified_email_when_asked(
+) {
+    let h = Harness::new();
+    let connector = acme(&h);
+    let r = h.api(
+        "PATCH",
+        "/api/sign-in-exp",
+        Some(json!({"socialSignInConnectorTargets": ["acme", "nobody"]})),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = h.api(
+        "POST",
+        "/api/users",
+        Some(json!({"username": "ana", "primaryEmail": "ana@example.com", "password": "a long passphrase 1"})),
+    );
+    let ana = r.json()["id"].as_str().unwrap().to_owned();
+    let jar = Jar::default();
+    let page = authorize(&h, &jar, "");
+    let html = page.text();
+    assert!(html.contains("Continue with Acme"), "{html}");
+    assert!(
+        html.contains(&format!("formaction=\"/sign-in/social/{connector}\"")),
+        "{html}"
+    );
+    // A target no connector serves has no button.
+    assert_eq!(html.matches("/sign-in/social/").count(), 1);
+    // Without the form's CSRF token nothing starts.
+    let r = h.browse(
+        &jar,
+        "POST",
+        &format!("/sign-in/social/{connector}"),
+        Some(&[]),
+    );
+    assert_ne!(r.status, 303);
+    let csrf = csrf_of(&html);
+    let r = h.browse(
+        &jar,
+        "POST",
+        &format!("/sign-in/social/{connector}"),
+        Some(&[("_csrf", &csrf)]),
+    );
+    let q = sent_to_provider(&r);
+    assert_eq!(
+        q["redirect_uri"],
+        format!("http://gatehouse.localhost/callback/{connector}")
+    );
+    provider(
+        &h,
+        &q,
+        "ana-123",
+        json!({"email": "ana@example.com", "email_verified": true}),
+        false,
+    );
+    // An answer with another state is refused on the sign-in page, and signs no one in.
+    let r = h.browse(
+        &jar,
+        "GET",
+        &format!("/callback/{connector}?code=the-code&state=forged"),
+        None,
+    );
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(r.text().contains("did not succeed"), "{}", r.text());
+    assert!(r
+        .header("set-cookie")
+        .is_none_or(|c| !c.contains("gh_session")));
+    // The real answer: an account has that verified email; the person is asked.
+    let r = h.browse(
+        &jar,
+        "GET",
+        &format!("/callback/{connector}?code=the-code&state={}", q["state"]),
+        None,
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let html = r.text();
+    assert!(html.contains("Link your account"), "{html}");
+    assert!(
+        !html.contains("ana@example.com"),
+        "the address is masked: {html}"
+    );
+    assert!(
+        html.contains(&format!("/callback/{connector}/register")),
+        "{html}"
+    );
+    let r = h.browse(
+        &jar,
+        "POST",
+        &format!("/callback/{connector}/link"),
+        Some(&[("_csrf", &csrf_of(&html))]),
+    );
+    let r = onward(&h, &jar, r);
+    let loc = r.header("location").unwrap_or_default();
+    assert!(loc.starts_with(CB), "{} {loc} {}", r.status, r.text());
+    assert!(location_params(&r).contains_key("code"));
+    let user = h.api("GET", &format!("/api/users/{ana}"), None).json();
+    assert_eq!(user["identities"]["acme"]["userId"], "ana-123");
+
+    // `direct_sign_in=social:acme` goes to the provider at once; the linked identity signs in.
+    let jar = Jar::default();
+    let r = authorize(&h, &jar, "&direct_sign_in=social%3Aacme");
+    let q = sent_to_provider(&r);
+    provider(&h, &q, "ana-123", json!({}), false);
+    let r = h.follow(
+        &jar,
+        &format!("/callback/{connector}?code=the-code&state={}", q["state"]),
+    );
+    let r = onward(&h, &jar, r);
+    assert!(
+        r.header("location").unwrap_or_default().starts_with(CB),
+        "{}",
+        r.text()
+    );
+    // A target nobody serves falls back to the sign-in page.
+    let r = authorize(&h, &Jar::default(), "&direct_sign_in=social%3Anobody");
+    assert_eq!(r.status, 200);
+    assert!(r.text().contains("Continue with Acme"));
+}
+
+#[test]
+fn identities_set_through_the_management_api_sign_in_and_once_removed_no_longer_do() {
+    let h = Harness::new();
+    let connector = acme(&h);
+    let user = |name: &str| {
+        let r = h.api("POST", "/api/users", Some(json!({ "username": name })));
+        r.json()["id"].as_str().unwrap().to_owned()
+    };
+    let (bob, carol) = (user("bob"), user("carol"));
+    let path = format!("/api/users/{bob}/identities/acme");
+    let r = h.api(
+        "PUT",
+        &path,
+        Some(json!({"userId": "bob-1", "details": {"email": "bob@example.com"}})),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["acme"]["userId"], "bob-1");
+    assert_eq!(
+        h.api("GET", &format!("/api/users/{bob}"), None).json()["identities"]["acme"]["details"]
+            ["email"],
+        "bob@example.com"
+    );
+    // The identity is Bob's: not Carol's too, and a target cannot smuggle a JSON path.
+    let r = h.api(
+        "PUT",
+        &format!("/api/users/{carol}/identities/acme"),
+        Some(json!({"userId": "bob-1"})),
+    );
+    assert_eq!(err(&r), (422, "user.identity_already_in_use".into()));
+    let r = h.api(
+        "PUT",
+        &format!("/api/users/{carol}/identities/a%22b"),
+        Some(json!({"userId": "x"})),
+    );
+    assert_eq!(r.status, 400, "{}", r.text());
+    let r = h.api(
+        "PUT",
+        "/api/users/nobody/identities/acme",
+        Some(json!({"userId": "x"})),
+    );
+    assert_eq!(r.status, 404);
+    let signs_in_as = |sub: &str| {
+        let (jar, _) = browser(&h, "SignIn");
+        let (vid, r) = social_sign_in(&h, &jar, &connector, sub, json!({}));
+        assert_eq!(r.status, 200, "{}", r.text());
+        let r = exp(
+            &h,
+            &jar,
+            "POST",
+            "/identification",
+            Some(json!({ "verificationId": vid })),
+        );
+        (r.status == 204)
+            .then(|| exp(&h, &jar, "GET", "/interaction", None).json()["userId"].clone())
+    };
+    assert_eq!(signs_in_as("bob-1"), Some(json!(bob)));
+    let r = h.api("DELETE", &path, None);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(r.json().get("acme").is_none());
+    assert_eq!(
+        err(&h.api("DELETE", &path, None)),
+        (404, "user.identity_not_exist".into())
+    );
+    assert_eq!(signs_in_as("bob-1"), None);
 }

@@ -111,6 +111,12 @@ pub async fn handle<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request) -> Result<R
         (["users", id], &Method::PATCH) => Box::pin(users::update(ctx, id, &req)),
         (["users", id], &Method::DELETE) => Box::pin(users::delete(ctx, id)),
         (["users", _], m) => Box::pin(std::future::ready(Err(method_not_allowed(m)))),
+        (["users", id, "identities", t], &Method::PUT) => {
+            Box::pin(users::put_identity(ctx, (id, t), &req))
+        }
+        (["users", id, "identities", t], &Method::DELETE) => {
+            Box::pin(users::delete_identity(ctx, (id, t)))
+        }
         (["users", id, "password"], &Method::PATCH) => Box::pin(users::set_password(ctx, id, &req)),
         (["users", id, "is-suspended"], &Method::PATCH) => {
             Box::pin(users::set_suspended(ctx, id, &req))

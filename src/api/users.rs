@@ -333,3 +333,70 @@ pub async fn delete<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, id: &str) -> Result<Respo
     }
     Ok(web::empty(StatusCode::NO_CONTENT))
 }
+
+struct IdentityBody {
+    user_id: String,
+    details: Option<Value>,
+}
+crate::from_row!(IdentityBody { user_id = "userId", details });
+
+/// A target as connectors name them: letters, digits, `-` and `_`, at most 64.
+fn target(t: &str) -> Result<&str, ApiError> {
+    let ok = !t.is_empty()
+        && t.len() <= 64
+        && t.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    ok.then_some(t).ok_or_else(|| {
+        ApiError::invalid_input("The target must be 1 to 64 letters, digits, `-` or `_`.")
+    })
+}
+
+/// `PUT /api/users/{id}/identities/{target}` (Logto's `{userId, details?}`): sets the
+/// user's identity at that provider. The user's identities.
+pub async fn put_identity<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    (id, t): (&str, &str),
+    req: &Request,
+) -> Result<Response, ApiError> {
+    let t = target(t)?;
+    let b: IdentityBody = object_body(req, &["userId", "details"])?;
+    if b.user_id.is_empty() || b.user_id.len() > 256 {
+        return Err(ApiError::invalid_input(
+            "`userId` must be 1 to 256 characters.",
+        ));
+    }
+    let details = match b.details {
+        None | Some(Value::Null) => json!({}),
+        Some(d @ Value::Object(_)) => d,
+        Some(_) => return Err(ApiError::invalid_input("`details` must be an object.")),
+    };
+    match crate::store::identities::put(ctx.db, id, (t, &b.user_id), &details, ctx.now_ms).await {
+        Ok(true) => {}
+        Ok(false) => return Err(ApiError::not_found("user", id)),
+        Err(StoreError::Unique(_)) => {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "user.identity_already_in_use",
+                "Another user has this identity.",
+            ))
+        }
+        Err(e) => return Err(e.into()),
+    }
+    Ok(web::json(StatusCode::OK, &load(ctx, id).await?.identities))
+}
+
+/// `DELETE /api/users/{id}/identities/{target}`: the user's identities without it.
+pub async fn delete_identity<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    (id, t): (&str, &str),
+) -> Result<Response, ApiError> {
+    let t = target(t)?;
+    if !crate::store::identities::remove(ctx.db, id, t, ctx.now_ms).await? {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "user.identity_not_exist",
+            format!("The user has no identity at {t}."),
+        ));
+    }
+    Ok(web::json(StatusCode::OK, &load(ctx, id).await?.identities))
+}

@@ -171,11 +171,11 @@ impl Failure {
             Failure::SuggestAdditionalMfa { .. } => plain(Msg::MoreFactorsIntro),
             Failure::PasskeyPreferred => plain(Msg::PreferPasskeyIntro),
             Failure::BindMfaExisted => plain(Msg::MfaNotPossible),
-            Failure::NoSocialConnector
-            | Failure::Social(_)
-            | Failure::SocialStateMismatch
-            | Failure::IdentityNotExist { .. }
-            | Failure::IdentityInUse => plain(Msg::SomethingWrong),
+            Failure::NoSocialConnector | Failure::Social(_) | Failure::SocialStateMismatch => {
+                plain(Msg::SocialFailed)
+            }
+            Failure::IdentityNotExist { .. } => plain(Msg::NoAccountFound),
+            Failure::IdentityInUse => plain(Msg::SocialInUse),
             Failure::BackupCodeRequired => plain(Msg::BackupCodesIntro),
             Failure::InvalidTotp => plain(Msg::InvalidTotp),
             Failure::InvalidBackupCode => plain(Msg::InvalidBackupCode),

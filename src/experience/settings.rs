@@ -133,6 +133,9 @@ pub struct Settings {
     pub mfa: crate::mfa::MfaSettings,
     /// Passkeys as a first factor (Logto's `passkeySignIn`): off by default.
     pub passkey_sign_in: PasskeySignIn,
+    /// Logto's `socialSignInConnectorTargets`: the social connectors whose buttons the
+    /// sign-in page shows, by target, in this order.
+    pub social_sign_in_connector_targets: Vec<String>,
 }
 
 /// Logto's `passkeySignIn`: whether a passkey signs in without a password, whether the
@@ -240,6 +243,10 @@ mod read {
                 custom_css: column(r, "customCss")?,
                 mfa: column_or_default(r, "mfa")?,
                 passkey_sign_in: column_or_default(r, "passkeySignIn")?,
+                social_sign_in_connector_targets: column_or_default(
+                    r,
+                    "socialSignInConnectorTargets",
+                )?,
             })
         }
     }
@@ -317,6 +324,7 @@ impl Default for Settings {
             custom_css: None,
             mfa: crate::mfa::MfaSettings::default(),
             passkey_sign_in: PasskeySignIn::default(),
+            social_sign_in_connector_targets: Vec::new(),
         }
     }
 }
@@ -381,6 +389,13 @@ impl Settings {
         {
             return Err(
                 "passwordPolicy.rejects.words takes at most 1000 words of 1 to 128 characters"
+                    .into(),
+            );
+        }
+        let targets = &self.social_sign_in_connector_targets;
+        if targets.len() > 32 || targets.iter().any(|t| t.is_empty() || t.len() > 64) {
+            return Err(
+                "socialSignInConnectorTargets takes at most 32 targets of 1 to 64 characters"
                     .into(),
             );
         }

@@ -261,3 +261,136 @@ pub fn link_statements(
 pub fn is_social(c: &Current, id: &str) -> bool {
     matches!(c.state.verification(id), Ok(Verification::Social { .. }))
 }
+
+/// A social sign-in button of the hosted pages: the connector and its display name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Button {
+    pub connector_id: String,
+    pub name: String,
+    pub logo: Option<String>,
+}
+
+/// The social connector with `target`, if one is set up: `(connector id, metadata)`.
+async fn by_target<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    target: &str,
+) -> Result<Option<(String, Value)>, Failure> {
+    Ok(connectors::connectors(ctx.db)
+        .await?
+        .into_iter()
+        .find(|r| social::is_social(&r.connector_id) && r.target.as_deref() == Some(target))
+        .map(|r| {
+            let meta = serde_json::from_str(&r.metadata).unwrap_or(Value::Null);
+            (r.id, meta)
+        }))
+}
+
+/// The buttons the sign-in page shows: the settings' `socialSignInConnectorTargets` that a
+/// social connector serves, in that order. A name given per language is shown in `lang`,
+/// else in English, else the target.
+pub async fn buttons<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    c: &Current,
+    lang: &str,
+) -> Result<Vec<Button>, StoreError> {
+    let targets = &c.settings.social_sign_in_connector_targets;
+    if targets.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = connectors::connectors(ctx.db).await?;
+    Ok(targets
+        .iter()
+        .filter_map(|t| {
+            let r = rows.iter().find(|r| {
+                social::is_social(&r.connector_id) && r.target.as_deref() == Some(t.as_str())
+            })?;
+            let meta: Value = serde_json::from_str(&r.metadata).unwrap_or(Value::Null);
+            let name = match meta.get("name") {
+                Some(Value::String(n)) => Some(n.clone()),
+                Some(Value::Object(o)) => o
+                    .get(lang)
+                    .or_else(|| o.get("en"))
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
+                _ => None,
+            };
+            Some(Button {
+                connector_id: r.id.clone(),
+                name: name.unwrap_or_else(|| t.clone()),
+                logo: meta.get("logo").and_then(Value::as_str).map(str::to_owned),
+            })
+        })
+        .collect())
+}
+
+/// The connector `direct_sign_in=social:<target>` names, if one serves that target.
+pub async fn direct<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    target: &str,
+) -> Result<Option<String>, Failure> {
+    Ok(by_target(ctx, target).await?.map(|(id, _)| id))
+}
+
+/// The hosted pages' redirect URI for a connector: Logto's `/callback/{connectorId}`.
+pub fn callback_uri(origin: &str, connector_id: &str) -> String {
+    format!("{origin}/callback/{connector_id}")
+}
+
+/// The hosted pages' start of a social sign-in: a fresh `state`, the answer expected at
+/// [`callback_uri`]. Where to send the browser.
+pub async fn start<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    c: &mut Current,
+    connector_id: &str,
+) -> Result<String, Failure> {
+    if c.state.event.is_none() {
+        super::interaction::start(c, Event::SignIn)?;
+    }
+    let state = b64url(&random::bytes::<24>()?);
+    let redirect_uri = callback_uri(&ctx.origin, connector_id);
+    let (url, _) = authorization_uri(ctx, c, connector_id, (&state, &redirect_uri)).await?;
+    Ok(url)
+}
+
+/// The hosted pages' callback: the provider's answer (`query`) checked against the pending
+/// social verification of this connector with the same `state`. Its verification id.
+pub async fn callback<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    c: &mut Current,
+    connector_id: &str,
+    query: &[(String, String)],
+) -> Result<String, Failure> {
+    let given = query
+        .iter()
+        .find(|(k, _)| k == "state")
+        .map(|(_, v)| v.as_str());
+    let pending = c.state.verifications.iter().rev().find_map(|v| match v {
+        Verification::Social {
+            id,
+            connector_id: of,
+            state,
+            identity: None,
+            ..
+        } if of == connector_id && Some(state.as_str()) == given => Some(id.clone()),
+        _ => None,
+    });
+    let id = pending.ok_or(Failure::SocialStateMismatch)?;
+    let data: Map<String, Value> = query
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+        .collect();
+    verify(ctx, c, connector_id, &id, &Value::Object(data)).await
+}
+
+/// The checked social verification of `connector_id` in this interaction, newest first.
+pub fn checked(c: &Current, connector_id: &str) -> Option<String> {
+    c.state.verifications.iter().rev().find_map(|v| match v {
+        Verification::Social {
+            id,
+            connector_id: of,
+            identity: Some(_),
+            ..
+        } if of == connector_id => Some(id.clone()),
+        _ => None,
+    })
+}

@@ -95,6 +95,8 @@ messages! {
     // Passkeys
     PasskeyFailed, PasskeyUnknown, MfaEmailCode, MfaPhoneCode, PasskeySignIn, UsePasskey, BindPasskeyTitle, BindPasskeyIntro, CreatePasskey,
     PreferPasskeyIntro, MoreFactorsTitle, MoreFactorsIntro, AddPhone, BindAddressIntro,
+    // Social sign-in
+    SocialContinue, SocialFailed, SocialInUse, LinkTitle, LinkIntro, LinkAccount,
     // Password rules
     PwTooShort, PwTooLong, PwCharacterTypes, PwRepetition, PwUserInfo, PwWord,
     // Consent and sign-out

@@ -73,6 +73,9 @@ pub struct AuthRequest {
     /// Logto's `identifier`: the identifiers (`username`, `email`, `phone`) the sign-in
     /// page accepts; none means all that the settings enable.
     pub identifiers: Vec<String>,
+    /// Logto's `direct_sign_in`: `social:<target>` starts that social sign-in at once (an
+    /// unknown target falls back to the sign-in page).
+    pub direct_sign_in: Option<String>,
 }
 crate::from_row!(AuthRequest {
     client_id,
@@ -88,6 +91,7 @@ crate::from_row!(AuthRequest {
     ui_locales,
     first_screen,
     identifiers,
+    direct_sign_in,
 });
 
 /// How many resources and how long a scope one request may name.
@@ -351,6 +355,7 @@ pub fn validate(params: &[(String, String)], app: &Application) -> Result<AuthRe
     let login_hint = text("login_hint", 256)?;
     let ui_locales = text("ui_locales", 128)?;
     let first_screen = text("first_screen", 64)?;
+    let direct_sign_in = text("direct_sign_in", 128)?;
     let identifiers: Vec<String> = text("identifier", 64)?
         .unwrap_or_default()
         .split(' ')
@@ -398,6 +403,7 @@ pub fn validate(params: &[(String, String)], app: &Application) -> Result<AuthRe
         ui_locales,
         first_screen,
         identifiers,
+        direct_sign_in,
     })
 }
 

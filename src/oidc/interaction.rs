@@ -27,6 +27,8 @@ pub enum Screen {
     SignIn,
     Register,
     ResetPassword,
+    /// `direct_sign_in`: straight to the social provider it names.
+    DirectSignIn,
 }
 
 /// The authorization response (RFC 6749 §4.1.2): `code` or `error`, always with `iss`
@@ -130,6 +132,13 @@ pub async fn authorize<D: Db, K: Kv>(
 /// The page a sign-in starts on. Screens that do not exist yet (single sign-on) start on
 /// the sign-in page.
 fn first_screen(request: &AuthRequest) -> Screen {
+    if request
+        .direct_sign_in
+        .as_deref()
+        .is_some_and(|d| d.starts_with("social:"))
+    {
+        return Screen::DirectSignIn;
+    }
     match request.first_screen.as_deref() {
         Some("register" | "identifier:register") => Screen::Register,
         Some("reset_password") => Screen::ResetPassword,

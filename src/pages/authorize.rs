@@ -58,6 +58,7 @@ pub fn render(next: &Next) -> Result<Response, PageError> {
             Screen::SignIn => "/sign-in",
             Screen::Register => "/register",
             Screen::ResetPassword => "/reset-password",
+            Screen::DirectSignIn => "/sign-in/direct",
         }),
         Next::Consent => web::redirect("/consent"),
         Next::Resume => web::redirect("/oidc/auth/resume"),

@@ -16,6 +16,7 @@ pub mod mfa;
 pub mod mfa_screen;
 pub mod profile;
 pub mod sign_in;
+pub mod social;
 pub mod views;
 
 /// The pages' style sheet, written into the layout once (a template that extends the layout

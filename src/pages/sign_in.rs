@@ -7,7 +7,7 @@ use crate::experience::interaction::{self, Current, FirstStep};
 use crate::experience::policy;
 use crate::experience::profile::{self, required_profile, Field};
 use crate::experience::state::{Event, ProfileField, StepError};
-use crate::experience::{codes, password, submit, Failure};
+use crate::experience::{codes, password, social, submit, Failure};
 use crate::i18n::{Lang, Msg};
 use crate::identity::{Channel, Identifier};
 use crate::store::{Db, Kv};
@@ -37,8 +37,8 @@ fn render(
     screen: Screen,
     csrf_token: &str,
     value: &str,
-    error: Option<&str>,
-    notice: Option<&str>,
+    (error, notice): (Option<&str>, Option<&str>),
+    social: &[(String, String)],
 ) -> String {
     let s = &c.settings;
     let f = form(
@@ -68,6 +68,7 @@ fn render(
                 can_code: !policy::code_channels(s, ids, Event::SignIn).is_empty(),
                 can_reset: !policy::code_channels(s, ids, Event::ForgotPassword).is_empty(),
                 notice,
+                social,
             },
         ),
         Screen::Register => views::register(
@@ -76,8 +77,47 @@ fn render(
             s.sign_in_allowed(),
             by_code(c),
             policy::code_channels(s, ids, Event::Register).contains(&Channel::Phone),
+            social,
         ),
     }
+}
+
+/// The social sign-in buttons of the page: (connector id, label in `lang`).
+pub async fn social_buttons<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    c: &Current,
+    lang: Lang,
+) -> Result<Vec<(String, String)>, PageError> {
+    let buttons = social::buttons(ctx, c, lang.code()).await?;
+    Ok(buttons
+        .into_iter()
+        .map(|b| {
+            let label = lang.fill(Msg::SocialContinue, &[("name", &b.name)]);
+            (b.connector_id, label)
+        })
+        .collect())
+}
+
+/// The sign-in page again, with what went wrong (a step of another page, e.g. social).
+pub async fn with_error<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    req: &Request,
+    c: &Current,
+    lang: Lang,
+    f: &Failure,
+) -> Result<Response, PageError> {
+    let social = social_buttons(ctx, c, lang).await?;
+    failed(req, lang, f, ctx.now(), |token, text| {
+        render(
+            c,
+            lang,
+            Screen::SignIn,
+            token,
+            "",
+            (Some(text), None),
+            &social,
+        )
+    })
 }
 
 /// `GET /sign-in`, `GET /register`.
@@ -93,11 +133,20 @@ pub async fn show<D: Db, K: Kv>(
         return Ok(web::redirect("/register"));
     }
     let (token, new) = csrf::token(req)?;
+    let social = social_buttons(ctx, &c, lang).await?;
     if screen == Screen::Register && !c.settings.registration_allowed() {
         let error = lang.t(Msg::RegistrationClosed);
         return Ok(page(
             crate::wire::refusal_status(policy::Refusal::RegistrationClosed),
-            render(&c, lang, Screen::SignIn, &token, "", Some(error), None),
+            render(
+                &c,
+                lang,
+                Screen::SignIn,
+                &token,
+                "",
+                (Some(error), None),
+                &social,
+            ),
             &token,
             new,
         ));
@@ -118,7 +167,7 @@ pub async fn show<D: Db, K: Kv>(
     };
     Ok(page(
         StatusCode::OK,
-        render(&c, lang, screen, &token, &prefill, None, notice),
+        render(&c, lang, screen, &token, &prefill, (None, notice), &social),
         &token,
         new,
     ))
@@ -216,8 +265,11 @@ pub async fn submit<D: Db, K: Kv>(
         Err(Failure::Step(StepError::MissingProfile(_))) if screen == Screen::SignIn => {
             Ok(web::redirect("/profile/missing"))
         }
-        Err(f) => failed(req, lang, &f, ctx.now(), |token, text| {
-            render(&c, lang, screen, token, value, Some(text), None)
-        }),
+        Err(f) => {
+            let social = social_buttons(ctx, &c, lang).await?;
+            failed(req, lang, &f, ctx.now(), |token, text| {
+                render(&c, lang, screen, token, value, (Some(text), None), &social)
+            })
+        }
     }
 }

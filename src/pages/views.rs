@@ -36,6 +36,7 @@ struct SignIn<'a> {
     terms_required: bool,
     terms_url: Option<&'a str>,
     privacy_url: Option<&'a str>,
+    social: &'a [(String, String)],
 }
 
 /// The links and notice of the sign-in page.
@@ -45,6 +46,8 @@ pub struct SignInExtras<'a> {
     pub can_code: bool,
     pub can_reset: bool,
     pub notice: Option<&'a str>,
+    /// Social sign-in buttons: (connector id, label).
+    pub social: &'a [(String, String)],
 }
 
 #[derive(Template)]
@@ -62,6 +65,7 @@ struct Register<'a> {
     terms_required: bool,
     terms_url: Option<&'a str>,
     privacy_url: Option<&'a str>,
+    social: &'a [(String, String)],
 }
 
 #[derive(Template)]
@@ -166,6 +170,7 @@ pub fn sign_in(f: &Form<'_>, identifier: &str, x: SignInExtras<'_>) -> String {
         terms_required: f.terms_required,
         terms_url: f.terms_url,
         privacy_url: f.privacy_url,
+        social: x.social,
     })
 }
 
@@ -175,6 +180,7 @@ pub fn register(
     can_sign_in: bool,
     by_email: bool,
     phone_ok: bool,
+    social: &[(String, String)],
 ) -> String {
     let t = f.lang;
     render(Register {
@@ -190,6 +196,7 @@ pub fn register(
         terms_required: f.terms_required,
         terms_url: f.terms_url,
         privacy_url: f.privacy_url,
+        social,
     })
 }
 

@@ -83,3 +83,47 @@ pub async fn insert_user_with(
     ));
     super::transaction(db, &statements).await.map(|_| ())
 }
+
+/// Sets the user's identity at `target` (replacing the one it had there), as the Management
+/// API's `PUT /users/{id}/identities/{target}` does. False when the user does not exist; an
+/// identity another user has fails on the primary key.
+pub async fn put(
+    db: &impl Db,
+    user_id: &str,
+    (target, external_id): (&str, &str),
+    details: &serde_json::Value,
+    now_ms: i64,
+) -> Result<bool, StoreError> {
+    if users::get(db, user_id).await?.is_none() {
+        return Ok(false);
+    }
+    let mut statements = vec![Statement::new(
+        "DELETE FROM user_identities WHERE user_id = ?1 AND target = ?2",
+        vec![user_id.into(), target.into()],
+    )];
+    statements.extend(link(user_id, (target, external_id), details, now_ms, None));
+    super::transaction(db, &statements).await.map(|_| true)
+}
+
+/// Removes the user's identity at `target`. False when it had none there.
+pub async fn remove(
+    db: &impl Db,
+    user_id: &str,
+    target: &str,
+    now_ms: i64,
+) -> Result<bool, StoreError> {
+    let statements = [
+        Statement::new(
+            "UPDATE users SET identities = json_remove(identities, '$.\"' || ?2 || '\"'), \
+             updated_at = ?3 WHERE id = ?1 \
+             AND EXISTS (SELECT 1 FROM user_identities WHERE user_id = ?1 AND target = ?2)",
+            vec![user_id.into(), target.into(), now_ms.into()],
+        ),
+        Statement::new(
+            "DELETE FROM user_identities WHERE user_id = ?1 AND target = ?2",
+            vec![user_id.into(), target.into()],
+        ),
+    ];
+    let changed = super::transaction(db, &statements).await?;
+    Ok(changed.first().is_some_and(|n| *n > 0))
+}
