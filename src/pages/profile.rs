@@ -1,5 +1,5 @@
-//! `GET|POST /profile/missing`: a signing-in user adds the username or email address the
-//! settings now require.
+//! `GET|POST /profile/missing`: a signing-in user (or one a social sign-in just registered)
+//! adds the username or email address the settings require.
 use super::forms::{check_csrf, current, failed, finish, form, language, page};
 use super::sign_in::send_code_and_verify;
 use super::views;
@@ -70,7 +70,8 @@ pub async fn handle<D: Db, K: Kv>(
 ) -> Result<Response, PageError> {
     let mut c = current(ctx, req).await?;
     let lang = language(req, &c);
-    if c.state.event != Some(Event::SignIn) || c.state.user_id.is_none() {
+    // A signing-in user, or one a social sign-in just registered, with a field missing.
+    if c.state.event == Some(Event::ForgotPassword) || c.state.user_id.is_none() {
         return Ok(web::redirect("/sign-in"));
     }
     let wants_email = !required_profile(&c.settings).contains(&ProfileField::Username);
