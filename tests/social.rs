@@ -250,15 +250,8 @@ fn acme(h: &Harness) -> String {
 }
 
 fn browser(h: &Harness, event: &str) -> (Jar, String) {
-    let r = h.api(
-        "POST",
-        "/api/applications",
-        Some(json!({"name": "Shop", "type": "SPA", "oidcClientMetadata": {"redirectUris": [CB]}})),
-    );
-    let client = r.json()["id"].as_str().unwrap().to_owned();
     let jar = Jar::default();
-    let cb: String = form_urlencoded::byte_serialize(CB.as_bytes()).collect();
-    h.follow(&jar, &format!("/oidc/auth?client_id={client}&redirect_uri={cb}&response_type=code&scope=openid&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256"));
+    let client = authorize(h, &jar, "").1;
     let r = exp(
         h,
         &jar,
@@ -656,9 +649,9 @@ fn an_identity_with_a_verified_email_links_to_that_user_only_when_asked() {
     assert_eq!(err(&r), (422, "user.identity_already_in_use".into()));
 }
 
-/// The browser `jar` at the app's authorization request (with `extra` parameters); the reply
-/// of the last same-origin hop.
-fn authorize(h: &Harness, jar: &Jar, extra: &str) -> Reply {
+/// The browser `jar` at a new app's authorization request (with `extra` parameters): the
+/// reply of the last same-origin hop, and the app's client id.
+fn authorize(h: &Harness, jar: &Jar, extra: &str) -> (Reply, String) {
     let r = h.api(
         "POST",
         "/api/applications",
@@ -666,7 +659,8 @@ fn authorize(h: &Harness, jar: &Jar, extra: &str) -> Reply {
     );
     let client = r.json()["id"].as_str().unwrap().to_owned();
     let cb: String = form_urlencoded::byte_serialize(CB.as_bytes()).collect();
-    h.follow(jar, &format!("/oidc/auth?client_id={client}&redirect_uri={cb}&response_type=code&scope=openid&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256{extra}"))
+    let r = h.follow(jar, &format!("/oidc/auth?client_id={client}&redirect_uri={cb}&response_type=code&scope=openid&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256{extra}"));
+    (r, client)
 }
 
 /// Follows this provider's redirects (whatever its origin) up to the app's.
@@ -715,7 +709,7 @@ fn the_sign_in_page_offers_the_provider_and_its_answer_links_an_account_with_tha
     );
     let ana = r.json()["id"].as_str().unwrap().to_owned();
     let jar = Jar::default();
-    let page = authorize(&h, &jar, "");
+    let page = authorize(&h, &jar, "").0;
     let html = page.text();
     assert!(html.contains("Continue with Acme"), "{html}");
     assert!(
@@ -796,7 +790,7 @@ fn the_sign_in_page_offers_the_provider_and_its_answer_links_an_account_with_tha
 
     // `direct_sign_in=social:acme` goes to the provider at once; the linked identity signs in.
     let jar = Jar::default();
-    let r = authorize(&h, &jar, "&direct_sign_in=social%3Aacme");
+    let r = authorize(&h, &jar, "&direct_sign_in=social%3Aacme").0;
     let q = sent_to_provider(&r);
     provider(&h, &q, "ana-123", json!({}), false);
     let r = h.follow(
@@ -810,7 +804,7 @@ fn the_sign_in_page_offers_the_provider_and_its_answer_links_an_account_with_tha
         r.text()
     );
     // A target nobody serves falls back to the sign-in page.
-    let r = authorize(&h, &Jar::default(), "&direct_sign_in=social%3Anobody");
+    let r = authorize(&h, &Jar::default(), "&direct_sign_in=social%3Anobody").0;
     assert_eq!(r.status, 200);
     assert!(r.text().contains("Continue with Acme"));
 }

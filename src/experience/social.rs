@@ -202,21 +202,10 @@ pub async fn identify<D: Db, K: Kv>(
                 _ => None,
             };
             let user = User {
-                id: random::id()?,
-                username: None,
                 primary_email: email,
-                primary_phone: None,
                 name: identity.name.clone(),
                 avatar: identity.avatar.clone(),
-                password_hash: None,
-                custom_data: Default::default(),
-                profile: Default::default(),
-                identities: Default::default(),
-                last_sign_in_at: Some(ctx.now_ms),
-                is_suspended: false,
-                sessions_valid_after: 0,
-                created_at: ctx.now_ms,
-                updated_at: ctx.now_ms,
+                ..User::new(random::id()?, ctx.now_ms)
             };
             identities::insert_user_with(ctx.db, &user, (&target, &identity.id), ctx.now_ms)
                 .await

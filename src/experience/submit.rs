@@ -49,21 +49,11 @@ pub async fn identify<D: Db, K: Kv>(
                 .map_err(Failure::Step)?;
             let p = &c.state.profile;
             let user = User {
-                id: random::id()?,
                 username: p.username.clone(),
                 primary_email: p.primary_email.clone(),
                 primary_phone: p.primary_phone.clone(),
-                name: None,
-                avatar: None,
                 password_hash: p.password_hash.clone(),
-                custom_data: Default::default(),
-                profile: Default::default(),
-                identities: Default::default(),
-                last_sign_in_at: Some(ctx.now_ms),
-                is_suspended: false,
-                sessions_valid_after: 0,
-                created_at: ctx.now_ms,
-                updated_at: ctx.now_ms,
+                ..User::new(random::id()?, ctx.now_ms)
             };
             users::insert(ctx.db, &user).await.map_err(|e| match e {
                 StoreError::Unique(_) => Failure::UsernameTaken,

@@ -40,9 +40,24 @@ pub async fn start<D: Db, K: Kv>(
 ) -> Result<Response, PageError> {
     let (params, mut c, lang) = forms::posted(ctx, req).await?;
     let agreed = web::param(&params, "agree") == Some("yes");
+    c.state.agreed_terms |= agreed;
+    to_provider(ctx, req, c, lang, Some(connector_id)).await
+}
+
+/// Starts the social sign-in with `connector_id` and sends the browser to the provider; with
+/// none, to the sign-in page.
+async fn to_provider<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    req: &Request,
+    mut c: Current,
+    lang: Lang,
+    connector_id: Option<String>,
+) -> Result<Response, PageError> {
     let steps = async {
-        let url = social::start(ctx, &mut c, &connector_id).await?;
-        c.state.agreed_terms |= agreed;
+        let Some(id) = connector_id else {
+            return Ok(web::redirect("/sign-in"));
+        };
+        let url = social::start(ctx, &mut c, &id).await?;
         interaction::save(ctx, &c).await?;
         Ok(web::redirect(&url))
     };
@@ -58,22 +73,14 @@ pub async fn direct<D: Db, K: Kv>(
     ctx: &Ctx<'_, D, K>,
     req: &Request,
 ) -> Result<Response, PageError> {
-    let mut c = current(ctx, req).await?;
+    let c = current(ctx, req).await?;
     let lang = language(req, &c);
-    let target = c.request.direct_sign_in.clone().unwrap_or_default();
-    let steps = async {
-        let Some(id) = social::direct(ctx, target.strip_prefix("social:").unwrap_or("")).await?
-        else {
-            return Ok(web::redirect("/sign-in"));
-        };
-        let url = social::start(ctx, &mut c, &id).await?;
-        interaction::save(ctx, &c).await?;
-        Ok(web::redirect(&url))
+    let target = c.request.direct_sign_in.as_deref().unwrap_or_default();
+    let id = match social::direct(ctx, target.strip_prefix("social:").unwrap_or("")).await {
+        Ok(id) => id,
+        Err(f) => return failed(ctx, req, &c, lang, f).await,
     };
-    match steps.await {
-        Ok(res) => Ok(res),
-        Err(f) => failed(ctx, req, &c, lang, f).await,
-    }
+    to_provider(ctx, req, c, lang, id).await
 }
 
 /// `GET|POST /callback/{connectorId}`: the provider's answer. A `form_post` answer is sent

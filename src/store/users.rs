@@ -127,6 +127,27 @@ pub struct User {
 }
 
 impl User {
+    /// A user signing up now (`now_ms`): nothing but its id and times yet.
+    pub fn new(id: String, now_ms: i64) -> User {
+        User {
+            id,
+            username: None,
+            primary_email: None,
+            primary_phone: None,
+            name: None,
+            avatar: None,
+            password_hash: None,
+            custom_data: Default::default(),
+            profile: Default::default(),
+            identities: Default::default(),
+            last_sign_in_at: Some(now_ms),
+            is_suspended: false,
+            sessions_valid_after: 0,
+            created_at: now_ms,
+            updated_at: now_ms,
+        }
+    }
+
     /// How the user is named to others (an authenticator app's account): the name, else the
     /// username, email or phone, else the id.
     pub fn label(&self) -> String {
