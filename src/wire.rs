@@ -213,7 +213,7 @@ pub fn failure_status(f: &Failure) -> StatusCode {
             S::BAD_REQUEST
         }
         Failure::NoSocialConnector | Failure::IdentityNotExist { .. } => S::NOT_FOUND,
-        Failure::IdentityInUse => S::UNPROCESSABLE_ENTITY,
+        Failure::IdentityInUse | Failure::SsoEnabled(_) => S::UNPROCESSABLE_ENTITY,
         Failure::NotForForgotPassword => S::BAD_REQUEST,
         Failure::InvalidTotp
         | Failure::WebAuthnFailed(_)
@@ -384,6 +384,11 @@ impl From<Failure> for ApiError {
                 "user.identity_already_in_use",
                 "This social identity belongs to another user.".into(),
             ),
+            Failure::SsoEnabled(ids) => e(
+                "session.sso_enabled",
+                "This email domain signs in through enterprise SSO.".into(),
+            )
+            .with_data(json!({ "ssoConnectors": ids })),
             Failure::SuggestMfa(available) => {
                 e("user.suggest_mfa", "Add a second factor, or skip.".into()).with_data(json!({
                     "availableFactors": names(&available),

@@ -874,3 +874,284 @@ fn identities_set_through_the_management_api_sign_in_and_once_removed_no_longer_
     );
     assert_eq!(signs_in_as("bob-1"), None);
 }
+
+fn sso_connector(h: &Harness, body: Value) -> Reply {
+    h.api("POST", "/api/sso-connectors", Some(body))
+}
+
+#[test]
+fn sso_connectors_take_an_oidc_issuer_and_own_only_private_domains() {
+    let h = Harness::new();
+    discovery(&h, ISSUER);
+    let r = sso_connector(
+        &h,
+        json!({"providerName": "OIDC", "connectorName": "Acme staff", "domains": ["Acme.com"],
+            "config": {"clientId": "gh", "clientSecret": "s3cret", "issuer": ISSUER}}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let c = r.json();
+    let id = c["id"].as_str().unwrap().to_owned();
+    assert_eq!(c["domains"], json!(["acme.com"]));
+    assert_eq!(c["providerType"], "oidc");
+    assert_eq!(c["config"]["clientSecret"], "********");
+    assert_eq!(c["config"]["tokenEndpoint"], "https://idp.example/token");
+    assert_eq!(c["config"]["scope"], "openid profile email");
+    // Not a social or message connector.
+    let all = h.api("GET", "/api/connectors", None).json();
+    assert!(all.as_array().unwrap().iter().all(|x| x["id"] != c["id"]));
+    assert_eq!(
+        h.api("GET", &format!("/api/connectors/{id}"), None).status,
+        404
+    );
+    assert_eq!(
+        h.api("GET", &format!("/api/sso-connectors/{id}"), None)
+            .status,
+        200
+    );
+    let base = json!({"providerName": "OIDC", "connectorName": "Other",
+        "config": {"clientId": "gh", "issuer": ISSUER}});
+    let with = |k: &str, v: Value| {
+        let mut b = base.clone();
+        b[k] = v;
+        b
+    };
+    let cases = [
+        (
+            with("domains", json!(["gmail.com"])),
+            422,
+            "single_sign_on.forbidden_domains",
+        ),
+        (
+            with("domains", json!(["x.io", "X.io"])),
+            422,
+            "single_sign_on.duplicated_domains",
+        ),
+        (
+            with("domains", json!(["not a domain"])),
+            400,
+            "guard.invalid_input",
+        ),
+        (
+            with("connectorName", json!("Acme staff")),
+            409,
+            "single_sign_on.duplicate_connector_name",
+        ),
+        (
+            with("providerName", json!("SAML")),
+            422,
+            "request.feature_not_supported",
+        ),
+        (
+            with("providerName", json!("Nope")),
+            422,
+            "connector.not_found",
+        ),
+    ];
+    for (body, status, code) in cases {
+        let r = sso_connector(&h, body.clone());
+        assert_eq!(err(&r), (status, code.into()), "{body} {}", r.text());
+    }
+    let r = h.api(
+        "PATCH",
+        &format!("/api/sso-connectors/{id}"),
+        Some(json!({"domains": ["acme.com", "acme.de"]})),
+    );
+    assert_eq!(
+        r.json()["domains"],
+        json!(["acme.com", "acme.de"]),
+        "{}",
+        r.text()
+    );
+    assert_eq!(r.json()["config"]["clientSecret"], "********");
+    assert_eq!(
+        h.api("DELETE", &format!("/api/sso-connectors/{id}"), None)
+            .status,
+        204
+    );
+    assert_eq!(h.api("GET", "/api/sso-connectors", None).json(), json!([]));
+}
+
+#[test]
+fn a_work_email_signs_in_only_through_its_sso_connector_which_provisions_or_links_the_user() {
+    let h = Harness::new();
+    discovery(&h, ISSUER);
+    let r = sso_connector(
+        &h,
+        json!({"providerName": "Okta", "connectorName": "Acme", "domains": ["acme.com"],
+            "config": {"clientId": "gh", "clientSecret": "s3cret", "issuer": ISSUER}}),
+    );
+    let sso = r.json()["id"].as_str().unwrap().to_owned();
+    let r = h.api(
+        "POST",
+        "/api/users",
+        Some(json!({"username": "bo", "primaryEmail": "bo@acme.com", "password": "a long passphrase 1"})),
+    );
+    let bo = r.json()["id"].as_str().unwrap().to_owned();
+    // Off by default: the domain routes nowhere, and Bo's password works.
+    let (jar, _) = browser(&h, "SignIn");
+    let r = exp(&h, &jar, "GET", "/sso-connectors?email=bo@acme.com", None);
+    assert_eq!(r.json(), json!({"connectorIds": []}));
+    assert_eq!(
+        h.api(
+            "PATCH",
+            "/api/sign-in-exp",
+            Some(json!({"singleSignOnEnabled": true}))
+        )
+        .status,
+        200
+    );
+    let (jar, _) = browser(&h, "SignIn");
+    let r = exp(&h, &jar, "GET", "/sso-connectors?email=Bo@ACME.com", None);
+    assert_eq!(r.json(), json!({"connectorIds": [sso]}));
+    let r = exp(
+        &h,
+        &jar,
+        "POST",
+        "/verification/password",
+        Some(
+            json!({"identifier": {"type": "email", "value": "bo@acme.com"}, "password": "a long passphrase 1"}),
+        ),
+    );
+    assert_eq!(err(&r), (422, "session.sso_enabled".into()), "{}", r.text());
+    assert_eq!(r.json()["data"]["ssoConnectors"], json!([sso]));
+    // Through the connector: a new person is provisioned, Bo (same verified email) linked.
+    let sign_in = |sub: &str, email: &str| {
+        let (jar, client) = browser(&h, "SignIn");
+        let r = exp(
+            &h,
+            &jar,
+            "POST",
+            &format!("/verification/sso/{sso}/authorization-uri"),
+            Some(json!({"state": "st-9", "redirectUri": SOCIAL_CB})),
+        );
+        assert_eq!(r.status, 200, "{}", r.text());
+        let vid = r.json()["verificationId"].clone();
+        let url = url::Url::parse(r.json()["authorizationUri"].as_str().unwrap()).unwrap();
+        let q: std::collections::HashMap<String, String> = url.query_pairs().into_owned().collect();
+        assert!(q["scope"].contains("email"));
+        provider(
+            &h,
+            &q,
+            sub,
+            json!({"email": email, "email_verified": true}),
+            false,
+        );
+        let r = exp(
+            &h,
+            &jar,
+            "POST",
+            &format!("/verification/sso/{sso}/verify"),
+            Some(
+                json!({"verificationId": vid, "connectorData": {"code": "the-code", "state": "st-9"}}),
+            ),
+        );
+        assert_eq!(r.status, 200, "{}", r.text());
+        let r = exp(
+            &h,
+            &jar,
+            "POST",
+            "/identification",
+            Some(json!({ "verificationId": vid })),
+        );
+        let status = r.status;
+        let claims = claims_after_submit(
+            &h,
+            &jar,
+            (&client, CB, "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+        );
+        (
+            status,
+            claims["sub"].as_str().unwrap_or_default().to_owned(),
+        )
+    };
+    let (status, new_user) = sign_in("okta-77", "cy@acme.com");
+    assert_eq!(status, 201, "provisioned just in time");
+    let cy = h.api("GET", &format!("/api/users/{new_user}"), None).json();
+    assert_eq!(cy["primaryEmail"], "cy@acme.com");
+    assert_eq!(
+        cy["identities"],
+        json!({}),
+        "SSO identities are not social ones"
+    );
+    assert_eq!(sign_in("okta-77", "cy@acme.com"), (204, new_user));
+    assert_eq!(sign_in("okta-12", "bo@acme.com"), (204, bo.clone()));
+    // Linked now: Bo's SSO identity signs Bo in even if the provider's email changes.
+    assert_eq!(sign_in("okta-12", "bo.new@acme.com"), (204, bo));
+    // A social route cannot use the SSO connector.
+    let (jar, _) = browser(&h, "SignIn");
+    let r = exp(
+        &h,
+        &jar,
+        "POST",
+        &format!("/verification/social/{sso}/authorization-uri"),
+        Some(json!({"state": "s", "redirectUri": SOCIAL_CB})),
+    );
+    assert_eq!(r.status, 404, "{}", r.text());
+}
+
+#[test]
+fn the_sign_in_page_sends_a_work_email_to_its_sso_provider_and_direct_sign_in_names_the_connector()
+{
+    let h = Harness::new();
+    discovery(&h, ISSUER);
+    let r = sso_connector(
+        &h,
+        json!({"providerName": "OIDC", "connectorName": "Acme", "domains": ["acme.com"],
+            "config": {"clientId": "gh", "clientSecret": "s3cret", "issuer": ISSUER}}),
+    );
+    let sso = r.json()["id"].as_str().unwrap().to_owned();
+    h.api(
+        "PATCH",
+        "/api/sign-in-exp",
+        Some(json!({"singleSignOnEnabled": true})),
+    );
+    let jar = Jar::default();
+    let page = authorize(&h, &jar, "").0;
+    assert!(page.text().contains("Single sign-on"), "{}", page.text());
+    let r = h.browse(
+        &jar,
+        "POST",
+        "/sign-in",
+        Some(&[
+            ("_csrf", &csrf_of(&page.text())),
+            ("identifier", "dee@Acme.com"),
+        ]),
+    );
+    let q = sent_to_provider(&r);
+    provider(
+        &h,
+        &q,
+        "okta-5",
+        json!({"email": "dee@acme.com", "email_verified": true}),
+        false,
+    );
+    let r = h.browse(
+        &jar,
+        "GET",
+        &format!("/callback/{sso}?code=the-code&state={}", q["state"]),
+        None,
+    );
+    let r = onward(&h, &jar, r);
+    assert!(
+        r.header("location").unwrap_or_default().starts_with(CB),
+        "{}",
+        r.text()
+    );
+    // Another domain still gets the password form's answer.
+    let jar = Jar::default();
+    let page = authorize(&h, &jar, "").0;
+    let r = h.browse(
+        &jar,
+        "POST",
+        "/sign-in",
+        Some(&[
+            ("_csrf", &csrf_of(&page.text())),
+            ("identifier", "dee@other.org"),
+            ("password", "x"),
+        ]),
+    );
+    assert_ne!(r.status, 303);
+    // direct_sign_in=sso:<id> goes to the provider at once.
+    let r = authorize(&h, &Jar::default(), &format!("&direct_sign_in=sso%3A{sso}")).0;
+    sent_to_provider(&r);
+}

@@ -101,7 +101,10 @@ pub async fn create<D: Db, K: Kv>(
 pub async fn list<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>) -> Result<Response, ApiError> {
     let rows = repo::connectors(ctx.db).await?;
     let mut list = Vec::with_capacity(rows.len());
-    for row in &rows {
+    for row in rows
+        .iter()
+        .filter(|r| r.channel != super::sso_connectors::SSO)
+    {
         list.push(view(ctx, row).await?);
     }
     Ok(web::json(StatusCode::OK, &list))
@@ -110,6 +113,7 @@ pub async fn list<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>) -> Result<Response, ApiErro
 async fn load<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, id: &str) -> Result<ConnectorRow, ApiError> {
     repo::connector(ctx.db, id)
         .await?
+        .filter(|r| r.channel != super::sso_connectors::SSO)
         .ok_or_else(|| ApiError::not_found("connector", id))
 }
 
@@ -161,6 +165,7 @@ pub async fn update<D: Db, K: Kv>(
 }
 
 pub async fn delete<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, id: &str) -> Result<Response, ApiError> {
+    load(ctx, id).await?;
     if !repo::delete_connector(ctx.db, id).await? {
         return Err(ApiError::not_found("connector", id));
     }

@@ -209,8 +209,15 @@ pub async fn handle<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request) -> Result<R
     }
     let interaction_id = cookies::get(&req, cookies::INTERACTION);
     let mut c: Current = interaction::load(ctx, interaction_id.as_deref()).await?;
-    // Social sign-in: `/verification/social/{connectorId}/authorization-uri` and `…/verify`.
-    if let Some(rest) = route.strip_prefix("/verification/social/") {
+    if (route, &method) == ("/sso-connectors", &Method::GET) {
+        return super::experience_social::sso_connectors(ctx, &c, &req).await;
+    }
+    // Social and enterprise SSO sign-in: `/verification/{social|sso}/{connectorId}/…`.
+    let verification = (route
+        .strip_prefix("/verification/social/")
+        .map(|r| (r, false)))
+    .or_else(|| route.strip_prefix("/verification/sso/").map(|r| (r, true)));
+    if let Some(rest) = verification {
         let answer = super::experience_social::step(ctx, &mut c, rest, &req).await?;
         interaction::save(ctx, &c).await?;
         return Ok(web::json(StatusCode::OK, &answer));

@@ -26,19 +26,19 @@ crate::from_row!(SocialVerifyBody {
     connector_data = "connectorData"
 });
 
-/// `rest` is the path after `/verification/social/`: `{connectorId}/{step}`. The answer's
-/// body; the caller saves the interaction.
+/// `rest` is the path after `/verification/social/` (or, `sso`, `/verification/sso/`):
+/// `{connectorId}/{step}`. The answer's body; the caller saves the interaction.
 pub async fn step<D: Db, K: Kv>(
     ctx: &Ctx<'_, D, K>,
     c: &mut Current,
-    rest: &str,
+    (rest, sso): (&str, bool),
     req: &Request,
 ) -> Result<Value, ApiError> {
     let not_found = || {
         ApiError::new(
             StatusCode::NOT_FOUND,
             "guard.route_not_found",
-            format!("No Experience API route for /verification/social/{rest}."),
+            format!("No Experience API route for this verification: {rest}."),
         )
     };
     let (connector, step) = rest.split_once('/').ok_or_else(not_found)?;
@@ -46,7 +46,8 @@ pub async fn step<D: Db, K: Kv>(
         ("authorization-uri", &Method::POST) => {
             let b: AuthorizationUriBody = object_body(req, &["state", "redirectUri"])?;
             let (url, id) =
-                social::authorization_uri(ctx, c, connector, (&b.state, &b.redirect_uri)).await?;
+                social::authorization_uri(ctx, c, (connector, sso), (&b.state, &b.redirect_uri))
+                    .await?;
             Ok(json!({"authorizationUri": url, "verificationId": id}))
         }
         ("verify", &Method::POST) => {
@@ -57,4 +58,24 @@ pub async fn step<D: Db, K: Kv>(
         }
         _ => Err(not_found()),
     }
+}
+
+/// `GET /api/experience/sso-connectors?email=`: `{connectorIds}`, the enterprise SSO
+/// connectors the email's domain routes to (none unless `singleSignOnEnabled`).
+pub async fn sso_connectors<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    c: &Current,
+    req: &Request,
+) -> Result<crate::web::Response, ApiError> {
+    let email = crate::web::query_pairs(req)
+        .into_iter()
+        .find(|(k, _)| k == "email")
+        .map(|(_, v)| v)
+        .filter(|e| e.contains('@') && e.len() <= 256)
+        .ok_or_else(|| ApiError::invalid_input("`email` must be an email address."))?;
+    let ids = crate::experience::sso::for_email(ctx, &c.settings, &email).await?;
+    Ok(crate::web::json(
+        StatusCode::OK,
+        &json!({ "connectorIds": ids }),
+    ))
 }

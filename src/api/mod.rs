@@ -11,6 +11,7 @@ pub mod keys;
 pub mod mfa;
 pub mod resources;
 pub mod roles;
+pub mod sso_connectors;
 pub mod users;
 
 use crate::ctx::Ctx;
@@ -186,6 +187,11 @@ pub async fn handle<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request) -> Result<R
         (["connectors", id], &Method::GET) => Box::pin(connectors::get(ctx, id)),
         (["connectors", id], &Method::PATCH) => Box::pin(connectors::update(ctx, id, &req)),
         (["connectors", id], &Method::DELETE) => Box::pin(connectors::delete(ctx, id)),
+        (["sso-connectors"], &Method::GET) => Box::pin(sso_connectors::list(ctx)),
+        (["sso-connectors"], &Method::POST) => Box::pin(sso_connectors::create(ctx, &req)),
+        (["sso-connectors", id], &Method::GET) => Box::pin(sso_connectors::get(ctx, id)),
+        (["sso-connectors", id], &Method::PATCH) => Box::pin(sso_connectors::update(ctx, id, &req)),
+        (["sso-connectors", id], &Method::DELETE) => Box::pin(sso_connectors::delete(ctx, id)),
         (["configs", "oidc", "private-keys"], &Method::GET) => Box::pin(keys::list(ctx)),
         (["configs", "oidc", "private-keys", "rotate"], &Method::POST) => {
             Box::pin(keys::rotate(ctx))

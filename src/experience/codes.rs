@@ -57,6 +57,9 @@ pub async fn send<D: Db, K: Kv>(
     let value = identity::address(channel, value)?;
     let event = c.state.event().map_err(Failure::Step)?;
     c.allow(way(c, event, channel))?;
+    if channel == Channel::Email && event != Event::ForgotPassword {
+        super::sso::guard(ctx, c, &value).await?;
+    }
     let usage = match event {
         Event::SignIn => Usage::SignIn,
         Event::Register => Usage::Register,

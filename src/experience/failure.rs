@@ -76,6 +76,8 @@ pub enum Failure {
     },
     /// The social identity is another user's already.
     IdentityInUse,
+    /// The email's domain belongs to these enterprise SSO connectors: sign in through one.
+    SsoEnabled(Vec<String>),
     /// The policy asks the user to bind one of these factors (`skippable` if it may skip).
     MissingMfa {
         available: Vec<crate::mfa::Factor>,
@@ -176,6 +178,7 @@ impl Failure {
             }
             Failure::IdentityNotExist { .. } => plain(Msg::NoAccountFound),
             Failure::IdentityInUse => plain(Msg::SocialInUse),
+            Failure::SsoEnabled(_) => plain(Msg::SsoRequired),
             Failure::BackupCodeRequired => plain(Msg::BackupCodesIntro),
             Failure::InvalidTotp => plain(Msg::InvalidTotp),
             Failure::InvalidBackupCode => plain(Msg::InvalidBackupCode),

@@ -19,6 +19,7 @@ pub mod policy;
 pub mod profile;
 pub mod settings;
 pub mod social;
+pub mod sso;
 pub mod state;
 pub mod submit;
 pub mod unlock;

@@ -28,6 +28,9 @@ pub async fn verify<D: Db, K: Kv>(
         return Err(Failure::Step(StepError::WrongEvent));
     }
     c.allow(Way::Password(identifier))?;
+    if identifier == Identifier::Email {
+        super::sso::guard(ctx, c, value).await?;
+    }
     let from = Origin {
         ip,
         application_id: Some(&c.client_id),

@@ -136,6 +136,8 @@ pub struct Settings {
     /// Logto's `socialSignInConnectorTargets`: the social connectors whose buttons the
     /// sign-in page shows, by target, in this order.
     pub social_sign_in_connector_targets: Vec<String>,
+    /// Logto's `singleSignOnEnabled`: email domains route users to enterprise SSO.
+    pub single_sign_on_enabled: bool,
 }
 
 /// Logto's `passkeySignIn`: whether a passkey signs in without a password, whether the
@@ -247,6 +249,7 @@ mod read {
                     r,
                     "socialSignInConnectorTargets",
                 )?,
+                single_sign_on_enabled: column_or_default(r, "singleSignOnEnabled")?,
             })
         }
     }
@@ -325,6 +328,7 @@ impl Default for Settings {
             mfa: crate::mfa::MfaSettings::default(),
             passkey_sign_in: PasskeySignIn::default(),
             social_sign_in_connector_targets: Vec::new(),
+            single_sign_on_enabled: false,
         }
     }
 }

@@ -19,21 +19,32 @@ use crate::store::users::{self, User};
 use crate::store::{Db, Kv, StoreError};
 use serde_json::{Map, Value};
 
-/// The connector `id` (a social one) and its opened config.
+/// The connector `id` (a social one, or with `sso` an enterprise SSO one) and its opened
+/// config, with the target its identities are kept under: a social connector's own, or
+/// `sso:<issuer>` (an SSO identity is the issuer's subject, as in Logto).
 async fn connector<D: Db, K: Kv>(
     ctx: &Ctx<'_, D, K>,
     id: &str,
+    sso: bool,
 ) -> Result<(String, Map<String, Value>), Failure> {
     let row = connectors::connector(ctx.db, id)
         .await?
-        .filter(|r| social::is_social(&r.connector_id))
+        .filter(|r| (r.channel == social::sso::TYPE) == sso)
+        .filter(|r| sso || social::is_social(&r.connector_id))
         .ok_or(Failure::NoSocialConnector)?;
-    let config = super::messages::open_config(ctx, &row).await?;
-    let target = row.target.clone().ok_or(Failure::NoSocialConnector)?;
-    match config {
-        Value::Object(m) => Ok((target, m)),
-        _ => Err(Failure::NoSocialConnector),
-    }
+    let Value::Object(config) = super::messages::open_config(ctx, &row).await? else {
+        return Err(Failure::NoSocialConnector);
+    };
+    let target = if sso {
+        let issuer = config
+            .get("idTokenVerificationConfig")
+            .and_then(|v| v.get("issuer"))
+            .and_then(Value::as_str);
+        issuer.map(|i| format!("sso:{i}"))
+    } else {
+        row.target.clone()
+    };
+    Ok((target.ok_or(Failure::NoSocialConnector)?, config))
 }
 
 /// `POST /verification/social/{connectorId}/authorization-uri {state, redirectUri}`: where
@@ -41,7 +52,7 @@ async fn connector<D: Db, K: Kv>(
 pub async fn authorization_uri<D: Db, K: Kv>(
     ctx: &Ctx<'_, D, K>,
     c: &mut Current,
-    connector_id: &str,
+    (connector_id, sso): (&str, bool),
     (state, redirect_uri): (&str, &str),
 ) -> Result<(String, String), Failure> {
     c.state.event().map_err(Failure::Step)?;
@@ -52,7 +63,7 @@ pub async fn authorization_uri<D: Db, K: Kv>(
     }
     url::Url::parse(redirect_uri)
         .map_err(|_| Failure::Invalid("`redirectUri` must be an absolute URL.".into()))?;
-    let (target, config) = connector(ctx, connector_id).await?;
+    let (target, config) = connector(ctx, connector_id, sso).await?;
     let nonce = b64url(&random::bytes::<16>()?);
     let verifier = b64url(&random::bytes::<32>()?);
     let url = oidc::authorization_url(&config, (state, &nonce, &verifier), redirect_uri)
@@ -83,6 +94,7 @@ pub async fn verify<D: Db, K: Kv>(
 ) -> Result<String, Failure> {
     let Ok(Verification::Social {
         connector_id: of,
+        target,
         state,
         nonce,
         verifier,
@@ -109,8 +121,9 @@ pub async fn verify<D: Db, K: Kv>(
     let code =
         field("code").ok_or_else(|| Failure::Invalid("`connectorData.code` is missing.".into()))?;
     let (nonce, verifier, redirect_uri) = (nonce.clone(), verifier.clone(), redirect_uri.clone());
-    let (_, config) = connector(ctx, connector_id).await?;
-    let found = oidc::finish(
+    let sso = target.starts_with("sso:");
+    let (_, config) = connector(ctx, connector_id, sso).await?;
+    let mut found = oidc::finish(
         ctx.http,
         ctx.crypto,
         &config,
@@ -119,6 +132,10 @@ pub async fn verify<D: Db, K: Kv>(
     )
     .await
     .map_err(Failure::Social)?;
+    // An SSO connector may be told to trust its provider's unverified emails.
+    if sso && config.get("trustUnverifiedEmail") == Some(&Value::Bool(true)) {
+        found.email_verified |= found.email.is_some();
+    }
     if let Ok(Verification::Social { identity, .. }) = c.state.verification_mut(verification_id) {
         *identity = Some(found);
     }
@@ -139,7 +156,7 @@ fn proven(c: &Current, id: &str) -> Result<Option<(String, SocialIdentity)>, Fai
 }
 
 /// The user with the identity's verified email address, or its phone number.
-async fn related<D: Db, K: Kv>(
+pub(super) async fn related<D: Db, K: Kv>(
     ctx: &Ctx<'_, D, K>,
     identity: &SocialIdentity,
 ) -> Result<Option<(User, &'static str, String)>, Failure> {
@@ -165,6 +182,11 @@ pub async fn identify<D: Db, K: Kv>(
         return Ok(None);
     };
     let linked = identities::user_of(ctx.db, &target, &identity.id).await?;
+    if target.starts_with("sso:") {
+        return super::sso::identify(ctx, c, verification_id, (&target, &identity), linked)
+            .await
+            .map(Some);
+    }
     match c.state.event().map_err(Failure::Step)? {
         Event::SignIn => {
             let user = match linked {
@@ -246,6 +268,11 @@ pub fn link_statements(
     }
 }
 
+/// Whether verification `id` is an enterprise SSO sign-in.
+pub fn is_sso(c: &Current, id: &str) -> bool {
+    matches!(c.state.verification(id), Ok(Verification::Social { target, .. }) if target.starts_with("sso:"))
+}
+
 /// Whether verification `id` is a social sign-in.
 pub fn is_social(c: &Current, id: &str) -> bool {
     matches!(c.state.verification(id), Ok(Verification::Social { .. }))
@@ -312,12 +339,21 @@ pub async fn buttons<D: Db, K: Kv>(
         .collect())
 }
 
-/// The connector `direct_sign_in=social:<target>` names, if one serves that target.
+/// The connector `direct_sign_in` names (`social:<target>` or `sso:<connector id>`), if there
+/// is one; true for an SSO connector.
 pub async fn direct<D: Db, K: Kv>(
     ctx: &Ctx<'_, D, K>,
-    target: &str,
-) -> Result<Option<String>, Failure> {
-    Ok(by_target(ctx, target).await?.map(|(id, _)| id))
+    value: &str,
+) -> Result<Option<(String, bool)>, Failure> {
+    if let Some(t) = value.strip_prefix("social:") {
+        return Ok(by_target(ctx, t).await?.map(|(id, _)| (id, false)));
+    }
+    if let Some(id) = value.strip_prefix("sso:") {
+        let row = connectors::connector(ctx.db, id).await?;
+        let sso = row.is_some_and(|r| r.channel == social::sso::TYPE);
+        return Ok(sso.then(|| (id.to_owned(), true)));
+    }
+    Ok(None)
 }
 
 /// The hosted pages' redirect URI for a connector: Logto's `/callback/{connectorId}`.
@@ -330,14 +366,14 @@ pub fn callback_uri(origin: &str, connector_id: &str) -> String {
 pub async fn start<D: Db, K: Kv>(
     ctx: &Ctx<'_, D, K>,
     c: &mut Current,
-    connector_id: &str,
+    (connector_id, sso): (&str, bool),
 ) -> Result<String, Failure> {
     if c.state.event.is_none() {
         super::interaction::start(c, Event::SignIn)?;
     }
     let state = b64url(&random::bytes::<24>()?);
     let redirect_uri = callback_uri(&ctx.origin, connector_id);
-    let (url, _) = authorization_uri(ctx, c, connector_id, (&state, &redirect_uri)).await?;
+    let (url, _) = authorization_uri(ctx, c, (connector_id, sso), (&state, &redirect_uri)).await?;
     Ok(url)
 }
 

@@ -138,8 +138,14 @@ pub async fn submit<D: Db, K: Kv>(
     // even the profile a sign-in must complete, nor the end of the old session.
     let cleared = mfa_gate::clear(ctx, c, &user_id, &begun.session.sid).await?;
     // A registration by a social identity made the account from the provider's profile:
-    // what the settings require that it lacks is asked for here, as for a sign-in.
-    if !registering || by_social {
+    // what the settings require that it lacks is asked for here, as for a sign-in. An
+    // enterprise SSO user's profile is the organization's: nothing is asked (as in Logto).
+    let by_sso = c
+        .state
+        .identified_by
+        .as_deref()
+        .is_some_and(|id| super::social::is_sso(c, id));
+    if (!registering || by_social) && !by_sso {
         profile::complete(ctx, c, &user_id).await?;
     }
     if c.settings.terms_required(registering) && !agreed_terms {

@@ -79,6 +79,8 @@ pub fn text(m: Msg) -> &'static str {
         LinkTitle => "Konto verknüpfen",
         LinkIntro => "Es gibt bereits ein Konto mit {identifier}. Verknüpfen Sie diese Anmeldung damit, oder legen Sie ein neues Konto an.",
         LinkAccount => "Mit diesem Konto verknüpfen",
+        SsoRequired => "Ihre Organisation meldet Sie per Single Sign-on an. Geben Sie Ihre geschäftliche E-Mail-Adresse ohne Passwort ein, um fortzufahren.",
+        SsoHint => "Single Sign-on: Geben Sie Ihre geschäftliche E-Mail-Adresse ein und fahren Sie ohne Passwort fort.",
         UsePasskey => "Passkey verwenden",
         BindPasskeyTitle => "Passkey erstellen",
         BindPasskeyIntro => "Mit einem Passkey bestätigst du mit Fingerabdruck, Gesicht oder Bildschirmsperre, dass du es bist – auf diesem Gerät oder deinem Telefon.",

@@ -79,6 +79,8 @@ pub fn text(m: Msg) -> &'static str {
         LinkTitle => "Link your account",
         LinkIntro => "An account with {identifier} already exists. Link this sign-in to it, or create a new account.",
         LinkAccount => "Link to this account",
+        SsoRequired => "Your organization signs you in with single sign-on. Enter your work email without a password to continue.",
+        SsoHint => "Single sign-on: enter your work email and continue without a password.",
         UsePasskey => "Use your passkey",
         BindPasskeyTitle => "Create a passkey",
         BindPasskeyIntro => "A passkey lets you confirm it is you with your fingerprint, face or screen lock, on this device or your phone.",

@@ -96,7 +96,7 @@ messages! {
     PasskeyFailed, PasskeyUnknown, MfaEmailCode, MfaPhoneCode, PasskeySignIn, UsePasskey, BindPasskeyTitle, BindPasskeyIntro, CreatePasskey,
     PreferPasskeyIntro, MoreFactorsTitle, MoreFactorsIntro, AddPhone, BindAddressIntro,
     // Social sign-in
-    SocialContinue, SocialFailed, SocialInUse, LinkTitle, LinkIntro, LinkAccount,
+    SocialContinue, SocialFailed, SocialInUse, LinkTitle, LinkIntro, LinkAccount, SsoRequired, SsoHint,
     // Password rules
     PwTooShort, PwTooLong, PwCharacterTypes, PwRepetition, PwUserInfo, PwWord,
     // Consent and sign-out

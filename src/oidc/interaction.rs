@@ -135,7 +135,7 @@ fn first_screen(request: &AuthRequest) -> Screen {
     if request
         .direct_sign_in
         .as_deref()
-        .is_some_and(|d| d.starts_with("social:"))
+        .is_some_and(|d| d.starts_with("social:") || d.starts_with("sso:"))
     {
         return Screen::DirectSignIn;
     }

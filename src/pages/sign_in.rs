@@ -69,6 +69,7 @@ fn render(
                 can_reset: !policy::code_channels(s, ids, Event::ForgotPassword).is_empty(),
                 notice,
                 social,
+                sso_hint: s.single_sign_on_enabled.then(|| lang.t(Msg::SsoHint)),
             },
         ),
         Screen::Register => views::register(
@@ -209,6 +210,15 @@ pub async fn submit<D: Db, K: Kv>(
             Screen::SignIn => {
                 interaction::start(&mut c, Event::SignIn)?;
                 let kind = Identifier::guess(value);
+                // Identifier first: an email of a domain with enterprise SSO goes to it.
+                if kind == Identifier::Email {
+                    let sso = crate::experience::sso::for_email(ctx, &c.settings, value).await?;
+                    if let Some(id) = sso.into_iter().next() {
+                        let url = social::start(ctx, &mut c, (&id, true)).await?;
+                        interaction::save(ctx, &c).await?;
+                        return Ok(web::redirect(&url));
+                    }
+                }
                 let password_given = !field("password").is_empty();
                 if interaction::first_step(&c, kind, password_given) == FirstStep::SendCode {
                     interaction::agree_to_terms(&mut c, agreed)?;

@@ -41,23 +41,23 @@ pub async fn start<D: Db, K: Kv>(
     let (params, mut c, lang) = forms::posted(ctx, req).await?;
     let agreed = web::param(&params, "agree") == Some("yes");
     c.state.agreed_terms |= agreed;
-    to_provider(ctx, req, c, lang, Some(connector_id)).await
+    to_provider(ctx, req, c, lang, Some((connector_id, false))).await
 }
 
-/// Starts the social sign-in with `connector_id` and sends the browser to the provider; with
-/// none, to the sign-in page.
-async fn to_provider<D: Db, K: Kv>(
+/// Starts the social (or, flagged, enterprise SSO) sign-in with the connector and sends the
+/// browser to the provider; with none, to the sign-in page.
+pub async fn to_provider<D: Db, K: Kv>(
     ctx: &Ctx<'_, D, K>,
     req: &Request,
     mut c: Current,
     lang: Lang,
-    connector_id: Option<String>,
+    connector: Option<(String, bool)>,
 ) -> Result<Response, PageError> {
     let steps = async {
-        let Some(id) = connector_id else {
+        let Some((id, sso)) = connector else {
             return Ok(web::redirect("/sign-in"));
         };
-        let url = social::start(ctx, &mut c, &id).await?;
+        let url = social::start(ctx, &mut c, (&id, sso)).await?;
         interaction::save(ctx, &c).await?;
         Ok(web::redirect(&url))
     };
@@ -76,7 +76,7 @@ pub async fn direct<D: Db, K: Kv>(
     let c = current(ctx, req).await?;
     let lang = language(req, &c);
     let target = c.request.direct_sign_in.as_deref().unwrap_or_default();
-    let id = match social::direct(ctx, target.strip_prefix("social:").unwrap_or("")).await {
+    let id = match social::direct(ctx, target).await {
         Ok(id) => id,
         Err(f) => return failed(ctx, req, &c, lang, f).await,
     };

@@ -37,6 +37,7 @@ struct SignIn<'a> {
     terms_url: Option<&'a str>,
     privacy_url: Option<&'a str>,
     social: &'a [(String, String)],
+    sso_hint: Option<&'a str>,
 }
 
 /// The links and notice of the sign-in page.
@@ -48,6 +49,8 @@ pub struct SignInExtras<'a> {
     pub notice: Option<&'a str>,
     /// Social sign-in buttons: (connector id, label).
     pub social: &'a [(String, String)],
+    /// Enterprise SSO is on: the identifier field routes work emails to it.
+    pub sso_hint: Option<&'a str>,
 }
 
 #[derive(Template)]
@@ -171,6 +174,7 @@ pub fn sign_in(f: &Form<'_>, identifier: &str, x: SignInExtras<'_>) -> String {
         terms_url: f.terms_url,
         privacy_url: f.privacy_url,
         social: x.social,
+        sso_hint: x.sso_hint,
     })
 }
 

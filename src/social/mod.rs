@@ -10,6 +10,7 @@ use crate::outbound::{self, Http, HttpRequest};
 use serde_json::{json, Map, Value};
 
 pub mod oidc;
+pub mod sso;
 
 /// Logto's factory id of the generic OpenID Connect connector.
 pub const OIDC: &str = "oidc";

@@ -39,7 +39,7 @@ pub fn link(
 ) -> Vec<Statement> {
     let entry = serde_json::json!({"userId": external_id, "details": details}).to_string();
     let sid = sid.map(str::to_owned);
-    vec![
+    let mut out = vec![
         Statement::new(
             "INSERT INTO user_identities (target, external_id, user_id, created_at) \
              SELECT ?1, ?2, ?3, ?4 WHERE ?5 IS NULL OR EXISTS (SELECT 1 FROM user_sessions WHERE id = ?5)",
@@ -51,10 +51,14 @@ pub fn link(
                 sid.clone().into(),
             ],
         ),
-        Statement::new(
+    ];
+    // Enterprise SSO identities (`sso:<issuer>`) are kept in the index only: the users'
+    // `identities` (and its claim) are the social ones, as in Logto.
+    if !target.starts_with("sso:") {
+        out.push(Statement::new(
             "UPDATE users SET identities = json_set(identities, '$.\"' || ?2 || '\"', json(?3)), \
-             updated_at = ?4 WHERE id = ?1 \
-             AND (?5 IS NULL OR EXISTS (SELECT 1 FROM user_sessions WHERE id = ?5))",
+                 updated_at = ?4 WHERE id = ?1 \
+                 AND (?5 IS NULL OR EXISTS (SELECT 1 FROM user_sessions WHERE id = ?5))",
             vec![
                 user_id.into(),
                 target.into(),
@@ -62,8 +66,9 @@ pub fn link(
                 now_ms.into(),
                 sid.into(),
             ],
-        ),
-    ]
+        ));
+    }
+    out
 }
 
 /// A new user with its first identity, in one transaction.

@@ -1,0 +1,242 @@
+//! `/api/sso-connectors`: enterprise SSO connectors (Logto's shapes). OpenID Connect
+//! providers (`OIDC`, `Okta`, `AzureAdOidc`, `GoogleWorkspace`) given their issuer; the
+//! email `domains` that route users to them. Stored beside the other connectors (type
+//! `Sso`), their configs sealed and the client secret write-only, as theirs are.
+use super::input::object_body;
+use crate::crypto::random;
+use crate::ctx::Ctx;
+use crate::experience::messages::{masked, open_config, seal_config, unmasked_patch};
+use crate::experience::settings::merge;
+use crate::social::sso::{self, DomainError, ProviderError};
+use crate::store::messages::{self as repo, ConnectorRow};
+use crate::store::{Db, Kv};
+use crate::web::error::ApiError;
+use crate::web::{self, Request, Response};
+use http::StatusCode;
+use serde_json::{json, Map, Value};
+
+pub use crate::social::sso::TYPE as SSO;
+
+struct Body {
+    provider_name: Option<String>,
+    connector_name: Option<String>,
+    config: Option<Value>,
+    domains: Option<Vec<String>>,
+    branding: Option<Value>,
+    sync_profile: Option<bool>,
+}
+crate::from_row!(Body {
+    provider_name = "providerName",
+    connector_name = "connectorName",
+    config,
+    domains,
+    branding,
+    sync_profile = "syncProfile",
+});
+const FIELDS: &[&str] = &[
+    "providerName",
+    "connectorName",
+    "config",
+    "domains",
+    "branding",
+    "syncProfile",
+];
+
+async fn view<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, c: &ConnectorRow) -> Result<Value, ApiError> {
+    let config = masked(open_config(ctx, c).await?);
+    let m: Value = crate::json::parse(&c.metadata).unwrap_or_else(|_| json!({}));
+    let f = |k: &str| m.get(k).cloned().unwrap_or(Value::Null);
+    Ok(json!({
+        "id": c.id, "providerName": c.connector_id, "providerType": "oidc",
+        "connectorName": f("connectorName"), "name": f("connectorName"),
+        "config": config, "providerConfig": config, "domains": f("domains"),
+        "branding": f("branding"), "syncProfile": f("syncProfile"), "createdAt": c.created_at,
+    }))
+}
+
+fn invalid(m: String) -> ApiError {
+    ApiError::invalid_input(format!("Invalid SSO connector: {m}."))
+}
+
+/// The connectors of type `Sso`.
+async fn all<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>) -> Result<Vec<ConnectorRow>, ApiError> {
+    let mut rows = repo::connectors(ctx.db).await?;
+    rows.retain(|r| r.channel == SSO);
+    Ok(rows)
+}
+
+/// Checks the body against the stored connector (`None` for a new one); the row to write.
+async fn checked<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    b: Body,
+    old: Option<ConnectorRow>,
+) -> Result<ConnectorRow, ApiError> {
+    let provider = match (&b.provider_name, &old) {
+        (Some(p), None) => p.clone(),
+        (None, Some(o)) => o.connector_id.clone(),
+        (Some(_), Some(_)) => return Err(invalid("`providerName` cannot change".into())),
+        (None, None) => return Err(invalid("`providerName` is required".into())),
+    };
+    let fixed_issuer = sso::check_provider(&provider).map_err(|e| match e {
+        ProviderError::Unknown => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "connector.not_found",
+            format!("No SSO provider is named {provider}."),
+        ),
+        ProviderError::Saml => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "request.feature_not_supported",
+            "SAML connectors are not available yet; use an OpenID Connect provider.",
+        ),
+    })?;
+    let id = match &old {
+        Some(o) => o.id.clone(),
+        None => random::id()?,
+    };
+    let mut meta: Map<String, Value> = match &old {
+        Some(o) => crate::json::parse(&o.metadata).ok(),
+        None => None,
+    }
+    .and_then(|v: Value| v.as_object().cloned())
+    .unwrap_or_else(|| {
+        let mut m = Map::new();
+        m.insert("domains".into(), json!([]));
+        m.insert("branding".into(), json!({}));
+        m.insert("syncProfile".into(), json!(false));
+        m
+    });
+    let mut config = match &old {
+        Some(o) => open_config(ctx, o).await?,
+        None => json!({}),
+    };
+    if let Some(n) = b.connector_name {
+        if n.trim().is_empty() || n.len() > 128 {
+            return Err(invalid(
+                "`connectorName` must be 1 to 128 characters".into(),
+            ));
+        }
+        let taken = all(ctx).await?.iter().any(|r| {
+            r.id != id
+                && crate::json::parse(&r.metadata)
+                    .is_ok_and(|m: Value| {
+                        m.get("connectorName").and_then(Value::as_str) == Some(n.as_str())
+                    })
+        });
+        if taken {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "single_sign_on.duplicate_connector_name",
+                "Another SSO connector has this name.",
+            ));
+        }
+        meta.insert("connectorName".into(), json!(n));
+    }
+    if meta.get("connectorName").and_then(Value::as_str).is_none() {
+        return Err(invalid("`connectorName` is required".into()));
+    }
+    if let Some(d) = b.domains {
+        let d = sso::check_domains(&d).map_err(|e| match e {
+            DomainError::Invalid(d) => invalid(format!("`{d}` is not a domain")),
+            DomainError::Forbidden(list) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "single_sign_on.forbidden_domains",
+                "Public email domains cannot be routed to an SSO connector.",
+            )
+            .with_data(json!(list)),
+            DomainError::Duplicated(list) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "single_sign_on.duplicated_domains",
+                "A domain is named twice.",
+            )
+            .with_data(json!(list)),
+        })?;
+        meta.insert("domains".into(), json!(d));
+    }
+    if let Some(br) = b.branding {
+        if !br.is_object() {
+            return Err(invalid("`branding` must be an object".into()));
+        }
+        meta.insert("branding".into(), br);
+    }
+    if let Some(s) = b.sync_profile {
+        meta.insert("syncProfile".into(), json!(s));
+    }
+    if let Some(patch) = b.config {
+        let patch = unmasked_patch(patch);
+        // The secret follows its destination (as for every connector).
+        let moved = patch
+            .get("issuer")
+            .is_some_and(|v| config.get("issuer") != Some(v));
+        if moved && config.get("clientSecret").is_some() && patch.get("clientSecret").is_none() {
+            return Err(invalid(
+                "changing `issuer` needs `clientSecret` again".into(),
+            ));
+        }
+        if moved {
+            // New provider, new endpoints: read them from its discovery document again.
+            config = json!({});
+        }
+        merge(&mut config, patch);
+    }
+    let config = sso::complete_config(ctx.http, fixed_issuer, &config)
+        .await
+        .map_err(invalid)?;
+    Ok(ConnectorRow {
+        config: seal_config(ctx, &id, &config).await?,
+        id,
+        connector_id: provider,
+        channel: SSO.into(),
+        metadata: Value::Object(meta).to_string(),
+        target: None,
+        created_at: old.map_or(ctx.now_ms, |o| o.created_at),
+    })
+}
+
+/// `POST /api/sso-connectors` (200, as Logto answers).
+pub async fn create<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    req: &Request,
+) -> Result<Response, ApiError> {
+    let b: Body = object_body(req, FIELDS)?;
+    let row = checked(ctx, b, None).await?;
+    repo::insert_connector(ctx.db, &row).await?;
+    Ok(web::json(StatusCode::OK, &view(ctx, &row).await?))
+}
+
+pub async fn list<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>) -> Result<Response, ApiError> {
+    let mut out = Vec::new();
+    for row in &all(ctx).await? {
+        out.push(view(ctx, row).await?);
+    }
+    Ok(web::json(StatusCode::OK, &out))
+}
+
+async fn load<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, id: &str) -> Result<ConnectorRow, ApiError> {
+    repo::connector(ctx.db, id)
+        .await?
+        .filter(|r| r.channel == SSO)
+        .ok_or_else(|| ApiError::not_found("sso connector", id))
+}
+
+pub async fn get<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, id: &str) -> Result<Response, ApiError> {
+    let row = load(ctx, id).await?;
+    Ok(web::json(StatusCode::OK, &view(ctx, &row).await?))
+}
+
+pub async fn update<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    id: &str,
+    req: &Request,
+) -> Result<Response, ApiError> {
+    let b: Body = object_body(req, FIELDS)?;
+    let old = load(ctx, id).await?;
+    let row = checked(ctx, b, Some(old)).await?;
+    repo::update_connector(ctx.db, &row).await?;
+    Ok(web::json(StatusCode::OK, &view(ctx, &row).await?))
+}
+
+pub async fn delete<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, id: &str) -> Result<Response, ApiError> {
+    load(ctx, id).await?;
+    repo::delete_connector(ctx.db, id).await?;
+    Ok(web::empty(StatusCode::NO_CONTENT))
+}

@@ -1,0 +1,112 @@
+//! Enterprise SSO in the experience: which connectors an email's domain routes to, the rule
+//! that such an email signs in and registers only through them (Logto's
+//! `session.sso_enabled`), and identification by an SSO identity (linked user, user with the
+//! verified email, or a new one).
+//!
+//! Invariant: an SSO identity is keyed by its issuer and subject (`sso:<issuer>`), so it
+//! signs in the same user whatever connector carries that issuer.
+use super::interaction::Current;
+use super::state::{Event, SocialIdentity, StepError};
+use super::Failure;
+use crate::crypto::random;
+use crate::ctx::Ctx;
+use crate::social;
+use crate::store::identities;
+use crate::store::messages as connectors;
+use crate::store::users::User;
+use crate::store::{Db, Kv, StoreError};
+use serde_json::Value;
+
+/// Enterprise SSO identification, for sign-in and registration alike: the user the identity
+/// is linked to; else the user with its verified email, linked at submit (automatically, as
+/// Logto does for enterprise SSO); else a new user (just-in-time provisioning). True when a
+/// user was created.
+pub(super) async fn identify<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    c: &mut Current,
+    verification_id: &str,
+    (target, identity): (&str, &SocialIdentity),
+    linked: Option<User>,
+) -> Result<bool, Failure> {
+    if c.state.event().map_err(Failure::Step)? == Event::ForgotPassword {
+        return Err(Failure::Step(StepError::WrongEvent));
+    }
+    let user = match linked {
+        Some(u) => u,
+        None => match super::social::related(ctx, identity).await? {
+            Some((u, "email", _)) => {
+                c.state.link_social = Some(verification_id.to_owned());
+                u
+            }
+            _ => {
+                let email = match (&identity.email, identity.email_verified) {
+                    (Some(e), true) => Some(e.clone()),
+                    _ => None,
+                };
+                let user = User {
+                    primary_email: email,
+                    name: identity.name.clone(),
+                    avatar: identity.avatar.clone(),
+                    ..User::new(random::id()?, ctx.now_ms)
+                };
+                identities::insert_user_with(ctx.db, &user, (target, &identity.id), ctx.now_ms)
+                    .await
+                    .map_err(|e| match e {
+                        StoreError::Unique(_) => Failure::IdentityInUse,
+                        e => e.into(),
+                    })?;
+                c.state.identify_as(user.id, verification_id, Some(0));
+                return Ok(true);
+            }
+        },
+    };
+    if user.is_suspended {
+        return Err(Failure::InvalidCredentials);
+    }
+    c.state
+        .identify_as(user.id, verification_id, Some(user.sessions_valid_after));
+    Ok(false)
+}
+
+/// The enterprise SSO connectors an email's domain routes to (none unless the settings'
+/// `singleSignOnEnabled`): Logto's `GET /experience/sso-connectors?email=`.
+pub async fn for_email<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    settings: &super::settings::Settings,
+    email: &str,
+) -> Result<Vec<String>, StoreError> {
+    let Some(domain) = social::sso::domain_of(email) else {
+        return Ok(Vec::new());
+    };
+    if !settings.single_sign_on_enabled {
+        return Ok(Vec::new());
+    }
+    Ok(connectors::connectors(ctx.db)
+        .await?
+        .into_iter()
+        .filter(|r| r.channel == social::sso::TYPE)
+        .filter(|r| {
+            serde_json::from_str::<Value>(&r.metadata).is_ok_and(|m| {
+                m.get("domains")
+                    .and_then(Value::as_array)
+                    .is_some_and(|d| d.iter().any(|x| x.as_str() == Some(domain.as_str())))
+            })
+        })
+        .map(|r| r.id)
+        .collect())
+}
+
+/// An email whose domain belongs to an enterprise SSO connector signs in and registers only
+/// through it (Logto's `session.sso_enabled`).
+pub async fn guard<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    c: &Current,
+    email: &str,
+) -> Result<(), Failure> {
+    let ids = for_email(ctx, &c.settings, email).await?;
+    if ids.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure::SsoEnabled(ids))
+    }
+}
