@@ -2,7 +2,8 @@
 // with its development login and consent screens): the sign-in page's button signs up a new
 // user and signs them in again; an account with the provider's verified email is linked when
 // the person asks; direct_sign_in=social:<target> goes straight to the provider; an answer
-// with a forged state signs no one in.
+// with a forged state signs no one in; an enterprise SSO connector (the same provider) gets
+// the users of its email domain and provisions them.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
@@ -11,7 +12,7 @@ import * as client from 'openid-client';
 import { api, unique, BASE, ISSUER } from './helpers.mjs';
 import { startReceiver, launchBrowser, reached } from './rp.mjs';
 
-let idp, issuer, rp, browser, config, connector, target;
+let idp, issuer, rp, browser, config, connector, target, sso, domain;
 
 const settings = (body) => api('PATCH', '/api/sign-in-exp', { body });
 
@@ -39,7 +40,13 @@ before(async () => {
   });
   assert.equal(r.status, 201, JSON.stringify(r.body));
   connector = r.body.id;
-  handler = makeProvider([`${BASE}/callback/${connector}`]).callback();
+  domain = `${unique('corp').toLowerCase().replace(/[^a-z0-9]/g, '')}.example`;
+  const s = await api('POST', '/api/sso-connectors', {
+    body: { providerName: 'OIDC', connectorName: unique('Corp'), domains: [domain], config: { clientId: 'gatehouse', clientSecret: 'a-secret', issuer } },
+  });
+  assert.equal(s.status, 200, JSON.stringify(s.body));
+  sso = s.body.id;
+  handler = makeProvider([`${BASE}/callback/${connector}`, `${BASE}/callback/${sso}`]).callback();
   assert.equal((await settings({ socialSignInConnectorTargets: [target] })).status, 200);
   const spa = (await api('POST', '/api/applications', {
     body: { name: 'Social shop', type: 'SPA', oidcClientMetadata: { redirectUris: [`${rp.origin}/cb`] } },
@@ -48,8 +55,9 @@ before(async () => {
 });
 
 after(async () => {
-  await settings({ socialSignInConnectorTargets: [] });
+  await settings({ socialSignInConnectorTargets: [], singleSignOnEnabled: false });
   if (connector) await api('DELETE', `/api/connectors/${connector}`);
+  if (sso) await api('DELETE', `/api/sso-connectors/${sso}`);
   await browser?.close();
   await rp?.close();
   idp?.close();
@@ -145,5 +153,30 @@ test('an answer with a forged state signs no one in', async () => {
   assert.equal(res.status(), 400);
   assert.match(await page.textContent('#form-error'), /did not succeed/);
   assert.ok(!(await ctx.cookies()).some((c) => c.name.includes('session')), 'no session cookie');
+  await ctx.close();
+});
+
+test('enterprise SSO: a work email typed on the sign-in page goes to its provider, which provisions the user; direct_sign_in=sso:<id> signs them in again', async () => {
+  assert.equal((await settings({ singleSignOnEnabled: true })).status, 200);
+  const login = unique('cy');
+  let ctx = await browser.newContext();
+  let page = await ctx.newPage();
+  await page.goto(await authUrl());
+  await page.waitForSelector('form[action="/sign-in"]');
+  await page.getByLabel('Username or email').fill(`${login}@${domain}`);
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+  await atProvider(page, login);
+  assert.ok((await reached(page, `${rp.origin}/cb`)).searchParams.get('code'));
+  const users = (await api('GET', `/api/users?search=${encodeURIComponent(`${login}@example.com`)}`)).body;
+  assert.equal(users.length, 1, 'provisioned just in time');
+  assert.deepEqual(users[0].identities, {}, 'an SSO identity is not a social one');
+  await ctx.close();
+
+  ctx = await browser.newContext();
+  page = await ctx.newPage();
+  await page.goto(await authUrl({ direct_sign_in: `sso:${sso}` }));
+  await atProvider(page, login);
+  assert.ok((await reached(page, `${rp.origin}/cb`)).searchParams.get('code'));
+  assert.equal((await api('GET', `/api/users?search=${encodeURIComponent(`${login}@example.com`)}`)).body.length, 1);
   await ctx.close();
 });
