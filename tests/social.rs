@@ -1155,3 +1155,124 @@ fn the_sign_in_page_sends_a_work_email_to_its_sso_provider_and_direct_sign_in_na
     let r = authorize(&h, &Jar::default(), &format!("&direct_sign_in=sso%3A{sso}")).0;
     sent_to_provider(&r);
 }
+
+#[test]
+fn an_oauth2_connector_reads_the_identity_from_user_info_through_its_profile_map_and_never_trusts_its_email(
+) {
+    let h = Harness::new();
+    let r = h.api(
+        "POST",
+        "/api/connectors",
+        Some(
+            json!({"connectorId": "oauth2", "metadata": {"target": "forge", "name": "Forge"},
+            "config": {"clientId": "gh", "clientSecret": "s3cret",
+                "authorizationEndpoint": "https://idp.example/oauth/authorize",
+                "tokenEndpoint": "https://idp.example/oauth/token",
+                "userInfoEndpoint": "https://idp.example/api/user",
+                "profileMap": {"id": "data.uid", "email": "data.mail", "name": "data.name"}}}),
+        ),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let connector = r.json()["id"].as_str().unwrap().to_owned();
+    assert_eq!(r.json()["config"]["profileMap"]["avatar"], "avatar");
+    // An unknown field, or a missing endpoint, is refused with the reason.
+    let r = h.api(
+        "POST",
+        "/api/connectors",
+        Some(json!({"connectorId": "oauth2", "metadata": {"target": "x"},
+            "config": {"clientId": "a", "authorizationEndpoint": "https://idp.example/a",
+                "tokenEndpoint": "https://idp.example/t"}})),
+    );
+    assert_eq!(r.status, 400);
+    assert!(r.json()["message"]
+        .as_str()
+        .unwrap()
+        .contains("userInfoEndpoint"));
+    h.api(
+        "POST",
+        "/api/users",
+        Some(json!({"username": "eve", "primaryEmail": "eve@x.com"})),
+    );
+    h.http.on("https://idp.example/oauth/token", |req| {
+        let form: std::collections::HashMap<String, String> =
+            form_urlencoded::parse(&req.body).into_owned().collect();
+        Ok(
+            if form["code"] == "c-1" && form["client_secret"] == "s3cret" {
+                json_response(200, &json!({"access_token": "at2", "token_type": "bearer"}))
+            } else {
+                json_response(400, &json!({"error": "invalid_grant"}))
+            },
+        )
+    });
+    h.http.on("https://idp.example/api/user", |req| {
+        let ok = req
+            .headers
+            .iter()
+            .any(|(k, v)| k == "authorization" && v == "Bearer at2");
+        Ok(json_response(
+            if ok { 200 } else { 401 },
+            &json!({"data": {"uid": 42, "mail": "Eve@X.com", "name": "Eve"}}),
+        ))
+    });
+    let (jar, _) = browser(&h, "SignIn");
+    let r = exp(
+        &h,
+        &jar,
+        "POST",
+        &format!("/verification/social/{connector}/authorization-uri"),
+        Some(json!({"state": "s-1", "redirectUri": SOCIAL_CB})),
+    );
+    let vid = r.json()["verificationId"].clone();
+    let url = r.json()["authorizationUri"].as_str().unwrap().to_owned();
+    assert!(
+        url.starts_with("https://idp.example/oauth/authorize?"),
+        "{url}"
+    );
+    assert!(!url.contains("nonce="), "no ID token, no nonce: {url}");
+    let r = exp(
+        &h,
+        &jar,
+        "POST",
+        &format!("/verification/social/{connector}/verify"),
+        Some(json!({"verificationId": vid, "connectorData": {"code": "c-1", "state": "s-1"}})),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    // Eve has that address, but an OAuth 2 provider's email is not verified: no link offered.
+    let r = exp(
+        &h,
+        &jar,
+        "POST",
+        "/identification",
+        Some(json!({ "verificationId": vid })),
+    );
+    assert_eq!(err(&r), (404, "user.identity_not_exist".into()));
+    assert!(r.json().get("data").is_none(), "{}", r.text());
+    exp(
+        &h,
+        &jar,
+        "PUT",
+        "/interaction-event",
+        Some(json!({"interactionEvent": "Register"})),
+    );
+    let r = exp(
+        &h,
+        &jar,
+        "POST",
+        "/identification",
+        Some(json!({ "verificationId": vid })),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let users = h.api("GET", "/api/users?search=Eve", None).json();
+    let made = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["identities"]["forge"]["userId"] == "42")
+        .expect("the new user");
+    assert_eq!(
+        made["primaryEmail"],
+        Value::Null,
+        "an unverified email is not taken"
+    );
+    assert_eq!(made["name"], "Eve");
+}

@@ -1,5 +1,5 @@
 //! `/api/connectors`: the email and SMS connectors that send codes, and the social ones
-//! (factory `oidc`) that sign users in. Configs are sealed in D1; secrets in a config
+//! (factories `oidc` and `oauth2`) that sign users in. Configs are sealed in D1; secrets in a config
 //! (`authorization`, `authToken`, `clientSecret`, …) are write-only: responses show them
 //! masked, and a PATCH that sends the mask back leaves them as they are.
 use super::input::object_body;
@@ -59,11 +59,12 @@ fn target_taken(e: crate::store::StoreError) -> ApiError {
 /// A social connector's config completed (discovery) and its metadata checked.
 async fn social<D: Db, K: Kv>(
     ctx: &Ctx<'_, D, K>,
+    factory: &str,
     config: &Value,
     metadata: &Value,
 ) -> Result<(Value, String, Value), ApiError> {
     let (target, metadata) = social::check_metadata(metadata).map_err(invalid)?;
-    let config = social::complete_oidc(ctx.http, config)
+    let config = social::complete(ctx.http, factory, config)
         .await
         .map_err(invalid)?;
     Ok((config, target, metadata))
@@ -77,7 +78,7 @@ pub async fn create<D: Db, K: Kv>(
     let id = random::id()?;
     let (channel, config, target, metadata) = if social::is_social(&b.connector_id) {
         let metadata = b.metadata.unwrap_or_else(|| json!({}));
-        let (config, target, metadata) = social(ctx, &b.config, &metadata).await?;
+        let (config, target, metadata) = social(ctx, &b.connector_id, &b.config, &metadata).await?;
         ("Social", config, Some(target), metadata)
     } else {
         let channel = check_config(&b.connector_id, &b.config).map_err(invalid)?;
@@ -152,7 +153,7 @@ pub async fn update<D: Db, K: Kv>(
         if let Some(p) = b.metadata {
             merge(&mut metadata, p);
         }
-        let (c, target, m) = social(ctx, &config, &metadata).await?;
+        let (c, target, m) = social(ctx, &row.connector_id, &config, &metadata).await?;
         (config, row.target, row.metadata) = (c, Some(target), m.to_string());
     } else {
         check_config(&row.connector_id, &config).map_err(invalid)?;

@@ -117,10 +117,9 @@ async fn checked<D: Db, K: Kv>(
         }
         let taken = all(ctx).await?.iter().any(|r| {
             r.id != id
-                && crate::json::parse(&r.metadata)
-                    .is_ok_and(|m: Value| {
-                        m.get("connectorName").and_then(Value::as_str) == Some(n.as_str())
-                    })
+                && crate::json::parse(&r.metadata).is_ok_and(|m: Value| {
+                    m.get("connectorName").and_then(Value::as_str) == Some(n.as_str())
+                })
         });
         if taken {
             return Err(ApiError::new(

@@ -15,9 +15,81 @@ pub mod sso;
 /// Logto's factory id of the generic OpenID Connect connector.
 pub const OIDC: &str = "oidc";
 
+/// Logto's factory id of the generic OAuth 2 connector.
+pub const OAUTH2: &str = "oauth2";
+
 /// The factories of social connectors.
 pub fn is_social(connector_id: &str) -> bool {
-    connector_id == OIDC
+    connector_id == OIDC || connector_id == OAUTH2
+}
+
+/// A social connector's config, completed and checked for its factory.
+pub async fn complete(http: &dyn Http, factory: &str, config: &Value) -> Result<Value, String> {
+    if factory == OAUTH2 {
+        complete_oauth2(config)
+    } else {
+        complete_oidc(http, config).await
+    }
+}
+
+/// The config fields the `oauth2` factory takes (Logto's names).
+const OAUTH2_FIELDS: &[&str] = &[
+    "clientId",
+    "clientSecret",
+    "scope",
+    "authorizationEndpoint",
+    "tokenEndpoint",
+    "userInfoEndpoint",
+    "profileMap",
+    "responseType",
+    "tokenEndpointAuthMethod",
+];
+
+/// An `oauth2` connector's config: the three endpoints, and `profileMap` (`id`, `email`,
+/// `name`, `avatar`: dot paths into the user info's JSON; `id` by default).
+fn complete_oauth2(config: &Value) -> Result<Value, String> {
+    let mut m = config
+        .as_object()
+        .cloned()
+        .ok_or("`config` must be an object")?;
+    if let Some(k) = m.keys().find(|k| !OAUTH2_FIELDS.contains(&k.as_str())) {
+        return Err(format!("unknown config field `{k}`"));
+    }
+    text(&m, "clientId")?.ok_or("`clientId` is required")?;
+    text(&m, "clientSecret")?;
+    text(&m, "scope")?;
+    for k in ["authorizationEndpoint", "tokenEndpoint", "userInfoEndpoint"] {
+        endpoint(&m, k)?.ok_or_else(|| format!("`{k}` is required"))?;
+    }
+    if text(&m, "responseType")?.is_some_and(|r| r != "code") {
+        return Err("`responseType` must be `code`".into());
+    }
+    if text(&m, "tokenEndpointAuthMethod")?
+        .is_some_and(|a| a != "client_secret_post" && a != "client_secret_basic")
+    {
+        return Err(
+            "`tokenEndpointAuthMethod` must be `client_secret_post` or `client_secret_basic`"
+                .into(),
+        );
+    }
+    let mut map = match m.get("profileMap") {
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::Object(p)) => p.clone(),
+        Some(_) => return Err("`profileMap` must be an object".into()),
+    };
+    if let Some(k) = map
+        .keys()
+        .find(|k| !["id", "email", "name", "avatar"].contains(&k.as_str()))
+    {
+        return Err(format!("unknown `profileMap` field `{k}`"));
+    }
+    for k in ["id", "email", "name", "avatar"] {
+        if text(&map, k)?.is_none() {
+            map.insert(k.into(), json!(k));
+        }
+    }
+    m.insert("profileMap".into(), Value::Object(map));
+    Ok(Value::Object(m))
 }
 
 /// The config fields the `oidc` factory takes (Logto's names).

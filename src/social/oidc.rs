@@ -5,8 +5,13 @@
 //! crypto), `iss`, `aud`, `exp`, `iat` and `nonce`; then the user info, when the provider has
 //! an endpoint for it, for the same subject.
 //!
-//! Invariant: an identity comes only from an ID token that passed every check; the token
-//! endpoint and the keys are only ever the connector's own.
+//! A plain OAuth 2 connector (factory `oauth2`, no `idTokenVerificationConfig`) has no ID
+//! token: its identity is read from the user info endpoint with the access token the code
+//! bought, through the connector's `profileMap`; its email is never taken as verified.
+//!
+//! Invariant: an identity comes only from an ID token that passed every check, or (OAuth 2)
+//! from the connector's own user info endpoint called with a token its own token endpoint
+//! gave for this sign-in's code; the endpoints and keys are only ever the connector's own.
 use crate::crypto::base64::url_decode;
 use crate::crypto::provider::{PlatformCrypto, PublicKey};
 use crate::experience::state::SocialIdentity;
@@ -60,14 +65,13 @@ pub fn authorization_url(
         .append_pair("client_id", text(config, "clientId").unwrap_or_default())
         .append_pair("redirect_uri", redirect_uri)
         .append_pair("response_type", "code")
-        .append_pair(
-            "scope",
-            text(config, "scope").unwrap_or("openid profile email"),
-        )
+        .append_pair("scope", text(config, "scope").unwrap_or_default())
         .append_pair("state", state)
-        .append_pair("nonce", nonce)
         .append_pair("code_challenge", &challenge)
         .append_pair("code_challenge_method", "S256");
+    if is_oidc(config) {
+        url.query_pairs_mut().append_pair("nonce", nonce);
+    }
     Ok(url.into())
 }
 
@@ -106,6 +110,9 @@ pub async fn finish(
     let tokens = outbound::fetch_json(http, &req)
         .await
         .map_err(SocialError::CodeRefused)?;
+    if !is_oidc(config) {
+        return oauth2_identity(http, config, &tokens).await;
+    }
     let id_token = text(&tokens, "id_token")
         .ok_or_else(|| SocialError::BadIdToken("the token response has no id_token".into()))?;
     let claims = check_id_token(http, crypto, config, id_token, (nonce, now)).await?;
@@ -134,6 +141,57 @@ pub async fn finish(
         identity.avatar = identity.avatar.or(more.avatar);
     }
     Ok(identity)
+}
+
+/// Whether the connector is OpenID Connect (it has keys for ID tokens), not plain OAuth 2.
+fn is_oidc(config: &Map<String, Value>) -> bool {
+    config.contains_key("idTokenVerificationConfig")
+}
+
+/// The value at a dot path (`data.user.id`) of a JSON answer, as text.
+fn at_path(v: &Value, path: &str) -> Option<String> {
+    let found = path.split('.').try_fold(v, |v, k| v.get(k))?;
+    match found {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// OAuth 2: the user info, read with the access token, mapped by `profileMap`.
+async fn oauth2_identity(
+    http: &dyn Http,
+    config: &Map<String, Value>,
+    tokens: &Map<String, Value>,
+) -> Result<SocialIdentity, SocialError> {
+    let access = text(tokens, "access_token")
+        .ok_or_else(|| SocialError::CodeRefused("the token response has no access_token".into()))?;
+    let endpoint = text(config, "userInfoEndpoint")
+        .ok_or_else(|| SocialError::Provider("no userInfoEndpoint".into()))?;
+    let mut req = HttpRequest::get(endpoint);
+    req.headers
+        .push(("authorization".into(), format!("Bearer {access}")));
+    let info = Value::Object(
+        outbound::fetch_json(http, &req)
+            .await
+            .map_err(SocialError::Provider)?,
+    );
+    let map = config.get("profileMap").cloned().unwrap_or(Value::Null);
+    let field = |k: &str, default: &str| {
+        let path = map.get(k).and_then(Value::as_str).unwrap_or(default);
+        at_path(&info, path)
+    };
+    let id = field("id", "id")
+        .filter(|s| s.len() <= 255)
+        .ok_or_else(|| SocialError::Provider("the user info has no id".into()))?;
+    Ok(SocialIdentity {
+        id,
+        email: field("email", "email").map(|e| e.to_lowercase()),
+        email_verified: false,
+        phone: None,
+        name: field("name", "name"),
+        avatar: field("avatar", "avatar"),
+    })
 }
 
 /// The identity claims of an ID token or a user info answer.

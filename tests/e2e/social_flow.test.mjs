@@ -12,7 +12,7 @@ import * as client from 'openid-client';
 import { api, unique, BASE, ISSUER } from './helpers.mjs';
 import { startReceiver, launchBrowser, reached } from './rp.mjs';
 
-let idp, issuer, rp, browser, config, connector, target, sso, domain;
+let idp, issuer, rp, browser, config, connector, target, sso, domain, oauth2, target2;
 
 const settings = (body) => api('PATCH', '/api/sign-in-exp', { body });
 
@@ -46,7 +46,22 @@ before(async () => {
   });
   assert.equal(s.status, 200, JSON.stringify(s.body));
   sso = s.body.id;
-  handler = makeProvider([`${BASE}/callback/${connector}`, `${BASE}/callback/${sso}`]).callback();
+  // The same provider as a plain OAuth 2 one: its endpoints, and the user info mapped.
+  const doc = await (await fetch(`${issuer}/.well-known/openid-configuration`)).json();
+  target2 = unique('forge');
+  const o = await api('POST', '/api/connectors', {
+    body: {
+      connectorId: 'oauth2', metadata: { target: target2, name: 'Forge' },
+      config: {
+        clientId: 'gatehouse', clientSecret: 'a-secret', scope: 'openid email profile',
+        authorizationEndpoint: doc.authorization_endpoint, tokenEndpoint: doc.token_endpoint, userInfoEndpoint: doc.userinfo_endpoint,
+        profileMap: { id: 'sub', email: 'email', name: 'name' },
+      },
+    },
+  });
+  assert.equal(o.status, 201, JSON.stringify(o.body));
+  oauth2 = o.body.id;
+  handler = makeProvider([`${BASE}/callback/${connector}`, `${BASE}/callback/${sso}`, `${BASE}/callback/${oauth2}`]).callback();
   assert.equal((await settings({ socialSignInConnectorTargets: [target] })).status, 200);
   const spa = (await api('POST', '/api/applications', {
     body: { name: 'Social shop', type: 'SPA', oidcClientMetadata: { redirectUris: [`${rp.origin}/cb`] } },
@@ -58,6 +73,7 @@ after(async () => {
   await settings({ socialSignInConnectorTargets: [], singleSignOnEnabled: false });
   if (connector) await api('DELETE', `/api/connectors/${connector}`);
   if (sso) await api('DELETE', `/api/sso-connectors/${sso}`);
+  if (oauth2) await api('DELETE', `/api/connectors/${oauth2}`);
   await browser?.close();
   await rp?.close();
   idp?.close();
@@ -178,5 +194,24 @@ test('enterprise SSO: a work email typed on the sign-in page goes to its provide
   await atProvider(page, login);
   assert.ok((await reached(page, `${rp.origin}/cb`)).searchParams.get('code'));
   assert.equal((await api('GET', `/api/users?search=${encodeURIComponent(`${login}@example.com`)}`)).body.length, 1);
+  await ctx.close();
+});
+
+test('the generic OAuth 2 connector signs up through the same provider, its unverified email left out', async () => {
+  const login = unique('dee');
+  const ctx = await browser.newContext();
+  const page = await ctx.newPage();
+  await page.goto(await authUrl({ direct_sign_in: `social:${target2}` }));
+  await atProvider(page, login);
+  await page.waitForURL((u) => u.pathname === '/profile/missing', { timeout: 15_000 });
+  const username = login.replace(/[^a-z0-9_]/gi, '_');
+  await page.getByLabel('Username').fill(username);
+  await page.locator('form[action="/profile/missing"] button[type=submit]').click();
+  assert.ok((await reached(page, `${rp.origin}/cb`)).searchParams.get('code'));
+  const users = (await api('GET', `/api/users?search=${username}`)).body;
+  assert.equal(users.length, 1);
+  assert.equal(users[0].identities[target2].userId, login);
+  assert.equal(users[0].primaryEmail, null, 'an OAuth 2 provider\'s email is not verified');
+  assert.equal(users[0].name, `Person ${login}`);
   await ctx.close();
 });
