@@ -30,12 +30,18 @@ pub struct HttpRequest {
     pub body: Vec<u8>,
 }
 
+/// Who is asking (some APIs, GitHub's among them, refuse a request without it).
+const USER_AGENT: &str = "Gatehouse";
+
 impl HttpRequest {
     pub fn get(url: &str) -> Self {
         HttpRequest {
             post: false,
             url: url.to_owned(),
-            headers: vec![("accept".into(), "application/json".into())],
+            headers: vec![
+                ("accept".into(), "application/json".into()),
+                ("user-agent".into(), USER_AGENT.into()),
+            ],
             body: Vec::new(),
         }
     }
@@ -55,6 +61,7 @@ impl HttpRequest {
                     "application/x-www-form-urlencoded".into(),
                 ),
                 ("accept".into(), "application/json".into()),
+                ("user-agent".into(), USER_AGENT.into()),
             ],
             body: f.finish().into_bytes(),
         }

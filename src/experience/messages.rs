@@ -249,7 +249,13 @@ pub async fn send<D: Db, K: Kv>(
 const SEALED: &str = "sealed:";
 
 /// The fields of a connector config that are secrets: answered only masked by the API.
-pub const SECRET_FIELDS: &[&str] = &["authorization", "authToken", "clientSecret", "apiKey"];
+pub const SECRET_FIELDS: &[&str] = &[
+    "authorization",
+    "authToken",
+    "clientSecret",
+    "apiKey",
+    "privateKey",
+];
 /// What the API shows for a secret, and takes back as "unchanged".
 pub const MASK: &str = "********";
 

@@ -10,6 +10,7 @@ use crate::outbound::{self, Http, HttpRequest};
 use serde_json::{json, Map, Value};
 
 pub mod oidc;
+pub mod presets;
 pub mod sso;
 
 /// Logto's factory id of the generic OpenID Connect connector.
@@ -20,11 +21,28 @@ pub const OAUTH2: &str = "oauth2";
 
 /// The factories of social connectors.
 pub fn is_social(connector_id: &str) -> bool {
-    connector_id == OIDC || connector_id == OAUTH2
+    connector_id == OIDC || connector_id == OAUTH2 || presets::is_preset(connector_id)
 }
 
-/// A social connector's config, completed and checked for its factory.
+/// A social connector's config, completed and checked for its factory (a preset filled in
+/// as the generic connector it is).
 pub async fn complete(http: &dyn Http, factory: &str, config: &Value) -> Result<Value, String> {
+    if presets::is_preset(factory) {
+        let (is_oidc, filled) = presets::expand(factory, config)?;
+        // The generic checks, without the preset's own fields.
+        let mut generic = filled.clone();
+        if let Some(m) = generic.as_object_mut() {
+            for k in ["tenantId", "teamId", "keyId", "privateKey", "responseMode"] {
+                m.remove(k);
+            }
+        }
+        if is_oidc {
+            complete_oidc(http, &generic).await?;
+        } else {
+            complete_oauth2(&generic)?;
+        }
+        return Ok(filled);
+    }
     if factory == OAUTH2 {
         complete_oauth2(config)
     } else {

@@ -72,6 +72,10 @@ pub fn authorization_url(
     if is_oidc(config) {
         url.query_pairs_mut().append_pair("nonce", nonce);
     }
+    if text(config, "responseMode") == Some("form_post") {
+        url.query_pairs_mut()
+            .append_pair("response_mode", "form_post");
+    }
     Ok(url.into())
 }
 
@@ -85,7 +89,14 @@ pub async fn finish(
     now: i64,
 ) -> Result<SocialIdentity, SocialError> {
     let client_id = text(config, "clientId").unwrap_or_default();
-    let secret = text(config, "clientSecret").unwrap_or_default();
+    let apple_secret = match text(config, "privateKey") {
+        Some(pem) => Some(apple_client_secret(crypto, config, pem, now).await?),
+        None => None,
+    };
+    let secret = apple_secret
+        .as_deref()
+        .or_else(|| text(config, "clientSecret"))
+        .unwrap_or_default();
     let token_endpoint = text(config, "tokenEndpoint")
         .ok_or_else(|| SocialError::Provider("no tokenEndpoint".into()))?;
     let basic = text(config, "tokenEndpointAuthMethod") == Some("client_secret_basic");
@@ -141,6 +152,37 @@ pub async fn finish(
         identity.avatar = identity.avatar.or(more.avatar);
     }
     Ok(identity)
+}
+
+/// Apple's client secret: an ES256 JWT of the team (`iss`), for the client (`sub`), to
+/// Apple (`aud`), signed with the team's key, valid five minutes.
+async fn apple_client_secret(
+    crypto: &dyn PlatformCrypto,
+    config: &Map<String, Value>,
+    pem: &str,
+    now: i64,
+) -> Result<String, SocialError> {
+    use crate::crypto::keys::{ActiveKey, Jwk};
+    let (d, x, y) = super::presets::apple_key(pem).map_err(SocialError::Provider)?;
+    let kid = text(config, "keyId").unwrap_or_default();
+    let public = Jwk {
+        kty: "EC".into(),
+        crv: "P-256".into(),
+        x: crate::crypto::b64url(&x),
+        y: crate::crypto::b64url(&y),
+        kid: kid.to_owned(),
+        alg: "ES256".into(),
+        use_: "sig".into(),
+    };
+    let key = ActiveKey::new(kid, d, public);
+    let claims = serde_json::json!({
+        "iss": text(config, "teamId").unwrap_or_default(),
+        "sub": text(config, "clientId").unwrap_or_default(),
+        "aud": super::presets::APPLE_ISSUER,
+    });
+    crate::crypto::jwt::sign(crypto, &key, None, now, now + 300, claims)
+        .await
+        .map_err(|e| SocialError::Provider(format!("cannot sign Apple's client secret: {e}")))
 }
 
 /// Whether the connector is OpenID Connect (it has keys for ID tokens), not plain OAuth 2.

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 pub mod authenticator;
 pub mod http_twin;
+pub mod idp;
 
 use gatehouse::config::Vars;
 use gatehouse::store::memory_kv::MemoryKv;
