@@ -31,6 +31,7 @@ pub mod i18n;
 pub mod identity;
 pub mod mfa;
 pub mod oidc;
+pub mod saml;
 pub mod session;
 pub mod social;
 

@@ -30,6 +30,7 @@ const CORE: &[&str] = &[
     "oidc",
     "session",
     "social",
+    "saml",
 ];
 const BELOW: &[&str] = &["config", "crypto", "error", "json", "outbound", "store"];
 const PLATFORM: &[&str] = &["platform"];
