@@ -1,8 +1,3 @@
-// The only script of the hosted pages: it runs a WebAuthn ceremony with navigator.credentials
-// through the Experience API, then posts the verification to the page (a normal form post, so
-// the server decides what comes next). Served inline with a CSP hash. Modes: "sign-in" (a
-// button, and the username field's autofill when data-autofill is "true"), "verify" (the
-// second factor) and "bind" (make a passkey).
 (() => {
   const el = document.getElementById('passkey');
   if (!el || !window.PublicKeyCredential) return;

@@ -1049,6 +1049,86 @@ fn a_work_email_signs_in_only_through_its_sso_connector_which_provisions_or_link
     assert_eq!(sign_in("okta-12", "bo@acme.com"), (204, bo.clone()));
     // Linked now: Bo's SSO identity signs Bo in even if the provider's email changes.
     assert_eq!(sign_in("okta-12", "bo.new@acme.com"), (204, bo));
+    // The organization's provider speaks for its domains only.
+    let (jar, _) = browser(&h, "SignIn");
+    let r = exp(
+        &h,
+        &jar,
+        "POST",
+        &format!("/verification/sso/{sso}/authorization-uri"),
+        Some(json!({"state": "st-9", "redirectUri": SOCIAL_CB})),
+    );
+    let vid = r.json()["verificationId"].clone();
+    let url = url::Url::parse(r.json()["authorizationUri"].as_str().unwrap()).unwrap();
+    let q: std::collections::HashMap<String, String> = url.query_pairs().into_owned().collect();
+    provider(
+        &h,
+        &q,
+        "okta-13",
+        json!({"email": "admin@victim.org", "email_verified": true}),
+        false,
+    );
+    let r = exp(
+        &h,
+        &jar,
+        "POST",
+        &format!("/verification/sso/{sso}/verify"),
+        Some(
+            json!({"verificationId": vid, "connectorData": {"code": "the-code", "state": "st-9"}}),
+        ),
+    );
+    assert_eq!(
+        err(&r),
+        (400, "connector.authorization_failed".into()),
+        "{}",
+        r.text()
+    );
+    // A social sign-in with a verified address of the SSO domain is sent to SSO too.
+    let social = acme(&h);
+    let (jar, _) = browser(&h, "SignIn");
+    let (vid, r) = social_sign_in(
+        &h,
+        &jar,
+        &social,
+        "g-1",
+        json!({"email": "bo@acme.com", "email_verified": true}),
+    );
+    assert_eq!(r.status, 200);
+    let r = exp(
+        &h,
+        &jar,
+        "POST",
+        "/identification",
+        Some(json!({ "verificationId": vid, "linkSocialIdentity": true })),
+    );
+    assert_eq!(err(&r), (422, "session.sso_enabled".into()), "{}", r.text());
+    // Moving the token endpoint (where the secret goes) needs the secret again.
+    let r = h.api(
+        "PATCH",
+        &format!("/api/sso-connectors/{sso}"),
+        Some(json!({"config": {"tokenEndpoint": "https://evil.example/token"}})),
+    );
+    assert_eq!(r.status, 400, "{}", r.text());
+    // With SSO off, its connectors take no one.
+    h.api(
+        "PATCH",
+        "/api/sign-in-exp",
+        Some(json!({"singleSignOnEnabled": false})),
+    );
+    let (jar, _) = browser(&h, "SignIn");
+    let r = exp(
+        &h,
+        &jar,
+        "POST",
+        &format!("/verification/sso/{sso}/authorization-uri"),
+        Some(json!({"state": "st-9", "redirectUri": SOCIAL_CB})),
+    );
+    assert_eq!(r.status, 404, "{}", r.text());
+    h.api(
+        "PATCH",
+        "/api/sign-in-exp",
+        Some(json!({"singleSignOnEnabled": true})),
+    );
     // A social route cannot use the SSO connector.
     let (jar, _) = browser(&h, "SignIn");
     let r = exp(
@@ -1247,4 +1327,57 @@ fn an_oauth2_connector_reads_the_identity_from_user_info_through_its_profile_map
         "an unverified email is not taken"
     );
     assert_eq!(made["name"], "Eve");
+}
+
+#[test]
+fn a_social_registration_on_the_pages_needs_the_terms_before_the_account_is_written() {
+    let h = Harness::new();
+    let connector = acme(&h);
+    h.api(
+        "PATCH",
+        "/api/sign-in-exp",
+        Some(json!({"socialSignInConnectorTargets": ["acme"],
+            "termsOfUseUrl": "https://example.com/terms", "agreeToTermsPolicy": "Manual"})),
+    );
+    let jar = Jar::default();
+    let page = authorize(&h, &jar, "").0;
+    let csrf = csrf_of(&page.text());
+    let start = |agree: bool| {
+        let mut form = vec![("_csrf", csrf.as_str())];
+        if agree {
+            form.push(("agree", "yes"));
+        }
+        let r = h.browse(
+            &jar,
+            "POST",
+            &format!("/sign-in/social/{connector}"),
+            Some(&form),
+        );
+        let q = sent_to_provider(&r);
+        provider(&h, &q, "new-1", json!({}), false);
+        h.browse(
+            &jar,
+            "GET",
+            &format!("/callback/{connector}?code=the-code&state={}", q["state"]),
+            None,
+        )
+    };
+    let r = start(false);
+    assert_ne!(r.status, 303, "{}", r.text());
+    assert!(r.text().contains("agree"), "{}", r.text());
+    assert_eq!(
+        h.api("GET", "/api/users", None).json(),
+        json!([]),
+        "no account written"
+    );
+    let r = start(true);
+    assert_eq!(r.status, 303, "{}", r.text());
+    assert_eq!(
+        h.api("GET", "/api/users", None)
+            .json()
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
 }

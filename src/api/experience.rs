@@ -462,6 +462,8 @@ pub async fn handle<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request) -> Result<R
             let b: IdentificationBody =
                 optional_body(&req, &["verificationId", "linkSocialIdentity"])?;
             let link = b.link_social_identity.unwrap_or(false);
+            // As at submit: a custom UI asks for the terms itself (Logto's API has no field).
+            c.state.agreed_terms = true;
             let created = submit::identify(ctx, &mut c, b.verification_id.as_deref(), link).await?;
             interaction::save(ctx, &c).await?;
             return Ok(if created {

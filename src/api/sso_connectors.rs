@@ -163,15 +163,18 @@ async fn checked<D: Db, K: Kv>(
     if let Some(patch) = b.config {
         let patch = unmasked_patch(patch);
         // The secret follows its destination (as for every connector).
-        let moved = patch
-            .get("issuer")
-            .is_some_and(|v| config.get("issuer") != Some(v));
+        let moved = crate::social::SECRET_DESTINATIONS
+            .iter()
+            .any(|f| patch.get(*f).is_some_and(|v| config.get(*f) != Some(v)));
         if moved && config.get("clientSecret").is_some() && patch.get("clientSecret").is_none() {
             return Err(invalid(
-                "changing `issuer` needs `clientSecret` again".into(),
+                "changing `issuer` or an endpoint needs `clientSecret` again".into(),
             ));
         }
-        if moved {
+        if patch
+            .get("issuer")
+            .is_some_and(|v| config.get("issuer") != Some(v))
+        {
             // New provider, new endpoints: read them from its discovery document again.
             config = json!({});
         }

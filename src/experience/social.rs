@@ -26,7 +26,7 @@ async fn connector<D: Db, K: Kv>(
     ctx: &Ctx<'_, D, K>,
     id: &str,
     sso: bool,
-) -> Result<(String, Map<String, Value>), Failure> {
+) -> Result<(String, Map<String, Value>, Vec<String>), Failure> {
     let row = connectors::connector(ctx.db, id)
         .await?
         .filter(|r| (r.channel == social::sso::TYPE) == sso)
@@ -44,7 +44,15 @@ async fn connector<D: Db, K: Kv>(
     } else {
         row.target.clone()
     };
-    Ok((target.ok_or(Failure::NoSocialConnector)?, config))
+    // An SSO connector's email domains.
+    let domains = serde_json::from_str::<Value>(&row.metadata)
+        .ok()
+        .and_then(|m| m.get("domains").and_then(Value::as_array).cloned())
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|d| d.as_str().map(str::to_owned))
+        .collect();
+    Ok((target.ok_or(Failure::NoSocialConnector)?, config, domains))
 }
 
 /// `POST /verification/social/{connectorId}/authorization-uri {state, redirectUri}`: where
@@ -63,7 +71,11 @@ pub async fn authorization_uri<D: Db, K: Kv>(
     }
     url::Url::parse(redirect_uri)
         .map_err(|_| Failure::Invalid("`redirectUri` must be an absolute URL.".into()))?;
-    let (target, config) = connector(ctx, connector_id, sso).await?;
+    // Enterprise SSO is off: its connectors take no one.
+    if sso && !c.settings.single_sign_on_enabled {
+        return Err(Failure::NoSocialConnector);
+    }
+    let (target, config, _) = connector(ctx, connector_id, sso).await?;
     let nonce = b64url(&random::bytes::<16>()?);
     let verifier = b64url(&random::bytes::<32>()?);
     let url = oidc::authorization_url(&config, (state, &nonce, &verifier), redirect_uri)
@@ -122,7 +134,7 @@ pub async fn verify<D: Db, K: Kv>(
         field("code").ok_or_else(|| Failure::Invalid("`connectorData.code` is missing.".into()))?;
     let (nonce, verifier, redirect_uri) = (nonce.clone(), verifier.clone(), redirect_uri.clone());
     let sso = target.starts_with("sso:");
-    let (_, config) = connector(ctx, connector_id, sso).await?;
+    let (_, config, domains) = connector(ctx, connector_id, sso).await?;
     let mut found = oidc::finish(
         ctx.http,
         ctx.crypto,
@@ -132,9 +144,23 @@ pub async fn verify<D: Db, K: Kv>(
     )
     .await
     .map_err(Failure::Social)?;
-    // An SSO connector may be told to trust its provider's unverified emails.
-    if sso && config.get("trustUnverifiedEmail") == Some(&Value::Bool(true)) {
-        found.email_verified |= found.email.is_some();
+    if sso {
+        // An organization's provider speaks for its own domains only: an email elsewhere is
+        // not taken as the person's (no link, not copied), whatever the provider says, and
+        // with domains set, a person without an email of them is not the organization's.
+        // `trustUnverifiedEmail` trusts an unverified email of those domains.
+        let trust = config.get("trustUnverifiedEmail") == Some(&Value::Bool(true));
+        let ours = found
+            .email
+            .as_deref()
+            .and_then(social::sso::domain_of)
+            .is_some_and(|d| domains.contains(&d));
+        found.email_verified = ours && (found.email_verified || trust);
+        if !domains.is_empty() && !ours {
+            return Err(Failure::Social(oidc::SocialError::Declined(
+                "the account's email is not of this organization's domains".into(),
+            )));
+        }
     }
     if let Ok(Verification::Social { identity, .. }) = c.state.verification_mut(verification_id) {
         *identity = Some(found);
@@ -187,15 +213,16 @@ pub async fn identify<D: Db, K: Kv>(
             .await
             .map(Some);
     }
+    // A (verified) email of a domain that signs in through enterprise SSO does so only there.
+    if let (Some(email), true) = (&identity.email, identity.email_verified) {
+        super::sso::guard(ctx, c, email).await?;
+    }
     match c.state.event().map_err(Failure::Step)? {
         Event::SignIn => {
-            let user = match linked {
-                Some(u) => u,
+            let (user, staged) = match linked {
+                Some(u) => (u, false),
                 None => match related(ctx, &identity).await? {
-                    Some((u, _, _)) if link => {
-                        c.state.link_social = Some(verification_id.to_owned());
-                        u
-                    }
+                    Some((u, _, _)) if link => (u, true),
                     other => {
                         return Err(Failure::IdentityNotExist {
                             related: other.map(|(_, kind, value)| (kind, value)),
@@ -208,11 +235,18 @@ pub async fn identify<D: Db, K: Kv>(
             }
             c.state
                 .identify_as(user.id, verification_id, Some(user.sessions_valid_after));
+            if staged {
+                c.state.link_social = Some(verification_id.to_owned());
+            }
             Ok(Some(false))
         }
         Event::Register => {
             if linked.is_some() {
                 return Err(Failure::IdentityInUse);
+            }
+            // The account is written now: the terms first, as the registration form asks.
+            if c.settings.terms_required(true) && !c.state.agreed_terms {
+                return Err(Failure::TermsNotAgreed);
             }
             // The provider's email joins the new account only if it verified it and no one
             // has it.
@@ -343,12 +377,16 @@ pub async fn buttons<D: Db, K: Kv>(
 /// is one; true for an SSO connector.
 pub async fn direct<D: Db, K: Kv>(
     ctx: &Ctx<'_, D, K>,
+    settings: &super::settings::Settings,
     value: &str,
 ) -> Result<Option<(String, bool)>, Failure> {
     if let Some(t) = value.strip_prefix("social:") {
         return Ok(by_target(ctx, t).await?.map(|(id, _)| (id, false)));
     }
     if let Some(id) = value.strip_prefix("sso:") {
+        if !settings.single_sign_on_enabled {
+            return Ok(None);
+        }
         let row = connectors::connector(ctx.db, id).await?;
         let sso = row.is_some_and(|r| r.channel == social::sso::TYPE);
         return Ok(sso.then(|| (id.to_owned(), true)));

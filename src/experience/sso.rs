@@ -18,9 +18,9 @@ use crate::store::{Db, Kv, StoreError};
 use serde_json::Value;
 
 /// Enterprise SSO identification, for sign-in and registration alike: the user the identity
-/// is linked to; else the user with its verified email, linked at submit (automatically, as
-/// Logto does for enterprise SSO); else a new user (just-in-time provisioning). True when a
-/// user was created.
+/// is linked to; else the user with its email (one of the connector's domains, verified:
+/// see `social::verify`), linked at submit automatically, as Logto does for enterprise SSO;
+/// else a new user (just-in-time provisioning). True when a user was created.
 pub(super) async fn identify<D: Db, K: Kv>(
     ctx: &Ctx<'_, D, K>,
     c: &mut Current,
@@ -31,13 +31,10 @@ pub(super) async fn identify<D: Db, K: Kv>(
     if c.state.event().map_err(Failure::Step)? == Event::ForgotPassword {
         return Err(Failure::Step(StepError::WrongEvent));
     }
-    let user = match linked {
-        Some(u) => u,
+    let (user, staged) = match linked {
+        Some(u) => (u, false),
         None => match super::social::related(ctx, identity).await? {
-            Some((u, "email", _)) => {
-                c.state.link_social = Some(verification_id.to_owned());
-                u
-            }
+            Some((u, "email", _)) => (u, true),
             _ => {
                 let email = match (&identity.email, identity.email_verified) {
                     (Some(e), true) => Some(e.clone()),
@@ -65,6 +62,9 @@ pub(super) async fn identify<D: Db, K: Kv>(
     }
     c.state
         .identify_as(user.id, verification_id, Some(user.sessions_valid_after));
+    if staged {
+        c.state.link_social = Some(verification_id.to_owned());
+    }
     Ok(false)
 }
 

@@ -76,7 +76,7 @@ pub async fn direct<D: Db, K: Kv>(
     let c = current(ctx, req).await?;
     let lang = language(req, &c);
     let target = c.request.direct_sign_in.as_deref().unwrap_or_default();
-    let id = match social::direct(ctx, target).await {
+    let id = match social::direct(ctx, &c.settings, target).await {
         Ok(id) => id,
         Err(f) => return failed(ctx, req, &c, lang, f).await,
     };

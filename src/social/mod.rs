@@ -126,7 +126,7 @@ const OIDC_FIELDS: &[&str] = &[
 
 /// Config fields whose change moves where the client secret goes: changing one needs the
 /// secret again.
-pub const SECRET_DESTINATIONS: &[&str] = &["issuer", "tokenEndpoint"];
+pub const SECRET_DESTINATIONS: &[&str] = &["issuer", "tokenEndpoint", "userInfoEndpoint"];
 
 fn text<'a>(m: &'a Map<String, Value>, k: &str) -> Result<Option<&'a str>, String> {
     match m.get(k) {

@@ -145,8 +145,11 @@ pub async fn finish(
             ));
         }
         let more = identity_of(&info)?;
-        identity.email = identity.email.or(more.email);
-        identity.email_verified |= more.email_verified;
+        // An email and whether it was verified come together, from one answer.
+        if identity.email.is_none() {
+            identity.email = more.email;
+            identity.email_verified = more.email_verified;
+        }
         identity.phone = identity.phone.or(more.phone);
         identity.name = identity.name.or(more.name);
         identity.avatar = identity.avatar.or(more.avatar);
@@ -183,6 +186,11 @@ async fn apple_client_secret(
     crate::crypto::jwt::sign(crypto, &key, None, now, now + 300, claims)
         .await
         .map_err(|e| SocialError::Provider(format!("cannot sign Apple's client secret: {e}")))
+}
+
+/// A provider's email address in its normal form, if it is one.
+fn email(e: &str) -> Option<String> {
+    crate::identity::address(crate::identity::Channel::Email, e).ok()
 }
 
 /// Whether the connector is OpenID Connect (it has keys for ID tokens), not plain OAuth 2.
@@ -228,7 +236,7 @@ async fn oauth2_identity(
         .ok_or_else(|| SocialError::Provider("the user info has no id".into()))?;
     Ok(SocialIdentity {
         id,
-        email: field("email", "email").map(|e| e.to_lowercase()),
+        email: field("email", "email").as_deref().and_then(email),
         email_verified: false,
         phone: None,
         name: field("name", "name"),
@@ -249,7 +257,7 @@ fn identity_of(c: &Map<String, Value>) -> Result<SocialIdentity, SocialError> {
     };
     Ok(SocialIdentity {
         id: id.to_owned(),
-        email: text(c, "email").map(str::to_lowercase),
+        email: text(c, "email").and_then(email),
         email_verified: verified,
         phone: text(c, "phone_number").map(str::to_owned),
         name: text(c, "name").map(str::to_owned),

@@ -27,8 +27,8 @@ struct IdRow {
 }
 crate::from_row!(IdRow { user_id });
 
-/// Links `target`'s `external_id` to the user, with Logto's `{userId, details}` in the user's
-/// `identities`; only with session `sid` when one is given (the submit's transaction). An
+/// Links `target`'s `external_id` to the user (replacing the identity it had there), with
+/// Logto's `{userId, details}` in the user's `identities`; only with session `sid` when one is given (the submit's transaction). An
 /// identity another user has fails on the primary key.
 pub fn link(
     user_id: &str,
@@ -40,6 +40,12 @@ pub fn link(
     let entry = serde_json::json!({"userId": external_id, "details": details}).to_string();
     let sid = sid.map(str::to_owned);
     let mut out = vec![
+        // One identity per provider and user: a new one replaces the old.
+        Statement::new(
+            "DELETE FROM user_identities WHERE user_id = ?1 AND target = ?2 \
+             AND (?3 IS NULL OR EXISTS (SELECT 1 FROM user_sessions WHERE id = ?3))",
+            vec![user_id.into(), target.into(), sid.clone().into()],
+        ),
         Statement::new(
             "INSERT INTO user_identities (target, external_id, user_id, created_at) \
              SELECT ?1, ?2, ?3, ?4 WHERE ?5 IS NULL OR EXISTS (SELECT 1 FROM user_sessions WHERE id = ?5)",

@@ -283,15 +283,15 @@ pub fn insert_statement(u: &User) -> Result<Statement, StoreError> {
     ))
 }
 
-/// Writes the profile of `u`: its identifiers, name, avatar, custom data, profile and
-/// identities. Never the password, the sign-in time, the suspension or the session cut-off,
+/// Writes the profile of `u`: its identifiers, name, avatar, custom data and profile. Never
+/// the identities (`store::identities` writes them with their index), the password, the sign-in time, the suspension or the session cut-off,
 /// which each have their own write, so that an edit racing a password change cannot write
 /// the old hash back. False if the user no longer exists.
 pub async fn update(db: &impl Db, u: &User) -> Result<bool, StoreError> {
     let n = db
         .execute(
             "UPDATE users SET username = ?2, primary_email = ?3, primary_phone = ?4, name = ?5, \
-             avatar = ?6, custom_data = ?7, profile = ?8, identities = ?9, updated_at = ?10 WHERE id = ?1",
+             avatar = ?6, custom_data = ?7, profile = ?8, updated_at = ?9 WHERE id = ?1",
             &[
                 u.id.as_str().into(),
                 u.username.clone().into(),
@@ -301,7 +301,6 @@ pub async fn update(db: &impl Db, u: &User) -> Result<bool, StoreError> {
                 u.avatar.clone().into(),
                 json(&u.custom_data)?,
                 json(&u.profile)?,
-                json(&u.identities)?,
                 u.updated_at.into(),
             ],
         )

@@ -108,7 +108,12 @@ pub fn strict_transport(res: &mut Response) {
 /// An HTML page. Its CSP has no `form-action`: the sign-in and consent forms end in a
 /// redirect to the app, and Chromium applies `form-action` to the whole redirect chain.
 /// The passkey script (`templates/passkey.js`), inlined where a page offers a passkey; every
-/// HTML page's CSP allows it by its hash ([`html`]).
+/// HTML page's CSP allows it by its hash ([`html`]). The only script of the hosted pages: it
+/// runs a WebAuthn ceremony with `navigator.credentials` through the Experience API, then
+/// posts the verification to the page (a normal form post, so the server decides what comes
+/// next). Modes: "sign-in" (a button, and the username field's autofill when
+/// `data-autofill` is "true"), "verify" (the second factor) and "bind" (make a passkey). Its
+/// header comment lives here, not in the file: every byte of it is served and in the module.
 pub const PASSKEY_SCRIPT: &str = include_str!("../../templates/passkey.js");
 
 /// The only script a page may run is the passkey script, by its hash; it may call this origin.

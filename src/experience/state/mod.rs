@@ -260,7 +260,7 @@ impl State {
 
     /// `PUT /experience/interaction-event`: another event for the same interaction; only a
     /// social identity already checked carries over (it proves the same person whatever the
-    /// event: Logto's "no account yet: register with it").
+    /// event: Logto's "no account yet: register with it"), and the answer to the terms.
     pub fn switch(&mut self, event: Event) {
         if self.event == Some(event) {
             return;
@@ -279,8 +279,10 @@ impl State {
             })
             .cloned()
             .collect();
+        let agreed = self.agreed_terms;
         self.start(event);
         self.verifications = kept;
+        self.agreed_terms = agreed;
     }
 
     pub fn event(&self) -> Result<Event, StepError> {
@@ -393,6 +395,8 @@ impl State {
         if valid_after.is_some() {
             self.valid_after = valid_after;
         }
+        // A link staged for an earlier identification is not this one's.
+        self.link_social = None;
         self.user_id = Some(user_id);
         self.identified_by = Some(verification_id.to_owned());
     }
