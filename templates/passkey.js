@@ -11,7 +11,6 @@
     return j;
   };
   const show = () => { const p = document.getElementById('passkey-error'); p.textContent = el.dataset.error; p.hidden = false; };
-  // The sign-in page's terms checkbox, when the settings ask for one: the passkey waits for it.
   const agree = document.getElementById('agree');
   const agreed = () => new Promise((ok) => {
     if (!agree || agree.checked) return ok();
@@ -39,7 +38,6 @@
     return { id: c.id, rawId: text(c.rawId), type: c.type, response, clientExtensionResults: {}, authenticatorAttachment: c.authenticatorAttachment || undefined };
   };
   const list = (l) => (l || []).map((c) => ({ ...c, id: bytes(c.id) }));
-  // One request at a time: a new one (the button) cancels the pending autofill request.
   let pending;
   const get = async (o, mediation) => {
     if (pending) pending.abort();
@@ -49,8 +47,6 @@
       publicKey: { ...o, challenge: bytes(o.challenge), allowCredentials: list(o.allowCredentials) },
     });
   };
-  // The interaction becomes a sign-in only once a passkey is chosen (not on every page load).
-  // Once a passkey is chosen, one sign-in goes on (not the autofill's and the button's both).
   let busy = false;
   const signIn = async (mediation) => {
     const { authenticationOptions: o } = await api('POST', '/preflight/sign-in-passkey/authentication');
@@ -84,7 +80,6 @@
   const run = { 'sign-in': () => signIn(), verify, bind }[el.dataset.mode];
   const button = document.getElementById('passkey-button');
   if (button && run) button.addEventListener('click', () => busy || run().catch(show));
-  // The autofill's request is aborted when the button starts one: that is no failure.
   if (el.dataset.mode === 'sign-in' && el.dataset.autofill === 'true' && PublicKeyCredential.isConditionalMediationAvailable) {
     PublicKeyCredential.isConditionalMediationAvailable().then((ok) => ok && signIn('conditional'))
       .catch((e) => e && e.name !== 'AbortError' && show());

@@ -847,6 +847,19 @@ fn identities_set_through_the_management_api_sign_in_and_once_removed_no_longer_
     assert_eq!(signs_in_as("bob-1"), None);
 }
 
+/// A new browser's enterprise SSO sign-in with connector `sso`, begun (state `st-9`).
+fn sso_start(h: &Harness, sso: &str) -> (Jar, Reply) {
+    let (jar, _) = browser(h, "SignIn");
+    let r = exp(
+        h,
+        &jar,
+        "POST",
+        &format!("/verification/sso/{sso}/authorization-uri"),
+        Some(json!({"state": "st-9", "redirectUri": SOCIAL_CB})),
+    );
+    (jar, r)
+}
+
 fn sso_connector(h: &Harness, body: Value) -> Reply {
     h.api("POST", "/api/sso-connectors", Some(body))
 }
@@ -1050,14 +1063,7 @@ fn a_work_email_signs_in_only_through_its_sso_connector_which_provisions_or_link
     // Linked now: Bo's SSO identity signs Bo in even if the provider's email changes.
     assert_eq!(sign_in("okta-12", "bo.new@acme.com"), (204, bo));
     // The organization's provider speaks for its domains only.
-    let (jar, _) = browser(&h, "SignIn");
-    let r = exp(
-        &h,
-        &jar,
-        "POST",
-        &format!("/verification/sso/{sso}/authorization-uri"),
-        Some(json!({"state": "st-9", "redirectUri": SOCIAL_CB})),
-    );
+    let (jar, r) = sso_start(&h, &sso);
     let vid = r.json()["verificationId"].clone();
     let url = url::Url::parse(r.json()["authorizationUri"].as_str().unwrap()).unwrap();
     let q: std::collections::HashMap<String, String> = url.query_pairs().into_owned().collect();
@@ -1115,14 +1121,7 @@ fn a_work_email_signs_in_only_through_its_sso_connector_which_provisions_or_link
         "/api/sign-in-exp",
         Some(json!({"singleSignOnEnabled": false})),
     );
-    let (jar, _) = browser(&h, "SignIn");
-    let r = exp(
-        &h,
-        &jar,
-        "POST",
-        &format!("/verification/sso/{sso}/authorization-uri"),
-        Some(json!({"state": "st-9", "redirectUri": SOCIAL_CB})),
-    );
+    let (_, r) = sso_start(&h, &sso);
     assert_eq!(r.status, 404, "{}", r.text());
     h.api(
         "PATCH",

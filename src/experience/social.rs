@@ -230,14 +230,7 @@ pub async fn identify<D: Db, K: Kv>(
                     }
                 },
             };
-            if user.is_suspended {
-                return Err(Failure::InvalidCredentials);
-            }
-            c.state
-                .identify_as(user.id, verification_id, Some(user.sessions_valid_after));
-            if staged {
-                c.state.link_social = Some(verification_id.to_owned());
-            }
+            sign_in_as(c, verification_id, user, staged)?;
             Ok(Some(false))
         }
         Event::Register => {
@@ -257,23 +250,55 @@ pub async fn identify<D: Db, K: Kv>(
                     .then(|| e.clone()),
                 _ => None,
             };
-            let user = User {
-                primary_email: email,
-                name: identity.name.clone(),
-                avatar: identity.avatar.clone(),
-                ..User::new(random::id()?, ctx.now_ms)
-            };
-            identities::insert_user_with(ctx.db, &user, (&target, &identity.id), ctx.now_ms)
-                .await
-                .map_err(|e| match e {
-                    StoreError::Unique(_) => Failure::IdentityInUse,
-                    e => e.into(),
-                })?;
-            c.state.identify_as(user.id, verification_id, Some(0));
+            create(ctx, c, verification_id, (&target, &identity), email).await?;
             Ok(Some(true))
         }
         Event::ForgotPassword => Err(Failure::Step(StepError::WrongEvent)),
     }
+}
+
+/// Identifies `user` by the social verification (not a suspended one); with `staged`, its
+/// identity is linked to the user at submit.
+pub(super) fn sign_in_as(
+    c: &mut Current,
+    verification_id: &str,
+    user: User,
+    staged: bool,
+) -> Result<(), Failure> {
+    if user.is_suspended {
+        return Err(Failure::InvalidCredentials);
+    }
+    c.state
+        .identify_as(user.id, verification_id, Some(user.sessions_valid_after));
+    if staged {
+        c.state.link_social = Some(verification_id.to_owned());
+    }
+    Ok(())
+}
+
+/// A new user from the provider's profile (with `email`, if it may have it) and its
+/// identity, in one transaction; the interaction identifies it.
+pub(super) async fn create<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    c: &mut Current,
+    verification_id: &str,
+    (target, identity): (&str, &SocialIdentity),
+    email: Option<String>,
+) -> Result<(), Failure> {
+    let user = User {
+        primary_email: email,
+        name: identity.name.clone(),
+        avatar: identity.avatar.clone(),
+        ..User::new(random::id()?, ctx.now_ms)
+    };
+    identities::insert_user_with(ctx.db, &user, (target, &identity.id), ctx.now_ms)
+        .await
+        .map_err(|e| match e {
+            StoreError::Unique(_) => Failure::IdentityInUse,
+            e => e.into(),
+        })?;
+    c.state.identify_as(user.id, verification_id, Some(0));
+    Ok(())
 }
 
 /// The statements that link the staged social identity at submit (only with session `sid`).

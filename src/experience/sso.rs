@@ -8,10 +8,8 @@
 use super::interaction::Current;
 use super::state::{Event, SocialIdentity, StepError};
 use super::Failure;
-use crate::crypto::random;
 use crate::ctx::Ctx;
 use crate::social;
-use crate::store::identities;
 use crate::store::messages as connectors;
 use crate::store::users::User;
 use crate::store::{Db, Kv, StoreError};
@@ -40,31 +38,12 @@ pub(super) async fn identify<D: Db, K: Kv>(
                     (Some(e), true) => Some(e.clone()),
                     _ => None,
                 };
-                let user = User {
-                    primary_email: email,
-                    name: identity.name.clone(),
-                    avatar: identity.avatar.clone(),
-                    ..User::new(random::id()?, ctx.now_ms)
-                };
-                identities::insert_user_with(ctx.db, &user, (target, &identity.id), ctx.now_ms)
-                    .await
-                    .map_err(|e| match e {
-                        StoreError::Unique(_) => Failure::IdentityInUse,
-                        e => e.into(),
-                    })?;
-                c.state.identify_as(user.id, verification_id, Some(0));
+                super::social::create(ctx, c, verification_id, (target, identity), email).await?;
                 return Ok(true);
             }
         },
     };
-    if user.is_suspended {
-        return Err(Failure::InvalidCredentials);
-    }
-    c.state
-        .identify_as(user.id, verification_id, Some(user.sessions_valid_after));
-    if staged {
-        c.state.link_social = Some(verification_id.to_owned());
-    }
+    super::social::sign_in_as(c, verification_id, user, staged)?;
     Ok(false)
 }
 

@@ -63,6 +63,26 @@ const OAUTH2_FIELDS: &[&str] = &[
     "tokenEndpointAuthMethod",
 ];
 
+/// The client's fields both generic factories take: `clientId` (required), `clientSecret`,
+/// `scope`, `responseType` (`code` only) and `tokenEndpointAuthMethod`.
+fn client_fields(m: &Map<String, Value>) -> Result<(), String> {
+    text(m, "clientId")?.ok_or("`clientId` is required")?;
+    text(m, "clientSecret")?;
+    text(m, "scope")?;
+    if text(m, "responseType")?.is_some_and(|r| r != "code") {
+        return Err("`responseType` must be `code`".into());
+    }
+    if text(m, "tokenEndpointAuthMethod")?
+        .is_some_and(|a| a != "client_secret_post" && a != "client_secret_basic")
+    {
+        return Err(
+            "`tokenEndpointAuthMethod` must be `client_secret_post` or `client_secret_basic`"
+                .into(),
+        );
+    }
+    Ok(())
+}
+
 /// An `oauth2` connector's config: the three endpoints, and `profileMap` (`id`, `email`,
 /// `name`, `avatar`: dot paths into the user info's JSON; `id` by default).
 fn complete_oauth2(config: &Value) -> Result<Value, String> {
@@ -73,22 +93,9 @@ fn complete_oauth2(config: &Value) -> Result<Value, String> {
     if let Some(k) = m.keys().find(|k| !OAUTH2_FIELDS.contains(&k.as_str())) {
         return Err(format!("unknown config field `{k}`"));
     }
-    text(&m, "clientId")?.ok_or("`clientId` is required")?;
-    text(&m, "clientSecret")?;
-    text(&m, "scope")?;
+    client_fields(&m)?;
     for k in ["authorizationEndpoint", "tokenEndpoint", "userInfoEndpoint"] {
         endpoint(&m, k)?.ok_or_else(|| format!("`{k}` is required"))?;
-    }
-    if text(&m, "responseType")?.is_some_and(|r| r != "code") {
-        return Err("`responseType` must be `code`".into());
-    }
-    if text(&m, "tokenEndpointAuthMethod")?
-        .is_some_and(|a| a != "client_secret_post" && a != "client_secret_basic")
-    {
-        return Err(
-            "`tokenEndpointAuthMethod` must be `client_secret_post` or `client_secret_basic`"
-                .into(),
-        );
     }
     let mut map = match m.get("profileMap") {
         None | Some(Value::Null) => Map::new(),
@@ -156,20 +163,7 @@ pub async fn complete_oidc(http: &dyn Http, config: &Value) -> Result<Value, Str
     if let Some(k) = m.keys().find(|k| !OIDC_FIELDS.contains(&k.as_str())) {
         return Err(format!("unknown config field `{k}`"));
     }
-    text(&m, "clientId")?.ok_or("`clientId` is required")?;
-    text(&m, "clientSecret")?;
-    text(&m, "scope")?;
-    if text(&m, "responseType")?.is_some_and(|r| r != "code") {
-        return Err("`responseType` must be `code`".into());
-    }
-    if text(&m, "tokenEndpointAuthMethod")?
-        .is_some_and(|a| a != "client_secret_post" && a != "client_secret_basic")
-    {
-        return Err(
-            "`tokenEndpointAuthMethod` must be `client_secret_post` or `client_secret_basic`"
-                .into(),
-        );
-    }
+    client_fields(&m)?;
     let verification = match m.get("idTokenVerificationConfig") {
         None | Some(Value::Null) => Map::new(),
         Some(Value::Object(v)) => v.clone(),

@@ -112,8 +112,12 @@ pub fn strict_transport(res: &mut Response) {
 /// runs a WebAuthn ceremony with `navigator.credentials` through the Experience API, then
 /// posts the verification to the page (a normal form post, so the server decides what comes
 /// next). Modes: "sign-in" (a button, and the username field's autofill when
-/// `data-autofill` is "true"), "verify" (the second factor) and "bind" (make a passkey). Its
-/// header comment lives here, not in the file: every byte of it is served and in the module.
+/// `data-autofill` is "true"), "verify" (the second factor) and "bind" (make a passkey). On
+/// the sign-in page it waits for the terms checkbox when the settings ask for one; one
+/// request runs at a time (the button cancels the pending autofill request, whose abort is no
+/// failure); the interaction becomes a sign-in only once a passkey is chosen, and then only
+/// one sign-in goes on. Its comments live here, not in the file: every byte of it is served
+/// and carried in the module.
 pub const PASSKEY_SCRIPT: &str = include_str!("../../templates/passkey.js");
 
 /// The only script a page may run is the passkey script, by its hash; it may call this origin.
