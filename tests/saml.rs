@@ -144,3 +144,131 @@ fn documents_with_a_dtd_or_too_many_nodes_are_refused_before_anything_is_read() 
     let many = format!("<r>{}</r>", "<x/>".repeat(saml::MAX_NODES as usize + 1));
     assert!(saml::parse(&many).is_err());
 }
+
+const ACS: &str = "https://gatehouse.localhost/api/authn/single-sign-on/saml/c1";
+/// 2026-12-07T12:01:00Z, a minute into the fixture's window (11:59 to 12:05).
+const NOW: i64 = 1_796_644_860;
+
+fn expected(in_response_to: Option<&'static str>, now: i64) -> saml::response::Expected<'static> {
+    saml::response::Expected {
+        issuer: "https://idp.example/saml",
+        audience: "https://gatehouse.localhost/enterprise-sso/c1",
+        acs_url: ACS,
+        in_response_to,
+        now,
+    }
+}
+
+fn check(
+    xml: &str,
+    e: &saml::response::Expected<'_>,
+) -> Result<saml::response::SamlIdentity, saml::response::SamlError> {
+    block_on(saml::response::check(
+        &RustCrypto,
+        xml,
+        &key(CERT),
+        e,
+        &saml::response::Mapping::default(),
+    ))
+}
+
+#[test]
+fn xs_date_times_are_read_as_unix_seconds() {
+    use saml::response::parse_time;
+    assert_eq!(parse_time("1970-01-01T00:00:00Z"), Some(0));
+    assert_eq!(parse_time("2026-12-07T12:01:00Z"), Some(NOW));
+    assert_eq!(parse_time("2000-02-29T23:59:59.123Z"), Some(951_868_799));
+    for bad in [
+        "2026-12-07T12:01:00",
+        "2026-13-07T12:01:00Z",
+        "yesterday",
+        "2026-12-07T25:00:00Z",
+    ] {
+        assert_eq!(parse_time(bad), None, "{bad}");
+    }
+}
+
+#[test]
+fn a_signed_response_for_this_sign_in_gives_the_mapped_identity() {
+    let id = check(SIGNED, &expected(Some("_req1"), NOW)).unwrap();
+    assert_eq!(id.id, "ana@acme.com");
+    assert_eq!(id.email.as_deref(), Some("ana@acme.com"));
+    assert_eq!(id.name.as_deref(), Some("Ana & \"Lima\" <A>"));
+    assert_eq!(id.assertion_id, "_a1");
+    assert_eq!(id.expires_at, NOW + 240);
+    // Another attribute as the id.
+    let m = saml::response::Mapping {
+        id: "email",
+        email: "email",
+        name: "missing",
+    };
+    let id = block_on(saml::response::check(
+        &RustCrypto,
+        SIGNED,
+        &key(CERT),
+        &expected(Some("_req1"), NOW),
+        &m,
+    ))
+    .unwrap();
+    assert_eq!(id.name, None);
+}
+
+#[test]
+fn a_response_for_another_party_time_or_request_is_refused() {
+    use saml::response::SamlError as E;
+    let e = expected(Some("_req1"), NOW);
+    assert_eq!(
+        check(SIGNED, &expected(Some("_req1"), NOW + 600)),
+        Err(E::Expired)
+    );
+    assert_eq!(
+        check(SIGNED, &expected(Some("_req1"), NOW - 600)),
+        Err(E::NotYetValid)
+    );
+    assert_eq!(
+        check(SIGNED, &expected(Some("_other"), NOW)),
+        Err(E::InResponseTo)
+    );
+    // Unsolicited is allowed only where the caller allows it, and this one was solicited.
+    assert_eq!(check(SIGNED, &expected(None, NOW)), Err(E::InResponseTo));
+    let mut other = expected(Some("_req1"), NOW);
+    other.audience = "https://someone.else/sp";
+    assert_eq!(check(SIGNED, &other), Err(E::WrongParty("audience")));
+    let mut other = expected(Some("_req1"), NOW);
+    other.issuer = "https://other-idp.example";
+    assert_eq!(check(SIGNED, &other), Err(E::WrongParty("issuer")));
+    let mut other = expected(Some("_req1"), NOW);
+    other.acs_url = "https://gatehouse.localhost/api/authn/single-sign-on/saml/c2";
+    assert_eq!(check(SIGNED, &other), Err(E::WrongParty("destination")));
+    // A failed status is the IdP's answer, whatever else the response holds.
+    let failed = SIGNED.replace(
+        "urn:oasis:names:tc:SAML:2.0:status:Success",
+        "urn:oasis:names:tc:SAML:2.0:status:Requester",
+    );
+    assert!(matches!(check(&failed, &e), Err(E::Status(_))));
+}
+
+#[test]
+fn a_response_wrapping_its_signed_assertion_under_an_unsigned_one_is_refused() {
+    use saml::response::SamlError as E;
+    let original = signed_assertion();
+    let start = original.find("<ds:Signature").unwrap();
+    let end = original.find("</ds:Signature>").unwrap() + "</ds:Signature>".len();
+    let evil = original
+        .replace(&original[start..end], "")
+        .replace("ana@acme.com</saml:NameID>", "eve@acme.com</saml:NameID>")
+        .replace("ID=\"_a1\"", "ID=\"_evil\"");
+    let e = expected(Some("_req1"), NOW);
+    // The evil assertion where the reader looks, the signed one tucked away.
+    let hidden = SIGNED.replace(
+        original,
+        &format!("{evil}<samlp:Extensions>{original}</samlp:Extensions>"),
+    );
+    assert_eq!(
+        check(&hidden, &e),
+        Err(E::Signature(dsig::DsigError::Unsigned))
+    );
+    // Both side by side: not one assertion.
+    let both = SIGNED.replace(original, &format!("{evil}{original}"));
+    assert!(matches!(check(&both, &e), Err(E::Malformed(_))));
+}
