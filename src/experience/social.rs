@@ -36,22 +36,11 @@ async fn connector<D: Db, K: Kv>(
         return Err(Failure::NoSocialConnector);
     };
     let target = if sso {
-        let issuer = config
-            .get("idTokenVerificationConfig")
-            .and_then(|v| v.get("issuer"))
-            .and_then(Value::as_str);
-        issuer.map(|i| format!("sso:{i}"))
+        social::sso::issuer_of(&config).map(|i| format!("sso:{i}"))
     } else {
         row.target.clone()
     };
-    // An SSO connector's email domains.
-    let domains = serde_json::from_str::<Value>(&row.metadata)
-        .ok()
-        .and_then(|m| m.get("domains").and_then(Value::as_array).cloned())
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|d| d.as_str().map(str::to_owned))
-        .collect();
+    let domains = social::sso::domains_of(&row.metadata);
     Ok((target.ok_or(Failure::NoSocialConnector)?, config, domains))
 }
 
@@ -346,18 +335,9 @@ pub struct Button {
 }
 
 /// The social connector with `target`, if one is set up: `(connector id, metadata)`.
-async fn by_target<D: Db, K: Kv>(
-    ctx: &Ctx<'_, D, K>,
-    target: &str,
-) -> Result<Option<(String, Value)>, Failure> {
-    Ok(connectors::connectors(ctx.db)
-        .await?
-        .into_iter()
-        .find(|r| social::is_social(&r.connector_id) && r.target.as_deref() == Some(target))
-        .map(|r| {
-            let meta = serde_json::from_str(&r.metadata).unwrap_or(Value::Null);
-            (r.id, meta)
-        }))
+/// Whether `r` is the social connector of `target`.
+fn serves(r: &connectors::ConnectorRow, target: &str) -> bool {
+    social::is_social(&r.connector_id) && r.target.as_deref() == Some(target)
 }
 
 /// The buttons the sign-in page shows: the settings' `socialSignInConnectorTargets` that a
@@ -376,9 +356,7 @@ pub async fn buttons<D: Db, K: Kv>(
     Ok(targets
         .iter()
         .filter_map(|t| {
-            let r = rows.iter().find(|r| {
-                social::is_social(&r.connector_id) && r.target.as_deref() == Some(t.as_str())
-            })?;
+            let r = rows.iter().find(|r| serves(r, t))?;
             let meta: Value = serde_json::from_str(&r.metadata).unwrap_or(Value::Null);
             let name = match meta.get("name") {
                 Some(Value::String(n)) => Some(n.clone()),
@@ -406,7 +384,11 @@ pub async fn direct<D: Db, K: Kv>(
     value: &str,
 ) -> Result<Option<(String, bool)>, Failure> {
     if let Some(t) = value.strip_prefix("social:") {
-        return Ok(by_target(ctx, t).await?.map(|(id, _)| (id, false)));
+        let rows = connectors::connectors(ctx.db).await?;
+        return Ok(rows
+            .into_iter()
+            .find(|r| serves(r, t))
+            .map(|r| (r.id, false)));
     }
     if let Some(id) = value.strip_prefix("sso:") {
         if !settings.single_sign_on_enabled {

@@ -13,7 +13,6 @@ use crate::social;
 use crate::store::messages as connectors;
 use crate::store::users::User;
 use crate::store::{Db, Kv, StoreError};
-use serde_json::Value;
 
 /// Enterprise SSO identification, for sign-in and registration alike: the user the identity
 /// is linked to; else the user with its email (one of the connector's domains, verified:
@@ -64,13 +63,7 @@ pub async fn for_email<D: Db, K: Kv>(
         .await?
         .into_iter()
         .filter(|r| r.channel == social::sso::TYPE)
-        .filter(|r| {
-            serde_json::from_str::<Value>(&r.metadata).is_ok_and(|m| {
-                m.get("domains")
-                    .and_then(Value::as_array)
-                    .is_some_and(|d| d.iter().any(|x| x.as_str() == Some(domain.as_str())))
-            })
-        })
+        .filter(|r| social::sso::domains_of(&r.metadata).contains(&domain))
         .map(|r| r.id)
         .collect())
 }

@@ -148,11 +148,24 @@ pub async fn complete_config(
 }
 
 /// The issuer an SSO connector's ID tokens name: its users' identities are keyed by it.
-pub fn issuer_of(config: &Value) -> Option<&str> {
+pub fn issuer_of(config: &serde_json::Map<String, Value>) -> Option<&str> {
     config
         .get("idTokenVerificationConfig")
         .and_then(|v| v.get("issuer"))
         .and_then(Value::as_str)
+}
+
+/// The email domains of an SSO connector's stored metadata (none if it has none).
+pub fn domains_of(metadata: &str) -> Vec<String> {
+    let m: Value = serde_json::from_str(metadata).unwrap_or(Value::Null);
+    m.get("domains")
+        .and_then(Value::as_array)
+        .map(|d| {
+            d.iter()
+                .filter_map(|x| x.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
