@@ -16,6 +16,12 @@ if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknow
   rustup target add wasm32-unknown-unknown
 fi
 
+# The module's build rebuilds the standard library (scripts/build.sh), from rustup's rust-src.
+if ! rustup component list --installed 2>/dev/null | grep -q '^rust-src'; then
+  echo "toolchain: adding the rust-src component"
+  rustup component add rust-src
+fi
+
 install_crate() { # name version [extra cargo-install args]
   local name=$1 version=$2; shift 2
   local stamp="$TOOLS/.installed-$name-$version"
