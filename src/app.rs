@@ -67,7 +67,7 @@ pub async fn handle<D: Db, K: Kv>(
     let mut res = route(&ctx, req, lang).await;
     // No response is to be sniffed into another type (JSON, HTML, the JWKS alike).
     res.headers_mut().insert(
-        "x-content-type-options",
+        http::header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
     if https {
@@ -118,14 +118,17 @@ fn preflight() -> Response {
     let mut res = allow_any_origin(web::empty(StatusCode::NO_CONTENT));
     let h = res.headers_mut();
     h.insert(
-        "access-control-allow-methods",
+        http::header::ACCESS_CONTROL_ALLOW_METHODS,
         HeaderValue::from_static("GET, POST"),
     );
     h.insert(
-        "access-control-allow-headers",
+        http::header::ACCESS_CONTROL_ALLOW_HEADERS,
         HeaderValue::from_static("authorization, content-type"),
     );
-    h.insert("access-control-max-age", HeaderValue::from_static("600"));
+    h.insert(
+        http::header::ACCESS_CONTROL_MAX_AGE,
+        HeaderValue::from_static("600"),
+    );
     res
 }
 

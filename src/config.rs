@@ -131,7 +131,7 @@ fn days(vars: &Vars, name: &'static str, default: i64) -> Result<i64, ConfigErro
             Ok(n) if (1..=180).contains(&n) => Ok(n),
             _ => Err(err(
                 name,
-                format!("must be a whole number of days from 1 to 180, not {v:?}"),
+                format!("must be a whole number of days from 1 to 180, not `{v}`"),
             )),
         },
     }
@@ -142,17 +142,17 @@ fn public_url(vars: &Vars) -> Result<Option<String>, ConfigError> {
     let Some(raw) = optional(vars, NAME) else {
         return Ok(None);
     };
-    let url = Url::parse(raw).map_err(|e| err(NAME, format!("is not a URL ({e}): {raw:?}")))?;
+    let url = Url::parse(raw).map_err(|e| err(NAME, format!("is not a URL ({e}): `{raw}`")))?;
     if !matches!(url.scheme(), "https" | "http") || url.host_str().is_none() {
         return Err(err(
             NAME,
-            format!("must be an http(s) origin such as https://auth.example.com, not {raw:?}"),
+            format!("must be an http(s) origin such as https://auth.example.com, not `{raw}`"),
         ));
     }
     if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
         return Err(err(
             NAME,
-            format!("must be an origin without a path, query or fragment, not {raw:?}"),
+            format!("must be an origin without a path, query or fragment, not `{raw}`"),
         ));
     }
     Ok(Some(url.origin().ascii_serialization()))
@@ -182,7 +182,7 @@ fn bounded(
             Ok(n) if (min..=max).contains(&n) => Ok(n),
             _ => Err(err(
                 name,
-                format!("must be {what} from {min} to {max}, not {v:?}"),
+                format!("must be {what} from {min} to {max}, not `{v}`"),
             )),
         },
     }
@@ -193,7 +193,7 @@ fn flag(vars: &Vars, name: &'static str) -> Result<bool, ConfigError> {
     match optional(vars, name) {
         None | Some("false") => Ok(false),
         Some("true") => Ok(true),
-        Some(v) => Err(err(name, format!("must be true or false, not {v:?}"))),
+        Some(v) => Err(err(name, format!("must be true or false, not `{v}`"))),
     }
 }
 

@@ -385,6 +385,14 @@ fn violations(src: &Path) -> Vec<String> {
             Err(e) => out.push(format!("src/{rel}: cannot be parsed: {e}")),
         }
         let body = text.split("#[cfg(test)]").next().unwrap_or_default();
+        for (i, line) in body.lines().enumerate() {
+            if line.contains(":?}") || line.contains(":#?}") {
+                out.push(format!(
+                    "src/{rel}:{}: formats with `Debug` (`{{:?}}`), which prints nothing in the module (-Zfmt-debug=none, scripts/build.sh)",
+                    i + 1
+                ));
+            }
+        }
         let lines = body.lines().count();
         if lines > MAX_LINES {
             out.push(format!(
@@ -546,4 +554,19 @@ fn a_module_over_the_size_limit_is_named() {
     let found = violations(&tree.0);
     assert_eq!(found.len(), 1, "{found:?}");
     assert!(found[0].starts_with("src/oidc/big.rs:"), "{found:?}");
+}
+
+#[test]
+fn debug_formatting_outside_the_tests_is_named_because_the_module_prints_none() {
+    let tree = Scratch::new(
+        "debug",
+        &[(
+            "oidc/token.rs",
+            "fn f(x: &str) -> String {\n    format!(\"bad {x:?}\")\n}\n#[cfg(test)]\nmod tests {\n    fn g() { let _ = format!(\"{:?}\", 1); }\n}\n",
+        )],
+    );
+    let found = violations(&tree.0);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].starts_with("src/oidc/token.rs:2:"), "{}", found[0]);
+    assert!(found[0].contains("Debug"), "{}", found[0]);
 }

@@ -121,7 +121,7 @@ pub fn page(req: &Request) -> Result<Page, ApiError> {
 /// Adds Logto's `Total-Number` header.
 pub fn with_total(mut res: Response, total: i64) -> Response {
     if let Ok(v) = HeaderValue::from_str(&total.to_string()) {
-        res.headers_mut().insert("total-number", v);
+        res.headers_mut().insert(crate::web::TOTAL_NUMBER, v);
     }
     res
 }
@@ -142,7 +142,7 @@ pub fn text(field: &str, value: &str, min: usize, max: usize) -> Result<String, 
 
 /// An absolute URI without a fragment. `web_only` limits it to http and https.
 pub fn uri(field: &str, value: &str, web_only: bool) -> Result<String, ApiError> {
-    let bad = |why: &str| ApiError::invalid_input(format!("`{field}`: {value:?} {why}."));
+    let bad = |why: &str| ApiError::invalid_input(format!("`{field}`: `{value}` {why}."));
     if value.len() > 2048 {
         return Err(bad("is longer than 2048 characters"));
     }

@@ -147,7 +147,7 @@ pub(super) async fn store_and_send<D: Db, K: Kv>(
             interaction_id: c.interaction_id.clone(),
             identifier_type: channel.as_str().into(),
             identifier: value.to_owned(),
-            usage: format!("{usage:?}"),
+            usage: usage.as_str().into(),
             code_hash: secret::code_hash(&ctx.config.key_encryption_secret, id, &code)?,
             attempts: 0,
             created_at: now,

@@ -20,6 +20,18 @@ pub enum Usage {
     Generic,
 }
 
+impl Usage {
+    /// The name stored with a code (and Logto's `usageType`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Usage::SignIn => "SignIn",
+            Usage::Register => "Register",
+            Usage::ForgotPassword => "ForgotPassword",
+            Usage::Generic => "Generic",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Template {

@@ -466,7 +466,7 @@ impl Settings {
         {
             match url::Url::parse(url) {
                 Ok(u) if matches!(u.scheme(), "https" | "http") && url.len() <= 2048 => {}
-                _ => return Err(format!("{url:?} is not an http(s) URL")),
+                _ => return Err(format!("`{url}` is not an http(s) URL")),
             }
         }
         Ok(())

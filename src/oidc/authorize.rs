@@ -192,7 +192,7 @@ pub fn validate(params: &[(String, String)], app: &Application) -> Result<AuthRe
             return Err(fail(
                 &target,
                 ErrorCode::InvalidRequest,
-                format!("unsupported response_mode {other:?}"),
+                format!("unsupported response_mode `{other}`"),
             ))
         }
         Err(e) => return Err(fail(&target, ErrorCode::InvalidRequest, e)),
@@ -211,7 +211,7 @@ pub fn validate(params: &[(String, String)], app: &Application) -> Result<AuthRe
             return Err(fail(
                 &target,
                 ErrorCode::UnsupportedResponseType,
-                format!("unsupported response_type {other:?}; use code"),
+                format!("unsupported response_type `{other}`; use code"),
             ))
         }
     }
@@ -320,7 +320,7 @@ pub fn validate(params: &[(String, String)], app: &Application) -> Result<AuthRe
             return Err(fail(
                 &target,
                 ErrorCode::InvalidRequest,
-                format!("unsupported prompt {p:?}"),
+                format!("unsupported prompt `{p}`"),
             ));
         }
     }

@@ -27,7 +27,7 @@ pub async fn exchange<D: Db, K: Kv>(
     if !GRANT_TYPES.contains(&grant_type) {
         return Err(OAuthError::new(
             ErrorCode::UnsupportedGrantType,
-            format!("unsupported grant_type {grant_type:?}"),
+            format!("unsupported grant_type `{grant_type}`"),
         ));
     }
     let client = authenticate(ctx, Presented::from_parts(basic, form)?).await?;
@@ -80,7 +80,7 @@ pub fn grant_scopes(
         if !resource.scopes.iter().any(|s| s == scope) {
             return Err(OAuthError::new(
                 ErrorCode::InvalidScope,
-                format!("scope {scope:?} is not defined for this resource"),
+                format!("scope `{scope}` is not defined for this resource"),
             ));
         }
         if allowed.iter().any(|s| s == scope) && !granted.iter().any(|s| s == scope) {

@@ -29,7 +29,8 @@ pub fn respond(r: &AuthResponse) -> Result<Response, PageError> {
                 "default-src 'none'; script-src 'sha256-{hash}'; style-src 'unsafe-inline'"
             );
             if let Ok(v) = HeaderValue::from_str(&csp) {
-                res.headers_mut().insert("content-security-policy", v);
+                res.headers_mut()
+                    .insert(http::header::CONTENT_SECURITY_POLICY, v);
             }
             Ok(res)
         }

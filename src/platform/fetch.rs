@@ -16,7 +16,7 @@ impl Outbound for Fetcher {
         body: &[u8],
         timeout_ms: u32,
     ) -> Result<u16, String> {
-        let js = |e: wasm_bindgen::JsValue| format!("{e:?}");
+        let js = |e: wasm_bindgen::JsValue| super::js::message(&e);
         let h = web_sys::Headers::new().map_err(js)?;
         for (k, v) in headers {
             h.set(k, v).map_err(js)?;
@@ -51,7 +51,7 @@ impl Outbound for Fetcher {
 }
 
 fn js(e: wasm_bindgen::JsValue) -> String {
-    format!("{e:?}")
+    super::js::message(&e)
 }
 
 /// The request as the fetch API takes it.

@@ -92,11 +92,26 @@ async fn to_http(mut req: Request) -> Result<crate::web::Request> {
     let capped = capped_body(&mut req).await?;
     let oversized = capped.is_none();
     let body = capped.unwrap_or_default();
+    use http::Method;
+    let method = match req.method() {
+        worker::Method::Get => Method::GET,
+        worker::Method::Head => Method::HEAD,
+        worker::Method::Post => Method::POST,
+        worker::Method::Put => Method::PUT,
+        worker::Method::Patch => Method::PATCH,
+        worker::Method::Delete => Method::DELETE,
+        worker::Method::Options => Method::OPTIONS,
+        // Nothing here answers other methods; they get the router's 404/405.
+        _ => Method::TRACE,
+    };
     let mut builder = http::Request::builder()
-        .method(req.method().as_ref())
+        .method(method)
         .uri(req.url()?.as_str());
-    for (name, value) in req.headers().entries() {
-        builder = builder.header(name, value);
+    let headers = req.headers();
+    for name in crate::web::READ_HEADERS {
+        if let Ok(Some(value)) = headers.get(name.as_str()) {
+            builder = builder.header(name, value);
+        }
     }
     if oversized {
         builder = builder.extension(crate::web::Oversized);
@@ -183,7 +198,7 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
         .is_some_and(|v| v == "true")
     {
         if let Ok(v) = http::HeaderValue::from_str(&round_trips.get().to_string()) {
-            res.headers_mut().insert("x-gatehouse-d1-round-trips", v);
+            res.headers_mut().insert(crate::web::D1_ROUND_TRIPS, v);
         }
     }
     if !jobs.is_empty() {

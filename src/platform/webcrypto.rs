@@ -25,7 +25,7 @@ thread_local! {
 pub struct WebCrypto;
 
 fn op(e: JsValue) -> CryptoError {
-    CryptoError::Operation(format!("WebCrypto: {e:?}"))
+    CryptoError::Operation(format!("WebCrypto: {}", super::js::message(&e)))
 }
 
 fn set(o: &Object, k: &str, v: &JsValue) -> Result<(), CryptoError> {

@@ -41,7 +41,7 @@ pub fn same_origin_json(req: &Request, origin: &str) -> Result<(), Refused> {
             return Err(Refused::CrossSite);
         }
     }
-    let site = super::header(req, http::header::HeaderName::from_static("sec-fetch-site"));
+    let site = super::header(req, super::SEC_FETCH_SITE);
     if site.is_some_and(|s| !matches!(s, "same-origin" | "none")) {
         return Err(Refused::CrossSite);
     }

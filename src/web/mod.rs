@@ -2,7 +2,7 @@
 pub mod cookies;
 pub mod csrf;
 pub mod error;
-use http::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE};
+use http::header::{HeaderName, HeaderValue, CACHE_CONTROL, CONTENT_TYPE};
 use http::StatusCode;
 use serde::Serialize;
 
@@ -38,16 +38,35 @@ pub fn query_pairs(req: &Request) -> Vec<(String, String)> {
         .collect()
 }
 
-pub fn header(req: &Request, name: http::header::HeaderName) -> Option<&str> {
+/// `Sec-Fetch-Site`. Header names are constants: a name parsed at run time would link the
+/// `http` crate's table of standard names into the module (12 KB).
+pub const SEC_FETCH_SITE: HeaderName = HeaderName::from_static("sec-fetch-site");
+/// `CF-Connecting-IP`.
+pub const CF_CONNECTING_IP: HeaderName = HeaderName::from_static("cf-connecting-ip");
+pub const TOTAL_NUMBER: HeaderName = HeaderName::from_static("total-number");
+pub const D1_ROUND_TRIPS: HeaderName = HeaderName::from_static("x-gatehouse-d1-round-trips");
+
+/// Every request header anything here reads: the platform copies only these into a
+/// [`Request`]. A header read elsewhere must be added here.
+pub const READ_HEADERS: [HeaderName; 9] = [
+    http::header::ACCEPT_LANGUAGE,
+    http::header::AUTHORIZATION,
+    http::header::CONTENT_TYPE,
+    http::header::COOKIE,
+    http::header::IF_NONE_MATCH,
+    http::header::ORIGIN,
+    http::header::USER_AGENT,
+    SEC_FETCH_SITE,
+    CF_CONNECTING_IP,
+];
+
+pub fn header(req: &Request, name: HeaderName) -> Option<&str> {
     req.headers().get(name).and_then(|v| v.to_str().ok())
 }
 
 /// The client's IP address, as Cloudflare reports it (`CF-Connecting-IP`).
 pub fn client_ip(req: &Request) -> Option<&str> {
-    header(
-        req,
-        http::header::HeaderName::from_static("cf-connecting-ip"),
-    )
+    header(req, CF_CONNECTING_IP)
 }
 
 /// The languages of `Accept-Language`, most preferred first (by q-value; `q=0` excluded).
@@ -100,7 +119,7 @@ pub fn json(status: StatusCode, value: &impl Serialize) -> Response {
 /// `includeSubDomains`: the provider's host does not speak for its siblings.
 pub fn strict_transport(res: &mut Response) {
     res.headers_mut().insert(
-        "strict-transport-security",
+        http::header::STRICT_TRANSPORT_SECURITY,
         HeaderValue::from_static("max-age=31536000"),
     );
 }
@@ -136,7 +155,10 @@ pub fn html(status: StatusCode, body: String) -> Response {
         .ok()
     });
     let fallback = HeaderValue::from_static("default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data: https:; frame-ancestors 'none'");
-    h.insert("content-security-policy", csp.clone().unwrap_or(fallback));
+    h.insert(
+        http::header::CONTENT_SECURITY_POLICY,
+        csp.clone().unwrap_or(fallback),
+    );
     res
 }
 
@@ -150,7 +172,7 @@ pub fn empty(status: StatusCode) -> Response {
 pub fn no_store(mut res: Response) -> Response {
     let h = res.headers_mut();
     h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert("pragma", HeaderValue::from_static("no-cache"));
+    h.insert(http::header::PRAGMA, HeaderValue::from_static("no-cache"));
     res
 }
 
