@@ -1,8 +1,8 @@
 //! Typed configuration, validated on every start of a request from the raw variables the
 //! platform hands over. A bad value is a [`ConfigError`] that names the variable.
+use crate::uri::Uri;
 use std::collections::BTreeMap;
 use std::fmt;
-use url::Url;
 
 /// Every variable Gatehouse reads; the platform collects exactly these.
 pub const VARIABLES: &[&str] = &[
@@ -142,20 +142,20 @@ fn public_url(vars: &Vars) -> Result<Option<String>, ConfigError> {
     let Some(raw) = optional(vars, NAME) else {
         return Ok(None);
     };
-    let url = Url::parse(raw).map_err(|e| err(NAME, format!("is not a URL ({e}): `{raw}`")))?;
-    if !matches!(url.scheme(), "https" | "http") || url.host_str().is_none() {
+    let url = Uri::parse(raw).ok_or_else(|| err(NAME, format!("is not a URL: `{raw}`")))?;
+    if !url.is_web() {
         return Err(err(
             NAME,
             format!("must be an http(s) origin such as https://auth.example.com, not `{raw}`"),
         ));
     }
-    if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
+    if !matches!(url.path, "" | "/") || url.query.is_some() || url.fragment.is_some() {
         return Err(err(
             NAME,
             format!("must be an origin without a path, query or fragment, not `{raw}`"),
         ));
     }
-    Ok(Some(url.origin().ascii_serialization()))
+    Ok(url.origin())
 }
 
 /// A whole number from `min` to `max`, absent meaning `default`.
@@ -214,10 +214,7 @@ impl Config {
         let dev_mailbox = flag(vars, "DEV_MAILBOX")?;
         // The mailbox shows every code sent: it must never be on where others can reach it.
         if let (true, Some(url)) = (dev_mailbox, &public_url) {
-            let host = Url::parse(url)
-                .ok()
-                .and_then(|u| u.host_str().map(str::to_owned))
-                .unwrap_or_default();
+            let host = Uri::parse(url).and_then(|u| u.host()).unwrap_or_default();
             if !is_loopback_host(&host) {
                 return Err(err(
                     "DEV_MAILBOX",

@@ -63,9 +63,7 @@ impl<'a, D: Db, K: Kv> Ctx<'a, D, K> {
     }
     /// The provider's public host (of `origin`): the WebAuthn relying party, the TOTP issuer.
     pub fn host(&self) -> Option<String> {
-        url::Url::parse(&self.origin)
-            .ok()
-            .and_then(|u| u.host_str().map(str::to_owned))
+        crate::uri::Uri::parse(&self.origin).and_then(|u| u.host())
     }
 
     pub fn issuer(&self) -> String {

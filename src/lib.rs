@@ -42,6 +42,7 @@ pub mod error;
 pub mod json;
 pub mod outbound;
 pub mod store;
+pub mod uri;
 
 #[cfg(target_arch = "wasm32")]
 mod platform;

@@ -133,18 +133,22 @@ impl Http for NoHttp {
 
 /// The URLs the provider calls: `https`, or `http` to this machine (development). Anything
 /// else (other schemes, credentials in the URL) is refused before any request.
-pub fn check_url(url: &str) -> Result<url::Url, HttpError> {
+pub fn check_url(url: &str) -> Result<(), HttpError> {
+    use crate::uri::Uri;
     let refused = |why: &str| HttpError::Refused(format!("{url}: {why}"));
-    let u = url::Url::parse(url).map_err(|_| refused("not an absolute URL"))?;
-    if !u.username().is_empty() || u.password().is_some() {
+    let u = Uri::parse(url)
+        .filter(Uri::is_web)
+        .ok_or_else(|| refused("not an absolute http(s) URL"))?;
+    if u.userinfo().is_some() {
         return Err(refused("credentials in the URL"));
     }
-    let loopback = matches!(u.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"))
-        || u.host_str().is_some_and(|h| h.ends_with(".localhost"));
-    match u.scheme() {
-        "https" => Ok(u),
-        "http" if loopback => Ok(u),
-        _ => Err(refused("only https (or http to this machine)")),
+    let host = u.host().unwrap_or_default();
+    let loopback = matches!(host.as_str(), "localhost" | "127.0.0.1" | "[::1]")
+        || host.ends_with(".localhost");
+    if u.scheme.eq_ignore_ascii_case("https") || loopback {
+        Ok(())
+    } else {
+        Err(refused("only https (or http to this machine)"))
     }
 }
 

@@ -32,7 +32,9 @@ const CORE: &[&str] = &[
     "social",
     "saml",
 ];
-const BELOW: &[&str] = &["config", "crypto", "error", "json", "outbound", "store"];
+const BELOW: &[&str] = &[
+    "config", "crypto", "error", "json", "outbound", "store", "uri",
+];
 const PLATFORM: &[&str] = &["platform"];
 /// Crates only a face or the platform may use: HTTP, cookies, templates, the Workers runtime.
 const FACE_CRATES: &[&str] = &[

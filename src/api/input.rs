@@ -1,10 +1,10 @@
 //! Reading API input: JSON bodies, pagination, and field rules shared by the API groups.
+use crate::uri::Uri;
 use crate::web::error::ApiError;
 use crate::web::{media_type, query_pairs, Request, Response};
 use http::header::HeaderValue;
 use http::StatusCode;
 use serde::{Deserialize, Deserializer};
-use url::Url;
 
 /// Parses a JSON body; an unknown or ill-typed field is a 400 that names it.
 #[inline(never)]
@@ -146,12 +146,12 @@ pub fn uri(field: &str, value: &str, web_only: bool) -> Result<String, ApiError>
     if value.len() > 2048 {
         return Err(bad("is longer than 2048 characters"));
     }
-    let url = Url::parse(value).map_err(|_| bad("is not an absolute URI"))?;
-    if url.fragment().is_some() {
+    let url = Uri::parse(value).ok_or_else(|| bad("is not an absolute URI"))?;
+    if url.fragment.is_some() {
         return Err(bad("must not have a fragment"));
     }
-    let web = matches!(url.scheme(), "http" | "https");
-    if web && url.host_str().is_none_or(str::is_empty) {
+    let web = url.scheme.eq_ignore_ascii_case("http") || url.scheme.eq_ignore_ascii_case("https");
+    if web && !url.is_web() {
         return Err(bad("has no host"));
     }
     if web_only && !web {

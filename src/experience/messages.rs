@@ -143,8 +143,7 @@ pub fn check_config(
     connector_id: &str,
     config: &serde_json::Value,
 ) -> Result<&'static str, String> {
-    let http_url =
-        |u: &str| matches!(url::Url::parse(u), Ok(x) if matches!(x.scheme(), "https" | "http"));
+    let http_url = |u: &str| crate::uri::Uri::parse(u).is_some_and(|x| x.is_web());
     match connector_id {
         HTTP_EMAIL => {
             let c: HttpEmailConfig = read_only(config, HTTP_EMAIL_FIELDS)?;

@@ -464,8 +464,8 @@ impl Settings {
         .into_iter()
         .flatten()
         {
-            match url::Url::parse(url) {
-                Ok(u) if matches!(u.scheme(), "https" | "http") && url.len() <= 2048 => {}
+            match crate::uri::Uri::parse(url) {
+                Some(u) if u.is_web() && url.len() <= 2048 => {}
                 _ => return Err(format!("`{url}` is not an http(s) URL")),
             }
         }

@@ -58,8 +58,8 @@ pub async fn authorization_uri<D: Db, K: Kv>(
             "`state` must be 1 to 512 characters.".into(),
         ));
     }
-    url::Url::parse(redirect_uri)
-        .map_err(|_| Failure::Invalid("`redirectUri` must be an absolute URL.".into()))?;
+    crate::uri::Uri::parse(redirect_uri)
+        .ok_or_else(|| Failure::Invalid("`redirectUri` must be an absolute URL.".into()))?;
     // Enterprise SSO is off: its connectors take no one.
     if sso && !c.settings.single_sign_on_enabled {
         return Err(Failure::NoSocialConnector);

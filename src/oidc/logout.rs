@@ -15,8 +15,8 @@ use crate::session;
 use crate::store::apps::Application;
 use crate::store::oidc as repo;
 use crate::store::{sessions, Db, Kv, Statement};
+use crate::uri::Uri;
 use serde_json::{json, Value};
-use url::Url;
 
 const EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
 const LOGOUT_TOKEN_TTL: i64 = 120;
@@ -48,11 +48,11 @@ impl EndSession {
         let Some(uri) = &self.post_logout_redirect_uri else {
             return Ok(None);
         };
-        let mut url = Url::parse(uri).map_err(|_| FlowError::Show(Msg::PostLogoutUriMalformed))?;
-        if let Some(state) = &self.state {
-            url.query_pairs_mut().append_pair("state", state);
+        if Uri::parse(uri).is_none() {
+            return Err(FlowError::Show(Msg::PostLogoutUriMalformed));
         }
-        Ok(Some(url.into()))
+        let state = self.state.as_deref().map(|s| ("state", s));
+        Ok(Some(crate::uri::with_query(uri, state)))
     }
 }
 

@@ -5,7 +5,7 @@ use crate::ctx::Ctx;
 use crate::error::InternalError;
 use crate::store::rbac::{self, Owner};
 use crate::store::{Db, Kv};
-use url::Url;
+use crate::uri::Uri;
 
 /// The Management API's only scope, as in Logto.
 pub const MANAGEMENT_SCOPE: &str = "all";
@@ -20,8 +20,10 @@ pub struct Resource {
 
 /// RFC 8707 §2: "an absolute URI … MUST NOT include a fragment component".
 pub fn check_indicator(indicator: &str) -> Result<(), OAuthError> {
-    match Url::parse(indicator) {
-        Ok(u) if u.fragment().is_none() && !u.cannot_be_a_base() => Ok(()),
+    match Uri::parse(indicator) {
+        Some(u) if u.fragment.is_none() && (u.authority.is_some() || u.path.starts_with('/')) => {
+            Ok(())
+        }
         _ => Err(OAuthError::new(
             ErrorCode::InvalidTarget,
             "resource must be an absolute URI without a fragment",

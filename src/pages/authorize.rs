@@ -8,12 +8,12 @@ use crate::i18n::Msg;
 use crate::oidc::authorize::ResponseMode;
 use crate::oidc::interaction::{self, AuthResponse, Next, Screen};
 use crate::store::{Db, Kv};
+use crate::uri::Uri;
 use crate::web::error::PageError;
 use crate::web::{self, cookies, Request, Response};
 use http::header::HeaderValue;
 use http::StatusCode;
 use sha2::{Digest, Sha256};
-use url::Url;
 
 /// The authorization response as a redirect (query or fragment) or a self-posting form.
 pub fn respond(r: &AuthResponse) -> Result<Response, PageError> {
@@ -36,17 +36,17 @@ pub fn respond(r: &AuthResponse) -> Result<Response, PageError> {
         }
         mode => {
             // Registered redirect URIs are checked when saved; a malformed one cannot get here.
-            let mut url = Url::parse(&target.redirect_uri)
-                .map_err(|_| PageError::bad_request(Msg::RedirectUriMalformed))?;
-            if mode == ResponseMode::Fragment {
-                let encoded = form_urlencoded::Serializer::new(String::new())
-                    .extend_pairs(&r.params)
-                    .finish();
-                url.set_fragment(Some(&encoded));
-            } else {
-                url.query_pairs_mut().extend_pairs(&r.params);
+            let uri = &target.redirect_uri;
+            if Uri::parse(uri).is_none() {
+                return Err(PageError::bad_request(Msg::RedirectUriMalformed));
             }
-            Ok(web::redirect(url.as_str()))
+            let pairs = r.params.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+            let to = if mode == ResponseMode::Fragment {
+                crate::uri::with_fragment(uri, pairs)
+            } else {
+                crate::uri::with_query(uri, pairs)
+            };
+            Ok(web::redirect(&to))
         }
     }
 }

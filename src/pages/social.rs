@@ -92,7 +92,7 @@ pub async fn callback<D: Db, K: Kv>(
     connector_id: String,
 ) -> Result<Response, PageError> {
     if req.method() == Method::POST {
-        let query = url::form_urlencoded::Serializer::new(String::new())
+        let query = form_urlencoded::Serializer::new(String::new())
             .extend_pairs(web::params(req))
             .finish();
         return Ok(web::redirect(&format!("/callback/{connector_id}?{query}")));

@@ -106,7 +106,7 @@ async fn to_http(mut req: Request) -> Result<crate::web::Request> {
     };
     let mut builder = http::Request::builder()
         .method(method)
-        .uri(req.url()?.as_str());
+        .uri(req.inner().url());
     let headers = req.headers();
     for name in crate::web::READ_HEADERS {
         if let Ok(Some(value)) = headers.get(name.as_str()) {

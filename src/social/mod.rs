@@ -259,7 +259,7 @@ pub fn check_metadata(metadata: &Value) -> Result<(String, Value), String> {
     }
     for k in ["logo", "logoDark"] {
         if let Some(u) = text(m, k)? {
-            url::Url::parse(u).map_err(|_| format!("`metadata.{k}` must be a URL"))?;
+            crate::uri::Uri::parse(u).ok_or_else(|| format!("`metadata.{k}` must be a URL"))?;
         }
     }
     Ok((target.to_owned(), metadata.clone()))

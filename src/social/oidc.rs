@@ -58,25 +58,28 @@ pub fn authorization_url(
 ) -> Result<String, SocialError> {
     let endpoint = text(config, "authorizationEndpoint")
         .ok_or_else(|| SocialError::Provider("no authorizationEndpoint".into()))?;
-    let mut url = url::Url::parse(endpoint)
-        .map_err(|_| SocialError::Provider("authorizationEndpoint is not a URL".into()))?;
+    if crate::uri::Uri::parse(endpoint).is_none() {
+        return Err(SocialError::Provider(
+            "authorizationEndpoint is not a URL".into(),
+        ));
+    }
     let challenge = crate::crypto::b64url(&Sha256::digest(verifier.as_bytes()));
-    url.query_pairs_mut()
-        .append_pair("client_id", text(config, "clientId").unwrap_or_default())
-        .append_pair("redirect_uri", redirect_uri)
-        .append_pair("response_type", "code")
-        .append_pair("scope", text(config, "scope").unwrap_or_default())
-        .append_pair("state", state)
-        .append_pair("code_challenge", &challenge)
-        .append_pair("code_challenge_method", "S256");
+    let mut pairs = vec![
+        ("client_id", text(config, "clientId").unwrap_or_default()),
+        ("redirect_uri", redirect_uri),
+        ("response_type", "code"),
+        ("scope", text(config, "scope").unwrap_or_default()),
+        ("state", state),
+        ("code_challenge", &challenge),
+        ("code_challenge_method", "S256"),
+    ];
     if is_oidc(config) {
-        url.query_pairs_mut().append_pair("nonce", nonce);
+        pairs.push(("nonce", nonce));
     }
     if text(config, "responseMode") == Some("form_post") {
-        url.query_pairs_mut()
-            .append_pair("response_mode", "form_post");
+        pairs.push(("response_mode", "form_post"));
     }
-    Ok(url.into())
+    Ok(crate::uri::with_query(endpoint, pairs))
 }
 
 /// Exchanges `code` at the token endpoint and checks the ID token it brings; the identity
