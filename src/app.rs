@@ -10,10 +10,10 @@ use crate::outbound::Job;
 use crate::pages;
 use crate::store::{Db, Kv};
 use crate::web::error::PageError;
+use crate::web::http::header::{HeaderValue, ACCESS_CONTROL_ALLOW_ORIGIN};
+use crate::web::http::{Method, StatusCode};
 use crate::web::{self, Request, Response};
 use crate::wire;
-use http::header::{HeaderValue, ACCESS_CONTROL_ALLOW_ORIGIN};
-use http::{Method, StatusCode};
 use serde_json::json;
 use std::cell::RefCell;
 use std::future::Future;
@@ -67,7 +67,7 @@ pub async fn handle<D: Db, K: Kv>(
     let mut res = route(&ctx, req, lang).await;
     // No response is to be sniffed into another type (JSON, HTML, the JWKS alike).
     res.headers_mut().insert(
-        http::header::X_CONTENT_TYPE_OPTIONS,
+        crate::web::http::header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
     if https {
@@ -118,15 +118,15 @@ fn preflight() -> Response {
     let mut res = allow_any_origin(web::empty(StatusCode::NO_CONTENT));
     let h = res.headers_mut();
     h.insert(
-        http::header::ACCESS_CONTROL_ALLOW_METHODS,
+        crate::web::http::header::ACCESS_CONTROL_ALLOW_METHODS,
         HeaderValue::from_static("GET, POST"),
     );
     h.insert(
-        http::header::ACCESS_CONTROL_ALLOW_HEADERS,
+        crate::web::http::header::ACCESS_CONTROL_ALLOW_HEADERS,
         HeaderValue::from_static("authorization, content-type"),
     );
     h.insert(
-        http::header::ACCESS_CONTROL_MAX_AGE,
+        crate::web::http::header::ACCESS_CONTROL_MAX_AGE,
         HeaderValue::from_static("600"),
     );
     res
@@ -135,7 +135,7 @@ fn preflight() -> Response {
 async fn route<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request, lang: Lang) -> Response {
     use pages::codes;
     let path = req.uri().path().to_owned();
-    let method = req.method().clone();
+    let method = *req.method();
     if web::oversized(&req) {
         return wire::too_large(&path, lang);
     }

@@ -10,10 +10,12 @@ use crate::oidc::client_auth::Form;
 use crate::oidc::error::{ErrorCode, OAuthError};
 use crate::oidc::{discovery, signing, token, tokens_info};
 use crate::store::{Db, Kv};
+use crate::web::http::header::{
+    HeaderValue, AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH,
+};
+use crate::web::http::StatusCode;
 use crate::web::{self, header, media_type, Request, Response};
 use crate::wire;
-use http::header::{HeaderValue, AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH};
-use http::StatusCode;
 use sha2::{Digest, Sha256};
 use std::cell::RefCell;
 

@@ -250,6 +250,40 @@ mod tests {
     use super::*;
     use std::cell::RefCell;
 
+    #[test]
+    fn only_https_or_http_to_a_loopback_name_is_fetched_and_never_with_credentials() {
+        for ok in [
+            "https://idp.example/token",
+            "HTTPS://IdP.Example/x",
+            "http://localhost:8080/cb",
+            "HTTP://LOCALHOST/x",
+            "http://op.localhost/x",
+            "http://127.0.0.1:9000/",
+            "http://[::1]:9000/",
+        ] {
+            assert_eq!(check_url(ok), Ok(()), "{ok} was refused");
+        }
+        for bad in [
+            "http://idp.example/token",
+            "http://evil.example#@localhost/",
+            "http://evil.example?@localhost/",
+            "http://evil.example\\@localhost/",
+            "http://@localhost/",
+            "https://user:pw@idp.example/",
+            "http:/localhost/x",
+            "http:localhost/x",
+            "http:////localhost/x",
+            "http://127.1/",
+            "http://0x7f.0.0.1/",
+            "http://localhost:65536/",
+            "http://%6cocalhost/",
+            "ftp://localhost/",
+            "file:///etc/passwd",
+        ] {
+            assert!(check_url(bad).is_err(), "{bad} was allowed");
+        }
+    }
+
     type Call = (String, Vec<(String, String)>, Vec<u8>);
 
     /// An in-memory twin that answers from a script of results.

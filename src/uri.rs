@@ -40,6 +40,30 @@ fn well_formed_percents(s: &str) -> bool {
     })
 }
 
+/// An IP host must be one a browser reads as written: a bracketed IPv6 address, or a
+/// dotted-quad IPv4 address when the host ends in a number (`127.1`, `0x7f.0.0.1` or
+/// `1.2.3.4.5` would be rewritten or refused by a WHATWG parser).
+fn ip_host_ok(host: &str) -> bool {
+    if let Some(inner) = host.strip_prefix('[') {
+        return inner
+            .strip_suffix(']')
+            .is_some_and(|a| a.parse::<std::net::Ipv6Addr>().is_ok());
+    }
+    if host.contains([']', '[']) {
+        return false;
+    }
+    let last = host
+        .strip_suffix('.')
+        .unwrap_or(host)
+        .rsplit('.')
+        .next()
+        .unwrap_or_default();
+    let numeric = !last.is_empty()
+        && (last.bytes().all(|b| b.is_ascii_digit())
+            || last.get(..2).is_some_and(|p| p.eq_ignore_ascii_case("0x")));
+    !numeric || host.parse::<std::net::Ipv4Addr>().is_ok()
+}
+
 impl<'a> Uri<'a> {
     /// Splits `s` as RFC 3986 Appendix B does, after checking its characters; `None` when
     /// it is not an absolute URI.
@@ -84,15 +108,11 @@ impl<'a> Uri<'a> {
             if a.matches('@').count() > 1 {
                 return None;
             }
+            if uri.userinfo().is_some_and(brackets) {
+                return None;
+            }
             let host = uri.host_as_written()?;
-            let literal = host.starts_with('[') && host.ends_with(']') && host.len() > 2;
-            let inner = host
-                .get(1..host.len().saturating_sub(1))
-                .unwrap_or_default();
-            let ip_literal_ok = inner
-                .bytes()
-                .all(|b| b.is_ascii_hexdigit() || b":.".contains(&b));
-            if host.contains('%') || (brackets(host) && !(literal && ip_literal_ok)) {
+            if host.contains('%') || !ip_host_ok(host) {
                 return None;
             }
             let port = uri.port_as_written();
@@ -254,6 +274,15 @@ mod tests {
             "https://a.example/[x]",
             "https://a.example/#a#b",
             "https://a.example/\t",
+            "https://[x]@a.example/",
+            "https://127.1/",
+            "https://0x7f.0.0.1/",
+            "https://2130706433/",
+            "https://1.2.3.4.5/",
+            "https://256.0.0.1/",
+            "https://a.123/",
+            "https://[1]/",
+            "https://[:::]/",
         ] {
             assert_eq!(Uri::parse(bad), None, "{bad:?} was accepted");
         }
@@ -293,5 +322,34 @@ mod tests {
             with_fragment("https://rp.example/cb?q=1#old", [("code", "c")]),
             "https://rp.example/cb?q=1#code=c"
         );
+        assert_eq!(
+            with_query("https://rp.example/cb?a=1&", [("b", "2")]),
+            "https://rp.example/cb?a=1&b=2"
+        );
+        assert_eq!(
+            with_query("https://rp.example/cb?x=1", []),
+            "https://rp.example/cb?x=1"
+        );
+        assert_eq!(
+            with_query("https://rp.example/cb#a?b", [("v", "#%")]),
+            "https://rp.example/cb?v=%23%25#a?b"
+        );
+        assert_eq!(
+            with_fragment("https://rp.example/cb", [("a", "1")]),
+            "https://rp.example/cb#a=1"
+        );
+    }
+
+    #[test]
+    fn ip_hosts_must_be_written_as_a_browser_would_keep_them() {
+        assert_eq!(
+            Uri::parse("https://[2001:db8::1]:8443/")
+                .and_then(|u| u.origin())
+                .as_deref(),
+            Some("https://[2001:db8::1]:8443")
+        );
+        assert!(Uri::parse("https://1.2.3.4/").unwrap().is_web());
+        assert!(Uri::parse("https://a1.example/").unwrap().is_web());
+        assert!(Uri::parse("https://1a.example/").unwrap().is_web());
     }
 }

@@ -7,9 +7,9 @@ use crate::i18n::Lang;
 use crate::oidc::error::{ErrorCode, OAuthError};
 use crate::pages;
 use crate::web::error::{ApiError, PageError};
+use crate::web::http::header::{HeaderValue, WWW_AUTHENTICATE};
+use crate::web::http::StatusCode;
 use crate::web::{self, Response};
-use http::header::{HeaderValue, WWW_AUTHENTICATE};
-use http::StatusCode;
 use serde_json::{json, Value};
 
 /// Logs an internal failure under a fresh id and returns that id for the client.

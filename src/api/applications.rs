@@ -5,8 +5,8 @@ use crate::ctx::Ctx;
 use crate::store::apps::{self, AppType, Application, CustomClientMetadata, OidcClientMetadata};
 use crate::store::{column, column_patch, Db, FromRow, Kv, Row, StoreError};
 use crate::web::error::ApiError;
+use crate::web::http::StatusCode;
 use crate::web::{self, Request, Response};
-use http::StatusCode;
 use serde_json::{json, Value};
 
 const MAX_URIS: usize = 32;

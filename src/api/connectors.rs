@@ -13,8 +13,8 @@ use crate::social;
 use crate::store::messages::{self as repo, ConnectorRow};
 use crate::store::{Db, Kv};
 use crate::web::error::ApiError;
+use crate::web::http::StatusCode;
 use crate::web::{self, Request, Response};
-use http::StatusCode;
 use serde_json::{json, Value};
 
 async fn view<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, c: &ConnectorRow) -> Result<Value, ApiError> {

@@ -11,8 +11,8 @@ use crate::experience::{codes, factors, mfa_codes, password, Failure};
 use crate::identity::Identifier;
 use crate::store::{Db, Kv};
 use crate::web::error::ApiError;
+use crate::web::http::{Method, StatusCode};
 use crate::web::{self, cookies, Request, Response};
-use http::{Method, StatusCode};
 use serde_json::json;
 
 /// A WebAuthn ceremony begun: `{verificationId, <key>: options}`.
@@ -188,7 +188,7 @@ fn optional_body<T: crate::store::FromRow + Default>(
 pub async fn handle<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request) -> Result<Response, ApiError> {
     let path = req.uri().path().trim_end_matches('/').to_owned();
     let route = path.strip_prefix("/api/experience").unwrap_or_default();
-    let method = req.method().clone();
+    let method = *req.method();
     // The API acts on the browser's interaction cookie: nothing another site sends counts.
     match crate::web::csrf::same_origin_json(&req, &ctx.origin) {
         Ok(()) => {}
@@ -338,7 +338,7 @@ pub async fn handle<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request) -> Result<R
         ("/verification/web-authn/registration/verify", &Method::POST) => {
             let b: WebAuthnBody = object_body(&req, &["verificationId", "payload"])?;
             let vid = b.verification_id.as_deref().unwrap_or_default();
-            let agent = web::header(&req, http::header::USER_AGENT).unwrap_or_default();
+            let agent = web::header(&req, crate::web::http::header::USER_AGENT).unwrap_or_default();
             let id = passkeys::registration_verify(ctx, &mut c, vid, &b.payload, agent).await?;
             interaction::save(ctx, &c).await?;
             return Ok(web::json(StatusCode::OK, &json!({ "verificationId": id })));

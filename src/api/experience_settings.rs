@@ -9,8 +9,8 @@ use crate::store::logs::{self, Filter};
 use crate::store::FromRow;
 use crate::store::{settings as repo, Db, Kv, StoreError};
 use crate::web::error::ApiError;
+use crate::web::http::StatusCode;
 use crate::web::{self, query_pairs, Request, Response};
-use http::StatusCode;
 use serde_json::{json, Value};
 
 pub async fn get<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>) -> Result<Response, ApiError> {

@@ -7,8 +7,8 @@ use crate::experience::interaction::Current;
 use crate::experience::social;
 use crate::store::{Db, Kv};
 use crate::web::error::ApiError;
+use crate::web::http::{Method, StatusCode};
 use crate::web::Request;
-use http::{Method, StatusCode};
 use serde_json::{json, Value};
 
 struct AuthorizationUriBody {

@@ -3,8 +3,8 @@ use super::roles::{check_assignee, Assignee};
 use crate::ctx::Ctx;
 use crate::store::{apps, oidc as grants, Db, Kv};
 use crate::web::error::ApiError;
+use crate::web::http::StatusCode;
 use crate::web::{self, Request, Response};
-use http::StatusCode;
 use serde_json::json;
 
 pub async fn user_grants<D: Db, K: Kv>(

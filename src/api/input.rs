@@ -1,9 +1,9 @@
 //! Reading API input: JSON bodies, pagination, and field rules shared by the API groups.
 use crate::uri::Uri;
 use crate::web::error::ApiError;
+use crate::web::http::header::HeaderValue;
+use crate::web::http::StatusCode;
 use crate::web::{media_type, query_pairs, Request, Response};
-use http::header::HeaderValue;
-use http::StatusCode;
 use serde::{Deserialize, Deserializer};
 
 /// Parses a JSON body; an unknown or ill-typed field is a 400 that names it.

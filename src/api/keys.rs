@@ -4,8 +4,8 @@ use crate::oidc::signing;
 use crate::store::keys::KeyRow;
 use crate::store::{Db, Kv};
 use crate::web::error::ApiError;
+use crate::web::http::StatusCode;
 use crate::web::{self, Response};
-use http::StatusCode;
 use serde_json::{json, Value};
 
 fn view(rows: &[KeyRow]) -> Vec<Value> {

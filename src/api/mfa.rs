@@ -6,8 +6,8 @@ use crate::mfa::manage::{self, Outcome};
 use crate::mfa::UserMfaConfig;
 use crate::store::{mfa as repo, users, Db, Kv};
 use crate::web::error::ApiError;
+use crate::web::http::StatusCode;
 use crate::web::{self, Request, Response};
-use http::StatusCode;
 use serde_json::{json, Value};
 
 /// Unix ms as an ISO 8601 UTC timestamp (`2026-11-28T02:14:53.000Z`).

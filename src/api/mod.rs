@@ -20,9 +20,9 @@ use crate::oidc::resources::MANAGEMENT_SCOPE;
 use crate::oidc::signing;
 use crate::store::{Db, Kv};
 use crate::web::error::ApiError;
+use crate::web::http::header::AUTHORIZATION;
+use crate::web::http::{Method, StatusCode};
 use crate::web::{header, Request, Response};
-use http::header::AUTHORIZATION;
-use http::{Method, StatusCode};
 use roles::Assignee::{App, User};
 
 /// Checks the bearer token: 401 without a valid one, 403 without the `all` scope.
@@ -94,7 +94,7 @@ pub async fn handle<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request) -> Result<R
     authorize(ctx, &req).await?;
     let path = req.uri().path().to_owned();
     let segments: Vec<&str> = path.trim_end_matches('/').split('/').skip(2).collect();
-    let method = req.method().clone();
+    let method = *req.method();
     // Each handler runs as its own boxed future: the router stays small instead of
     // inlining every handler's state machine into one.
     let handler: Handler<'_> = match (segments.as_slice(), &method) {

@@ -5,8 +5,8 @@ use crate::ctx::Ctx;
 use crate::store::rbac::{self, ResourceRow, ScopeRow};
 use crate::store::{Db, Kv};
 use crate::web::error::ApiError;
+use crate::web::http::StatusCode;
 use crate::web::{self, Request, Response};
-use http::StatusCode;
 use serde_json::{json, Value};
 
 fn resource_view(r: &ResourceRow) -> Value {

@@ -6,8 +6,8 @@ use crate::ctx::Ctx;
 use crate::store::rbac::{self, RoleRow};
 use crate::store::{apps, users, Db, Kv};
 use crate::web::error::ApiError;
+use crate::web::http::StatusCode;
 use crate::web::{self, Request, Response};
-use http::StatusCode;
 use serde_json::{json, Value};
 
 fn role_view(r: &RoleRow) -> Value {

@@ -11,8 +11,8 @@ use crate::social::sso::{self, DomainError, ProviderError};
 use crate::store::messages::{self as repo, ConnectorRow};
 use crate::store::{Db, Kv};
 use crate::web::error::ApiError;
+use crate::web::http::StatusCode;
 use crate::web::{self, Request, Response};
-use http::StatusCode;
 use serde_json::{json, Map, Value};
 
 pub use crate::social::sso::TYPE as SSO;

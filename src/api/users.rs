@@ -7,8 +7,8 @@ use crate::identity;
 use crate::store::users::{self, Profile, User};
 use crate::store::{column, column_patch, Db, FromRow, Kv, Row, StoreError};
 use crate::web::error::ApiError;
+use crate::web::http::StatusCode;
 use crate::web::{self, query_pairs, Request, Response};
-use http::StatusCode;
 use serde_json::{json, Map, Value};
 
 const MAX_CUSTOM_DATA_BYTES: usize = 16 * 1024;

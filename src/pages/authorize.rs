@@ -10,9 +10,9 @@ use crate::oidc::interaction::{self, AuthResponse, Next, Screen};
 use crate::store::{Db, Kv};
 use crate::uri::Uri;
 use crate::web::error::PageError;
+use crate::web::http::header::HeaderValue;
+use crate::web::http::StatusCode;
 use crate::web::{self, cookies, Request, Response};
-use http::header::HeaderValue;
-use http::StatusCode;
 use sha2::{Digest, Sha256};
 
 /// The authorization response as a redirect (query or fragment) or a self-posting form.
@@ -30,7 +30,7 @@ pub fn respond(r: &AuthResponse) -> Result<Response, PageError> {
             );
             if let Ok(v) = HeaderValue::from_str(&csp) {
                 res.headers_mut()
-                    .insert(http::header::CONTENT_SECURITY_POLICY, v);
+                    .insert(crate::web::http::header::CONTENT_SECURITY_POLICY, v);
             }
             Ok(res)
         }

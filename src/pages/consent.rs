@@ -7,8 +7,8 @@ use crate::i18n::{Lang, Msg};
 use crate::oidc::interaction::{self, Decision};
 use crate::store::{Db, Kv};
 use crate::web::error::PageError;
+use crate::web::http::StatusCode;
 use crate::web::{self, csrf, Request, Response};
-use http::StatusCode;
 
 /// `GET /consent`.
 pub async fn show<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: &Request) -> Result<Response, PageError> {

@@ -9,8 +9,8 @@ use crate::experience::Failure;
 use crate::i18n::{Lang, Msg};
 use crate::store::{Db, Kv};
 use crate::web::error::PageError;
+use crate::web::http::StatusCode;
 use crate::web::{self, cookies, csrf, Request, Response};
-use http::StatusCode;
 
 /// The browser's interaction cookie.
 pub fn interaction_id(req: &Request) -> Option<String> {

@@ -7,8 +7,8 @@ use crate::i18n::Lang;
 use crate::oidc::logout::{self, LogoutRequest};
 use crate::store::{Db, Kv};
 use crate::web::error::PageError;
+use crate::web::http::StatusCode;
 use crate::web::{self, cookies, csrf, Request, Response};
-use http::StatusCode;
 
 fn request(params: &[(String, String)]) -> LogoutRequest<'_> {
     LogoutRequest {

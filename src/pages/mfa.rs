@@ -15,8 +15,8 @@ use crate::identity::Channel;
 use crate::mfa::Factor;
 use crate::store::{Db, Kv};
 use crate::web::error::PageError;
+use crate::web::http::StatusCode;
 use crate::web::{self, csrf, Request, Response};
-use http::StatusCode;
 
 pub use super::mfa_screen::{next_screen, Screen};
 

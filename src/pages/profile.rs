@@ -12,8 +12,8 @@ use crate::i18n::{Lang, Msg};
 use crate::identity::Identifier;
 use crate::store::{Db, Kv};
 use crate::web::error::PageError;
+use crate::web::http::StatusCode;
 use crate::web::{self, csrf, Request, Response};
-use http::StatusCode;
 
 fn render(
     c: &Current,
@@ -75,7 +75,7 @@ pub async fn handle<D: Db, K: Kv>(
         return Ok(web::redirect("/sign-in"));
     }
     let wants_email = !required_profile(&c.settings).contains(&ProfileField::Username);
-    if req.method() == http::Method::GET {
+    if req.method() == crate::web::http::Method::GET {
         let (token, new) = csrf::token(req)?;
         return Ok(page(
             StatusCode::OK,

@@ -12,8 +12,8 @@ use crate::i18n::{Lang, Msg};
 use crate::identity::{Channel, Identifier};
 use crate::store::{Db, Kv};
 use crate::web::error::PageError;
+use crate::web::http::StatusCode;
 use crate::web::{self, csrf, Request, Response};
-use http::StatusCode;
 
 #[derive(Clone, Copy, PartialEq)]
 pub enum Screen {

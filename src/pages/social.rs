@@ -13,8 +13,8 @@ use crate::experience::{social, submit, Failure};
 use crate::i18n::{Lang, Msg};
 use crate::store::{Db, Kv};
 use crate::web::error::PageError;
+use crate::web::http::{Method, StatusCode};
 use crate::web::{self, csrf, Request, Response};
-use http::{Method, StatusCode};
 
 /// What a failed social step shows: the sign-in page with the reason, or the next screen.
 async fn failed<D: Db, K: Kv>(

@@ -61,7 +61,8 @@ fn vars(env: &Env) -> Vars {
 }
 
 /// The request body, read up to [`crate::web::MAX_BODY`]: `None` when it is (or is declared
-/// to be) longer, which the router answers with 413 before any face parses it.
+/// to be) longer, which the router answers with 413 before any face parses it (the router
+/// is given `MAX_BODY + 1` bytes for it: [`crate::web::oversized`]).
 async fn capped_body(req: &mut Request) -> Result<Option<Vec<u8>>> {
     use futures_util::StreamExt;
     let limit = crate::web::MAX_BODY;
@@ -89,10 +90,10 @@ async fn capped_body(req: &mut Request) -> Result<Option<Vec<u8>>> {
 }
 
 async fn to_http(mut req: Request) -> Result<crate::web::Request> {
-    let capped = capped_body(&mut req).await?;
-    let oversized = capped.is_none();
-    let body = capped.unwrap_or_default();
-    use http::Method;
+    let body = capped_body(&mut req)
+        .await?
+        .unwrap_or_else(|| vec![0; crate::web::MAX_BODY + 1]);
+    use crate::web::http::Method;
     let method = match req.method() {
         worker::Method::Get => Method::GET,
         worker::Method::Head => Method::HEAD,
@@ -102,9 +103,9 @@ async fn to_http(mut req: Request) -> Result<crate::web::Request> {
         worker::Method::Delete => Method::DELETE,
         worker::Method::Options => Method::OPTIONS,
         // Nothing here answers other methods; they get the router's 404/405.
-        _ => Method::TRACE,
+        _ => Method::OTHER,
     };
-    let mut builder = http::Request::builder()
+    let mut builder = crate::web::http::Request::builder()
         .method(method)
         .uri(req.inner().url());
     let headers = req.headers();
@@ -112,9 +113,6 @@ async fn to_http(mut req: Request) -> Result<crate::web::Request> {
         if let Ok(Some(value)) = headers.get(name.as_str()) {
             builder = builder.header(name, value);
         }
-    }
-    if oversized {
-        builder = builder.extension(crate::web::Oversized);
     }
     builder
         .body(body)
@@ -124,7 +122,7 @@ async fn to_http(mut req: Request) -> Result<crate::web::Request> {
 fn from_http(res: crate::web::Response) -> Result<Response> {
     let (parts, body) = res.into_parts();
     let headers = Headers::new();
-    for (name, value) in &parts.headers {
+    for (name, value) in parts.headers.iter() {
         if let Ok(v) = value.to_str() {
             headers.append(name.as_str(), v)?;
         }
@@ -197,7 +195,7 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
         .get("REPORT_D1_ROUND_TRIPS")
         .is_some_and(|v| v == "true")
     {
-        if let Ok(v) = http::HeaderValue::from_str(&round_trips.get().to_string()) {
+        if let Ok(v) = crate::web::http::HeaderValue::from_str(&round_trips.get().to_string()) {
             res.headers_mut().insert(crate::web::D1_ROUND_TRIPS, v);
         }
     }

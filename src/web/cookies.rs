@@ -6,7 +6,7 @@
 //! writes its own random-token values with fixed attributes (RFC 6265 §4.1, §5.4), and the
 //! crate would bring a date-time library into the module.
 use super::{Request, Response};
-use http::header::{HeaderValue, COOKIE, SET_COOKIE};
+use crate::web::http::header::{HeaderValue, COOKIE, SET_COOKIE};
 
 pub const SESSION: &str = "__Host-gh_session";
 pub const INTERACTION: &str = "__Host-gh_interaction";
@@ -63,13 +63,13 @@ mod tests {
 
     #[test]
     fn reads_one_cookie_among_many() {
-        let req = http::Request::builder()
+        let req = crate::web::http::Request::builder()
             .header("cookie", "a=1; __Host-gh_csrf=tok; b=2")
             .body(Vec::new())
             .unwrap();
         assert_eq!(get(&req, CSRF).as_deref(), Some("tok"));
         assert_eq!(get(&req, SESSION), None);
-        let quoted = http::Request::builder()
+        let quoted = crate::web::http::Request::builder()
             .header("cookie", "__Host-gh_session=\"q1\"")
             .body(Vec::new())
             .unwrap();

@@ -33,10 +33,13 @@ pub enum Refused {
 /// Checks a request to a cookie-bound JSON API against `origin` (the provider's own).
 /// Reads (`GET`, `HEAD`) pass; everything else must be same-origin and JSON.
 pub fn same_origin_json(req: &Request, origin: &str) -> Result<(), Refused> {
-    if matches!(*req.method(), http::Method::GET | http::Method::HEAD) {
+    if matches!(
+        *req.method(),
+        crate::web::http::Method::GET | crate::web::http::Method::HEAD
+    ) {
         return Ok(());
     }
-    if let Some(from) = super::header(req, http::header::ORIGIN) {
+    if let Some(from) = super::header(req, crate::web::http::header::ORIGIN) {
         if !from.eq_ignore_ascii_case(origin) {
             return Err(Refused::CrossSite);
         }

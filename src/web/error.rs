@@ -4,7 +4,7 @@ use crate::config::ConfigError;
 use crate::error::InternalError;
 use crate::i18n::Msg;
 use crate::oidc::error::FlowError;
-use http::StatusCode;
+use crate::web::http::StatusCode;
 
 /// An error of the JSON APIs, answered as `{code, message}` with `status`.
 #[derive(Debug)]

@@ -2,24 +2,23 @@
 pub mod cookies;
 pub mod csrf;
 pub mod error;
-use http::header::{HeaderName, HeaderValue, CACHE_CONTROL, CONTENT_TYPE};
-use http::StatusCode;
+pub mod http;
+use crate::web::http::header::{HeaderName, HeaderValue, CACHE_CONTROL, CONTENT_TYPE};
+use crate::web::http::StatusCode;
 use serde::Serialize;
 
-pub type Request = http::Request<Vec<u8>>;
-pub type Response = http::Response<Vec<u8>>;
+pub type Request = http::Request;
+pub type Response = http::Response;
 
 /// The largest request body any face takes (the token and Experience endpoints need far
 /// less); a larger one is answered 413 before it is parsed.
 pub const MAX_BODY: usize = 64 * 1024;
 
-/// Marks a request whose declared body was over [`MAX_BODY`]: the platform did not read it.
-#[derive(Debug, Clone, Copy)]
-pub struct Oversized;
-
-/// Whether the request's body is (or was declared) over [`MAX_BODY`].
+/// Whether the request's body is over [`MAX_BODY`]. The platform reads no further than one
+/// byte past it, and gives a body it did not read because its declared length was over (a
+/// `Content-Length` too large) as `MAX_BODY + 1` bytes, so both are seen here.
 pub fn oversized(req: &Request) -> bool {
-    req.body().len() > MAX_BODY || req.extensions().get::<Oversized>().is_some()
+    req.body().len() > MAX_BODY
 }
 
 /// `scheme://host[:port]` of the request URI (the platform always passes an absolute URI).
@@ -49,13 +48,13 @@ pub const D1_ROUND_TRIPS: HeaderName = HeaderName::from_static("x-gatehouse-d1-r
 /// Every request header anything here reads: the platform copies only these into a
 /// [`Request`]. A header read elsewhere must be added here.
 pub const READ_HEADERS: [HeaderName; 9] = [
-    http::header::ACCEPT_LANGUAGE,
-    http::header::AUTHORIZATION,
-    http::header::CONTENT_TYPE,
-    http::header::COOKIE,
-    http::header::IF_NONE_MATCH,
-    http::header::ORIGIN,
-    http::header::USER_AGENT,
+    crate::web::http::header::ACCEPT_LANGUAGE,
+    crate::web::http::header::AUTHORIZATION,
+    crate::web::http::header::CONTENT_TYPE,
+    crate::web::http::header::COOKIE,
+    crate::web::http::header::IF_NONE_MATCH,
+    crate::web::http::header::ORIGIN,
+    crate::web::http::header::USER_AGENT,
     SEC_FETCH_SITE,
     CF_CONNECTING_IP,
 ];
@@ -71,7 +70,7 @@ pub fn client_ip(req: &Request) -> Option<&str> {
 
 /// The languages of `Accept-Language`, most preferred first (by q-value; `q=0` excluded).
 pub fn accepted_languages(req: &Request) -> Vec<String> {
-    let Some(header) = header(req, http::header::ACCEPT_LANGUAGE) else {
+    let Some(header) = header(req, crate::web::http::header::ACCEPT_LANGUAGE) else {
         return Vec::new();
     };
     // Highest `q` first, ties in the header's order: an insertion, not a sort (a sort is
@@ -119,7 +118,7 @@ pub fn json(status: StatusCode, value: &impl Serialize) -> Response {
 /// `includeSubDomains`: the provider's host does not speak for its siblings.
 pub fn strict_transport(res: &mut Response) {
     res.headers_mut().insert(
-        http::header::STRICT_TRANSPORT_SECURITY,
+        crate::web::http::header::STRICT_TRANSPORT_SECURITY,
         HeaderValue::from_static("max-age=31536000"),
     );
 }
@@ -156,7 +155,7 @@ pub fn html(status: StatusCode, body: String) -> Response {
     });
     let fallback = HeaderValue::from_static("default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data: https:; frame-ancestors 'none'");
     h.insert(
-        http::header::CONTENT_SECURITY_POLICY,
+        crate::web::http::header::CONTENT_SECURITY_POLICY,
         csp.clone().unwrap_or(fallback),
     );
     res
@@ -172,7 +171,10 @@ pub fn empty(status: StatusCode) -> Response {
 pub fn no_store(mut res: Response) -> Response {
     let h = res.headers_mut();
     h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(http::header::PRAGMA, HeaderValue::from_static("no-cache"));
+    h.insert(
+        crate::web::http::header::PRAGMA,
+        HeaderValue::from_static("no-cache"),
+    );
     res
 }
 
@@ -180,14 +182,15 @@ pub fn no_store(mut res: Response) -> Response {
 pub fn redirect(location: &str) -> Response {
     let mut res = empty(StatusCode::SEE_OTHER);
     if let Ok(v) = HeaderValue::from_str(location) {
-        res.headers_mut().insert(http::header::LOCATION, v);
+        res.headers_mut()
+            .insert(crate::web::http::header::LOCATION, v);
     }
     no_store(res)
 }
 
 /// The parameters of a GET query or a form-encoded POST body.
 pub fn params(req: &Request) -> Vec<(String, String)> {
-    if req.method() == http::Method::POST {
+    if req.method() == crate::web::http::Method::POST {
         if media_type(req).as_deref() == Some("application/x-www-form-urlencoded") {
             return form_urlencoded::parse(req.body()).into_owned().collect();
         }
@@ -219,7 +222,7 @@ pub fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> 
 mod tests {
     #[test]
     fn accept_language_is_ordered_by_q_value() {
-        let req = http::Request::builder()
+        let req = crate::web::http::Request::builder()
             .header("accept-language", "en;q=0.2, de;q=0.9, fr;q=0, it")
             .body(Vec::new())
             .unwrap();

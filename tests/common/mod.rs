@@ -50,7 +50,7 @@ pub struct Harness<D: Db = SqliteDb> {
 
 pub struct Reply {
     pub status: u16,
-    pub headers: http::HeaderMap,
+    pub headers: gatehouse::web::http::HeaderMap,
     pub body: Vec<u8>,
 }
 
@@ -181,7 +181,7 @@ impl<D: Db> Harness<D> {
 }
 
 pub fn request(method: &str, path: &str, headers: &[(&str, &str)], body: Vec<u8>) -> Request {
-    let mut b = http::Request::builder()
+    let mut b = gatehouse::web::http::Request::builder()
         .method(method)
         .uri(format!("{ORIGIN}{path}"));
     for (k, v) in headers {
