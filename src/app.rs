@@ -105,6 +105,9 @@ fn allow_any_origin(mut res: Response) -> Response {
 
 /// Endpoints a browser app (SPA) calls from its own origin. They take no cookies, so any
 /// origin may read their answers.
+/// The SAML assertion consumer service, followed by the connector's id.
+const SAML_ACS: &str = "/api/authn/single-sign-on/saml/";
+
 const CORS_PATHS: &[&str] = &[
     "/oidc/.well-known/openid-configuration",
     "/oidc/jwks",
@@ -175,6 +178,12 @@ async fn route<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request, lang: Lang) -> R
             StatusCode::OK,
             &json!({"name": "Gatehouse", "issuer": ctx.issuer()}),
         ),
+        p if post && p.starts_with(SAML_ACS) => {
+            let id = p.get(SAML_ACS.len()..).unwrap_or_default();
+            api::experience_social::saml_acs(ctx, &req, id)
+                .await
+                .unwrap_or_else(wire::api_error)
+        }
         p if p == "/api" || p.starts_with("/api/") => {
             api::handle(ctx, req).await.unwrap_or_else(wire::api_error)
         }

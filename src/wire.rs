@@ -212,7 +212,9 @@ pub fn failure_status(f: &Failure) -> StatusCode {
         Failure::BindMfaExisted | Failure::Social(_) | Failure::SocialStateMismatch => {
             S::BAD_REQUEST
         }
-        Failure::NoSocialConnector | Failure::IdentityNotExist { .. } => S::NOT_FOUND,
+        Failure::NoSocialConnector
+        | Failure::IdentityNotExist { .. }
+        | Failure::SamlSessionNotFound => S::NOT_FOUND,
         Failure::IdentityInUse | Failure::SsoEnabled(_) => S::UNPROCESSABLE_ENTITY,
         Failure::NotForForgotPassword => S::BAD_REQUEST,
         Failure::InvalidTotp
@@ -361,9 +363,14 @@ impl From<Failure> for ApiError {
                     S::CodeRefused(_) => "connector.social_auth_code_invalid",
                     S::BadIdToken(_) => "connector.social_id_token_invalid",
                     S::Provider(_) => "connector.general",
+                    S::BadAssertion(_) => "connector.invalid_response",
                 };
                 e(code, why.to_string())
             }
+            Failure::SamlSessionNotFound => e(
+                "session.connector_validation_session_not_found",
+                "No sign-in is waiting for this SAML response.".into(),
+            ),
             Failure::SocialStateMismatch => e(
                 "session.csrf_token_mismatch",
                 "The answer's state is not the one this sign-in sent.".into(),

@@ -922,9 +922,10 @@ fn sso_connectors_take_an_oidc_issuer_and_own_only_private_domains() {
             "single_sign_on.duplicate_connector_name",
         ),
         (
+            // A SAML provider wants the IdP's entity id, endpoint and certificate.
             with("providerName", json!("SAML")),
-            422,
-            "request.feature_not_supported",
+            400,
+            "guard.invalid_input",
         ),
         (
             with("providerName", json!("Nope")),

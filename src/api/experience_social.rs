@@ -79,3 +79,21 @@ pub async fn sso_connectors<D: Db, K: Kv>(
         &json!({ "connectorIds": ids }),
     ))
 }
+
+/// `POST /api/authn/single-sign-on/saml/{connectorId}` (form `SAMLResponse`, `RelayState`):
+/// the assertion consumer service. A 303 to the sign-in's redirect URI with its `state`;
+/// the client then calls `…/verification/sso/{connectorId}/verify` as for OpenID Connect.
+/// No cookie is read: the IdP's form posts cross-site, and the `RelayState` names the
+/// sign-in.
+pub async fn saml_acs<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    req: &Request,
+    connector_id: &str,
+) -> Result<crate::web::Response, ApiError> {
+    let params = crate::web::params(req);
+    let response = crate::web::param(&params, "SAMLResponse")
+        .ok_or_else(|| ApiError::invalid_input("`SAMLResponse` is required."))?;
+    let relay = crate::web::param(&params, "RelayState").unwrap_or_default();
+    let to = crate::experience::sso::assertion(ctx, connector_id, (response, relay)).await?;
+    Ok(crate::web::redirect(&to))
+}

@@ -1,5 +1,6 @@
 //! `/api/sso-connectors`: enterprise SSO connectors (Logto's shapes). OpenID Connect
-//! providers (`OIDC`, `Okta`, `AzureAdOidc`, `GoogleWorkspace`) given their issuer; the
+//! providers (`OIDC`, `Okta`, `AzureAdOidc`, `GoogleWorkspace`) given their issuer, SAML ones
+//! (`SAML`, `AzureAD`) given their metadata or entity id, endpoint and certificate; the
 //! email `domains` that route users to them. Stored beside the other connectors (type
 //! `Sso`), their configs sealed and the client secret write-only, as theirs are.
 use super::input::object_body;
@@ -46,10 +47,28 @@ async fn view<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, c: &ConnectorRow) -> Result<Val
     let config = masked(open_config(ctx, c).await?);
     let m: Value = crate::json::parse(&c.metadata).unwrap_or_else(|_| json!({}));
     let f = |k: &str| m.get(k).cloned().unwrap_or(Value::Null);
+    let saml = sso::is_saml_provider(&c.connector_id);
+    let provider_config = if saml {
+        let g = |k: &str| config.get(k).cloned().unwrap_or(Value::Null);
+        json!({
+            "defaultAttributeMapping": {"id": "nameID", "email": "email", "name": "name"},
+            "serviceProvider": {
+                "entityId": crate::saml::sp::entity_id(&ctx.origin, &c.id),
+                "assertionConsumerServiceUrl": crate::saml::sp::acs_url(&ctx.origin, &c.id),
+            },
+            "identityProvider": {
+                "entityId": g("entityId"), "signInEndpoint": g("signInEndpoint"),
+                "x509Certificate": g("x509Certificate"),
+            },
+        })
+    } else {
+        config.clone()
+    };
     Ok(json!({
-        "id": c.id, "providerName": c.connector_id, "providerType": "oidc",
+        "id": c.id, "providerName": c.connector_id,
+        "providerType": if saml { "saml" } else { "oidc" },
         "connectorName": f("connectorName"), "name": f("connectorName"),
-        "config": config, "providerConfig": config, "domains": f("domains"),
+        "config": config, "providerConfig": provider_config, "domains": f("domains"),
         "branding": f("branding"), "syncProfile": f("syncProfile"), "createdAt": c.created_at,
     }))
 }
@@ -82,11 +101,6 @@ async fn checked<D: Db, K: Kv>(
             StatusCode::UNPROCESSABLE_ENTITY,
             "connector.not_found",
             format!("No SSO provider is named {provider}."),
-        ),
-        ProviderError::Saml => ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "request.feature_not_supported",
-            "SAML connectors are not available yet; use an OpenID Connect provider.",
         ),
     })?;
     let id = match &old {
@@ -180,9 +194,12 @@ async fn checked<D: Db, K: Kv>(
         }
         merge(&mut config, patch);
     }
-    let config = sso::complete_config(ctx.http, fixed_issuer, &config)
-        .await
-        .map_err(invalid)?;
+    let config = if sso::is_saml_provider(&provider) {
+        crate::saml::sp::complete_config(ctx.http, &config).await
+    } else {
+        sso::complete_config(ctx.http, fixed_issuer, &config).await
+    }
+    .map_err(invalid)?;
     Ok(ConnectorRow {
         config: seal_config(ctx, &id, &config).await?,
         id,

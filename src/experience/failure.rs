@@ -69,6 +69,8 @@ pub enum Failure {
     Social(crate::social::oidc::SocialError),
     /// The answer's `state` is not the one this sign-in sent.
     SocialStateMismatch,
+    /// A SAML response names no sign-in waiting for it (its `RelayState`).
+    SamlSessionNotFound,
     /// No user has this social identity; `related` is one with the same verified email
     /// (`("email", address)`) or phone, to link it to with `linkSocialIdentity`.
     IdentityNotExist {
@@ -173,9 +175,10 @@ impl Failure {
             Failure::SuggestAdditionalMfa { .. } => plain(Msg::MoreFactorsIntro),
             Failure::PasskeyPreferred => plain(Msg::PreferPasskeyIntro),
             Failure::BindMfaExisted => plain(Msg::MfaNotPossible),
-            Failure::NoSocialConnector | Failure::Social(_) | Failure::SocialStateMismatch => {
-                plain(Msg::SocialFailed)
-            }
+            Failure::NoSocialConnector
+            | Failure::Social(_)
+            | Failure::SocialStateMismatch
+            | Failure::SamlSessionNotFound => plain(Msg::SocialFailed),
             Failure::IdentityNotExist { .. } => plain(Msg::NoAccountFound),
             Failure::IdentityInUse => plain(Msg::SocialInUse),
             Failure::SsoEnabled(_) => plain(Msg::SsoRequired),

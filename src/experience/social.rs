@@ -12,6 +12,7 @@ use super::Failure;
 use crate::crypto::{b64url, random};
 use crate::ctx::Ctx;
 use crate::identity::Identifier;
+use crate::saml;
 use crate::social::{self, oidc};
 use crate::store::identities;
 use crate::store::messages as connectors;
@@ -22,7 +23,7 @@ use serde_json::{Map, Value};
 /// The connector `id` (a social one, or with `sso` an enterprise SSO one) and its opened
 /// config, with the target its identities are kept under: a social connector's own, or
 /// `sso:<issuer>` (an SSO identity is the issuer's subject, as in Logto).
-async fn connector<D: Db, K: Kv>(
+pub(super) async fn connector<D: Db, K: Kv>(
     ctx: &Ctx<'_, D, K>,
     id: &str,
     sso: bool,
@@ -65,10 +66,31 @@ pub async fn authorization_uri<D: Db, K: Kv>(
         return Err(Failure::NoSocialConnector);
     }
     let (target, config, _) = connector(ctx, connector_id, sso).await?;
-    let nonce = b64url(&random::bytes::<16>()?);
+    let mut nonce = b64url(&random::bytes::<16>()?);
     let verifier = b64url(&random::bytes::<32>()?);
-    let url = oidc::authorization_url(&config, (state, &nonce, &verifier), redirect_uri)
-        .map_err(Failure::Social)?;
+    let url = if sso && saml::sp::is_saml(&config) {
+        // SAML: the nonce is the AuthnRequest's id (the response's InResponseTo), the
+        // verifier its RelayState, which finds this interaction when the IdP posts back.
+        nonce = format!("_{nonce}");
+        let url = saml::sp::authn_request_url(
+            &config,
+            (&ctx.origin, connector_id),
+            (&nonce, &verifier),
+            ctx.now(),
+        )
+        .ok_or(Failure::NoSocialConnector)?;
+        ctx.kv
+            .put(
+                &super::sso::relay_key(&verifier),
+                &c.interaction_id,
+                super::sso::RELAY_TTL,
+            )
+            .await?;
+        url
+    } else {
+        oidc::authorization_url(&config, (state, &nonce, &verifier), redirect_uri)
+            .map_err(Failure::Social)?
+    };
     let id = random::id()?;
     c.state.add(Verification::Social {
         id: id.clone(),
@@ -93,6 +115,22 @@ pub async fn verify<D: Db, K: Kv>(
     verification_id: &str,
     data: &Value,
 ) -> Result<String, Failure> {
+    if let Ok(Verification::Social {
+        connector_id: of,
+        state,
+        identity: Some(_),
+        nonce,
+        ..
+    }) = c.state.verification(verification_id)
+    {
+        // SAML: the assertion consumer service checked the IdP's answer already; the
+        // redirect that followed carries the sign-in's `state`.
+        let given = data.get("state").and_then(Value::as_str);
+        if of == connector_id && nonce.starts_with('_') && given == Some(state.as_str()) {
+            return Ok(verification_id.to_owned());
+        }
+        return Err(Failure::Step(StepError::UnknownVerification));
+    }
     let Ok(Verification::Social {
         connector_id: of,
         target,
@@ -439,9 +477,15 @@ pub async fn callback<D: Db, K: Kv>(
             id,
             connector_id: of,
             state,
-            identity: None,
+            identity,
+            nonce,
             ..
-        } if of == connector_id && Some(state.as_str()) == given => Some(id.clone()),
+        } if of == connector_id
+            && Some(state.as_str()) == given
+            && (identity.is_none() || nonce.starts_with('_')) =>
+        {
+            Some(id.clone())
+        }
         _ => None,
     });
     let id = pending.ok_or(Failure::SocialStateMismatch)?;

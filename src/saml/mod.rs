@@ -1,8 +1,8 @@
-//! SAML 2.0 for enterprise SSO, the service provider's side (groundwork: not yet reachable
-//! from a route). XML is parsed by `roxmltree` without DTDs and with a node limit;
+//! SAML 2.0 for enterprise SSO, the service provider's side. XML is parsed by `roxmltree` without DTDs and with a node limit;
 //! `c14n` is Exclusive XML Canonicalization; `dsig` checks the one enveloped RSA-SHA256
 //! signature SAML uses; `cert` reads the IdP certificate's RSA key; `response` checks a
-//! `Response` at the assertion consumer service.
+//! `Response` at the assertion consumer service; `sp` is the connector's config and the
+//! `AuthnRequest`.
 //!
 //! Invariant: nothing in a SAML message counts unless it is inside the element whose
 //! signature `dsig::verify_enveloped` checked with the connector's own certificate.
@@ -10,6 +10,7 @@ pub mod c14n;
 pub mod cert;
 pub mod dsig;
 pub mod response;
+pub mod sp;
 
 /// How many XML nodes a SAML message may have (a response has a few dozen).
 pub const MAX_NODES: u32 = 10_000;

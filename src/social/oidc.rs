@@ -33,6 +33,8 @@ pub enum SocialError {
     BadIdToken(String),
     /// The provider could not be reached, or answered nonsense.
     Provider(String),
+    /// A SAML response failed a check (signature, parties, time, request, one-time use).
+    BadAssertion(String),
 }
 
 impl std::fmt::Display for SocialError {
@@ -41,7 +43,8 @@ impl std::fmt::Display for SocialError {
             SocialError::Declined(m)
             | SocialError::CodeRefused(m)
             | SocialError::BadIdToken(m)
-            | SocialError::Provider(m) => f.write_str(m),
+            | SocialError::Provider(m)
+            | SocialError::BadAssertion(m) => f.write_str(m),
         }
     }
 }

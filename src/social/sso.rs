@@ -3,8 +3,9 @@
 //! connector's is), and the email domains that route users to a connector.
 //!
 //! Invariant: a stored SSO connector is an OpenID Connect provider whose endpoints passed
-//! `outbound::check_url` and whose ID tokens name one issuer (the key of its users'
-//! identities); its domains are lower-case host names, none a public mail provider's.
+//! `outbound::check_url` and whose ID tokens name one issuer, or a SAML IdP with one entity
+//! id and certificate (`saml::sp`): that issuer or entity id is the key of its users'
+//! identities; its domains are lower-case host names, none a public mail provider's.
 use crate::outbound::Http;
 use serde_json::{json, Value};
 
@@ -16,16 +17,14 @@ pub const TYPE: &str = "Sso";
 pub enum ProviderError {
     /// Not one of Logto's provider names.
     Unknown,
-    /// A SAML provider (`SAML`, `AzureAD`): not available yet.
-    Saml,
 }
 
-/// Logto's provider names that are OpenID Connect; `GoogleWorkspace` has a fixed issuer.
+/// Logto's provider names; `GoogleWorkspace` has a fixed issuer.
 pub fn check_provider(name: &str) -> Result<Option<&'static str>, ProviderError> {
     match name {
         "OIDC" | "Okta" | "AzureAdOidc" => Ok(None),
         "GoogleWorkspace" => Ok(Some("https://accounts.google.com")),
-        "SAML" | "AzureAD" => Err(ProviderError::Saml),
+        "SAML" | "AzureAD" => Ok(None),
         _ => Err(ProviderError::Unknown),
     }
 }
@@ -147,8 +146,17 @@ pub async fn complete_config(
     Ok(done)
 }
 
-/// The issuer an SSO connector's ID tokens name: its users' identities are keyed by it.
+/// Logto's SAML provider names (`AzureAD` is Entra ID's SAML).
+pub fn is_saml_provider(name: &str) -> bool {
+    matches!(name, "SAML" | "AzureAD")
+}
+
+/// The issuer an SSO connector's ID tokens (or a SAML IdP's assertions, its entity id)
+/// name: its users' identities are keyed by it.
 pub fn issuer_of(config: &serde_json::Map<String, Value>) -> Option<&str> {
+    if crate::saml::sp::is_saml(config) {
+        return config.get("entityId").and_then(Value::as_str);
+    }
     config
         .get("idTokenVerificationConfig")
         .and_then(|v| v.get("issuer"))

@@ -19,6 +19,7 @@ pub mod mfa;
 pub mod oidc;
 pub mod passkeys;
 pub mod rbac;
+pub mod saml;
 pub mod sessions;
 pub mod settings;
 pub mod sweep;

@@ -23,6 +23,10 @@ pub async fn sweep(db: &impl Db, now: i64, keep: Retention) -> Result<u64, Store
                 vec![now.into()],
             ),
             Statement::new(
+                "DELETE FROM saml_assertions WHERE expires_at <= ?1 - 600",
+                vec![now.into()],
+            ),
+            Statement::new(
                 "DELETE FROM oidc_token_families WHERE expires_at <= ?1",
                 vec![now.into()],
             ),
