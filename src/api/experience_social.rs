@@ -45,9 +45,15 @@ pub async fn step<D: Db, K: Kv>(
     match (step, req.method()) {
         ("authorization-uri", &Method::POST) => {
             let b: AuthorizationUriBody = object_body(req, &["state", "redirectUri"])?;
-            let (url, id) =
-                social::authorization_uri(ctx, c, (connector, sso), (&b.state, &b.redirect_uri))
-                    .await?;
+            let idp = crate::web::cookies::get(req, crate::web::cookies::SAML_IDP);
+            let (url, id) = social::authorization_uri(
+                ctx,
+                c,
+                (connector, sso),
+                (&b.state, &b.redirect_uri),
+                idp.as_deref(),
+            )
+            .await?;
             Ok(json!({"authorizationUri": url, "verificationId": id}))
         }
         ("verify", &Method::POST) => {
@@ -94,6 +100,16 @@ pub async fn saml_acs<D: Db, K: Kv>(
     let response = crate::web::param(&params, "SAMLResponse")
         .ok_or_else(|| ApiError::invalid_input("`SAMLResponse` is required."))?;
     let relay = crate::web::param(&params, "RelayState").unwrap_or_default();
-    let to = crate::experience::sso::assertion(ctx, connector_id, (response, relay)).await?;
-    Ok(crate::web::redirect(&to))
+    use crate::experience::sso::{assertion, Consumed};
+    Ok(
+        match assertion(ctx, connector_id, (response, relay)).await? {
+            Consumed::SignIn(to) => crate::web::redirect(&to),
+            Consumed::IdpInitiated { token, next } => {
+                let mut res = crate::web::redirect(&next);
+                let ttl = crate::experience::sso::IDP_INITIATED_TTL;
+                crate::web::cookies::set(&mut res, crate::web::cookies::SAML_IDP, &token, ttl);
+                res
+            }
+        },
+    )
 }

@@ -192,6 +192,15 @@ pub async fn handle<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request) -> Result<R
         (["sso-connectors", id], &Method::GET) => Box::pin(sso_connectors::get(ctx, id)),
         (["sso-connectors", id], &Method::PATCH) => Box::pin(sso_connectors::update(ctx, id, &req)),
         (["sso-connectors", id], &Method::DELETE) => Box::pin(sso_connectors::delete(ctx, id)),
+        (["sso-connectors", id, "idp-initiated-auth-config"], &Method::PUT) => {
+            Box::pin(sso_connectors::put_idp_initiated(ctx, id, &req))
+        }
+        (["sso-connectors", id, "idp-initiated-auth-config"], &Method::GET) => {
+            Box::pin(sso_connectors::idp_initiated(ctx, id, false))
+        }
+        (["sso-connectors", id, "idp-initiated-auth-config"], &Method::DELETE) => {
+            Box::pin(sso_connectors::idp_initiated(ctx, id, true))
+        }
         (["configs", "oidc", "private-keys"], &Method::GET) => Box::pin(keys::list(ctx)),
         (["configs", "oidc", "private-keys", "rotate"], &Method::POST) => {
             Box::pin(keys::rotate(ctx))

@@ -16,6 +16,7 @@ use crate::web::http::StatusCode;
 use crate::web::{self, Request, Response};
 use serde_json::{json, Map, Value};
 
+use crate::experience::sso::IDP_INITIATED;
 pub use crate::social::sso::TYPE as SSO;
 
 struct Body {
@@ -257,5 +258,131 @@ pub async fn update<D: Db, K: Kv>(
 pub async fn delete<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, id: &str) -> Result<Response, ApiError> {
     load(ctx, id).await?;
     repo::delete_connector(ctx.db, id).await?;
+    Ok(web::empty(StatusCode::NO_CONTENT))
+}
+
+/// `PUT /api/sso-connectors/{id}/idp-initiated-auth-config`: lets a SAML connector take
+/// responses the IdP sends unasked (Logto's body: `{defaultApplicationId,
+/// autoSendAuthorizationRequest: true, redirectUri?, authParameters?}` or `{…,
+/// autoSendAuthorizationRequest: false, clientIdpInitiatedAuthCallbackUri}`). The
+/// application must be a Traditional or SPA one (Traditional to send the authorization
+/// request for the user: an SPA could not redeem its code without its PKCE verifier), and
+/// `redirectUri` one of its own (its first by default). Kept in the connector's metadata.
+pub async fn put_idp_initiated<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    id: &str,
+    req: &Request,
+) -> Result<Response, ApiError> {
+    use crate::store::apps::{self, AppType};
+    let row = load(ctx, id).await?;
+    if !sso::is_saml_provider(&row.connector_id) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "single_sign_on.idp_initiated_authentication_not_supported",
+            "Only SAML connectors take IdP-initiated sign-ins.",
+        ));
+    }
+    let body: Value = crate::json::parse(req.body())
+        .map_err(|_| ApiError::invalid_input("The body must be a JSON object."))?;
+    let text = |k: &str| body.get(k).and_then(Value::as_str);
+    let app_id = text("defaultApplicationId")
+        .ok_or_else(|| invalid("`defaultApplicationId` is required".into()))?;
+    let app = apps::get(ctx.db, app_id)
+        .await?
+        .filter(|a| matches!(a.app_type, AppType::Traditional | AppType::Spa))
+        .ok_or_else(|| {
+            invalid("`defaultApplicationId` must name a Traditional or SPA application".into())
+        })?;
+    let auto = match body.get("autoSendAuthorizationRequest") {
+        Some(Value::Bool(b)) => *b,
+        _ => {
+            return Err(invalid(
+                "`autoSendAuthorizationRequest` must be a boolean".into(),
+            ))
+        }
+    };
+    let (mut redirect, mut params, mut callback) = (Value::Null, json!({}), Value::Null);
+    if auto && app.app_type != AppType::Traditional {
+        // The authorization request sent for the user has no PKCE verifier an SPA could
+        // redeem the code with: an SPA starts its own sign-in from the client callback.
+        return Err(invalid(
+            "`autoSendAuthorizationRequest` needs a Traditional application; an SPA uses `clientIdpInitiatedAuthCallbackUri`".into(),
+        ));
+    }
+    if auto {
+        redirect = json!(match text("redirectUri") {
+            Some(r) if app.oidc.redirect_uris.iter().any(|u| u == r) => r.to_owned(),
+            Some(_) => {
+                return Err(invalid(
+                    "`redirectUri` must be one of the application's redirect URIs".into(),
+                ));
+            }
+            None => app
+                .oidc
+                .redirect_uris
+                .first()
+                .cloned()
+                .ok_or_else(|| invalid("the application has no redirect URI".into()))?,
+        });
+        match body.get("authParameters") {
+            None | Some(Value::Null) => {}
+            Some(Value::Object(p)) if p.values().all(Value::is_string) => {
+                params = Value::Object(p.clone());
+            }
+            Some(_) => {
+                return Err(invalid(
+                    "`authParameters` must be an object of strings".into(),
+                ))
+            }
+        }
+    } else {
+        let uri = text("clientIdpInitiatedAuthCallbackUri")
+            .ok_or_else(|| invalid("`clientIdpInitiatedAuthCallbackUri` is required".into()))?;
+        callback = json!(super::input::uri(
+            "clientIdpInitiatedAuthCallbackUri",
+            uri,
+            true
+        )?);
+    }
+    let config = json!({
+        "connectorId": id, "defaultApplicationId": app_id, "autoSendAuthorizationRequest": auto,
+        "redirectUri": redirect, "authParameters": params,
+        "clientIdpInitiatedAuthCallbackUri": callback, "createdAt": ctx.now_ms,
+    });
+    let mut meta: Map<String, Value> = crate::json::parse(&row.metadata)
+        .ok()
+        .and_then(|v: Value| v.as_object().cloned())
+        .unwrap_or_default();
+    meta.insert(IDP_INITIATED.into(), config.clone());
+    let row = ConnectorRow {
+        metadata: Value::Object(meta).to_string(),
+        ..row
+    };
+    repo::update_connector(ctx.db, &row).await?;
+    Ok(web::json(StatusCode::OK, &config))
+}
+
+/// `GET` (404 when none) and `DELETE` of the IdP-initiated sign-in config.
+pub async fn idp_initiated<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    id: &str,
+    delete: bool,
+) -> Result<Response, ApiError> {
+    let row = load(ctx, id).await?;
+    let mut meta: Map<String, Value> = crate::json::parse(&row.metadata)
+        .ok()
+        .and_then(|v: Value| v.as_object().cloned())
+        .unwrap_or_default();
+    let config = meta
+        .remove(IDP_INITIATED)
+        .ok_or_else(|| ApiError::not_found("idp-initiated auth config", id))?;
+    if !delete {
+        return Ok(web::json(StatusCode::OK, &config));
+    }
+    let row = ConnectorRow {
+        metadata: Value::Object(meta).to_string(),
+        ..row
+    };
+    repo::update_connector(ctx.db, &row).await?;
     Ok(web::empty(StatusCode::NO_CONTENT))
 }

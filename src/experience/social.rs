@@ -46,12 +46,16 @@ pub(super) async fn connector<D: Db, K: Kv>(
 }
 
 /// `POST /verification/social/{connectorId}/authorization-uri {state, redirectUri}`: where
-/// to send the browser, and the verification its answer completes.
+/// to send the browser, and the verification its answer completes. With `idp_initiated`
+/// (the browser's token from a SAML IdP-initiated response for this connector), the
+/// identity kept under it completes the verification at once, and the browser goes
+/// straight back to `redirectUri` with `state`.
 pub async fn authorization_uri<D: Db, K: Kv>(
     ctx: &Ctx<'_, D, K>,
     c: &mut Current,
     (connector_id, sso): (&str, bool),
     (state, redirect_uri): (&str, &str),
+    idp_initiated: Option<&str>,
 ) -> Result<(String, String), Failure> {
     c.state.event().map_err(Failure::Step)?;
     if state.is_empty() || state.len() > 512 {
@@ -66,6 +70,12 @@ pub async fn authorization_uri<D: Db, K: Kv>(
         return Err(Failure::NoSocialConnector);
     }
     let (target, config, _) = connector(ctx, connector_id, sso).await?;
+    if let (true, Some(token)) = (sso, idp_initiated) {
+        let at = (connector_id, target.as_str(), state, redirect_uri);
+        if let Some(done) = super::sso::idp_initiated_verification(ctx, c, token, at).await? {
+            return Ok(done);
+        }
+    }
     let mut nonce = b64url(&random::bytes::<16>()?);
     let verifier = b64url(&random::bytes::<32>()?);
     let url = if sso && saml::sp::is_saml(&config) {
@@ -115,21 +125,8 @@ pub async fn verify<D: Db, K: Kv>(
     verification_id: &str,
     data: &Value,
 ) -> Result<String, Failure> {
-    if let Ok(Verification::Social {
-        connector_id: of,
-        state,
-        identity: Some(_),
-        nonce,
-        ..
-    }) = c.state.verification(verification_id)
-    {
-        // SAML: the assertion consumer service checked the IdP's answer already; the
-        // redirect that followed carries the sign-in's `state`.
-        let given = data.get("state").and_then(Value::as_str);
-        if of == connector_id && nonce.starts_with('_') && given == Some(state.as_str()) {
-            return Ok(verification_id.to_owned());
-        }
-        return Err(Failure::Step(StepError::UnknownVerification));
+    if let Some(done) = super::sso::checked_by_acs(c, connector_id, verification_id, data) {
+        return done;
     }
     let Ok(Verification::Social {
         connector_id: of,
@@ -450,13 +447,21 @@ pub async fn start<D: Db, K: Kv>(
     ctx: &Ctx<'_, D, K>,
     c: &mut Current,
     (connector_id, sso): (&str, bool),
+    idp_initiated: Option<&str>,
 ) -> Result<String, Failure> {
     if c.state.event.is_none() {
         super::interaction::start(c, Event::SignIn)?;
     }
     let state = b64url(&random::bytes::<24>()?);
     let redirect_uri = callback_uri(&ctx.origin, connector_id);
-    let (url, _) = authorization_uri(ctx, c, (connector_id, sso), (&state, &redirect_uri)).await?;
+    let (url, _) = authorization_uri(
+        ctx,
+        c,
+        (connector_id, sso),
+        (&state, &redirect_uri),
+        idp_initiated,
+    )
+    .await?;
     Ok(url)
 }
 

@@ -88,27 +88,91 @@ pub async fn guard<D: Db, K: Kv>(
 
 /// How long a SAML sign-in may take at the IdP (seconds).
 pub(super) const RELAY_TTL: u64 = 600;
+/// How long an IdP-initiated response waits for its sign-in (seconds).
+pub const IDP_INITIATED_TTL: i64 = 600;
 
 pub(super) fn relay_key(relay_state: &str) -> String {
     format!("saml-relay:{relay_state}")
 }
 
+/// What the assertion consumer service does next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Consumed {
+    /// Back to the sign-in that asked: its redirect URI with its `state`.
+    SignIn(String),
+    /// An IdP-initiated sign-in: the browser keeps `token` (a cookie) and goes to `next`,
+    /// a sign-in that `direct_sign_in=sso:<id>` sends to this connector, which takes the
+    /// identity kept under `token` instead of asking the IdP again.
+    IdpInitiated { token: String, next: String },
+}
+
+fn idp_key(token: &str) -> String {
+    format!("saml-idp:{token}")
+}
+
 /// The assertion consumer service (`POST /api/authn/single-sign-on/saml/{connectorId}`):
-/// the IdP's `SAMLResponse` for the sign-in its `RelayState` names, checked
-/// (`saml::response::check` against this connector's certificate, entity ids and the
-/// request's id), its assertion consumed once, the identity kept in the verification.
-/// Where the browser goes next: the sign-in's redirect URI with its `state`.
+/// the IdP's `SAMLResponse` checked (`saml::response::check` against this connector's
+/// certificate and entity ids), its assertion consumed once. With a `RelayState`, it must
+/// answer the request of the sign-in that state names, which keeps the identity; without,
+/// it is IdP-initiated, taken only when the connector's `idpInitiatedAuthConfig` allows,
+/// and kept for [`RELAY_TTL`] for the sign-in that follows.
 pub async fn assertion<D: Db, K: Kv>(
     ctx: &Ctx<'_, D, K>,
     connector_id: &str,
     (response, relay): (&str, &str),
-) -> Result<String, Failure> {
-    let not_pending = Failure::SamlSessionNotFound;
-    let key = relay_key(relay);
+) -> Result<Consumed, Failure> {
+    let (_, config, domains) = super::social::connector(ctx, connector_id, true).await?;
     if relay.is_empty() {
-        return Err(not_pending);
+        let row = connectors::connector(ctx.db, connector_id).await?;
+        let meta: Value = row
+            .and_then(|r| crate::json::parse(&r.metadata).ok())
+            .unwrap_or(Value::Null);
+        let Some(idp) = meta.get(IDP_INITIATED).filter(|v| v.is_object()) else {
+            return Err(Failure::SamlSessionNotFound);
+        };
+        let found = checked(ctx, connector_id, (&config, &domains), response, None).await?;
+        let token = crate::crypto::random::id()?;
+        let kept = serde_json::json!({"connectorId": connector_id, "identity": found});
+        ctx.kv
+            .put(&idp_key(&token), &kept.to_string(), RELAY_TTL)
+            .await?;
+        let text = |k: &str| idp.get(k).and_then(Value::as_str).unwrap_or_default();
+        let next = if idp.get("autoSendAuthorizationRequest") == Some(&Value::Bool(true)) {
+            let extra = idp.get("authParameters").and_then(Value::as_object);
+            let more = extra.and_then(|p| p.get("scope")).and_then(Value::as_str);
+            let scope = match more.unwrap_or_default() {
+                "" => "openid profile".to_owned(),
+                more => format!("openid profile {more}"),
+            };
+            let direct = format!("sso:{connector_id}");
+            let mut pairs = vec![
+                ("client_id", text("defaultApplicationId")),
+                ("redirect_uri", text("redirectUri")),
+                ("response_type", "code"),
+                ("prompt", "login"),
+                ("scope", scope.as_str()),
+                ("direct_sign_in", direct.as_str()),
+            ];
+            for (k, v) in extra.into_iter().flatten() {
+                if let (false, Some(v)) = (pairs.iter().any(|(p, _)| p == k), v.as_str()) {
+                    pairs.push((k.as_str(), v));
+                }
+            }
+            crate::uri::with_query(&format!("{}/auth", ctx.issuer()), pairs)
+        } else {
+            crate::uri::with_query(
+                text("clientIdpInitiatedAuthCallbackUri"),
+                [("ssoConnectorId", connector_id)],
+            )
+        };
+        return Ok(Consumed::IdpInitiated { token, next });
     }
-    let interaction = ctx.kv.get(&key).await?.ok_or(not_pending)?;
+    let key = relay_key(relay);
+    let interaction = ctx
+        .kv
+        .get(&key)
+        .await?
+        .ok_or(Failure::SamlSessionNotFound)?;
     let mut c = super::interaction::load(ctx, Some(&interaction)).await?;
     let pending = c.state.verifications.iter().find_map(|v| match v {
         Verification::Social {
@@ -129,7 +193,37 @@ pub async fn assertion<D: Db, K: Kv>(
         _ => None,
     });
     let (vid, request_id, state, redirect_uri) = pending.ok_or(Failure::SamlSessionNotFound)?;
-    let (_, config, domains) = super::social::connector(ctx, connector_id, true).await?;
+    let found = checked(
+        ctx,
+        connector_id,
+        (&config, &domains),
+        response,
+        Some(&request_id),
+    )
+    .await?;
+    if let Ok(Verification::Social { identity, .. }) = c.state.verification_mut(&vid) {
+        *identity = Some(found);
+    }
+    super::interaction::save(ctx, &c).await?;
+    ctx.kv.delete(&key).await?;
+    Ok(Consumed::SignIn(crate::uri::with_query(
+        &redirect_uri,
+        [("state", state.as_str())],
+    )))
+}
+
+/// The connector's metadata field with its IdP-initiated sign-in settings.
+pub const IDP_INITIATED: &str = "idpInitiatedAuthConfig";
+
+/// The response checked for this connector (answering `request_id`, or unsolicited), its
+/// assertion consumed, and the identity it gives under the SSO domain rule.
+async fn checked<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    connector_id: &str,
+    (config, domains): (&serde_json::Map<String, Value>, &[String]),
+    response: &str,
+    request_id: Option<&str>,
+) -> Result<SocialIdentity, Failure> {
     let bad = |m: String| Failure::Social(SocialError::BadAssertion(m));
     let cert = config.get("x509Certificate").and_then(Value::as_str);
     let key_of_idp = cert
@@ -150,10 +244,10 @@ pub async fn assertion<D: Db, K: Kv>(
             .unwrap_or_default(),
         audience: &audience,
         acs_url: &acs,
-        in_response_to: Some(&request_id),
+        in_response_to: request_id,
         now: ctx.now(),
     };
-    let mapping = saml::sp::mapping(&config);
+    let mapping = saml::sp::mapping(config);
     let found = saml::response::check(ctx.crypto, &xml, &key_of_idp, &expected, &mapping)
         .await
         .map_err(|e| bad(e.to_string()))?;
@@ -171,20 +265,92 @@ pub async fn assertion<D: Db, K: Kv>(
             "the account's email is not of this organization's domains".into(),
         )));
     }
-    if let Ok(Verification::Social { identity, .. }) = c.state.verification_mut(&vid) {
-        *identity = Some(SocialIdentity {
-            id: found.id,
-            email: found.email,
-            email_verified: ours,
-            phone: None,
-            name: found.name,
-            avatar: None,
-        });
+    Ok(SocialIdentity {
+        id: found.id,
+        email: found.email,
+        email_verified: ours,
+        phone: None,
+        name: found.name,
+        avatar: None,
+    })
+}
+
+/// The identity an IdP-initiated response left under `token` for `connector_id`, taken
+/// (once) by the sign-in that follows.
+async fn take_idp_initiated<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    token: &str,
+    connector_id: &str,
+) -> Result<Option<SocialIdentity>, Failure> {
+    let key = idp_key(token);
+    let Some(raw) = ctx.kv.get(&key).await? else {
+        return Ok(None);
+    };
+    let kept: Value = crate::json::parse(&raw).unwrap_or(Value::Null);
+    if kept.get("connectorId").and_then(Value::as_str) != Some(connector_id) {
+        return Ok(None);
     }
-    super::interaction::save(ctx, &c).await?;
     ctx.kv.delete(&key).await?;
-    Ok(crate::uri::with_query(
-        &redirect_uri,
-        [("state", state.as_str())],
-    ))
+    let identity = kept
+        .get("identity")
+        .and_then(Value::as_object)
+        .and_then(|m| <SocialIdentity as crate::store::FromRow>::from_row(m).ok());
+    Ok(identity)
+}
+
+/// A verification completed by the identity an IdP-initiated response left under `token`
+/// for this connector, if any: where the browser goes (`redirect_uri` with `state`) and the
+/// verification's id.
+pub(super) async fn idp_initiated_verification<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    c: &mut Current,
+    token: &str,
+    (connector_id, target, state, redirect_uri): (&str, &str, &str, &str),
+) -> Result<Option<(String, String)>, Failure> {
+    let Some(found) = take_idp_initiated(ctx, token, connector_id).await? else {
+        return Ok(None);
+    };
+    let id = crate::crypto::random::id()?;
+    c.state.add(Verification::Social {
+        id: id.clone(),
+        connector_id: connector_id.to_owned(),
+        target: target.to_owned(),
+        state: state.to_owned(),
+        // Marks a verification the assertion consumer service checked (SAML).
+        nonce: "_idp-initiated".into(),
+        verifier: String::new(),
+        redirect_uri: redirect_uri.to_owned(),
+        identity: Some(found),
+    });
+    let to = crate::uri::with_query(redirect_uri, [("state", state)]);
+    Ok(Some((to, id)))
+}
+
+/// `…/verify` of a SAML verification: the assertion consumer service checked the IdP's
+/// answer already, and the redirect that followed carries the sign-in's `state`. `None`
+/// when the verification is not one it checked.
+pub(super) fn checked_by_acs(
+    c: &Current,
+    connector_id: &str,
+    verification_id: &str,
+    data: &Value,
+) -> Option<Result<String, Failure>> {
+    let Ok(Verification::Social {
+        connector_id: of,
+        state,
+        identity: Some(_),
+        nonce,
+        ..
+    }) = c.state.verification(verification_id)
+    else {
+        return None;
+    };
+    let given = data.get("state").and_then(Value::as_str);
+    Some(
+        if of == connector_id && nonce.starts_with('_') && given == Some(state.as_str()) {
+            Ok(verification_id.to_owned())
+        } else {
+            Err(Failure::Step(StepError::UnknownVerification))
+        },
+    )
 }

@@ -214,7 +214,7 @@ pub async fn submit<D: Db, K: Kv>(
                 if kind == Identifier::Email {
                     let sso = crate::experience::sso::for_email(ctx, &c.settings, value).await?;
                     if let Some(id) = sso.into_iter().next() {
-                        let url = social::start(ctx, &mut c, (&id, true)).await?;
+                        let url = social::start(ctx, &mut c, (&id, true), None).await?;
                         interaction::save(ctx, &c).await?;
                         return Ok(web::redirect(&url));
                     }

@@ -57,7 +57,8 @@ pub async fn to_provider<D: Db, K: Kv>(
         let Some((id, sso)) = connector else {
             return Ok(web::redirect("/sign-in"));
         };
-        let url = social::start(ctx, &mut c, (&id, sso)).await?;
+        let idp = web::cookies::get(req, web::cookies::SAML_IDP);
+        let url = social::start(ctx, &mut c, (&id, sso), idp.as_deref()).await?;
         interaction::save(ctx, &c).await?;
         Ok(web::redirect(&url))
     };

@@ -11,6 +11,8 @@ use crate::web::http::header::{HeaderValue, COOKIE, SET_COOKIE};
 pub const SESSION: &str = "__Host-gh_session";
 pub const INTERACTION: &str = "__Host-gh_interaction";
 pub const CSRF: &str = "__Host-gh_csrf";
+/// The token of a SAML IdP-initiated response kept for the sign-in that follows.
+pub const SAML_IDP: &str = "__Host-gh_saml_idp";
 
 /// The value of cookie `name` in the request, if any.
 pub fn get(req: &Request, name: &str) -> Option<String> {

@@ -171,3 +171,64 @@ test('forged, expired, misdirected, wrapped and replayed responses are refused, 
   assert.ok(!(await ctx.cookies()).some((c) => c.name.includes('session')), 'no session cookie');
   await ctx.close();
 });
+
+test('IdP-initiated: an unsolicited response is refused until the connector allows it, then signs the user in to the default application, once', async () => {
+  const login = `${unique('ivy').toLowerCase()}@${domain}`;
+  idp.user = { id: unique('u'), email: login, name: 'Ivy Idp' };
+  const unsolicited = () => signedResponseXml({ audience: spEntityId, acsUrl, issuer: idp.entityId, user: idp.user });
+  const early = await post(await unsolicited(), '');
+  assert.equal(early.status, 404, JSON.stringify(early.body));
+  assert.equal(early.body.code, 'session.connector_validation_session_not_found');
+  const web = (await api('POST', '/api/applications', {
+    body: { name: 'Saml portal', type: 'Traditional', oidcClientMetadata: { redirectUris: [`${rp.origin}/cb`] } },
+  })).body;
+  const spaOnly = await api('PUT', `/api/sso-connectors/${sso}/idp-initiated-auth-config`, {
+    body: { defaultApplicationId: config.clientMetadata().client_id, autoSendAuthorizationRequest: true },
+  });
+  assert.equal(spaOnly.status, 400, 'an SPA cannot redeem a code it did not ask for');
+  const put = await api('PUT', `/api/sso-connectors/${sso}/idp-initiated-auth-config`, {
+    body: { defaultApplicationId: web.id, autoSendAuthorizationRequest: true, authParameters: { scope: 'email' } },
+  });
+  assert.equal(put.status, 200, JSON.stringify(put.body));
+  assert.equal(put.body.redirectUri, `${rp.origin}/cb`, 'the application\'s first redirect URI');
+  assert.equal((await api('GET', `/api/sso-connectors/${sso}/idp-initiated-auth-config`)).body.defaultApplicationId, web.id);
+
+  const ctx = await browser.newContext();
+  const page = await ctx.newPage();
+  const seen = [];
+  page.on('request', (r) => seen.push(r.url()));
+  await page.goto(`${new URL(idp.ssoUrl).origin}/unsolicited`);
+  assert.ok((await reached(page, `${rp.origin}/cb`)).searchParams.get('code'));
+  const auth = seen.find((u) => u.startsWith(`${ISSUER}/auth?`));
+  assert.ok(auth, `the authorization request was sent for the user: ${seen.join(' ')}`);
+  const params = new URL(auth).searchParams;
+  assert.equal(params.get('client_id'), web.id);
+  assert.equal(params.get('direct_sign_in'), `sso:${sso}`);
+  assert.equal(params.get('scope'), 'openid profile email');
+  assert.ok(!seen.some((u) => u.startsWith(idp.ssoUrl)), 'the IdP was not asked again');
+  const users = (await api('GET', `/api/users?search=${encodeURIComponent(login)}`)).body;
+  assert.equal(users.length, 1, 'provisioned from the unsolicited assertion');
+  await ctx.close();
+  const replay = await post(idp.responses.at(-1), '');
+  assert.equal(replay.status, 400, JSON.stringify(replay.body));
+  assert.match(replay.body.message, /used before/);
+  assert.equal((await api('DELETE', `/api/sso-connectors/${sso}/idp-initiated-auth-config`)).status, 204);
+  assert.equal((await api('GET', `/api/sso-connectors/${sso}/idp-initiated-auth-config`)).status, 404);
+  await api('DELETE', `/api/applications/${web.id}`);
+});
+
+test('the attribute mapping chooses which attributes name the user', async () => {
+  const patch = await api('PATCH', `/api/sso-connectors/${sso}`, { body: { config: { attributeMapping: { name: 'email' } } } });
+  assert.equal(patch.status, 200, JSON.stringify(patch.body));
+  const login = `${unique('max').toLowerCase()}@${domain}`;
+  idp.user = { id: unique('u'), email: login, name: 'Not This Name' };
+  const ctx = await browser.newContext();
+  const page = await ctx.newPage();
+  await page.goto(await authUrl({ direct_sign_in: `sso:${sso}` }));
+  assert.ok((await reached(page, `${rp.origin}/cb`)).searchParams.get('code'));
+  const users = (await api('GET', `/api/users?search=${encodeURIComponent(login)}`)).body;
+  assert.equal(users.length, 1);
+  assert.equal(users[0].name, login, 'the name read from the email attribute');
+  await ctx.close();
+  await api('PATCH', `/api/sso-connectors/${sso}`, { body: { config: { attributeMapping: {} } } });
+});
