@@ -36,6 +36,7 @@ pub mod session;
 pub mod social;
 
 // Below the core: storage, cryptography, configuration, outbound calls.
+pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod error;

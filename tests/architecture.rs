@@ -33,7 +33,7 @@ const CORE: &[&str] = &[
     "saml",
 ];
 const BELOW: &[&str] = &[
-    "config", "crypto", "error", "json", "outbound", "store", "uri",
+    "clock", "config", "crypto", "error", "json", "outbound", "store", "uri",
 ];
 const PLATFORM: &[&str] = &["platform"];
 /// Crates only a face or the platform may use: HTTP, cookies, templates, the Workers runtime.

@@ -272,3 +272,25 @@ fn a_response_wrapping_its_signed_assertion_under_an_unsigned_one_is_refused() {
     let both = SIGNED.replace(original, &format!("{evil}{original}"));
     assert!(matches!(check(&both, &e), Err(E::Malformed(_))));
 }
+
+#[test]
+fn a_comment_inside_a_signed_value_is_refused_though_the_signature_still_holds() {
+    // Canonicalization drops comments, so the signature covers `ana@acme.com.evil.example`
+    // whether or not a comment splits it; a reader of the first text node would see
+    // `ana@acme.com`.
+    let forged = SIGNED.replace(
+        ">ana@acme.com</saml:AttributeValue>",
+        ">ana@acme.com<!---->.evil.example</saml:AttributeValue>",
+    );
+    assert_ne!(forged, SIGNED);
+    let r = check(&forged, &expected(Some("_req1"), NOW));
+    assert!(
+        matches!(r, Err(saml::response::SamlError::Malformed(_))),
+        "{r:?}"
+    );
+    let pi = SIGNED.replace(
+        ">ana@acme.com</saml:NameID>",
+        ">ana@acme.com<?x y?></saml:NameID>",
+    );
+    assert!(check(&pi, &expected(Some("_req1"), NOW)).is_err());
+}

@@ -11,26 +11,8 @@ use crate::web::{self, Request, Response};
 use serde_json::{json, Value};
 
 /// Unix ms as an ISO 8601 UTC timestamp (`2026-11-28T02:14:53.000Z`).
-pub fn iso(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60,
-        ms.rem_euclid(1000)
-    )
+fn iso(ms: i64) -> String {
+    crate::clock::iso(ms, true)
 }
 
 async fn user<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, id: &str) -> Result<users::User, ApiError> {
@@ -193,14 +175,4 @@ pub async fn update_config<D: Db, K: Kv>(
         return Err(ApiError::not_found("user", id));
     }
     Ok(web::json(StatusCode::OK, &config_view(&next)))
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn unix_ms_become_iso_timestamps() {
-        assert_eq!(super::iso(0), "1970-01-01T00:00:00.000Z");
-        assert_eq!(super::iso(1_800_000_000_123), "2027-01-15T08:00:00.123Z");
-        assert_eq!(super::iso(951_782_400_000), "2000-02-29T00:00:00.000Z");
-    }
 }

@@ -81,7 +81,7 @@ pub async fn authorization_uri<D: Db, K: Kv>(
     let url = if sso && saml::sp::is_saml(&config) {
         // SAML: the nonce is the AuthnRequest's id (the response's InResponseTo), the
         // verifier its RelayState, which finds this interaction when the IdP posts back.
-        nonce = format!("_{nonce}");
+        nonce = format!("{}{nonce}", super::sso::SAML_MARK);
         let url = saml::sp::authn_request_url(
             &config,
             (&ctx.origin, connector_id),
@@ -487,7 +487,7 @@ pub async fn callback<D: Db, K: Kv>(
             ..
         } if of == connector_id
             && Some(state.as_str()) == given
-            && (identity.is_none() || nonce.starts_with('_')) =>
+            && (identity.is_none() || nonce.starts_with(super::sso::SAML_MARK)) =>
         {
             Some(id.clone())
         }

@@ -86,6 +86,14 @@ pub async fn guard<D: Db, K: Kv>(
     }
 }
 
+/// How a SAML verification's `nonce` (the AuthnRequest's id) begins: `_.` is a valid start
+/// of an `xs:ID`, and no OpenID Connect nonce (base64url) holds a `.`.
+pub(super) const SAML_MARK: &str = "_.";
+
+/// The longest `RelayState` or IdP-initiated token taken (ours are 43 characters); longer
+/// ones are no sign-in's, and are not looked up.
+const MAX_TOKEN: usize = 128;
+
 /// How long a SAML sign-in may take at the IdP (seconds).
 pub(super) const RELAY_TTL: u64 = 600;
 /// How long an IdP-initiated response waits for its sign-in (seconds).
@@ -167,6 +175,9 @@ pub async fn assertion<D: Db, K: Kv>(
         };
         return Ok(Consumed::IdpInitiated { token, next });
     }
+    if relay.len() > MAX_TOKEN {
+        return Err(Failure::SamlSessionNotFound);
+    }
     let key = relay_key(relay);
     let interaction = ctx
         .kv
@@ -201,14 +212,22 @@ pub async fn assertion<D: Db, K: Kv>(
         Some(&request_id),
     )
     .await?;
-    if let Ok(Verification::Social { identity, .. }) = c.state.verification_mut(&vid) {
+    // The identity is the sign-in's only with this one-time code, which goes to the
+    // browser that posted the response: someone else's answer to this sign-in's request (a
+    // leaked IdP link completed at the IdP as another person) cannot complete it.
+    let code = crate::crypto::b64url(&crate::crypto::random::bytes::<24>()?);
+    if let Ok(Verification::Social {
+        identity, verifier, ..
+    }) = c.state.verification_mut(&vid)
+    {
         *identity = Some(found);
+        *verifier = code.clone();
     }
     super::interaction::save(ctx, &c).await?;
     ctx.kv.delete(&key).await?;
     Ok(Consumed::SignIn(crate::uri::with_query(
         &redirect_uri,
-        [("state", state.as_str())],
+        [("state", state.as_str()), ("code", code.as_str())],
     )))
 }
 
@@ -251,8 +270,8 @@ async fn checked<D: Db, K: Kv>(
     let found = saml::response::check(ctx.crypto, &xml, &key_of_idp, &expected, &mapping)
         .await
         .map_err(|e| bad(e.to_string()))?;
-    if !crate::store::saml::consume_assertion(ctx.db, &found.assertion_id, found.expires_at).await?
-    {
+    let once = format!("{} {}", expected.issuer, found.assertion_id);
+    if !crate::store::saml::consume_assertion(ctx.db, &once, found.expires_at).await? {
         return Err(bad("the assertion was used before".into()));
     }
     let ours = found
@@ -282,6 +301,9 @@ async fn take_idp_initiated<D: Db, K: Kv>(
     token: &str,
     connector_id: &str,
 ) -> Result<Option<SocialIdentity>, Failure> {
+    if token.len() > MAX_TOKEN {
+        return Ok(None);
+    }
     let key = idp_key(token);
     let Some(raw) = ctx.kv.get(&key).await? else {
         return Ok(None);
@@ -311,24 +333,25 @@ pub(super) async fn idp_initiated_verification<D: Db, K: Kv>(
         return Ok(None);
     };
     let id = crate::crypto::random::id()?;
+    let code = crate::crypto::b64url(&crate::crypto::random::bytes::<24>()?);
     c.state.add(Verification::Social {
         id: id.clone(),
         connector_id: connector_id.to_owned(),
         target: target.to_owned(),
         state: state.to_owned(),
-        // Marks a verification the assertion consumer service checked (SAML).
-        nonce: "_idp-initiated".into(),
-        verifier: String::new(),
+        nonce: format!("{SAML_MARK}idp-initiated"),
+        verifier: code.clone(),
         redirect_uri: redirect_uri.to_owned(),
         identity: Some(found),
     });
-    let to = crate::uri::with_query(redirect_uri, [("state", state)]);
+    let to = crate::uri::with_query(redirect_uri, [("state", state), ("code", &code)]);
     Ok(Some((to, id)))
 }
 
 /// `…/verify` of a SAML verification: the assertion consumer service checked the IdP's
-/// answer already, and the redirect that followed carries the sign-in's `state`. `None`
-/// when the verification is not one it checked.
+/// answer already, and the redirect that followed carries the sign-in's `state` and the
+/// one-time `code` it gave the browser that posted the answer. `None` when the
+/// verification is not a SAML one (an OpenID Connect one is checked by `verify`).
 pub(super) fn checked_by_acs(
     c: &Current,
     connector_id: &str,
@@ -338,19 +361,25 @@ pub(super) fn checked_by_acs(
     let Ok(Verification::Social {
         connector_id: of,
         state,
-        identity: Some(_),
+        identity,
         nonce,
+        verifier,
         ..
     }) = c.state.verification(verification_id)
     else {
         return None;
     };
-    let given = data.get("state").and_then(Value::as_str);
-    Some(
-        if of == connector_id && nonce.starts_with('_') && given == Some(state.as_str()) {
-            Ok(verification_id.to_owned())
-        } else {
-            Err(Failure::Step(StepError::UnknownVerification))
-        },
-    )
+    if !nonce.starts_with(SAML_MARK) {
+        return None;
+    }
+    let field = |k: &str| data.get(k).and_then(Value::as_str);
+    Some(match identity {
+        None => Err(Failure::Step(StepError::NotVerified)),
+        Some(_) if of != connector_id => Err(Failure::Step(StepError::UnknownVerification)),
+        Some(_) if field("state") != Some(state.as_str()) => Err(Failure::SocialStateMismatch),
+        Some(_) if verifier.is_empty() || field("code") != Some(verifier.as_str()) => {
+            Err(Failure::SocialStateMismatch)
+        }
+        Some(_) => Ok(verification_id.to_owned()),
+    })
 }

@@ -100,32 +100,20 @@ fn child<'a, 'i>(node: Node<'a, 'i>, ns: &str, name: &str) -> Option<Node<'a, 'i
     node.children().find(|c| c.has_tag_name((ns, name)))
 }
 
+/// The element's text: all of it, and only if it holds nothing but text.
 fn text(node: Option<Node<'_, '_>>) -> Option<String> {
-    let t = node?.text()?.trim();
+    let node = node?;
+    if !node.children().all(|c| c.is_text()) {
+        return None;
+    }
+    let all: String = node.children().filter_map(|c| c.text()).collect();
+    let t = all.trim();
     (!t.is_empty()).then(|| t.to_owned())
 }
 
 /// An `xs:dateTime` in UTC (`2026-12-07T12:00:00Z`, fractions ignored) as Unix seconds.
 pub fn parse_time(s: &str) -> Option<i64> {
-    let s = s.trim().strip_suffix('Z')?;
-    let (date, time) = s.split_once('T')?;
-    let mut d = date.splitn(3, '-').map(|p| p.parse::<i64>().ok());
-    let (y, m, day) = (d.next()??, d.next()??, d.next()??);
-    let time = time.split('.').next()?;
-    let mut t = time.splitn(3, ':').map(|p| p.parse::<i64>().ok());
-    let (hh, mm, ss) = (t.next()??, t.next()??, t.next()??);
-    if !(1..=12).contains(&m) || !(1..=31).contains(&day) || hh > 23 || mm > 59 || ss > 60 {
-        return None;
-    }
-    // Days from the civil date (H. Hinnant's algorithm).
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(days * 86_400 + hh * 3600 + mm * 60 + ss)
+    crate::clock::parse(s)
 }
 
 fn time_attr(node: Node<'_, '_>, name: &str) -> Result<Option<i64>, SamlError> {
@@ -146,6 +134,12 @@ pub async fn check(
     mapping: &Mapping<'_>,
 ) -> Result<SamlIdentity, SamlError> {
     let doc = super::parse(xml).map_err(SamlError::Malformed)?;
+    // Canonicalization drops comments, so a comment is outside every signature: inside a
+    // signed value (`admin@corp.com<!---->.evil.com`) it would change what is read without
+    // breaking the signature. SAML messages have none; one is refused.
+    if doc.descendants().any(|n| n.is_comment() || n.is_pi()) {
+        return Err(malformed("a comment or processing instruction"));
+    }
     let response = doc.root_element();
     if !response.has_tag_name((PROTOCOL, "Response")) {
         return Err(malformed("not a SAML Response"));

@@ -5,8 +5,9 @@
 //! the assertion.
 use super::{Db, StoreError};
 
-/// Records assertion `id` as used until `expires_at` (Unix seconds). False when it was
-/// used before.
+/// Records assertion `id` (the issuer's entity id and the assertion's id, so one IdP cannot
+/// use up another's ids) as used until `expires_at` (Unix seconds). False when it was used
+/// before.
 pub async fn consume_assertion(
     db: &impl Db,
     id: &str,

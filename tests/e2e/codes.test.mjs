@@ -4,19 +4,13 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as client from 'openid-client';
-import { BASE, ISSUER, api, unique, customUi as makeCustomUi } from './helpers.mjs';
+import { BASE, ISSUER, api, unique, customUi as makeCustomUi, pkceAuthUrl } from './helpers.mjs';
 import { startReceiver, launchBrowser, reached, signIn, until, shoot } from './rp.mjs';
 
 let rp, browser, spa, config;
 const settings = (body) => api('PATCH', '/api/sign-in-exp', { body });
 
-async function authUrl(params = {}) {
-  return client.buildAuthorizationUrl(config, {
-    redirect_uri: `${rp.origin}/cb`, scope: 'openid email',
-    code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()), code_challenge_method: 'S256',
-    ...params,
-  }).href;
-}
+const authUrl = (params = {}) => pkceAuthUrl(config, `${rp.origin}/cb`, 'openid email', params);
 
 async function mailboxCode(to) {
   return until(async () => {

@@ -4,18 +4,12 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as client from 'openid-client';
-import { BASE, ISSUER, api, unique, customUi } from './helpers.mjs';
+import { BASE, ISSUER, api, unique, customUi, pkceAuthUrl } from './helpers.mjs';
 import { startReceiver, launchBrowser, reached, shoot } from './rp.mjs';
 
 let rp, browser, spa, config;
 
-async function authUrl(params = {}) {
-  return client.buildAuthorizationUrl(config, {
-    redirect_uri: `${rp.origin}/cb`, scope: 'openid profile',
-    code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()), code_challenge_method: 'S256',
-    ...params,
-  }).href;
-}
+const authUrl = (params = {}) => pkceAuthUrl(config, `${rp.origin}/cb`, 'openid profile', params);
 
 const settings = (body) => api('PATCH', '/api/sign-in-exp', { body });
 

@@ -99,3 +99,14 @@ export function customUi(authUrl) {
   return { call, start };
 }
 
+
+/** An authorization request URL for `config` (an openid-client configuration) back to
+ * `redirectUri`, with a fresh PKCE challenge (its verifier is not kept: these tests look at
+ * the code, or redeem none). */
+export async function pkceAuthUrl(config, redirectUri, scope, params = {}) {
+  return client.buildAuthorizationUrl(config, {
+    redirect_uri: redirectUri, scope,
+    code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()), code_challenge_method: 'S256',
+    ...params,
+  }).href;
+}

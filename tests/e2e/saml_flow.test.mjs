@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { inflateRawSync } from 'node:zlib';
 import * as client from 'openid-client';
-import { api, unique, BASE, ISSUER } from './helpers.mjs';
+import { api, unique, BASE, ISSUER, pkceAuthUrl } from './helpers.mjs';
 import { startReceiver, launchBrowser, reached } from './rp.mjs';
 import { startSamlIdp, signedResponseXml } from './saml_idp.mjs';
 
@@ -64,13 +64,7 @@ after(async () => {
   await idp?.close();
 });
 
-async function authUrl(params = {}) {
-  return client.buildAuthorizationUrl(config, {
-    redirect_uri: `${rp.origin}/cb`, scope: 'openid profile email',
-    code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()), code_challenge_method: 'S256',
-    ...params,
-  }).href;
-}
+const authUrl = (params = {}) => pkceAuthUrl(config, `${rp.origin}/cb`, 'openid profile email', params);
 
 test('the connector can also be given the IdP\'s metadata, and a certificate that is not one is refused', async () => {
   const m = await api('POST', '/api/sso-connectors', {

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import Provider from 'oidc-provider';
 import * as client from 'openid-client';
-import { api, unique, BASE, ISSUER } from './helpers.mjs';
+import { api, unique, BASE, ISSUER, pkceAuthUrl } from './helpers.mjs';
 import { startReceiver, launchBrowser, reached } from './rp.mjs';
 
 let idp, issuer, rp, browser, config, connector, target, sso, domain, oauth2, target2;
@@ -81,13 +81,7 @@ after(async () => {
   idp?.close();
 });
 
-async function authUrl(params = {}) {
-  return client.buildAuthorizationUrl(config, {
-    redirect_uri: `${rp.origin}/cb`, scope: 'openid profile',
-    code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()), code_challenge_method: 'S256',
-    ...params,
-  }).href;
-}
+const authUrl = (params = {}) => pkceAuthUrl(config, `${rp.origin}/cb`, 'openid profile', params);
 
 /** Signs in at the provider's development screens as `login`, consenting if asked. */
 async function atProvider(page, login) {
