@@ -848,8 +848,8 @@ fn identities_set_through_the_management_api_sign_in_and_once_removed_no_longer_
 }
 
 /// A new browser's enterprise SSO sign-in with connector `sso`, begun (state `st-9`).
-fn sso_start(h: &Harness, sso: &str) -> (Jar, Reply) {
-    let (jar, _) = browser(h, "SignIn");
+fn sso_start(h: &Harness, sso: &str) -> (Jar, String, Reply) {
+    let (jar, client) = browser(h, "SignIn");
     let r = exp(
         h,
         &jar,
@@ -857,7 +857,32 @@ fn sso_start(h: &Harness, sso: &str) -> (Jar, Reply) {
         &format!("/verification/sso/{sso}/authorization-uri"),
         Some(json!({"state": "st-9", "redirectUri": SOCIAL_CB})),
     );
-    (jar, r)
+    (jar, client, r)
+}
+
+/// The provider's answer to the SSO sign-in `started` began: it signs `sub` in with
+/// `claims`, and the answer is verified. The verification id, the authorization URI's query
+/// and the verify reply.
+fn sso_answer(
+    h: &Harness,
+    (jar, sso, started): (&Jar, &str, &Reply),
+    sub: &str,
+    claims: Value,
+) -> (Value, std::collections::HashMap<String, String>, Reply) {
+    let vid = started.json()["verificationId"].clone();
+    let url = url::Url::parse(started.json()["authorizationUri"].as_str().unwrap()).unwrap();
+    let q: std::collections::HashMap<String, String> = url.query_pairs().into_owned().collect();
+    provider(h, &q, sub, claims, false);
+    let r = exp(
+        h,
+        jar,
+        "POST",
+        &format!("/verification/sso/{sso}/verify"),
+        Some(
+            json!({"verificationId": vid, "connectorData": {"code": "the-code", "state": "st-9"}}),
+        ),
+    );
+    (vid, q, r)
 }
 
 fn sso_connector(h: &Harness, body: Value) -> Reply {
@@ -1002,35 +1027,11 @@ fn a_work_email_signs_in_only_through_its_sso_connector_which_provisions_or_link
     assert_eq!(r.json()["data"]["ssoConnectors"], json!([sso]));
     // Through the connector: a new person is provisioned, Bo (same verified email) linked.
     let sign_in = |sub: &str, email: &str| {
-        let (jar, client) = browser(&h, "SignIn");
-        let r = exp(
-            &h,
-            &jar,
-            "POST",
-            &format!("/verification/sso/{sso}/authorization-uri"),
-            Some(json!({"state": "st-9", "redirectUri": SOCIAL_CB})),
-        );
+        let (jar, client, r) = sso_start(&h, &sso);
         assert_eq!(r.status, 200, "{}", r.text());
-        let vid = r.json()["verificationId"].clone();
-        let url = url::Url::parse(r.json()["authorizationUri"].as_str().unwrap()).unwrap();
-        let q: std::collections::HashMap<String, String> = url.query_pairs().into_owned().collect();
+        let claims = json!({"email": email, "email_verified": true});
+        let (vid, q, r) = sso_answer(&h, (&jar, &sso, &r), sub, claims);
         assert!(q["scope"].contains("email"));
-        provider(
-            &h,
-            &q,
-            sub,
-            json!({"email": email, "email_verified": true}),
-            false,
-        );
-        let r = exp(
-            &h,
-            &jar,
-            "POST",
-            &format!("/verification/sso/{sso}/verify"),
-            Some(
-                json!({"verificationId": vid, "connectorData": {"code": "the-code", "state": "st-9"}}),
-            ),
-        );
         assert_eq!(r.status, 200, "{}", r.text());
         let r = exp(
             &h,
@@ -1064,26 +1065,9 @@ fn a_work_email_signs_in_only_through_its_sso_connector_which_provisions_or_link
     // Linked now: Bo's SSO identity signs Bo in even if the provider's email changes.
     assert_eq!(sign_in("okta-12", "bo.new@acme.com"), (204, bo));
     // The organization's provider speaks for its domains only.
-    let (jar, r) = sso_start(&h, &sso);
-    let vid = r.json()["verificationId"].clone();
-    let url = url::Url::parse(r.json()["authorizationUri"].as_str().unwrap()).unwrap();
-    let q: std::collections::HashMap<String, String> = url.query_pairs().into_owned().collect();
-    provider(
-        &h,
-        &q,
-        "okta-13",
-        json!({"email": "admin@victim.org", "email_verified": true}),
-        false,
-    );
-    let r = exp(
-        &h,
-        &jar,
-        "POST",
-        &format!("/verification/sso/{sso}/verify"),
-        Some(
-            json!({"verificationId": vid, "connectorData": {"code": "the-code", "state": "st-9"}}),
-        ),
-    );
+    let (jar, _, r) = sso_start(&h, &sso);
+    let claims = json!({"email": "admin@victim.org", "email_verified": true});
+    let (_, _, r) = sso_answer(&h, (&jar, &sso, &r), "okta-13", claims);
     assert_eq!(
         err(&r),
         (400, "connector.authorization_failed".into()),
@@ -1122,7 +1106,7 @@ fn a_work_email_signs_in_only_through_its_sso_connector_which_provisions_or_link
         "/api/sign-in-exp",
         Some(json!({"singleSignOnEnabled": false})),
     );
-    let (_, r) = sso_start(&h, &sso);
+    let (_, _, r) = sso_start(&h, &sso);
     assert_eq!(r.status, 404, "{}", r.text());
     h.api(
         "PATCH",

@@ -108,18 +108,17 @@ async fn checked<D: Db, K: Kv>(
         Some(o) => o.id.clone(),
         None => random::id()?,
     };
-    let mut meta: Map<String, Value> = match &old {
-        Some(o) => crate::json::parse(&o.metadata).ok(),
-        None => None,
-    }
-    .and_then(|v: Value| v.as_object().cloned())
-    .unwrap_or_else(|| {
-        let mut m = Map::new();
-        m.insert("domains".into(), json!([]));
-        m.insert("branding".into(), json!({}));
-        m.insert("syncProfile".into(), json!(false));
-        m
-    });
+    let mut meta: Map<String, Value> = old
+        .as_ref()
+        .map(metadata)
+        .filter(|m| !m.is_empty())
+        .unwrap_or_else(|| {
+            let mut m = Map::new();
+            m.insert("domains".into(), json!([]));
+            m.insert("branding".into(), json!({}));
+            m.insert("syncProfile".into(), json!(false));
+            m
+        });
     let mut config = match &old {
         Some(o) => open_config(ctx, o).await?,
         None => json!({}),
@@ -261,6 +260,14 @@ pub async fn delete<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, id: &str) -> Result<Respo
     Ok(web::empty(StatusCode::NO_CONTENT))
 }
 
+/// A stored connector's metadata as an object.
+fn metadata(row: &ConnectorRow) -> Map<String, Value> {
+    crate::json::parse(&row.metadata)
+        .ok()
+        .and_then(|v: Value| v.as_object().cloned())
+        .unwrap_or_default()
+}
+
 /// `PUT /api/sso-connectors/{id}/idp-initiated-auth-config`: lets a SAML connector take
 /// responses the IdP sends unasked (Logto's body: `{defaultApplicationId,
 /// autoSendAuthorizationRequest: true, redirectUri?, authParameters?}` or `{…,
@@ -349,10 +356,7 @@ pub async fn put_idp_initiated<D: Db, K: Kv>(
         "redirectUri": redirect, "authParameters": params,
         "clientIdpInitiatedAuthCallbackUri": callback, "createdAt": ctx.now_ms,
     });
-    let mut meta: Map<String, Value> = crate::json::parse(&row.metadata)
-        .ok()
-        .and_then(|v: Value| v.as_object().cloned())
-        .unwrap_or_default();
+    let mut meta = metadata(&row);
     meta.insert(IDP_INITIATED.into(), config.clone());
     let row = ConnectorRow {
         metadata: Value::Object(meta).to_string(),
@@ -369,10 +373,7 @@ pub async fn idp_initiated<D: Db, K: Kv>(
     delete: bool,
 ) -> Result<Response, ApiError> {
     let row = load(ctx, id).await?;
-    let mut meta: Map<String, Value> = crate::json::parse(&row.metadata)
-        .ok()
-        .and_then(|v: Value| v.as_object().cloned())
-        .unwrap_or_default();
+    let mut meta = metadata(&row);
     let config = meta
         .remove(IDP_INITIATED)
         .ok_or_else(|| ApiError::not_found("idp-initiated auth config", id))?;

@@ -22,12 +22,13 @@ use serde_json::{Map, Value};
 
 /// The connector `id` (a social one, or with `sso` an enterprise SSO one) and its opened
 /// config, with the target its identities are kept under: a social connector's own, or
-/// `sso:<issuer>` (an SSO identity is the issuer's subject, as in Logto).
+/// `sso:<issuer>` (an SSO identity is the issuer's subject, as in Logto); and its metadata
+/// (an SSO connector's `domains`, IdP-initiated settings).
 pub(super) async fn connector<D: Db, K: Kv>(
     ctx: &Ctx<'_, D, K>,
     id: &str,
     sso: bool,
-) -> Result<(String, Map<String, Value>, Vec<String>), Failure> {
+) -> Result<(String, Map<String, Value>, Value), Failure> {
     let row = connectors::connector(ctx.db, id)
         .await?
         .filter(|r| (r.channel == social::sso::TYPE) == sso)
@@ -41,8 +42,8 @@ pub(super) async fn connector<D: Db, K: Kv>(
     } else {
         row.target.clone()
     };
-    let domains = social::sso::domains_of(&row.metadata);
-    Ok((target.ok_or(Failure::NoSocialConnector)?, config, domains))
+    let metadata = crate::json::parse(&row.metadata).unwrap_or(Value::Null);
+    Ok((target.ok_or(Failure::NoSocialConnector)?, config, metadata))
 }
 
 /// `POST /verification/social/{connectorId}/authorization-uri {state, redirectUri}`: where
@@ -158,7 +159,8 @@ pub async fn verify<D: Db, K: Kv>(
         field("code").ok_or_else(|| Failure::Invalid("`connectorData.code` is missing.".into()))?;
     let (nonce, verifier, redirect_uri) = (nonce.clone(), verifier.clone(), redirect_uri.clone());
     let sso = target.starts_with("sso:");
-    let (_, config, domains) = connector(ctx, connector_id, sso).await?;
+    let (_, config, metadata) = connector(ctx, connector_id, sso).await?;
+    let domains = social::sso::domains_in(&metadata);
     let mut found = oidc::finish(
         ctx.http,
         ctx.crypto,

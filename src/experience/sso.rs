@@ -129,13 +129,10 @@ pub async fn assertion<D: Db, K: Kv>(
     connector_id: &str,
     (response, relay): (&str, &str),
 ) -> Result<Consumed, Failure> {
-    let (_, config, domains) = super::social::connector(ctx, connector_id, true).await?;
+    let (_, config, metadata) = super::social::connector(ctx, connector_id, true).await?;
+    let domains = social::sso::domains_in(&metadata);
     if relay.is_empty() {
-        let row = connectors::connector(ctx.db, connector_id).await?;
-        let meta: Value = row
-            .and_then(|r| crate::json::parse(&r.metadata).ok())
-            .unwrap_or(Value::Null);
-        let Some(idp) = meta.get(IDP_INITIATED).filter(|v| v.is_object()) else {
+        let Some(idp) = metadata.get(IDP_INITIATED).filter(|v| v.is_object()) else {
             return Err(Failure::SamlSessionNotFound);
         };
         let found = checked(ctx, connector_id, (&config, &domains), response, None).await?;

@@ -165,7 +165,11 @@ pub fn issuer_of(config: &serde_json::Map<String, Value>) -> Option<&str> {
 
 /// The email domains of an SSO connector's stored metadata (none if it has none).
 pub fn domains_of(metadata: &str) -> Vec<String> {
-    let m: Value = serde_json::from_str(metadata).unwrap_or(Value::Null);
+    domains_in(&serde_json::from_str(metadata).unwrap_or(Value::Null))
+}
+
+/// The email domains of an SSO connector's metadata, parsed.
+pub fn domains_in(m: &Value) -> Vec<String> {
     m.get("domains")
         .and_then(Value::as_array)
         .map(|d| {
