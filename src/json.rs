@@ -10,3 +10,197 @@ use serde_json::Value;
 pub fn parse(text: impl AsRef<[u8]>) -> Result<Value, serde_json::Error> {
     serde_json::from_slice(text.as_ref())
 }
+
+/// JSON written straight to text, for what the worker answers and stores.
+///
+/// `serde_json::json!` builds a `Value` (a B-tree map per object, a `String` per key, a
+/// generic `to_value` per field) only to write it out again; in the module that cost about
+/// 100 bytes of code per field. Here a field is one call. Keys keep the order they are
+/// written in. Strings are escaped as RFC 8259 §7 requires (quote, backslash, controls).
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Json(String);
+
+impl Json {
+    /// The JSON text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+
+    /// A JSON string.
+    pub fn str(s: &str) -> Json {
+        let mut out = String::with_capacity(s.len() + 2);
+        escape(&mut out, s);
+        Json(out)
+    }
+
+    /// A `Value` (or anything `Serialize`) written as it is.
+    pub fn of(v: &impl serde::Serialize) -> Json {
+        Json(serde_json::to_string(v).unwrap_or_else(|_| "null".to_owned()))
+    }
+
+    /// An array of the items.
+    pub fn array(items: impl IntoIterator<Item = Json>) -> Json {
+        let mut out = String::from("[");
+        for (i, item) in items.into_iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str(&item.0);
+        }
+        out.push(']');
+        Json(out)
+    }
+
+    /// An array of strings.
+    pub fn strs<S: AsRef<str>>(items: impl IntoIterator<Item = S>) -> Json {
+        Json::array(items.into_iter().map(|s| Json::str(s.as_ref())))
+    }
+}
+
+impl serde::Serialize for Json {
+    /// Written through serde only where a `Json` sits inside a serde type: parsed back.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        parse(&self.0).unwrap_or(Value::Null).serialize(s)
+    }
+}
+
+impl std::fmt::Display for Json {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A JSON object written field by field: `Obj::new().str("id", id).bool("verified", v).end()`.
+pub struct Obj(String);
+
+impl Default for Obj {
+    fn default() -> Self {
+        Obj::new()
+    }
+}
+
+impl Obj {
+    pub fn new() -> Obj {
+        Obj(String::from("{"))
+    }
+
+    fn key(&mut self, k: &str) {
+        if self.0.len() > 1 {
+            self.0.push(',');
+        }
+        escape(&mut self.0, k);
+        self.0.push(':');
+    }
+
+    pub fn str(mut self, k: &str, v: &str) -> Obj {
+        self.key(k);
+        escape(&mut self.0, v);
+        self
+    }
+
+    /// A string, or `null` when there is none.
+    pub fn opt(mut self, k: &str, v: Option<&str>) -> Obj {
+        self.key(k);
+        match v {
+            Some(v) => escape(&mut self.0, v),
+            None => self.0.push_str("null"),
+        }
+        self
+    }
+
+    pub fn bool(mut self, k: &str, v: bool) -> Obj {
+        self.key(k);
+        self.0.push_str(if v { "true" } else { "false" });
+        self
+    }
+
+    pub fn int(mut self, k: &str, v: i64) -> Obj {
+        self.key(k);
+        self.0.push_str(&v.to_string());
+        self
+    }
+
+    /// A number, or `null` when there is none.
+    pub fn opt_int(self, k: &str, v: Option<i64>) -> Obj {
+        match v {
+            Some(v) => self.int(k, v),
+            None => self.json(k, Json("null".to_owned())),
+        }
+    }
+
+    /// A value already written.
+    pub fn json(mut self, k: &str, v: Json) -> Obj {
+        self.key(k);
+        self.0.push_str(&v.0);
+        self
+    }
+
+    /// A `Value` written as it is.
+    pub fn value(self, k: &str, v: &Value) -> Obj {
+        self.json(k, Json::of(v))
+    }
+
+    /// The field only when there is a value.
+    pub fn some(self, k: &str, v: Option<&str>) -> Obj {
+        match v {
+            Some(v) => self.str(k, v),
+            None => self,
+        }
+    }
+
+    pub fn end(mut self) -> Json {
+        self.0.push('}');
+        Json(self.0)
+    }
+}
+
+/// Appends `s` as a JSON string (RFC 8259 §7).
+fn escape(out: &mut String, s: &str) {
+    out.push('"');
+    for ch in s.chars() {
+        match ch {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                let n = c as usize;
+                out.push_str("\\u00");
+                out.push(char::from(HEX.get(n >> 4).copied().unwrap_or(b'0')));
+                out.push(char::from(HEX.get(n & 15).copied().unwrap_or(b'0')));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_written_object_reads_back_as_the_same_value_with_every_character_escaped() {
+        let tricky = "q\"b\\n\nr\rt\t\u{1}\u{1f}é😀</script>";
+        let j = Obj::new()
+            .str("s", tricky)
+            .opt("none", None)
+            .bool("b", true)
+            .int("n", -42)
+            .json("a", Json::strs(["x", "y"]))
+            .some("absent", None)
+            .end();
+        let v = parse(j.as_str()).ok();
+        let want =
+            serde_json::json!({"s": tricky, "none": null, "b": true, "n": -42, "a": ["x", "y"]});
+        assert_eq!(v, Some(want));
+        assert_eq!(Json::array([]).as_str(), "[]");
+        assert_eq!(Obj::new().end().as_str(), "{}");
+    }
+}

@@ -394,6 +394,12 @@ fn violations(src: &Path) -> Vec<String> {
                     i + 1
                 ));
             }
+            if rel != "json.rs" && line.contains("serde_json::from_") {
+                out.push(format!(
+                    "src/{rel}:{}: reads JSON text outside `json::parse`: each other reader links serde_json's parser once more",
+                    i + 1
+                ));
+            }
         }
         let lines = body.lines().count();
         if lines > MAX_LINES {
@@ -571,4 +577,18 @@ fn debug_formatting_outside_the_tests_is_named_because_the_module_prints_none() 
     assert_eq!(found.len(), 1, "{found:?}");
     assert!(found[0].starts_with("src/oidc/token.rs:2:"), "{}", found[0]);
     assert!(found[0].contains("Debug"), "{}", found[0]);
+}
+
+#[test]
+fn a_json_reader_other_than_json_parse_is_named_because_it_links_a_second_parser() {
+    let tree = Scratch::new(
+        "jsonread",
+        &[(
+            "oidc/token.rs",
+            "fn f(x: &str) -> Option<u8> {\n    serde_json::from_str(x).ok()\n}\n",
+        )],
+    );
+    let found = violations(&tree.0);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].starts_with("src/oidc/token.rs:2:"), "{}", found[0]);
 }

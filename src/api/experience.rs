@@ -5,58 +5,30 @@ use crate::ctx::Ctx;
 use crate::experience::interaction::{self, Current};
 use crate::experience::passkeys::{self, Ceremony};
 use crate::experience::profile::{self, Field};
-use crate::experience::state::{Event, StepError, Verification};
+use crate::experience::state::{Event, StepError};
 use crate::experience::submit::{self, Submitted};
 use crate::experience::{codes, factors, mfa_codes, password, Failure};
 use crate::identity::Identifier;
+use crate::json::{Json, Obj};
 use crate::store::{Db, Kv};
 use crate::web::error::ApiError;
 use crate::web::http::{Method, StatusCode};
 use crate::web::{self, cookies, Request, Response};
-use serde_json::json;
 
 /// A WebAuthn ceremony begun: `{verificationId, <key>: options}`.
 fn ceremony(c: Ceremony, key: &str) -> Response {
-    let mut body = serde_json::Map::new();
-    body.insert("verificationId".into(), json!(c.verification_id));
-    body.insert(key.into(), c.options);
-    web::json(StatusCode::OK, &serde_json::Value::Object(body))
+    web::json_text(
+        StatusCode::OK,
+        Obj::new()
+            .str("verificationId", &c.verification_id)
+            .value(key, &c.options)
+            .end(),
+    )
 }
 
-/// Logto's `mfa` of `GET /interaction`: what this interaction binds, enables and skips.
-fn mfa_view(c: &Current) -> serde_json::Value {
-    let m = &c.state.mfa;
-    let mut passkeys = Vec::new();
-    let mut view = serde_json::Map::new();
-    view.insert("mfaSkipped".into(), json!(m.skipped));
-    if m.enabled {
-        view.insert("mfaEnabled".into(), json!(true));
-    }
-    if m.passkey_skipped {
-        view.insert("passkeySkipped".into(), json!(true));
-    }
-    for id in &m.bind {
-        match c.state.verification(id) {
-            Ok(Verification::Totp { .. }) => {
-                view.insert("totp".into(), json!({"type": "Totp"}));
-            }
-            Ok(Verification::BackupCode { .. }) => {
-                view.insert("backupCode".into(), json!({"type": "BackupCode"}));
-            }
-            Ok(Verification::WebAuthn {
-                new_passkey: Some(p),
-                ..
-            }) => passkeys.push(json!({
-                "type": "WebAuthn", "credentialId": p.credential_id,
-                "transports": p.transports, "agent": p.agent,
-            })),
-            _ => {}
-        }
-    }
-    if !passkeys.is_empty() {
-        view.insert("webAuthn".into(), json!(passkeys));
-    }
-    serde_json::Value::Object(view)
+/// `{verificationId}`: what most verification steps answer.
+fn verification_id(id: &str) -> Response {
+    web::json_text(StatusCode::OK, Obj::new().str("verificationId", id).end())
 }
 
 // The bodies, read column by column (`input::object_body`), each with its fields.
@@ -234,48 +206,9 @@ pub async fn handle<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request) -> Result<R
             web::empty(StatusCode::NO_CONTENT)
         }
         ("/interaction", &Method::GET) => {
-            let verifications: Vec<_> = c
-                .state
-                .verifications
-                .iter()
-                .map(|v| match v {
-                    Verification::Password { id, .. } => {
-                        json!({"id": id, "type": "Password", "verified": true})
-                    }
-                    Verification::Totp { id, verified, .. } => json!({
-                        "id": id, "type": "Totp", "verified": verified,
-                    }),
-                    Verification::BackupCode { id, .. } => json!({
-                        "id": id, "type": "BackupCode", "verified": true,
-                    }),
-                    Verification::MfaCode { id, channel, verified, .. } => json!({
-                        "id": id, "type": if channel.identifier() == Identifier::Email { "MfaEmailVerificationCode" } else { "MfaPhoneVerificationCode" }, "verified": verified,
-                    }),
-                    Verification::WebAuthn { id, sign_in, .. } => json!({
-                        "id": id, "type": if *sign_in { "SignInPasskey" } else { "WebAuthn" }, "verified": true,
-                    }),
-                    Verification::Unlock { id, verified, .. } => json!({
-                        "id": id, "type": "AccountUnlock", "verified": verified,
-                    }),
-                    Verification::Social { id, connector_id, identity, .. } => json!({
-                        "id": id, "type": "Social", "connectorId": connector_id, "verified": identity.is_some(),
-                    }),
-                    Verification::Code { id, channel, identifier, verified } => json!({
-                        "id": id, "type": if channel.identifier() == Identifier::Email { "EmailVerificationCode" } else { "PhoneVerificationCode" },
-                        "identifier": {"type": channel.as_str(), "value": identifier}, "verified": verified,
-                    }),
-                })
-                .collect();
-            let p = &c.state.profile;
-            return Ok(web::json(
+            return Ok(web::json_text(
                 StatusCode::OK,
-                &json!({
-                    "interactionEvent": c.state.event,
-                    "userId": c.state.user_id,
-                    "profile": {"username": p.username, "primaryEmail": p.primary_email, "primaryPhone": p.primary_phone, "hasPassword": p.password_hash.is_some()},
-                    "verificationRecords": verifications,
-                    "mfa": mfa_view(&c),
-                }),
+                super::experience_view::interaction(&c),
             ));
         }
         ("/verification/password", &Method::POST) => {
@@ -297,14 +230,18 @@ pub async fn handle<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request) -> Result<R
             }
             let id = verified?;
             interaction::save(ctx, &c).await?;
-            return Ok(web::json(StatusCode::OK, &json!({ "verificationId": id })));
+            return Ok(verification_id(&id));
         }
         ("/verification/totp/secret", &Method::POST) => {
             let t = factors::totp_secret(ctx, &mut c).await?;
             interaction::save(ctx, &c).await?;
-            return Ok(web::json(
+            return Ok(web::json_text(
                 StatusCode::OK,
-                &json!({"verificationId": t.verification_id, "secret": t.secret, "secretQrCode": t.qr_data_url}),
+                Obj::new()
+                    .str("verificationId", &t.verification_id)
+                    .str("secret", &t.secret)
+                    .str("secretQrCode", &t.qr_data_url)
+                    .end(),
             ));
         }
         ("/verification/totp/verify", &Method::POST) => {
@@ -313,21 +250,24 @@ pub async fn handle<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request) -> Result<R
                 factors::totp_verify(ctx, &mut c, &b.code, b.verification_id.as_deref()).await;
             let id = verified?;
             interaction::save(ctx, &c).await?;
-            return Ok(web::json(StatusCode::OK, &json!({ "verificationId": id })));
+            return Ok(verification_id(&id));
         }
         ("/verification/backup-code/generate", &Method::POST) => {
             let (id, codes) = factors::backup_generate(ctx, &mut c).await?;
             interaction::save(ctx, &c).await?;
-            return Ok(web::json(
+            return Ok(web::json_text(
                 StatusCode::OK,
-                &json!({"verificationId": id, "codes": codes}),
+                Obj::new()
+                    .str("verificationId", &id)
+                    .json("codes", Json::strs(&codes))
+                    .end(),
             ));
         }
         ("/verification/backup-code/verify", &Method::POST) => {
             let b: CodeOnlyBody = object_body(&req, &["code"])?;
             let id = factors::backup_verify(ctx, &mut c, &b.code).await?;
             interaction::save(ctx, &c).await?;
-            return Ok(web::json(StatusCode::OK, &json!({ "verificationId": id })));
+            return Ok(verification_id(&id));
         }
         ("/verification/web-authn/registration", &Method::POST) => {
             return Ok(ceremony(
@@ -341,7 +281,7 @@ pub async fn handle<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request) -> Result<R
             let agent = web::header(&req, crate::web::http::header::USER_AGENT).unwrap_or_default();
             let id = passkeys::registration_verify(ctx, &mut c, vid, &b.payload, agent).await?;
             interaction::save(ctx, &c).await?;
-            return Ok(web::json(StatusCode::OK, &json!({ "verificationId": id })));
+            return Ok(verification_id(&id));
         }
         ("/verification/web-authn/authentication", &Method::POST) => {
             return Ok(ceremony(
@@ -354,7 +294,7 @@ pub async fn handle<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request) -> Result<R
             let vid = b.verification_id.as_deref().unwrap_or_default();
             let id = passkeys::authentication_verify(ctx, &mut c, vid, &b.payload).await?;
             interaction::save(ctx, &c).await?;
-            return Ok(web::json(StatusCode::OK, &json!({ "verificationId": id })));
+            return Ok(verification_id(&id));
         }
         ("/preflight/sign-in-passkey/authentication", &Method::POST) => {
             return Ok(ceremony(
@@ -375,14 +315,14 @@ pub async fn handle<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request) -> Result<R
             let vid = b.verification_id.as_deref();
             let id = passkeys::sign_in_verify(ctx, &mut c, vid, &b.payload, ip(&req)).await?;
             interaction::save(ctx, &c).await?;
-            return Ok(web::json(StatusCode::OK, &json!({ "verificationId": id })));
+            return Ok(verification_id(&id));
         }
         ("/verification/mfa-verification-code", &Method::POST) => {
             let b: MfaCodeBody = object_body(&req, &["identifierType"])?;
             let lang = interaction::language(&c, &web::accepted_languages(&req));
             let id = mfa_codes::send(ctx, &mut c, b.identifier_type, lang, ip(&req)).await?;
             interaction::save(ctx, &c).await?;
-            return Ok(web::json(StatusCode::OK, &json!({ "verificationId": id })));
+            return Ok(verification_id(&id));
         }
         ("/verification/mfa-verification-code/verify", &Method::POST) => {
             let b: MfaCodeBody = object_body(&req, &["identifierType", "verificationId", "code"])?;
@@ -392,7 +332,7 @@ pub async fn handle<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request) -> Result<R
             // A wrong code still counts in the code's row; the record is saved either way.
             interaction::save(ctx, &c).await?;
             let id = verified?;
-            return Ok(web::json(StatusCode::OK, &json!({ "verificationId": id })));
+            return Ok(verification_id(&id));
         }
         ("/profile/mfa/passkey", &Method::POST) => {
             let b: VerificationIdBody = object_body(&req, &["verificationId"])?;
@@ -442,16 +382,13 @@ pub async fn handle<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request) -> Result<R
             )
             .await?;
             interaction::save(ctx, &c).await?;
-            return Ok(web::json(StatusCode::OK, &json!({ "verificationId": id })));
+            return Ok(verification_id(&id));
         }
         ("/verification/verification-code/verify", &Method::POST) => {
             let b: VerifyCodeBody = object_body(&req, &["identifier", "verificationId", "code"])?;
             codes::verify(ctx, &mut c, &b.verification_id, &b.code, ip(&req)).await?;
             interaction::save(ctx, &c).await?;
-            return Ok(web::json(
-                StatusCode::OK,
-                &json!({ "verificationId": b.verification_id }),
-            ));
+            return Ok(verification_id(&b.verification_id));
         }
         ("/profile/password", &Method::PUT) => {
             let b: NewPasswordBody = object_body(&req, &["password"])?;
@@ -467,7 +404,7 @@ pub async fn handle<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request) -> Result<R
             let created = submit::identify(ctx, &mut c, b.verification_id.as_deref(), link).await?;
             interaction::save(ctx, &c).await?;
             return Ok(if created {
-                web::json(StatusCode::CREATED, &json!({}))
+                web::json_text(StatusCode::CREATED, Obj::new().end())
             } else {
                 web::empty(StatusCode::NO_CONTENT)
             });
@@ -486,7 +423,10 @@ pub async fn handle<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request) -> Result<R
                 redirect_to,
                 session_token,
             } = submit::submit(ctx, &c, old.as_deref(), (true, false), ip(&req)).await?;
-            let mut res = web::json(StatusCode::OK, &json!({ "redirectTo": redirect_to }));
+            let mut res = web::json_text(
+                StatusCode::OK,
+                Obj::new().str("redirectTo", &redirect_to).end(),
+            );
             if let Some(t) = session_token {
                 cookies::set(&mut res, cookies::SESSION, &t, ctx.config.session_ttl);
             }

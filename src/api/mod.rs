@@ -5,6 +5,7 @@ pub mod connectors;
 pub mod experience;
 pub mod experience_settings;
 pub mod experience_social;
+pub mod experience_view;
 pub mod grants;
 pub mod input;
 pub mod keys;

@@ -394,7 +394,7 @@ pub async fn buttons<D: Db, K: Kv>(
         .iter()
         .filter_map(|t| {
             let r = rows.iter().find(|r| serves(r, t))?;
-            let meta: Value = serde_json::from_str(&r.metadata).unwrap_or(Value::Null);
+            let meta: Value = crate::json::parse(&r.metadata).unwrap_or(Value::Null);
             let name = match meta.get("name") {
                 Some(Value::String(n)) => Some(n.clone()),
                 Some(Value::Object(o)) => o

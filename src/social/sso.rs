@@ -165,7 +165,7 @@ pub fn issuer_of(config: &serde_json::Map<String, Value>) -> Option<&str> {
 
 /// The email domains of an SSO connector's stored metadata (none if it has none).
 pub fn domains_of(metadata: &str) -> Vec<String> {
-    domains_in(&serde_json::from_str(metadata).unwrap_or(Value::Null))
+    domains_in(&crate::json::parse(metadata).unwrap_or(Value::Null))
 }
 
 /// The email domains of an SSO connector's metadata, parsed.

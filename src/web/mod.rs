@@ -108,6 +108,15 @@ fn with_type(status: StatusCode, content_type: &'static str, body: Vec<u8>) -> R
     res
 }
 
+/// A response of JSON written with `json::Obj`.
+pub fn json_text(status: StatusCode, body: crate::json::Json) -> Response {
+    with_type(
+        status,
+        "application/json; charset=utf-8",
+        body.into_string().into_bytes(),
+    )
+}
+
 pub fn json(status: StatusCode, value: &impl Serialize) -> Response {
     // Serializing our own response types cannot fail; fall back to an empty object anyway.
     let body = serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec());

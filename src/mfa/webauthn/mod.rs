@@ -347,7 +347,7 @@ struct ClientData {
 
 fn client_data(raw: &[u8]) -> Result<ClientData> {
     let v: Value =
-        serde_json::from_slice(raw).map_err(|_| WebAuthnError::Malformed("clientDataJSON"))?;
+        crate::json::parse(raw).map_err(|_| WebAuthnError::Malformed("clientDataJSON"))?;
     let text = |k: &'static str| {
         v.get(k)
             .and_then(Value::as_str)
