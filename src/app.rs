@@ -107,6 +107,8 @@ fn allow_any_origin(mut res: Response) -> Response {
 /// origin may read their answers.
 /// The SAML assertion consumer service, followed by the connector's id.
 const SAML_ACS: &str = "/api/authn/single-sign-on/saml/";
+/// A SAML connector's entity id, which serves its SP metadata, followed by the connector's id.
+const SAML_SP: &str = "/enterprise-sso/";
 
 const CORS_PATHS: &[&str] = &[
     "/oidc/.well-known/openid-configuration",
@@ -181,6 +183,12 @@ async fn route<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request, lang: Lang) -> R
         p if post && p.starts_with(SAML_ACS) => {
             let id = p.get(SAML_ACS.len()..).unwrap_or_default();
             api::experience_social::saml_acs(ctx, &req, id)
+                .await
+                .unwrap_or_else(wire::api_error)
+        }
+        p if get && p.starts_with(SAML_SP) => {
+            let id = p.get(SAML_SP.len()..).unwrap_or_default();
+            api::experience_social::saml_metadata(ctx, id)
                 .await
                 .unwrap_or_else(wire::api_error)
         }

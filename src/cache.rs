@@ -1,16 +1,18 @@
 //! What an isolate keeps between requests, so that a warm request answers from the edge
 //! without a D1 round trip: the signing keys (opened once), applications, API resources and
-//! the sign-in experience settings.
+//! the sign-in experience settings; and the JWKS of upstream social and SSO providers.
 //!
 //! Invariants:
 //! - every entry lives at most its TTL, so a change made by another isolate takes effect
 //!   everywhere within that time: signing keys [`KEYS_TTL_MS`], applications, resources and
-//!   settings [`METADATA_TTL_MS`];
+//!   settings [`METADATA_TTL_MS`], an upstream provider's JWKS [`UPSTREAM_JWKS_TTL_MS`];
 //! - a change made through this isolate (rotation, a Management API write) empties the
 //!   entry at once (the version check);
 //! - the key set is replaced only by a newer read of D1, so a key that still verifies there
 //!   is never dropped early; a token signed by a key this isolate does not know yet makes it
 //!   read the keys again (at most once per [`KEY_MISS_RELOAD_MS`]);
+//! - an upstream ID token that no kept key verifies is checked against the provider's
+//!   current JWKS, fetched at once; the kept keys only ever save a fetch;
 //! - nothing consumed once (codes, refresh tokens, one-time codes) is ever cached.
 //!
 //! The platform keeps one `Cache` per isolate; native tests make one per harness.
@@ -24,6 +26,10 @@ use std::rc::Rc;
 pub const KEYS_TTL_MS: i64 = 60_000;
 pub const METADATA_TTL_MS: i64 = 30_000;
 pub const KEY_MISS_RELOAD_MS: i64 = 5_000;
+/// How long an upstream provider's JWKS is used without asking it again. A token that none
+/// of the kept keys verifies makes the isolate fetch the set at once, so a rotation at the
+/// provider costs one fetch, never a failed sign-in.
+pub const UPSTREAM_JWKS_TTL_MS: i64 = 300_000;
 /// Bounds on the per-id maps, so that made-up ids cannot grow an isolate's memory.
 const MAX_ENTRIES: usize = 512;
 
@@ -90,7 +96,10 @@ pub struct Cache {
     apps: RefCell<SmallMap<Timed<Option<Application>>>>,
     resources: RefCell<SmallMap<Timed<Option<Resource>>>>,
     settings: RefCell<Option<Timed<Rc<Settings>>>>,
+    upstream_jwks: RefCell<SmallMap<Timed<Rc<JsonObject>>>>,
 }
+
+type JsonObject = serde_json::Map<String, serde_json::Value>;
 
 fn get_in<T: Clone>(map: &RefCell<SmallMap<Timed<T>>>, key: &str, now_ms: i64) -> Option<T> {
     map.borrow()
@@ -187,6 +196,29 @@ impl Cache {
     pub fn forget_resources(&self, now_ms: i64) {
         self.wrote(now_ms);
         self.resources.borrow_mut().clear();
+    }
+
+    /// A social or SSO provider's JWKS, fetched from `uri` within [`UPSTREAM_JWKS_TTL_MS`].
+    pub fn upstream_jwks(&self, uri: &str, now_ms: i64) -> Option<Rc<JsonObject>> {
+        self.upstream_jwks
+            .borrow()
+            .get(uri)
+            .filter(|t| fresh(t, now_ms, UPSTREAM_JWKS_TTL_MS))
+            .map(|t| t.value.clone())
+    }
+
+    pub fn put_upstream_jwks(&self, uri: &str, jwks: Rc<JsonObject>, now_ms: i64) {
+        let mut m = self.upstream_jwks.borrow_mut();
+        if m.len() >= MAX_ENTRIES {
+            m.clear();
+        }
+        m.insert(
+            uri.to_owned(),
+            Timed {
+                at_ms: now_ms,
+                value: jwks,
+            },
+        );
     }
 
     pub fn settings(&self, now_ms: i64) -> Option<Rc<Settings>> {

@@ -297,6 +297,11 @@ fn answer(
     (vid, r)
 }
 
+thread_local! {
+    /// The provider's signing key, the same for every sign-in of a test until it rotates.
+    static PROVIDER_KEY: std::cell::RefCell<idp::Key> = std::cell::RefCell::new(idp::Key::new());
+}
+
 /// The provider at idp.example for the authorization request `q`: its JWKS, a token
 /// endpoint that gives an ID token for `sub` (with `extra` claims; signed by a key not in
 /// the JWKS when `forged`) for code `the-code` and the right verifier, and userinfo.
@@ -308,7 +313,7 @@ fn provider(
     forged: bool,
 ) {
     let redirect_uri = q["redirect_uri"].clone();
-    let key = idp::Key::new();
+    let key = PROVIDER_KEY.with(|k| idp::Key(k.borrow().0.clone()));
     h.http.json("https://idp.example/jwks", 200, key.jwks());
     let (nonce, challenge) = (q["nonce"].clone(), q["code_challenge"].clone());
     let mut claims = json!({"iss": ISSUER, "aud": "gh", "sub": sub, "nonce": nonce,
@@ -1364,4 +1369,44 @@ fn a_social_registration_on_the_pages_needs_the_terms_before_the_account_is_writ
             .len(),
         1
     );
+}
+
+#[test]
+fn a_providers_keys_are_fetched_once_per_isolate_and_again_at_once_when_it_rotates_them() {
+    let h = Harness::new();
+    let connector = acme(&h);
+    let jwks_fetches = || {
+        h.http
+            .calls
+            .borrow()
+            .iter()
+            .filter(|c| c.url == "https://idp.example/jwks")
+            .count()
+    };
+    let sign_in = || {
+        let (jar, _) = browser(&h, "SignIn");
+        let (_, r) = social_sign_in(&h, &jar, &connector, "ana-123", json!({}));
+        assert_eq!(r.status, 200, "{}", r.text());
+    };
+    sign_in();
+    sign_in();
+    assert_eq!(jwks_fetches(), 1, "the second sign-in used the kept keys");
+    // The provider rotates its key (same kid): the kept key does not verify, the new set does.
+    PROVIDER_KEY.with(|k| *k.borrow_mut() = idp::Key::new());
+    sign_in();
+    assert_eq!(jwks_fetches(), 2);
+    // A forged token makes the isolate ask again, and still fails.
+    let (jar, _) = browser(&h, "SignIn");
+    let how = Answer {
+        forged: true,
+        ..Answer::default()
+    };
+    let (_, r) = answer(&h, &jar, &connector, "ana-123", json!({}), how);
+    assert_ne!(r.status, 200, "{}", r.text());
+    assert_eq!(jwks_fetches(), 3);
+    // After the TTL the set is fetched again.
+    h.now_ms
+        .set(h.now_ms.get() + gatehouse::cache::UPSTREAM_JWKS_TTL_MS);
+    sign_in();
+    assert_eq!(jwks_fetches(), 4);
 }

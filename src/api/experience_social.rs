@@ -91,6 +91,20 @@ pub async fn sso_connectors<D: Db, K: Kv>(
 /// the client then calls `…/verification/sso/{connectorId}/verify` as for OpenID Connect.
 /// No cookie is read: the IdP's form posts cross-site, and the `RelayState` names the
 /// sign-in.
+/// `GET /enterprise-sso/{connectorId}`: the SP metadata of a SAML connector, served at its
+/// entity id. 404 for anything else.
+pub async fn saml_metadata<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    connector_id: &str,
+) -> Result<crate::web::Response, ApiError> {
+    crate::experience::sso::saml_connector_exists(ctx, connector_id).await?;
+    Ok(crate::web::with_type(
+        crate::web::http::StatusCode::OK,
+        "application/samlmetadata+xml; charset=utf-8",
+        crate::saml::sp::metadata(&ctx.origin, connector_id).into_bytes(),
+    ))
+}
+
 pub async fn saml_acs<D: Db, K: Kv>(
     ctx: &Ctx<'_, D, K>,
     req: &Request,

@@ -162,7 +162,7 @@ pub async fn verify<D: Db, K: Kv>(
     let (_, config, metadata) = connector(ctx, connector_id, sso).await?;
     let domains = social::sso::domains_in(&metadata);
     let mut found = oidc::finish(
-        ctx.http,
+        (ctx.http, ctx.cache),
         ctx.crypto,
         &config,
         (code, &verifier, &nonce, &redirect_uri),

@@ -118,6 +118,18 @@ fn idp_key(token: &str) -> String {
     format!("saml-idp:{token}")
 }
 
+/// Succeeds when `connector_id` is a SAML connector (whose SP metadata may be shown).
+pub async fn saml_connector_exists<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    connector_id: &str,
+) -> Result<(), Failure> {
+    let (_, config, _) = super::social::connector(ctx, connector_id, true).await?;
+    match crate::saml::sp::is_saml(&config) {
+        true => Ok(()),
+        false => Err(Failure::NoSocialConnector),
+    }
+}
+
 /// The assertion consumer service (`POST /api/authn/single-sign-on/saml/{connectorId}`):
 /// the IdP's `SAMLResponse` checked (`saml::response::check` against this connector's
 /// certificate and entity ids), its assertion consumed once. With a `RelayState`, it must

@@ -29,6 +29,23 @@ pub fn acs_url(origin: &str, id: &str) -> String {
     format!("{origin}/api/authn/single-sign-on/saml/{id}")
 }
 
+/// Our SP metadata for connector `id` (SAML Metadata §2.4.4), served at our entity id: an
+/// IdP that imports it gets the entity id and the assertion consumer service, and is told
+/// that assertions must be signed. `AuthnRequest`s are not signed, and the document says so.
+pub fn metadata(origin: &str, id: &str) -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
+         <md:EntityDescriptor xmlns:md=\"{METADATA}\" entityID=\"{}\">\
+         <md:SPSSODescriptor AuthnRequestsSigned=\"false\" WantAssertionsSigned=\"true\" \
+         protocolSupportEnumeration=\"{PROTOCOL}\">\
+         <md:NameIDFormat>urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified</md:NameIDFormat>\
+         <md:AssertionConsumerService Binding=\"{POST}\" Location=\"{}\" index=\"0\" isDefault=\"true\"/>\
+         </md:SPSSODescriptor></md:EntityDescriptor>",
+        escape(&entity_id(origin, id)),
+        escape(&acs_url(origin, id)),
+    )
+}
+
 fn descendant<'a, 'i>(node: Node<'a, 'i>, ns: &str, name: &str) -> Option<Node<'a, 'i>> {
     node.descendants().find(|n| n.has_tag_name((ns, name)))
 }
@@ -196,6 +213,27 @@ pub fn authn_request_url(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn our_metadata_names_the_entity_id_and_the_post_consumer_and_wants_signed_assertions() {
+        let xml = metadata("https://id.example", "c1");
+        let doc = roxmltree::Document::parse(&xml).unwrap();
+        let root = doc.root_element();
+        assert!(root.has_tag_name((METADATA, "EntityDescriptor")));
+        assert_eq!(
+            root.attribute("entityID"),
+            Some("https://id.example/enterprise-sso/c1")
+        );
+        let sp = descendant(root, METADATA, "SPSSODescriptor").unwrap();
+        assert_eq!(sp.attribute("WantAssertionsSigned"), Some("true"));
+        assert_eq!(sp.attribute("AuthnRequestsSigned"), Some("false"));
+        let acs = descendant(root, METADATA, "AssertionConsumerService").unwrap();
+        assert_eq!(acs.attribute("Binding"), Some(POST));
+        assert_eq!(
+            acs.attribute("Location"),
+            Some("https://id.example/api/authn/single-sign-on/saml/c1")
+        );
+    }
 
     #[test]
     fn a_stored_block_is_the_data_behind_a_five_byte_header() {

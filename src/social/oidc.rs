@@ -12,6 +12,7 @@
 //! Invariant: an identity comes only from an ID token that passed every check, or (OAuth 2)
 //! from the connector's own user info endpoint called with a token its own token endpoint
 //! gave for this sign-in's code; the endpoints and keys are only ever the connector's own.
+use crate::cache::Cache;
 use crate::crypto::base64::url_decode;
 use crate::crypto::provider::{PlatformCrypto, PublicKey};
 use crate::experience::state::SocialIdentity;
@@ -88,7 +89,7 @@ pub fn authorization_url(
 /// Exchanges `code` at the token endpoint and checks the ID token it brings; the identity
 /// (with the user info, when the provider has an endpoint for it).
 pub async fn finish(
-    http: &dyn Http,
+    (http, cache): (&dyn Http, &Cache),
     crypto: &dyn PlatformCrypto,
     config: &Map<String, Value>,
     (code, verifier, nonce, redirect_uri): (&str, &str, &str, &str),
@@ -132,7 +133,7 @@ pub async fn finish(
     }
     let id_token = text(&tokens, "id_token")
         .ok_or_else(|| SocialError::BadIdToken("the token response has no id_token".into()))?;
-    let claims = check_id_token(http, crypto, config, id_token, (nonce, now)).await?;
+    let claims = check_id_token((http, cache), crypto, config, id_token, (nonce, now)).await?;
     let mut identity = identity_of(&claims)?;
     if let (Some(endpoint), Some(access)) = (
         text(config, "userInfoEndpoint"),
@@ -284,7 +285,7 @@ fn segment(part: &str, what: &str) -> Result<Map<String, Value>, SocialError> {
 
 /// Checks an ID token (Core §3.1.3.7) and returns its claims.
 async fn check_id_token(
-    http: &dyn Http,
+    (http, cache): (&dyn Http, &Cache),
     crypto: &dyn PlatformCrypto,
     config: &Map<String, Value>,
     token: &str,
@@ -307,18 +308,35 @@ async fn check_id_token(
         .cloned()
         .unwrap_or_default();
     let jwks_uri = text(&verification, "jwksUri").ok_or_else(|| bad("no jwksUri"))?;
-    let jwks = outbound::fetch_json(http, &HttpRequest::get(jwks_uri))
-        .await
-        .map_err(SocialError::Provider)?;
-    let key = pick_key(&jwks, text(&header, "kid"), alg)
-        .ok_or_else(|| bad("no key of the provider's JWKS matches the token's kid and alg"))?;
     let signed = format!("{h}.{p}");
-    let ok = crypto
-        .verify_key(&key, signed.as_bytes(), &signature)
-        .await
-        .map_err(|e| bad(&e.to_string()))?;
-    if !ok {
-        return Err(bad("the signature does not verify"));
+    let kid = text(&header, "kid");
+    // The isolate's copy of the provider's keys first; when none of them verifies (a
+    // rotation, or a forgery), the provider's current set, which replaces the copy.
+    let cached = match cache.upstream_jwks(jwks_uri, now * 1000) {
+        Some(jwks) => match pick_key(&jwks, kid, alg) {
+            Some(key) => crypto
+                .verify_key(&key, signed.as_bytes(), &signature)
+                .await
+                .unwrap_or(false),
+            None => false,
+        },
+        None => false,
+    };
+    if !cached {
+        let jwks = outbound::fetch_json(http, &HttpRequest::get(jwks_uri))
+            .await
+            .map_err(SocialError::Provider)?;
+        let jwks = std::rc::Rc::new(jwks);
+        cache.put_upstream_jwks(jwks_uri, jwks.clone(), now * 1000);
+        let key = pick_key(&jwks, kid, alg)
+            .ok_or_else(|| bad("no key of the provider's JWKS matches the token's kid and alg"))?;
+        let ok = crypto
+            .verify_key(&key, signed.as_bytes(), &signature)
+            .await
+            .map_err(|e| bad(&e.to_string()))?;
+        if !ok {
+            return Err(bad("the signature does not verify"));
+        }
     }
     if let Some(issuer) = text(&verification, "issuer") {
         if text(&claims, "iss") != Some(issuer) {

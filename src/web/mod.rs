@@ -100,7 +100,7 @@ pub fn media_type(req: &Request) -> Option<String> {
     })
 }
 
-fn with_type(status: StatusCode, content_type: &'static str, body: Vec<u8>) -> Response {
+pub fn with_type(status: StatusCode, content_type: &'static str, body: Vec<u8>) -> Response {
     let mut res = Response::new(body);
     *res.status_mut() = status;
     res.headers_mut()

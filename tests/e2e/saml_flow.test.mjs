@@ -13,6 +13,7 @@ import * as client from 'openid-client';
 import { api, unique, BASE, ISSUER, pkceAuthUrl } from './helpers.mjs';
 import { startReceiver, launchBrowser, reached } from './rp.mjs';
 import { startSamlIdp, signedResponseXml } from './saml_idp.mjs';
+import * as samlify from 'samlify';
 
 let idp, rp, browser, config, sso, domain, spEntityId, acsUrl;
 
@@ -79,6 +80,20 @@ test('the connector can also be given the IdP\'s metadata, and a certificate tha
   });
   assert.equal(bad.status, 400, JSON.stringify(bad.body));
   assert.match(bad.body.message, /x509Certificate/);
+});
+
+test('the SP metadata served at the entity id is what samlify, importing it as an IdP would, reads: entity id, POST consumer, signed assertions', async () => {
+  const res = await fetch(spEntityId);
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get('content-type'), /^application\/samlmetadata\+xml/);
+  const sp = samlify.ServiceProvider({ metadata: await res.text() });
+  assert.equal(sp.entityMeta.getEntityID(), spEntityId);
+  assert.equal(sp.entityMeta.getAssertionConsumerService('post'), acsUrl);
+  assert.equal(sp.entityMeta.isWantAssertionsSigned(), true);
+  assert.equal(sp.entityMeta.isAuthnRequestSigned(), false);
+  // No metadata for what is not a SAML connector.
+  const none = await fetch(`${BASE}/enterprise-sso/not-a-connector`);
+  assert.equal(none.status, 404);
 });
 
 test('SP-initiated: a work email goes to the SAML IdP, whose signed assertion provisions the user with its attributes; direct_sign_in=sso:<id> signs them in again', async () => {
