@@ -17,7 +17,7 @@ pub fn parse(text: impl AsRef<[u8]>) -> Result<Value, serde_json::Error> {
 /// generic `to_value` per field) only to write it out again; in the module that cost about
 /// 100 bytes of code per field. Here a field is one call. Keys keep the order they are
 /// written in. Strings are escaped as RFC 8259 §7 requires (quote, backslash, controls).
-#[derive(Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Json(String);
 
 impl Json {
@@ -58,13 +58,6 @@ impl Json {
     /// An array of strings.
     pub fn strs<S: AsRef<str>>(items: impl IntoIterator<Item = S>) -> Json {
         Json::array(items.into_iter().map(|s| Json::str(s.as_ref())))
-    }
-}
-
-impl serde::Serialize for Json {
-    /// Written through serde only where a `Json` sits inside a serde type: parsed back.
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        parse(&self.0).unwrap_or(Value::Null).serialize(s)
     }
 }
 

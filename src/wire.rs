@@ -4,13 +4,13 @@ use crate::experience::policy::Refusal;
 use crate::experience::state::StepError;
 use crate::experience::Failure;
 use crate::i18n::Lang;
+use crate::json::{Json, Obj};
 use crate::oidc::error::{ErrorCode, OAuthError};
 use crate::pages;
 use crate::web::error::{ApiError, PageError};
 use crate::web::http::header::{HeaderValue, WWW_AUTHENTICATE};
 use crate::web::http::StatusCode;
 use crate::web::{self, Response};
-use serde_json::{json, Value};
 
 /// Logs an internal failure under a fresh id and returns that id for the client.
 fn log_internal(e: &InternalError) -> String {
@@ -29,11 +29,11 @@ pub fn api_error(e: ApiError) -> Response {
             message,
             data,
         } => {
-            let mut body = json!({ "code": code, "message": message });
-            if let (Some(data), Some(map)) = (data, body.as_object_mut()) {
-                map.insert("data".into(), data);
+            let mut body = Obj::new().str("code", code).str("message", &message);
+            if let Some(data) = data {
+                body = body.json("data", data);
             }
-            let mut res = web::json(status, &body);
+            let mut res = web::json_text(status, body.end());
             if status == StatusCode::UNAUTHORIZED {
                 res.headers_mut()
                     .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
@@ -42,12 +42,15 @@ pub fn api_error(e: ApiError) -> Response {
         }
         ApiError::Internal(e) => {
             let id = log_internal(&e);
-            web::json(
+            web::json_text(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                &json!({
-                    "code": "unexpected_error",
-                    "message": format!("Something went wrong on our side. Error id: {id}."),
-                }),
+                Obj::new()
+                    .str("code", "unexpected_error")
+                    .str(
+                        "message",
+                        &format!("Something went wrong on our side. Error id: {id}."),
+                    )
+                    .end(),
             )
         }
     }
@@ -64,9 +67,12 @@ pub fn oauth_error(e: OAuthError) -> Response {
                 ErrorCode::InvalidClient | ErrorCode::InvalidToken => StatusCode::UNAUTHORIZED,
                 _ => StatusCode::BAD_REQUEST,
             };
-            let mut res = web::no_store(web::json(
+            let mut res = web::no_store(web::json_text(
                 status,
-                &json!({ "error": code.as_str(), "error_description": description }),
+                Obj::new()
+                    .str("error", code.as_str())
+                    .str("error_description", &description)
+                    .end(),
             ));
             let challenge = match code {
                 ErrorCode::InvalidClient => Some("Basic realm=\"gatehouse\""),
@@ -82,12 +88,15 @@ pub fn oauth_error(e: OAuthError) -> Response {
         }
         OAuthError::Internal(e) => {
             let id = log_internal(&e);
-            web::no_store(web::json(
+            web::no_store(web::json_text(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                &json!({
-                    "error": ErrorCode::ServerError.as_str(),
-                    "error_description": format!("Something went wrong on our side. Error id: {id}."),
-                }),
+                Obj::new()
+                    .str("error", ErrorCode::ServerError.as_str())
+                    .str(
+                        "error_description",
+                        &format!("Something went wrong on our side. Error id: {id}."),
+                    )
+                    .end(),
             ))
         }
     }
@@ -95,9 +104,12 @@ pub fn oauth_error(e: OAuthError) -> Response {
 
 /// A method the path does not take: 405 with an RFC 6749 error body.
 pub fn method_not_allowed() -> Response {
-    web::json(
+    web::json_text(
         StatusCode::METHOD_NOT_ALLOWED,
-        &json!({"error": ErrorCode::InvalidRequest.as_str(), "error_description": "method not allowed"}),
+        Obj::new()
+            .str("error", ErrorCode::InvalidRequest.as_str())
+            .str("error_description", "method not allowed")
+            .end(),
     )
 }
 
@@ -174,17 +186,16 @@ pub fn page_failure_status(f: &Failure) -> StatusCode {
 }
 
 /// Logto's names of MFA factors.
-fn names(factors: &[crate::mfa::Factor]) -> Vec<&'static str> {
-    factors.iter().map(|x| x.as_str()).collect()
+fn names(factors: &[crate::mfa::Factor]) -> Json {
+    Json::strs(factors.iter().map(|x| x.as_str()))
 }
 
 /// Logto's `maskedIdentifiers`: `{EmailVerificationCode?, PhoneVerificationCode?}`.
-fn masked_view(masked: &[(crate::mfa::Factor, String)]) -> Value {
-    let mut map = serde_json::Map::new();
-    for (f, m) in masked {
-        map.insert(f.as_str().to_owned(), Value::String(m.clone()));
-    }
-    Value::Object(map)
+fn masked_view(masked: &[(crate::mfa::Factor, String)]) -> Json {
+    masked
+        .iter()
+        .fold(Obj::new(), |o, (f, m)| o.str(f.as_str(), m))
+        .end()
 }
 
 /// The Experience API's wire form of a failed step: Logto's code and status, and as the
@@ -313,10 +324,12 @@ impl From<Failure> for ApiError {
             Failure::Invalid(m) => ApiError::invalid_input(m),
             Failure::TooLong => ApiError::invalid_input(words),
             Failure::MfaRequired { available, masked } => {
-                said("session.mfa.require_mfa_verification").with_data(json!({
-                    "availableFactors": names(&available),
-                    "maskedIdentifiers": masked_view(&masked),
-                }))
+                said("session.mfa.require_mfa_verification").with_data(
+                    Obj::new()
+                        .json("availableFactors", names(&available))
+                        .json("maskedIdentifiers", masked_view(&masked))
+                        .end(),
+                )
             }
             Failure::SuggestAdditionalMfa {
                 available,
@@ -326,13 +339,15 @@ impl From<Failure> for ApiError {
                 "session.mfa.suggest_additional_mfa",
                 "Add a second factor that is not also a way to sign in, or skip.".into(),
             )
-            .with_data(json!({
-                "availableFactors": names(&available),
-                "maskedIdentifiers": masked_view(&masked),
-                "isWebAuthnUsedAsSignInPasskey": passkey,
-                "skippable": true,
-                "suggestion": true,
-            })),
+            .with_data(
+                Obj::new()
+                    .json("availableFactors", names(&available))
+                    .json("maskedIdentifiers", masked_view(&masked))
+                    .bool("isWebAuthnUsedAsSignInPasskey", passkey)
+                    .bool("skippable", true)
+                    .bool("suggestion", true)
+                    .end(),
+            ),
             Failure::PasskeyPreferred => e(
                 "user.passkey_preferred",
                 "Create a passkey to sign in with next time, or skip.".into(),
@@ -341,15 +356,11 @@ impl From<Failure> for ApiError {
                 available,
                 skippable,
             } => {
-                let mut data = json!({
-                    "availableFactors": names(&available)
-                });
+                let mut data = Obj::new().json("availableFactors", names(&available));
                 if skippable {
-                    if let Some(m) = data.as_object_mut() {
-                        m.insert("skippable".into(), json!(true));
-                    }
+                    data = data.bool("skippable", true);
                 }
-                e("user.missing_mfa", "Bind an MFA factor first.".into()).with_data(data)
+                e("user.missing_mfa", "Bind an MFA factor first.".into()).with_data(data.end())
             }
             Failure::BackupCodeRequired => said("session.mfa.backup_code_required"),
             Failure::BindMfaExisted => said("session.mfa.bind_mfa_existed"),
@@ -382,7 +393,15 @@ impl From<Failure> for ApiError {
                 );
                 match related {
                     Some((kind, value)) => err.with_data(
-                        json!({"relatedUser": {"type": kind, "value": crate::mfa::masked(&value)}}),
+                        Obj::new()
+                            .json(
+                                "relatedUser",
+                                Obj::new()
+                                    .str("type", kind)
+                                    .str("value", &crate::mfa::masked(&value))
+                                    .end(),
+                            )
+                            .end(),
                     ),
                     None => err,
                 }
@@ -395,17 +414,19 @@ impl From<Failure> for ApiError {
                 "session.sso_enabled",
                 "This email domain signs in through enterprise SSO.".into(),
             )
-            .with_data(json!({ "ssoConnectors": ids })),
+            .with_data(Obj::new().json("ssoConnectors", Json::strs(&ids)).end()),
             Failure::SuggestMfa(available) => {
-                e("user.suggest_mfa", "Add a second factor, or skip.".into()).with_data(json!({
-                    "availableFactors": names(&available),
-                    "skippable": true,
-                }))
+                e("user.suggest_mfa", "Add a second factor, or skip.".into()).with_data(
+                    Obj::new()
+                        .json("availableFactors", names(&available))
+                        .bool("skippable", true)
+                        .end(),
+                )
             }
             Failure::InvalidTotp => said("session.mfa.invalid_totp_code"),
             Failure::InvalidBackupCode => said("session.mfa.invalid_backup_code"),
             Failure::WebAuthnFailed(why) => said("session.mfa.webauthn_verification_failed")
-                .with_data(json!({ "message": why })),
+                .with_data(Obj::new().str("message", &why).end()),
             Failure::NoPasskey => said("session.mfa.webauthn_verification_not_found"),
             Failure::NotForForgotPassword => e(
                 "session.not_supported_for_forgot_password",
@@ -434,7 +455,7 @@ impl From<Failure> for ApiError {
                 format!("Too many wrong codes; blocked until {until} (Unix time)."),
             ),
             Failure::SecondProof { verification_id } => said("session.second_proof_required")
-                .with_data(json!({ "verificationId": verification_id })),
+                .with_data(Obj::new().str("verificationId", &verification_id).end()),
             Failure::WeakPassword(r) => e(
                 "password.rejected",
                 r.iter()

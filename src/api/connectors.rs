@@ -9,6 +9,7 @@ use crate::experience::messages::{
     check_config, masked, open_config, seal_config, unmasked_patch, SECRET_FIELDS,
 };
 use crate::experience::settings::merge;
+use crate::json::{Json, Obj};
 use crate::social;
 use crate::store::messages::{self as repo, ConnectorRow};
 use crate::store::{Db, Kv};
@@ -17,13 +18,17 @@ use crate::web::http::StatusCode;
 use crate::web::{self, Request, Response};
 use serde_json::{json, Value};
 
-async fn view<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, c: &ConnectorRow) -> Result<Value, ApiError> {
+async fn view<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, c: &ConnectorRow) -> Result<Json, ApiError> {
     let config = masked(open_config(ctx, c).await?);
     let metadata: Value = crate::json::parse(&c.metadata).unwrap_or_else(|_| json!({}));
-    Ok(json!({
-        "id": c.id, "connectorId": c.connector_id, "type": c.channel, "config": config,
-        "metadata": metadata, "createdAt": c.created_at,
-    }))
+    Ok(Obj::new()
+        .str("id", &c.id)
+        .str("connectorId", &c.connector_id)
+        .str("type", &c.channel)
+        .value("config", &config)
+        .value("metadata", &metadata)
+        .int("createdAt", c.created_at)
+        .end())
 }
 
 // The bodies, read column by column (`input::object_body`), each with its fields.
@@ -96,7 +101,7 @@ pub async fn create<D: Db, K: Kv>(
     repo::insert_connector(ctx.db, &row)
         .await
         .map_err(target_taken)?;
-    Ok(web::json(StatusCode::CREATED, &view(ctx, &row).await?))
+    Ok(web::json_text(StatusCode::CREATED, view(ctx, &row).await?))
 }
 
 pub async fn list<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>) -> Result<Response, ApiError> {
@@ -108,7 +113,7 @@ pub async fn list<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>) -> Result<Response, ApiErro
     {
         list.push(view(ctx, row).await?);
     }
-    Ok(web::json(StatusCode::OK, &list))
+    Ok(web::json_text(StatusCode::OK, Json::array(list)))
 }
 
 async fn load<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, id: &str) -> Result<ConnectorRow, ApiError> {
@@ -119,9 +124,9 @@ async fn load<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, id: &str) -> Result<ConnectorRo
 }
 
 pub async fn get<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, id: &str) -> Result<Response, ApiError> {
-    Ok(web::json(
+    Ok(web::json_text(
         StatusCode::OK,
-        &view(ctx, &load(ctx, id).await?).await?,
+        view(ctx, &load(ctx, id).await?).await?,
     ))
 }
 
@@ -162,7 +167,7 @@ pub async fn update<D: Db, K: Kv>(
     repo::update_connector(ctx.db, &row)
         .await
         .map_err(target_taken)?;
-    Ok(web::json(StatusCode::OK, &view(ctx, &row).await?))
+    Ok(web::json_text(StatusCode::OK, view(ctx, &row).await?))
 }
 
 pub async fn delete<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, id: &str) -> Result<Response, ApiError> {

@@ -2,13 +2,14 @@
 //! Times in the list are ISO strings, as Logto's jsonb timestamps are.
 use super::input::json_body;
 use crate::ctx::Ctx;
+use crate::json::{Json, Obj};
 use crate::mfa::manage::{self, Outcome};
 use crate::mfa::UserMfaConfig;
 use crate::store::{mfa as repo, users, Db, Kv};
 use crate::web::error::ApiError;
 use crate::web::http::StatusCode;
 use crate::web::{self, Request, Response};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 /// Unix ms as an ISO 8601 UTC timestamp (`2026-11-28T02:14:53.000Z`).
 fn iso(ms: i64) -> String {
@@ -24,24 +25,29 @@ async fn user<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, id: &str) -> Result<users::User
 pub async fn list<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, id: &str) -> Result<Response, ApiError> {
     user(ctx, id).await?;
     let rows = repo::factors_of(ctx.db, id).await?;
-    let body: Vec<Value> = rows
-        .iter()
-        .map(|r| {
-            let mut v = json!({"id": r.id, "type": r.kind, "createdAt": iso(r.created_at)});
-            if let (Some(at), Some(m)) = (r.last_used_at, v.as_object_mut()) {
-                m.insert("lastUsedAt".into(), json!(iso(at)));
-            }
-            if let (true, Some(m)) = (r.kind == "BackupCode", v.as_object_mut()) {
-                m.insert("remainCodes".into(), json!(r.remain_codes));
-            }
-            if let (true, Some(m)) = (r.kind == "WebAuthn", v.as_object_mut()) {
-                m.insert("agent".into(), json!(r.agent));
-                m.insert("name".into(), json!(r.name));
-            }
-            v
-        })
-        .collect();
-    Ok(web::json(StatusCode::OK, &body))
+    Ok(web::json_text(StatusCode::OK, factors_view(&rows)))
+}
+
+/// Logto's `UserMfaVerificationResponse[]` (the Management and Account APIs').
+pub fn factors_view(rows: &[repo::FactorRow]) -> Json {
+    Json::array(rows.iter().map(|r| {
+        let mut v = Obj::new()
+            .str("id", &r.id)
+            .str("type", &r.kind)
+            .str("createdAt", &iso(r.created_at));
+        if let Some(at) = r.last_used_at {
+            v = v.str("lastUsedAt", &iso(at));
+        }
+        if r.kind == "BackupCode" {
+            v = v.int("remainCodes", r.remain_codes);
+        }
+        if r.kind == "WebAuthn" {
+            v = v
+                .opt("agent", r.agent.as_deref())
+                .opt("name", r.name.as_deref());
+        }
+        v.end()
+    }))
 }
 
 /// `{type: Totp, secret?}` or `{type: BackupCode, codes?}` (read as one struct: a tagged enum
@@ -72,14 +78,19 @@ pub async fn create<D: Db, K: Kv>(
     let body = match b.kind {
         crate::mfa::Factor::Totp => {
             match manage::add_totp(ctx, id, &account, b.secret.as_deref()).await? {
-                Outcome::Done((secret, qr)) => {
-                    json!({"type": "Totp", "secret": secret, "secretQrCode": qr})
-                }
+                Outcome::Done((secret, qr)) => Obj::new()
+                    .str("type", "Totp")
+                    .str("secret", &secret)
+                    .str("secretQrCode", &qr)
+                    .end(),
                 Outcome::Refused(r) => return Err(refused(&r)),
             }
         }
         crate::mfa::Factor::BackupCode => match manage::add_backup_codes(ctx, id, b.codes).await? {
-            Outcome::Done(codes) => json!({"type": "BackupCode", "codes": codes}),
+            Outcome::Done(codes) => Obj::new()
+                .str("type", "BackupCode")
+                .json("codes", Json::strs(&codes))
+                .end(),
             Outcome::Refused(r) => return Err(refused(&r)),
         },
         _ => {
@@ -88,7 +99,7 @@ pub async fn create<D: Db, K: Kv>(
             ))
         }
     };
-    Ok(web::json(StatusCode::OK, &body))
+    Ok(web::json_text(StatusCode::OK, body))
 }
 
 pub async fn delete<D: Db, K: Kv>(
@@ -106,20 +117,28 @@ pub async fn delete<D: Db, K: Kv>(
     Ok(web::empty(StatusCode::NO_CONTENT))
 }
 
-fn config_view(raw: &str) -> Value {
+pub fn config_view(raw: &str) -> Json {
     let mfa = UserMfaConfig::of_config(raw);
-    let mut m = json!({"skipped": mfa.skipped, "skipMfaOnSignIn": mfa.skip_mfa_on_sign_in});
-    if let (Some(e), Some(o)) = (mfa.enabled, m.as_object_mut()) {
-        o.insert("enabled".into(), json!(e));
+    let mut m = Obj::new()
+        .bool("skipped", mfa.skipped)
+        .bool("skipMfaOnSignIn", mfa.skip_mfa_on_sign_in);
+    if let Some(e) = mfa.enabled {
+        m = m.bool("enabled", e);
     }
-    json!({"mfa": m, "passkeySignIn": {"skipped": mfa.passkey_skipped}})
+    Obj::new()
+        .json("mfa", m.end())
+        .json(
+            "passkeySignIn",
+            Obj::new().bool("skipped", mfa.passkey_skipped).end(),
+        )
+        .end()
 }
 
 pub async fn config<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, id: &str) -> Result<Response, ApiError> {
     let raw = repo::config_of(ctx.db, id)
         .await?
         .ok_or_else(|| ApiError::not_found("user", id))?;
-    Ok(web::json(StatusCode::OK, &config_view(&raw)))
+    Ok(web::json_text(StatusCode::OK, config_view(&raw)))
 }
 
 pub async fn update_config<D: Db, K: Kv>(
@@ -174,5 +193,5 @@ pub async fn update_config<D: Db, K: Kv>(
     if !repo::put_config(ctx.db, id, &next).await? {
         return Err(ApiError::not_found("user", id));
     }
-    Ok(web::json(StatusCode::OK, &config_view(&next)))
+    Ok(web::json_text(StatusCode::OK, config_view(&next)))
 }

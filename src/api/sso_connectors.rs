@@ -8,6 +8,7 @@ use crate::crypto::random;
 use crate::ctx::Ctx;
 use crate::experience::messages::{masked, open_config, seal_config, unmasked_patch};
 use crate::experience::settings::merge;
+use crate::json::{Json, Obj};
 use crate::social::sso::{self, DomainError, ProviderError};
 use crate::store::messages::{self as repo, ConnectorRow};
 use crate::store::{Db, Kv};
@@ -44,34 +45,57 @@ const FIELDS: &[&str] = &[
     "syncProfile",
 ];
 
-async fn view<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, c: &ConnectorRow) -> Result<Value, ApiError> {
+async fn view<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, c: &ConnectorRow) -> Result<Json, ApiError> {
     let config = masked(open_config(ctx, c).await?);
-    let m: Value = crate::json::parse(&c.metadata).unwrap_or_else(|_| json!({}));
-    let f = |k: &str| m.get(k).cloned().unwrap_or(Value::Null);
+    let m: Value = crate::json::parse(&c.metadata).unwrap_or(Value::Null);
+    let f = |k: &str| m.get(k).unwrap_or(&Value::Null);
     let saml = sso::is_saml_provider(&c.connector_id);
     let provider_config = if saml {
-        let g = |k: &str| config.get(k).cloned().unwrap_or(Value::Null);
-        json!({
-            "defaultAttributeMapping": {"id": "nameID", "email": "email", "name": "name"},
-            "serviceProvider": {
-                "entityId": crate::saml::sp::entity_id(&ctx.origin, &c.id),
-                "assertionConsumerServiceUrl": crate::saml::sp::acs_url(&ctx.origin, &c.id),
-            },
-            "identityProvider": {
-                "entityId": g("entityId"), "signInEndpoint": g("signInEndpoint"),
-                "x509Certificate": g("x509Certificate"),
-            },
-        })
+        let g = |k: &str| config.get(k).unwrap_or(&Value::Null);
+        Obj::new()
+            .json(
+                "defaultAttributeMapping",
+                Obj::new()
+                    .str("id", "nameID")
+                    .str("email", "email")
+                    .str("name", "name")
+                    .end(),
+            )
+            .json(
+                "serviceProvider",
+                Obj::new()
+                    .str("entityId", &crate::saml::sp::entity_id(&ctx.origin, &c.id))
+                    .str(
+                        "assertionConsumerServiceUrl",
+                        &crate::saml::sp::acs_url(&ctx.origin, &c.id),
+                    )
+                    .end(),
+            )
+            .json(
+                "identityProvider",
+                Obj::new()
+                    .value("entityId", g("entityId"))
+                    .value("signInEndpoint", g("signInEndpoint"))
+                    .value("x509Certificate", g("x509Certificate"))
+                    .end(),
+            )
+            .end()
     } else {
-        config.clone()
+        Json::of(&config)
     };
-    Ok(json!({
-        "id": c.id, "providerName": c.connector_id,
-        "providerType": if saml { "saml" } else { "oidc" },
-        "connectorName": f("connectorName"), "name": f("connectorName"),
-        "config": config, "providerConfig": provider_config, "domains": f("domains"),
-        "branding": f("branding"), "syncProfile": f("syncProfile"), "createdAt": c.created_at,
-    }))
+    Ok(Obj::new()
+        .str("id", &c.id)
+        .str("providerName", &c.connector_id)
+        .str("providerType", if saml { "saml" } else { "oidc" })
+        .value("connectorName", f("connectorName"))
+        .value("name", f("connectorName"))
+        .value("config", &config)
+        .json("providerConfig", provider_config)
+        .value("domains", f("domains"))
+        .value("branding", f("branding"))
+        .value("syncProfile", f("syncProfile"))
+        .int("createdAt", c.created_at)
+        .end())
 }
 
 fn invalid(m: String) -> ApiError {
@@ -155,13 +179,13 @@ async fn checked<D: Db, K: Kv>(
                 "single_sign_on.forbidden_domains",
                 "Public email domains cannot be routed to an SSO connector.",
             )
-            .with_data(json!(list)),
+            .with_data(crate::json::Json::strs(&list)),
             DomainError::Duplicated(list) => ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "single_sign_on.duplicated_domains",
                 "A domain is named twice.",
             )
-            .with_data(json!(list)),
+            .with_data(crate::json::Json::strs(&list)),
         })?;
         meta.insert("domains".into(), json!(d));
     }
@@ -219,7 +243,7 @@ pub async fn create<D: Db, K: Kv>(
     let b: Body = object_body(req, FIELDS)?;
     let row = checked(ctx, b, None).await?;
     repo::insert_connector(ctx.db, &row).await?;
-    Ok(web::json(StatusCode::OK, &view(ctx, &row).await?))
+    Ok(web::json_text(StatusCode::OK, view(ctx, &row).await?))
 }
 
 pub async fn list<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>) -> Result<Response, ApiError> {
@@ -227,7 +251,7 @@ pub async fn list<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>) -> Result<Response, ApiErro
     for row in &all(ctx).await? {
         out.push(view(ctx, row).await?);
     }
-    Ok(web::json(StatusCode::OK, &out))
+    Ok(web::json_text(StatusCode::OK, Json::array(out)))
 }
 
 async fn load<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, id: &str) -> Result<ConnectorRow, ApiError> {
@@ -239,7 +263,7 @@ async fn load<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, id: &str) -> Result<ConnectorRo
 
 pub async fn get<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, id: &str) -> Result<Response, ApiError> {
     let row = load(ctx, id).await?;
-    Ok(web::json(StatusCode::OK, &view(ctx, &row).await?))
+    Ok(web::json_text(StatusCode::OK, view(ctx, &row).await?))
 }
 
 pub async fn update<D: Db, K: Kv>(
@@ -251,7 +275,7 @@ pub async fn update<D: Db, K: Kv>(
     let old = load(ctx, id).await?;
     let row = checked(ctx, b, Some(old)).await?;
     repo::update_connector(ctx.db, &row).await?;
-    Ok(web::json(StatusCode::OK, &view(ctx, &row).await?))
+    Ok(web::json_text(StatusCode::OK, view(ctx, &row).await?))
 }
 
 pub async fn delete<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, id: &str) -> Result<Response, ApiError> {

@@ -14,7 +14,7 @@ pub enum ApiError {
         code: &'static str,
         message: String,
         /// Logto's optional `data`: what the client needs to go on.
-        data: Option<serde_json::Value>,
+        data: Option<crate::json::Json>,
     },
     Internal(InternalError),
 }
@@ -28,7 +28,7 @@ impl ApiError {
             data: None,
         }
     }
-    pub fn with_data(self, value: serde_json::Value) -> Self {
+    pub fn with_data(self, value: crate::json::Json) -> Self {
         match self {
             ApiError::Client {
                 status,
