@@ -14,7 +14,6 @@ use crate::web::http::header::{HeaderValue, ACCESS_CONTROL_ALLOW_ORIGIN};
 use crate::web::http::{Method, StatusCode};
 use crate::web::{self, Request, Response};
 use crate::wire;
-use serde_json::json;
 use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;
@@ -178,7 +177,7 @@ async fn route<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request, lang: Lang) -> R
         }
         "/" => web::json(
             StatusCode::OK,
-            &json!({"name": "Gatehouse", "issuer": ctx.issuer()}),
+            &crate::jv!({"name": "Gatehouse", "issuer": ctx.issuer()}),
         ),
         p if post && p.starts_with(SAML_ACS) => {
             let id = p.get(SAML_ACS.len()..).unwrap_or_default();

@@ -197,3 +197,180 @@ mod tests {
         assert_eq!(Obj::new().end().as_str(), "{}");
     }
 }
+
+/// A value as a `serde_json::Value`, without serde's `Value` serializer: `serde_json::json!`
+/// and `to_value` instantiate that serializer for every type they are given, which cost the
+/// module 19 KB. Our own serde types go through their JSON text instead.
+pub trait ToValue {
+    fn to_value(&self) -> Value;
+}
+
+impl ToValue for Value {
+    fn to_value(&self) -> Value {
+        self.clone()
+    }
+}
+impl ToValue for str {
+    fn to_value(&self) -> Value {
+        Value::String(self.to_owned())
+    }
+}
+impl ToValue for String {
+    fn to_value(&self) -> Value {
+        Value::String(self.clone())
+    }
+}
+impl ToValue for bool {
+    fn to_value(&self) -> Value {
+        Value::Bool(*self)
+    }
+}
+macro_rules! to_value_number {
+    ($($t:ty),*) => {$(
+        impl ToValue for $t {
+            fn to_value(&self) -> Value {
+                Value::from(*self)
+            }
+        }
+    )*};
+}
+to_value_number!(i64, u64, i32, u32, usize);
+impl<T: ToValue + ?Sized> ToValue for &T {
+    fn to_value(&self) -> Value {
+        (**self).to_value()
+    }
+}
+impl<T: ToValue> ToValue for Option<T> {
+    fn to_value(&self) -> Value {
+        self.as_ref().map_or(Value::Null, ToValue::to_value)
+    }
+}
+impl<T: ToValue> ToValue for [T] {
+    fn to_value(&self) -> Value {
+        Value::Array(self.iter().map(ToValue::to_value).collect())
+    }
+}
+impl<T: ToValue> ToValue for Vec<T> {
+    fn to_value(&self) -> Value {
+        self.as_slice().to_value()
+    }
+}
+impl<T: ToValue, const N: usize> ToValue for [T; N] {
+    fn to_value(&self) -> Value {
+        self.as_slice().to_value()
+    }
+}
+impl ToValue for serde_json::Map<String, Value> {
+    fn to_value(&self) -> Value {
+        Value::Object(self.clone())
+    }
+}
+impl<T: ToValue> ToValue for std::collections::BTreeMap<String, T> {
+    fn to_value(&self) -> Value {
+        // Inserted one by one: `collect` into a map links a sort per iterator type.
+        let mut m = serde_json::Map::new();
+        for (k, v) in self {
+            m.insert(k.clone(), v.to_value());
+        }
+        Value::Object(m)
+    }
+}
+
+/// A serde type of ours as a `Value`, through its JSON text (the serializer to text is
+/// linked anyway; the one to `Value` is not).
+pub fn value_of(v: &impl serde::Serialize) -> Value {
+    serde_json::to_vec(v)
+        .ok()
+        .and_then(|t| parse(t).ok())
+        .unwrap_or(Value::Null)
+}
+
+/// Implements [`ToValue`] for serde types of ours, through [`value_of`].
+#[macro_export]
+macro_rules! to_value_via_serde {
+    ($($t:ty),* $(,)?) => {$(
+        impl $crate::json::ToValue for $t {
+            fn to_value(&self) -> serde_json::Value {
+                $crate::json::value_of(self)
+            }
+        }
+    )*};
+}
+
+/// `serde_json::json!`'s syntax (objects with literal keys, arrays, `null`, `true`, `false`,
+/// expressions), built with [`ToValue`].
+#[macro_export]
+macro_rules! jv {
+    (null) => { serde_json::Value::Null };
+    ([]) => { serde_json::Value::Array(Vec::new()) };
+    ([ $($tt:tt)+ ]) => { $crate::jv!(@array [] [] $($tt)+) };
+    ({}) => { serde_json::Value::Object(serde_json::Map::new()) };
+    ({ $($tt:tt)+ }) => {{
+        let mut map = serde_json::Map::new();
+        $crate::jv!(@object map $($tt)+);
+        serde_json::Value::Object(map)
+    }};
+    ($e:expr) => { $crate::json::ToValue::to_value(&$e) };
+
+    // Arrays: one element's tokens up to a top-level comma, then the next.
+    (@array [$($done:tt)*] []) => { serde_json::Value::Array(vec![$($done)*]) };
+    (@array [$($done:tt)*] [$($cur:tt)+]) => {
+        serde_json::Value::Array(vec![$($done)* $crate::jv!($($cur)+)])
+    };
+    (@array [$($done:tt)*] [$($cur:tt)+] , $($rest:tt)*) => {
+        $crate::jv!(@array [$($done)* $crate::jv!($($cur)+),] [] $($rest)*)
+    };
+    (@array [$($done:tt)*] [$($cur:tt)*] $next:tt $($rest:tt)*) => {
+        $crate::jv!(@array [$($done)*] [$($cur)* $next] $($rest)*)
+    };
+
+    // Objects: `key: value` pairs, a value's tokens up to a top-level comma.
+    (@object $map:ident) => {};
+    (@object $map:ident $key:tt : $($rest:tt)+) => {
+        $crate::jv!(@value $map $key [] $($rest)+);
+    };
+    (@value $map:ident $key:tt [$($cur:tt)+]) => {
+        $map.insert(String::from($key), $crate::jv!($($cur)+));
+    };
+    (@value $map:ident $key:tt [$($cur:tt)+] , $($rest:tt)*) => {
+        $map.insert(String::from($key), $crate::jv!($($cur)+));
+        $crate::jv!(@object $map $($rest)*);
+    };
+    (@value $map:ident $key:tt [$($cur:tt)*] $next:tt $($rest:tt)*) => {
+        $crate::jv!(@value $map $key [$($cur)* $next] $($rest)*);
+    };
+}
+
+#[cfg(test)]
+mod jv_tests {
+    use serde_json::json;
+
+    #[test]
+    fn jv_builds_what_json_builds() {
+        let name = String::from("Ana");
+        let none: Option<String> = None;
+        let list = vec!["a".to_owned(), "b".to_owned()];
+        let n: i64 = -3;
+        let got = crate::jv!({
+            "name": name, "none": none, "list": list, "n": n, "t": true, "f": false,
+            "null": null, "nested": {"x": [1u32, {"y": "z"}, []], "e": {}},
+            "sum": n + 1, "call": name.len(),
+        });
+        let want = json!({
+            "name": "Ana", "none": null, "list": ["a", "b"], "n": -3, "t": true, "f": false,
+            "null": null, "nested": {"x": [1, {"y": "z"}, []], "e": {}},
+            "sum": -2, "call": 3,
+        });
+        assert_eq!(got, want);
+        assert_eq!(crate::jv!([name, 2u32,]), json!(["Ana", 2]));
+        assert_eq!(
+            crate::jv!([[1u32], {"a": [true]}]),
+            json!([[1], {"a": [true]}])
+        );
+    }
+}
+
+/// [`value_of`], with serde's error when the type cannot be written as JSON.
+pub fn value_of_result(v: &impl serde::Serialize) -> Result<Value, serde_json::Error> {
+    parse(serde_json::to_vec(v)?)
+}

@@ -394,6 +394,15 @@ fn violations(src: &Path) -> Vec<String> {
                     i + 1
                 ));
             }
+            if rel != "json.rs"
+                && (line.contains("json!(") && !line.contains("jv!(")
+                    || line.contains("serde_json::to_value"))
+            {
+                out.push(format!(
+                    "src/{rel}:{}: builds a `Value` through serde's `Value` serializer (`json!`, `to_value`), 19 KB of the module: use `crate::jv!` or `json::Obj`",
+                    i + 1
+                ));
+            }
             if rel != "json.rs" && line.contains("serde_json::from_") {
                 out.push(format!(
                     "src/{rel}:{}: reads JSON text outside `json::parse`: each other reader links serde_json's parser once more",
@@ -580,15 +589,17 @@ fn debug_formatting_outside_the_tests_is_named_because_the_module_prints_none() 
 }
 
 #[test]
-fn a_json_reader_other_than_json_parse_is_named_because_it_links_a_second_parser() {
+fn a_json_reader_other_than_json_parse_or_a_value_built_by_serde_is_named_because_each_links_code_twice(
+) {
     let tree = Scratch::new(
         "jsonread",
         &[(
             "oidc/token.rs",
-            "fn f(x: &str) -> Option<u8> {\n    serde_json::from_str(x).ok()\n}\n",
+            "fn f(x: &str) -> Option<u8> {\n    serde_json::from_str(x).ok()\n}\nfn g(x: u8) -> serde_json::Value {\n    serde_json::json!({\"x\": x})\n}\n",
         )],
     );
     let found = violations(&tree.0);
-    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert!(found[1].starts_with("src/oidc/token.rs:5:"), "{}", found[1]);
     assert!(found[0].starts_with("src/oidc/token.rs:2:"), "{}", found[0]);
 }

@@ -374,3 +374,63 @@ fn the_sweep_deletes_only_expired_rows() {
         "codes go a day after expiry"
     );
 }
+
+#[test]
+fn a_verification_record_is_read_only_by_its_user_until_it_expires_and_goes_with_the_user() {
+    use gatehouse::store::account::{self, Record};
+    let db = SqliteDb::migrated().unwrap();
+    for (id, name) in [("u1", "alice"), ("u2", "bob")] {
+        let s = user_insert(id, name);
+        block_on(db.execute(s.sql, &s.params)).unwrap();
+    }
+    let r = Record {
+        id: "r1".into(),
+        user_id: "u1".into(),
+        kind: "EmailVerificationCode".into(),
+        identifier: Some("a@b.c".into()),
+        verified: false,
+        expires_at: 1_000,
+    };
+    block_on(account::insert(&db, &r)).unwrap();
+    let got = block_on(account::get(&db, "r1", "u1", 999))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (got.kind.as_str(), got.identifier.as_deref(), got.verified),
+        ("EmailVerificationCode", Some("a@b.c"), false)
+    );
+    assert!(
+        block_on(account::get(&db, "r1", "u2", 999))
+            .unwrap()
+            .is_none(),
+        "another user's"
+    );
+    assert!(
+        block_on(account::get(&db, "r1", "u1", 1_000))
+            .unwrap()
+            .is_none(),
+        "expired"
+    );
+    block_on(account::mark_verified(&db, "r1")).unwrap();
+    assert!(
+        block_on(account::get(&db, "r1", "u1", 999))
+            .unwrap()
+            .unwrap()
+            .verified
+    );
+    block_on(db.execute("DELETE FROM users WHERE id = 'u1'", &[])).unwrap();
+    assert!(
+        block_on(account::get(&db, "r1", "u1", 999))
+            .unwrap()
+            .is_none(),
+        "cascaded"
+    );
+
+    assert_eq!(block_on(account::center(&db)).unwrap(), None);
+    block_on(account::put_center(&db, "{\"enabled\":true}", 1)).unwrap();
+    block_on(account::put_center(&db, "{\"enabled\":false}", 2)).unwrap();
+    assert_eq!(
+        block_on(account::center(&db)).unwrap().as_deref(),
+        Some("{\"enabled\":false}")
+    );
+}

@@ -6,6 +6,9 @@
 //! and opaque access tokens, and moves the user's `sessions_valid_after`, so that neither a
 //! lagging KV read nor a JWT access token issued before it counts afterwards (session
 //! loads, code exchange, `/oidc/me` and introspection compare against it).
+pub mod center;
+pub mod verification;
+
 use crate::crypto::password::{self, Params};
 use crate::ctx::Ctx;
 use crate::error::InternalError;
@@ -27,7 +30,10 @@ pub async fn change_password<D: Db, K: Kv>(
         ctx,
         user_id,
         keep,
-        vec![users::set_password(user_id, &hash, ctx.now_ms)],
+        (
+            vec![users::set_password(user_id, &hash, ctx.now_ms)],
+            vec![],
+        ),
     )
     .await
 }
@@ -41,7 +47,7 @@ pub async fn set_suspended<D: Db, K: Kv>(
 ) -> Result<bool, InternalError> {
     let change = users::set_suspended(user_id, suspended, ctx.now_ms);
     if suspended {
-        logout::end_all_of_user(ctx, user_id, None, vec![change]).await
+        logout::end_all_of_user(ctx, user_id, None, (vec![change], vec![])).await
     } else {
         Ok(store::transaction(ctx.db, &[change])
             .await?
@@ -49,5 +55,115 @@ pub async fn set_suspended<D: Db, K: Kv>(
             .copied()
             .unwrap_or(0)
             > 0)
+    }
+}
+
+/// Who calls the Account API: the user of an opaque access token issued with `openid` to
+/// the app `client_id` in browser session `sid`.
+pub struct Caller {
+    pub user: users::User,
+    pub client_id: String,
+    pub sid: String,
+    scopes: Vec<String>,
+}
+
+impl Caller {
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.scopes.iter().any(|s| s == scope)
+    }
+}
+
+/// Why a token does not name a caller.
+pub enum NotCaller {
+    /// Unknown, expired or revoked (a JWT access token is not looked up here: it is for an
+    /// API resource), or its user is gone, suspended or changed the password since.
+    Invalid,
+    /// Issued without `openid`.
+    NoOpenid,
+}
+
+/// The caller an opaque access token names, with its user, in one round trip.
+pub async fn caller<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    token: &str,
+) -> Result<Result<Caller, NotCaller>, InternalError> {
+    let hash = crate::crypto::secret::hash(token);
+    let found = store::oidc::access_with_user(ctx.db, &hash).await?;
+    let Some(t) = found.filter(|t| t.found.token_expires_at > ctx.now()) else {
+        return Ok(Err(NotCaller::Invalid));
+    };
+    let f = t.found.family;
+    let Some(user) = t
+        .user
+        .filter(|u| !u.is_suspended && u.issued_in_force(f.auth_time))
+    else {
+        return Ok(Err(NotCaller::Invalid));
+    };
+    let scopes: Vec<String> = t
+        .found
+        .token_scopes
+        .split(' ')
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if !scopes.iter().any(|s| s == "openid") {
+        return Ok(Err(NotCaller::NoOpenid));
+    }
+    Ok(Ok(Caller {
+        user,
+        client_id: f.client_id,
+        sid: f.session_id,
+        scopes,
+    }))
+}
+
+/// Deletes the user: every session ends (its apps get a back-channel logout), every token
+/// and grant is revoked, and the user's row goes with its identities, factors, roles and
+/// verification records (their rows cascade), in one transaction with an audit entry.
+/// False when the user does not exist.
+pub async fn delete_user<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    user_id: &str,
+    application_id: Option<&str>,
+) -> Result<bool, InternalError> {
+    let logged = crate::experience::audit::Entry {
+        key: "User.Deleted",
+        ok: true,
+        user_id: Some(user_id),
+        application_id,
+        ip: None,
+        payload: serde_json::Value::Null,
+    };
+    // The first statement counts the user (nothing is written for one that is gone); the
+    // deletion comes after the sessions are recorded as ended.
+    let change = vec![users::set_suspended(user_id, true, ctx.now_ms)];
+    let then = vec![
+        users::delete_statement(user_id),
+        crate::experience::audit::statement(logged, ctx.now_ms)?,
+    ];
+    logout::end_all_of_user(ctx, user_id, None, (change, then)).await
+}
+
+/// Checks a new password of `user` against the sign-in experience's password policy.
+pub async fn check_new_password<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    user: &users::User,
+    new_password: &str,
+) -> Result<(), crate::experience::Failure> {
+    use crate::experience::password_policy::{check, UserInfo};
+    if !crate::experience::password_in_bounds(new_password) {
+        return Err(crate::experience::Failure::TooLong);
+    }
+    let settings = crate::experience::load_settings(ctx).await?;
+    let info = UserInfo {
+        username: user.username.as_deref(),
+        email: user.primary_email.as_deref(),
+        phone: user.primary_phone.as_deref(),
+        name: user.name.as_deref(),
+    };
+    let broken = check(&settings.password_policy, new_password, &info);
+    match broken.is_empty() {
+        true => Ok(()),
+        false => Err(crate::experience::Failure::WeakPassword(broken)),
     }
 }

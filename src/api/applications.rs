@@ -7,7 +7,7 @@ use crate::store::{column, column_patch, Db, FromRow, Kv, Row, StoreError};
 use crate::web::error::ApiError;
 use crate::web::http::StatusCode;
 use crate::web::{self, Request, Response};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 const MAX_URIS: usize = 32;
 
@@ -121,7 +121,7 @@ impl crate::store::Column for CustomPatch {
 
 /// The API's view of an application; the secret appears only in the creation response.
 fn view(app: &Application, secret: Option<&str>) -> Value {
-    let mut v = json!({
+    let mut v = crate::jv!({
         "id": app.id,
         "name": app.name,
         "description": app.description,
@@ -132,7 +132,7 @@ fn view(app: &Application, secret: Option<&str>) -> Value {
         "createdAt": app.created_at,
     });
     if let (Some(secret), Some(map)) = (secret, v.as_object_mut()) {
-        map.insert("secret".into(), json!(secret));
+        map.insert("secret".into(), crate::jv!(secret));
     }
     v
 }

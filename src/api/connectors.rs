@@ -16,11 +16,11 @@ use crate::store::{Db, Kv};
 use crate::web::error::ApiError;
 use crate::web::http::StatusCode;
 use crate::web::{self, Request, Response};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 async fn view<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, c: &ConnectorRow) -> Result<Json, ApiError> {
     let config = masked(open_config(ctx, c).await?);
-    let metadata: Value = crate::json::parse(&c.metadata).unwrap_or_else(|_| json!({}));
+    let metadata: Value = crate::json::parse(&c.metadata).unwrap_or_else(|_| crate::jv!({}));
     Ok(Obj::new()
         .str("id", &c.id)
         .str("connectorId", &c.connector_id)
@@ -82,12 +82,12 @@ pub async fn create<D: Db, K: Kv>(
     let b: CreateBody = object_body(req, &["connectorId", "config", "metadata"])?;
     let id = random::id()?;
     let (channel, config, target, metadata) = if social::is_social(&b.connector_id) {
-        let metadata = b.metadata.unwrap_or_else(|| json!({}));
+        let metadata = b.metadata.unwrap_or_else(|| crate::jv!({}));
         let (config, target, metadata) = social(ctx, &b.connector_id, &b.config, &metadata).await?;
         ("Social", config, Some(target), metadata)
     } else {
         let channel = check_config(&b.connector_id, &b.config).map_err(invalid)?;
-        (channel, b.config, None, json!({}))
+        (channel, b.config, None, crate::jv!({}))
     };
     let row = ConnectorRow {
         config: seal_config(ctx, &id, &config).await?,
@@ -138,7 +138,7 @@ pub async fn update<D: Db, K: Kv>(
     let b: UpdateBody = object_body(req, &["config", "metadata"])?;
     let mut row = load(ctx, id).await?;
     let mut config = open_config(ctx, &row).await?;
-    let patch = unmasked_patch(b.config.unwrap_or_else(|| json!({})));
+    let patch = unmasked_patch(b.config.unwrap_or_else(|| crate::jv!({})));
     // A secret follows its destination: moving the endpoint (or the account) needs the secret
     // again, or a Management token could send the stored one to a host of its choice.
     let moved = ["endpoint", "accountSID"]
@@ -154,7 +154,8 @@ pub async fn update<D: Db, K: Kv>(
     }
     merge(&mut config, patch);
     if social::is_social(&row.connector_id) {
-        let mut metadata: Value = crate::json::parse(&row.metadata).unwrap_or_else(|_| json!({}));
+        let mut metadata: Value =
+            crate::json::parse(&row.metadata).unwrap_or_else(|_| crate::jv!({}));
         if let Some(p) = b.metadata {
             merge(&mut metadata, p);
         }

@@ -85,9 +85,9 @@ struct BindMfaBody {
 }
 crate::from_row!(BindMfaBody { kind = "type", verification_id = "verificationId" });
 
-struct IdentifierBody {
-    kind: Identifier,
-    value: String,
+pub(super) struct IdentifierBody {
+    pub kind: Identifier,
+    pub value: String,
 }
 crate::from_row!(IdentifierBody { kind = "type", value });
 impl crate::store::Column for IdentifierBody {

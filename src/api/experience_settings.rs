@@ -11,7 +11,7 @@ use crate::store::{settings as repo, Db, Kv, StoreError};
 use crate::web::error::ApiError;
 use crate::web::http::StatusCode;
 use crate::web::{self, query_pairs, Request, Response};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 pub async fn get<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>) -> Result<Response, ApiError> {
     Ok(web::json(
@@ -31,7 +31,7 @@ pub async fn update<D: Db, K: Kv>(
     // A change starts from the primary's copy, never from a cache or a replica.
     let current = experience::load_settings_from(ctx.db).await?;
     let mut merged =
-        serde_json::to_value(&current).map_err(|e| StoreError::Decode(e.to_string()))?;
+        crate::json::value_of_result(&current).map_err(|e| StoreError::Decode(e.to_string()))?;
     merge(&mut merged, patch);
     let invalid =
         |what: String| ApiError::invalid_input(format!("Invalid sign-in experience: {what}."));
@@ -45,7 +45,8 @@ pub async fn update<D: Db, K: Kv>(
             })
         });
     let settings = read?;
-    let written = serde_json::to_value(&settings).map_err(|e| StoreError::Decode(e.to_string()))?;
+    let written =
+        crate::json::value_of_result(&settings).map_err(|e| StoreError::Decode(e.to_string()))?;
     if let Some(field) = unknown_field(&merged, &written) {
         return Err(invalid(format!("unknown field `{field}`")));
     }
@@ -79,15 +80,16 @@ pub async fn logs<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: &Request) -> Result<Re
     let body: Vec<Value> = rows
         .into_iter()
         .map(|r| {
-            let mut payload: Value = crate::json::parse(&r.payload).unwrap_or_else(|_| json!({}));
+            let mut payload: Value =
+                crate::json::parse(&r.payload).unwrap_or_else(|_| crate::jv!({}));
             if let Some(p) = payload.as_object_mut() {
-                p.insert("result".into(), json!(r.result));
-                p.insert("userId".into(), json!(r.user_id));
-                p.insert("applicationId".into(), json!(r.application_id));
-                p.insert("ip".into(), json!(r.ip));
-                p.insert("key".into(), json!(r.key));
+                p.insert("result".into(), crate::jv!(r.result));
+                p.insert("userId".into(), crate::jv!(r.user_id));
+                p.insert("applicationId".into(), crate::jv!(r.application_id));
+                p.insert("ip".into(), crate::jv!(r.ip));
+                p.insert("key".into(), crate::jv!(r.key));
             }
-            json!({"id": r.id, "key": r.key, "payload": payload, "createdAt": r.created_at})
+            crate::jv!({"id": r.id, "key": r.key, "payload": payload, "createdAt": r.created_at})
         })
         .collect();
     Ok(input::with_total(web::json(StatusCode::OK, &body), total))

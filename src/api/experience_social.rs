@@ -9,7 +9,7 @@ use crate::store::{Db, Kv};
 use crate::web::error::ApiError;
 use crate::web::http::{Method, StatusCode};
 use crate::web::Request;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 struct AuthorizationUriBody {
     state: String,
@@ -54,13 +54,13 @@ pub async fn step<D: Db, K: Kv>(
                 idp.as_deref(),
             )
             .await?;
-            Ok(json!({"authorizationUri": url, "verificationId": id}))
+            Ok(crate::jv!({"authorizationUri": url, "verificationId": id}))
         }
         ("verify", &Method::POST) => {
             let b: SocialVerifyBody = object_body(req, &["verificationId", "connectorData"])?;
             let id =
                 social::verify(ctx, c, connector, &b.verification_id, &b.connector_data).await?;
-            Ok(json!({ "verificationId": id }))
+            Ok(crate::jv!({ "verificationId": id }))
         }
         _ => Err(not_found()),
     }
@@ -82,7 +82,7 @@ pub async fn sso_connectors<D: Db, K: Kv>(
     let ids = crate::experience::sso::for_email(ctx, &c.settings, &email).await?;
     Ok(crate::web::json(
         StatusCode::OK,
-        &json!({ "connectorIds": ids }),
+        &crate::jv!({ "connectorIds": ids }),
     ))
 }
 

@@ -5,7 +5,6 @@ use crate::store::{apps, oidc as grants, Db, Kv};
 use crate::web::error::ApiError;
 use crate::web::http::StatusCode;
 use crate::web::{self, Request, Response};
-use serde_json::json;
 
 pub async fn user_grants<D: Db, K: Kv>(
     ctx: &Ctx<'_, D, K>,
@@ -33,7 +32,7 @@ pub async fn user_grants<D: Db, K: Kv>(
             }
         }
         let granted = g.granted()?;
-        out.push(json!({
+        out.push(crate::jv!({
             "id": g.id, "applicationId": g.client_id, "scopes": granted.scopes, "resources": granted.resources,
             "createdAt": g.created_at, "expiresAt": g.expires_at,
         }));

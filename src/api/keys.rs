@@ -6,11 +6,11 @@ use crate::store::{Db, Kv};
 use crate::web::error::ApiError;
 use crate::web::http::StatusCode;
 use crate::web::{self, Response};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 fn view(rows: &[KeyRow]) -> Vec<Value> {
     rows.iter()
-        .map(|r| json!({"id": r.id, "createdAt": r.created_at, "signingKeyAlgorithm": "EC"}))
+        .map(|r| crate::jv!({"id": r.id, "createdAt": r.created_at, "signingKeyAlgorithm": "EC"}))
         .collect()
 }
 

@@ -1,5 +1,6 @@
 //! The Management API at `/api`: Logto's paths and JSON shapes, behind a bearer token for
 //! the resource `<origin>/api` with the scope `all`.
+pub mod account;
 pub mod applications;
 pub mod connectors;
 pub mod experience;
@@ -26,15 +27,15 @@ use crate::web::http::{Method, StatusCode};
 use crate::web::{header, Request, Response};
 use roles::Assignee::{App, User};
 
-/// Checks the bearer token: 401 without a valid one, 403 without the `all` scope.
-async fn authorize<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: &Request) -> Result<(), ApiError> {
+/// The request's bearer token; 401 without one.
+fn bearer(req: &Request) -> Result<&str, ApiError> {
     let value = header(req, AUTHORIZATION).ok_or_else(|| {
         ApiError::unauthorized(
             "auth.authorization_header_missing",
             "Authorization header is missing.",
         )
     })?;
-    let token = value
+    value
         .strip_prefix("Bearer ")
         .or_else(|| value.strip_prefix("bearer "))
         .map(str::trim)
@@ -44,7 +45,12 @@ async fn authorize<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: &Request) -> Result<(
                 "auth.authorization_token_type_not_supported",
                 "Authorization type is not supported. Use a Bearer token.",
             )
-        })?;
+        })
+}
+
+/// Checks the bearer token: 401 without a valid one, 403 without the `all` scope.
+async fn authorize<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: &Request) -> Result<(), ApiError> {
+    let token = bearer(req)?;
     let verified = signing::verify(ctx, token, ctx.now()).await?;
     let claims =
         access_token::check(verified, &ctx.issuer(), &ctx.management_api()).map_err(|r| {
@@ -92,9 +98,18 @@ pub async fn handle<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request) -> Result<R
         // The Experience API is the browser's, bound to its interaction cookie.
         return experience::handle(ctx, req).await;
     }
-    authorize(ctx, &req).await?;
     let path = req.uri().path().to_owned();
     let segments: Vec<&str> = path.trim_end_matches('/').split('/').skip(2).collect();
+    match segments.first().copied() {
+        Some("my-account" | "verifications") => {
+            return account::handle(ctx, &req, &segments).await;
+        }
+        Some(".well-known") if segments == [".well-known", "account-center"] => {
+            return account::get_center(ctx).await;
+        }
+        _ => {}
+    }
+    authorize(ctx, &req).await?;
     let method = *req.method();
     // Each handler runs as its own boxed future: the router stays small instead of
     // inlining every handler's state machine into one.
@@ -180,6 +195,8 @@ pub async fn handle<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: Request) -> Result<R
         (["roles", id, "scopes", scope], &Method::DELETE) => {
             Box::pin(roles::remove_role_scope(ctx, id, scope))
         }
+        (["account-center"], &Method::GET) => Box::pin(account::get_center(ctx)),
+        (["account-center"], &Method::PATCH) => Box::pin(account::patch_center(ctx, &req)),
         (["sign-in-exp"], &Method::GET) => Box::pin(experience_settings::get(ctx)),
         (["sign-in-exp"], &Method::PATCH) => Box::pin(experience_settings::update(ctx, &req)),
         (["logs"], &Method::GET) => Box::pin(experience_settings::logs(ctx, &req)),

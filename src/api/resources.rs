@@ -7,14 +7,14 @@ use crate::store::{Db, Kv};
 use crate::web::error::ApiError;
 use crate::web::http::StatusCode;
 use crate::web::{self, Request, Response};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 fn resource_view(r: &ResourceRow) -> Value {
-    json!({"id": r.id, "name": r.name, "indicator": r.indicator, "isDefault": r.is_default != 0, "accessTokenTtl": r.access_token_ttl})
+    crate::jv!({"id": r.id, "name": r.name, "indicator": r.indicator, "isDefault": r.is_default != 0, "accessTokenTtl": r.access_token_ttl})
 }
 
 pub(super) fn scope_view(s: &ScopeRow) -> Value {
-    json!({"id": s.id, "resourceId": s.resource_id, "name": s.name, "description": s.description, "createdAt": s.created_at})
+    crate::jv!({"id": s.id, "resourceId": s.resource_id, "name": s.name, "description": s.description, "createdAt": s.created_at})
 }
 
 fn ttl(v: i64) -> Result<i64, ApiError> {

@@ -8,10 +8,10 @@ use crate::store::{apps, users, Db, Kv};
 use crate::web::error::ApiError;
 use crate::web::http::StatusCode;
 use crate::web::{self, Request, Response};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 fn role_view(r: &RoleRow) -> Value {
-    json!({"id": r.id, "name": r.name, "description": r.description, "type": r.role_type, "createdAt": r.created_at})
+    crate::jv!({"id": r.id, "name": r.name, "description": r.description, "type": r.role_type, "createdAt": r.created_at})
 }
 
 // The bodies, read column by column (`input::object_body`), each with its fields.

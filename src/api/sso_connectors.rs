@@ -15,7 +15,7 @@ use crate::store::{Db, Kv};
 use crate::web::error::ApiError;
 use crate::web::http::StatusCode;
 use crate::web::{self, Request, Response};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use crate::experience::sso::IDP_INITIATED;
 pub use crate::social::sso::TYPE as SSO;
@@ -138,14 +138,14 @@ async fn checked<D: Db, K: Kv>(
         .filter(|m| !m.is_empty())
         .unwrap_or_else(|| {
             let mut m = Map::new();
-            m.insert("domains".into(), json!([]));
-            m.insert("branding".into(), json!({}));
-            m.insert("syncProfile".into(), json!(false));
+            m.insert("domains".into(), crate::jv!([]));
+            m.insert("branding".into(), crate::jv!({}));
+            m.insert("syncProfile".into(), crate::jv!(false));
             m
         });
     let mut config = match &old {
         Some(o) => open_config(ctx, o).await?,
-        None => json!({}),
+        None => crate::jv!({}),
     };
     if let Some(n) = b.connector_name {
         if n.trim().is_empty() || n.len() > 128 {
@@ -166,7 +166,7 @@ async fn checked<D: Db, K: Kv>(
                 "Another SSO connector has this name.",
             ));
         }
-        meta.insert("connectorName".into(), json!(n));
+        meta.insert("connectorName".into(), crate::jv!(n));
     }
     if meta.get("connectorName").and_then(Value::as_str).is_none() {
         return Err(invalid("`connectorName` is required".into()));
@@ -187,7 +187,7 @@ async fn checked<D: Db, K: Kv>(
             )
             .with_data(crate::json::Json::strs(&list)),
         })?;
-        meta.insert("domains".into(), json!(d));
+        meta.insert("domains".into(), crate::jv!(d));
     }
     if let Some(br) = b.branding {
         if !br.is_object() {
@@ -196,7 +196,7 @@ async fn checked<D: Db, K: Kv>(
         meta.insert("branding".into(), br);
     }
     if let Some(s) = b.sync_profile {
-        meta.insert("syncProfile".into(), json!(s));
+        meta.insert("syncProfile".into(), crate::jv!(s));
     }
     if let Some(patch) = b.config {
         let patch = unmasked_patch(patch);
@@ -214,7 +214,7 @@ async fn checked<D: Db, K: Kv>(
             .is_some_and(|v| config.get("issuer") != Some(v))
         {
             // New provider, new endpoints: read them from its discovery document again.
-            config = json!({});
+            config = crate::jv!({});
         }
         merge(&mut config, patch);
     }
@@ -332,7 +332,7 @@ pub async fn put_idp_initiated<D: Db, K: Kv>(
             ))
         }
     };
-    let (mut redirect, mut params, mut callback) = (Value::Null, json!({}), Value::Null);
+    let (mut redirect, mut params, mut callback) = (Value::Null, crate::jv!({}), Value::Null);
     if auto && app.app_type != AppType::Traditional {
         // The authorization request sent for the user has no PKCE verifier an SPA could
         // redeem the code with: an SPA starts its own sign-in from the client callback.
@@ -341,7 +341,7 @@ pub async fn put_idp_initiated<D: Db, K: Kv>(
         ));
     }
     if auto {
-        redirect = json!(match text("redirectUri") {
+        redirect = crate::jv!(match text("redirectUri") {
             Some(r) if app.oidc.redirect_uris.iter().any(|u| u == r) => r.to_owned(),
             Some(_) => {
                 return Err(invalid(
@@ -369,13 +369,13 @@ pub async fn put_idp_initiated<D: Db, K: Kv>(
     } else {
         let uri = text("clientIdpInitiatedAuthCallbackUri")
             .ok_or_else(|| invalid("`clientIdpInitiatedAuthCallbackUri` is required".into()))?;
-        callback = json!(super::input::uri(
+        callback = crate::jv!(super::input::uri(
             "clientIdpInitiatedAuthCallbackUri",
             uri,
             true
         )?);
     }
-    let config = json!({
+    let config = crate::jv!({
         "connectorId": id, "defaultApplicationId": app_id, "autoSendAuthorizationRequest": auto,
         "redirectUri": redirect, "authParameters": params,
         "clientIdpInitiatedAuthCallbackUri": callback, "createdAt": ctx.now_ms,

@@ -9,7 +9,7 @@ use crate::store::{column, column_patch, Db, FromRow, Kv, Row, StoreError};
 use crate::web::error::ApiError;
 use crate::web::http::StatusCode;
 use crate::web::{self, query_pairs, Request, Response};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 const MAX_CUSTOM_DATA_BYTES: usize = 16 * 1024;
 
@@ -84,7 +84,7 @@ struct PasswordBody {
 crate::from_row!(PasswordBody { password });
 
 fn view(u: &User) -> Value {
-    json!({
+    crate::jv!({
         "id": u.id,
         "username": u.username,
         "primaryEmail": u.primary_email,
@@ -132,12 +132,12 @@ fn new_password(v: &str, params: password::Params) -> Result<String, ApiError> {
     Ok(password::hash_with(v, params)?)
 }
 
-fn name(v: &str) -> Result<Option<String>, ApiError> {
+pub(super) fn name(v: &str) -> Result<Option<String>, ApiError> {
     let n = input::text("name", v, 0, 128)?;
     Ok((!n.is_empty()).then_some(n))
 }
 
-fn custom_data(v: Value) -> Result<Map<String, Value>, ApiError> {
+pub(super) fn custom_data(v: Value) -> Result<Map<String, Value>, ApiError> {
     let Value::Object(m) = v else {
         return Err(ApiError::invalid_input("`customData` must be an object."));
     };
@@ -163,7 +163,7 @@ fn profile(v: Value) -> Result<Profile, ApiError> {
 }
 
 /// A duplicate identifier is a 422 with Logto's code; anything else is internal.
-fn conflict(e: StoreError) -> ApiError {
+pub(super) fn conflict(e: StoreError) -> ApiError {
     let (code, what) = match &e {
         StoreError::Unique(c) if c == "users.username" => {
             ("user.username_already_in_use", "username")
@@ -205,8 +205,8 @@ pub async fn create<D: Db, K: Kv>(
             .as_deref()
             .map(|p| new_password(p, ctx.config.password_hash))
             .transpose()?,
-        custom_data: custom_data(b.custom_data.unwrap_or_else(|| json!({})))?,
-        profile: profile(b.profile.unwrap_or_else(|| json!({})))?,
+        custom_data: custom_data(b.custom_data.unwrap_or_else(|| crate::jv!({})))?,
+        profile: profile(b.profile.unwrap_or_else(|| crate::jv!({})))?,
         identities: Map::new(),
         last_sign_in_at: None,
         is_suspended: false,
@@ -327,8 +327,10 @@ pub async fn set_suspended<D: Db, K: Kv>(
     get(ctx, id).await
 }
 
+/// `DELETE /api/users/{id}`: the core's deletion (sessions end with a back-channel logout,
+/// tokens and grants are revoked).
 pub async fn delete<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, id: &str) -> Result<Response, ApiError> {
-    if !users::delete(ctx.db, id).await? {
+    if !account::delete_user(ctx, id, None).await? {
         return Err(ApiError::not_found("user", id));
     }
     Ok(web::empty(StatusCode::NO_CONTENT))
@@ -366,7 +368,7 @@ pub async fn put_identity<D: Db, K: Kv>(
         ));
     }
     let details = match b.details {
-        None | Some(Value::Null) => json!({}),
+        None | Some(Value::Null) => crate::jv!({}),
         Some(d @ Value::Object(_)) => d,
         Some(_) => return Err(ApiError::invalid_input("`details` must be an object.")),
     };

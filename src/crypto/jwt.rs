@@ -6,7 +6,7 @@ use super::keys::{ActiveKey, Jwk};
 use super::provider::PlatformCrypto;
 use super::{b64url, CryptoError};
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 /// Signs `claims` (a JSON object) with `iat` and `exp`; the header carries `kid` and, if
 /// given, `typ`.
@@ -18,19 +18,19 @@ pub async fn sign<T: Serialize>(
     exp: i64,
     claims: T,
 ) -> Result<String, CryptoError> {
-    let mut header = json!({"alg": "ES256", "kid": key.kid});
+    let mut header = crate::jv!({"alg": "ES256", "kid": key.kid});
     let mut claims =
-        serde_json::to_value(claims).map_err(|e| CryptoError::Operation(e.to_string()))?;
+        crate::json::value_of_result(&claims).map_err(|e| CryptoError::Operation(e.to_string()))?;
     let (Some(h), Some(c)) = (header.as_object_mut(), claims.as_object_mut()) else {
         return Err(CryptoError::Operation(
             "JWT claims must be an object".into(),
         ));
     };
     if let Some(typ) = typ {
-        h.insert("typ".into(), json!(typ));
+        h.insert("typ".into(), crate::jv!(typ));
     }
-    c.insert("iat".into(), json!(iat));
-    c.insert("exp".into(), json!(exp));
+    c.insert("iat".into(), crate::jv!(iat));
+    c.insert("exp".into(), crate::jv!(exp));
     let input = format!(
         "{}.{}",
         b64url(header.to_string().as_bytes()),

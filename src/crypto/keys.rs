@@ -212,3 +212,4 @@ mod tests {
         assert!(broken.coordinates().is_none());
     }
 }
+crate::to_value_via_serde!(Jwk);

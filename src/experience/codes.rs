@@ -65,7 +65,7 @@ pub async fn send<D: Db, K: Kv>(
         Event::Register => Usage::Register,
         Event::ForgotPassword => Usage::ForgotPassword,
     };
-    let id = deliver(ctx, c, channel, &value, usage, lang, ip).await?;
+    let id = deliver(ctx, &c.interaction_id, channel, &value, usage, lang, ip).await?;
     c.state.add(Verification::Code {
         id: id.clone(),
         channel,
@@ -76,9 +76,9 @@ pub async fn send<D: Db, K: Kv>(
 }
 
 /// Meters, stores and sends one code to `value`; returns its verification id.
-pub(super) async fn deliver<D: Db, K: Kv>(
+pub(crate) async fn deliver<D: Db, K: Kv>(
     ctx: &Ctx<'_, D, K>,
-    c: &Current,
+    interaction_id: &str,
     channel: Channel,
     value: &str,
     usage: Usage,
@@ -89,14 +89,14 @@ pub(super) async fn deliver<D: Db, K: Kv>(
     // At most 10 codes an hour to one address, whatever the interaction; one a minute per
     // interaction; the network's and the site's hourly quotas.
     meter(ctx, (&format!("send:{value}"), SEND_POLICY), ip).await?;
-    if let Some(last) = codes::latest(ctx.db, &c.interaction_id, value).await? {
+    if let Some(last) = codes::latest(ctx.db, interaction_id, value).await? {
         let wait = last.created_at + RESEND_AFTER - now;
         if wait > 0 {
             return Err(Failure::ResendTooSoon { seconds: wait });
         }
     }
     let id = random::id()?;
-    if !store_and_send(ctx, c, &id, (channel, value), usage, lang).await? {
+    if !store_and_send(ctx, interaction_id, &id, (channel, value), usage, lang).await? {
         return Err(Failure::NoConnector);
     }
     Ok(id)
@@ -132,7 +132,7 @@ pub(super) async fn meter<D: Db, K: Kv>(
 /// no way to send on `channel`.
 pub(super) async fn store_and_send<D: Db, K: Kv>(
     ctx: &Ctx<'_, D, K>,
-    c: &Current,
+    interaction_id: &str,
     id: &str,
     (channel, value): (Channel, &str),
     usage: Usage,
@@ -144,7 +144,7 @@ pub(super) async fn store_and_send<D: Db, K: Kv>(
         ctx.db,
         &CodeRow {
             id: id.to_owned(),
-            interaction_id: c.interaction_id.clone(),
+            interaction_id: interaction_id.to_owned(),
             identifier_type: channel.as_str().into(),
             identifier: value.to_owned(),
             usage: usage.as_str().into(),
@@ -195,9 +195,46 @@ pub(super) async fn check<D: Db, K: Kv>(
         ),
         _ => return Err(Failure::Step(StepError::UnknownVerification)),
     };
+    if !sent {
+        // An unlock that sent nothing answers as a wrong code would, tries and all.
+        if let Ok(Verification::Unlock { tries, sent_at, .. }) =
+            c.state.verification_mut(verification_id)
+        {
+            *tries += 1;
+            if *tries > CODE_MAX_ATTEMPTS || *sent_at + CODE_TTL <= ctx.now() {
+                return Err(Failure::CodeExpiredOrLocked);
+            }
+        }
+    }
+    check_code(
+        ctx,
+        (verification_id, &identifier),
+        sent.then_some(code),
+        ip,
+    )
+    .await?;
+    if let Ok(
+        Verification::Code { verified, .. }
+        | Verification::Unlock { verified, .. }
+        | Verification::MfaCode { verified, .. },
+    ) = c.state.verification_mut(verification_id)
+    {
+        *verified = true;
+    }
+    Ok(())
+}
+
+/// Checks `code` (none: nothing was sent, which fails as a wrong code would) for the code
+/// row `id` sent to `identifier`, and marks the row verified. Wrong codes count per address
+/// and per client network too (beyond each code's 10 tries), so that fresh codes cannot be
+/// used to guess on.
+pub(crate) async fn check_code<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    (verification_id, identifier): (&str, &str),
+    code: Option<&str>,
+    ip: Option<&str>,
+) -> Result<(), Failure> {
     let now = ctx.now();
-    // Wrong codes also count per address and per client IP (beyond each code's 10 tries),
-    // so that fresh interactions and codes cannot be used to guess on.
     let keys: Vec<String> = std::iter::once(format!("code:{identifier}"))
         .chain(ip.map(|ip| format!("codeip:{}", super::network_key(ip))))
         .collect();
@@ -209,19 +246,10 @@ pub(super) async fn check<D: Db, K: Kv>(
         .map(String::as_str)
         .zip([CODE_IDENTIFIER_POLICY, CODE_IP_POLICY])
         .collect();
-    if !sent {
-        // An unlock that sent nothing answers as a wrong code would, tries and all.
-        if let Ok(Verification::Unlock { tries, sent_at, .. }) =
-            c.state.verification_mut(verification_id)
-        {
-            *tries += 1;
-            if *tries > CODE_MAX_ATTEMPTS || *sent_at + CODE_TTL <= now {
-                return Err(Failure::CodeExpiredOrLocked);
-            }
-        }
+    let Some(code) = code else {
         throttle::record_failures(ctx.db, &counted, now).await?;
         return Err(Failure::WrongCode);
-    }
+    };
     let row = codes::take_attempt(ctx.db, verification_id, now, CODE_MAX_ATTEMPTS)
         .await?
         .ok_or(Failure::CodeExpiredOrLocked)?;
@@ -232,14 +260,6 @@ pub(super) async fn check<D: Db, K: Kv>(
     }
     if !codes::mark_verified(ctx.db, &row.id, now).await? {
         return Err(Failure::CodeExpiredOrLocked);
-    }
-    if let Ok(
-        Verification::Code { verified, .. }
-        | Verification::Unlock { verified, .. }
-        | Verification::MfaCode { verified, .. },
-    ) = c.state.verification_mut(verification_id)
-    {
-        *verified = true;
     }
     Ok(())
 }

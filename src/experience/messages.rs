@@ -9,7 +9,6 @@ use crate::outbound::Job;
 use crate::store::messages::{self as repo, ConnectorRow, MailRow};
 use crate::store::{Db, Kv, StoreError};
 use serde::Serialize;
-use serde_json::json;
 
 /// Why a code is sent (Logto's template usage types).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -232,10 +231,7 @@ pub async fn send<D: Db, K: Kv>(
             return Ok(false);
         }
         let (subject, body) = render(&[], usage, lang, code);
-        let usage = serde_json::to_value(usage)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default();
+        let usage = usage.as_str().to_owned();
         repo::deliver_to_mailbox(
             ctx.db,
             &MailRow {
@@ -317,7 +313,7 @@ pub fn masked(mut config: serde_json::Value) -> serde_json::Value {
     if let Some(m) = config.as_object_mut() {
         for f in SECRET_FIELDS {
             if let Some(v) = m.get_mut(*f) {
-                *v = json!(MASK);
+                *v = crate::jv!(MASK);
             }
         }
     }
@@ -385,7 +381,7 @@ fn job(
             if let Some(a) = cfg.authorization {
                 headers.push(("authorization".into(), a));
             }
-            let body = json!({"from": cfg.from, "to": to, "subject": subject, "text": text});
+            let body = crate::jv!({"from": cfg.from, "to": to, "subject": subject, "text": text});
             Ok(Job::Deliver {
                 what: format!("email by connector {}", c.id),
                 url: cfg.endpoint,
@@ -399,6 +395,7 @@ fn job(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn templates_fall_back_by_language_then_use_then_builtin() {

@@ -56,7 +56,16 @@ pub async fn send<D: Db, K: Kv>(
             }
         ))
     })?;
-    let id = super::codes::deliver(ctx, c, channel, &address, Usage::Generic, lang, ip).await?;
+    let id = super::codes::deliver(
+        ctx,
+        &c.interaction_id,
+        channel,
+        &address,
+        Usage::Generic,
+        lang,
+        ip,
+    )
+    .await?;
     c.state.add(Verification::MfaCode {
         id: id.clone(),
         user_id,

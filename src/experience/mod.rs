@@ -32,7 +32,6 @@ use crate::store::users::{self, User};
 use crate::store::StoreError;
 use crate::store::{Db, Kv};
 use policy::Refusal;
-use serde_json::json;
 use settings::Settings;
 
 pub use failure::Failure;
@@ -266,7 +265,7 @@ async fn check_password<D: Db, K: Kv>(
         user_id: Some(&u.id),
         application_id: from.application_id,
         ip: from.ip,
-        payload: json!({"identifier": identifier}),
+        payload: crate::jv!({"identifier": identifier}),
     };
     crate::store::transaction(
         db,
@@ -307,7 +306,7 @@ async fn fail<D: Db, K: Kv>(
             user_id,
             application_id: from.application_id,
             ip: from.ip,
-            payload: json!({"identifier": identifier, "error": "invalid_credentials"}),
+            payload: crate::jv!({"identifier": identifier, "error": "invalid_credentials"}),
         },
         ctx.now_ms,
     )

@@ -12,7 +12,6 @@ use crate::i18n::Lang;
 use crate::identity::Identifier;
 use crate::store::users;
 use crate::store::{Db, Kv};
-use serde_json::json;
 
 /// `POST /experience/verification/password`.
 pub async fn verify<D: Db, K: Kv>(
@@ -100,7 +99,7 @@ pub async fn reset<D: Db, K: Kv>(
             user_id: Some(&user_id),
             application_id: Some(&c.client_id),
             ip: None,
-            payload: json!({}),
+            payload: crate::jv!({}),
         },
         ctx.now_ms,
     )

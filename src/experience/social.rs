@@ -345,7 +345,7 @@ pub fn link_statements(
         }) => identities::link(
             user_id,
             (target, &identity.id),
-            &serde_json::json!({"email": identity.email, "name": identity.name}),
+            &crate::jv!({"email": identity.email, "name": identity.name}),
             now_ms,
             Some(sid),
         ),
@@ -496,10 +496,10 @@ pub async fn callback<D: Db, K: Kv>(
         _ => None,
     });
     let id = pending.ok_or(Failure::SocialStateMismatch)?;
-    let data: Map<String, Value> = query
-        .iter()
-        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-        .collect();
+    let mut data = Map::new();
+    for (k, v) in query {
+        data.insert(k.clone(), Value::String(v.clone()));
+    }
     verify(ctx, c, connector_id, &id, &Value::Object(data)).await
 }
 

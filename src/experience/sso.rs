@@ -149,7 +149,7 @@ pub async fn assertion<D: Db, K: Kv>(
         };
         let found = checked(ctx, connector_id, (&config, &domains), response, None).await?;
         let token = crate::crypto::random::id()?;
-        let kept = serde_json::json!({"connectorId": connector_id, "identity": found});
+        let kept = crate::jv!({"connectorId": connector_id, "identity": found});
         ctx.kv
             .put(&idp_key(&token), &kept.to_string(), RELAY_TTL)
             .await?;

@@ -12,7 +12,6 @@ use crate::session;
 use crate::store::interactions as repo;
 use crate::store::users::{self, User};
 use crate::store::{Db, Kv, StoreError};
-use serde_json::json;
 
 /// `POST /experience/identification`: identifies the signing-in user, or creates the new
 /// one in a single write once its profile is complete. True when a user was created.
@@ -166,7 +165,7 @@ pub async fn submit<D: Db, K: Kv>(
         user_id: Some(&user_id),
         application_id: Some(&c.client_id),
         ip,
-        payload: json!({}),
+        payload: crate::jv!({}),
     };
     // One transaction: the session listed under its user (only if the password proven is
     // still the user's, and the user not suspended), the interaction's login and the audit

@@ -80,7 +80,16 @@ pub async fn challenge<D: Db, K: Kv>(
     let target = user.filter(|u| !u.is_suspended).and_then(|u| address(c, u));
     let mut sent = None;
     if let (Some(u), Some((channel, value))) = (user, target) {
-        if codes::store_and_send(ctx, c, &id, (channel, &value), Usage::SignIn, lang).await? {
+        if codes::store_and_send(
+            ctx,
+            &c.interaction_id,
+            &id,
+            (channel, &value),
+            Usage::SignIn,
+            lang,
+        )
+        .await?
+        {
             sent = Some((u.id.clone(), channel, value));
         }
     }

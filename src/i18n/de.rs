@@ -130,6 +130,7 @@ pub fn text(m: Msg) -> &'static str {
         ScopeAddress => "deine Adresse sehen",
         ScopeOfflineAccess => "angemeldet bleiben und auf deine Daten zugreifen, während du nicht da bist",
         ScopeCustomData => "die benutzerdefinierten Daten deines Kontos sehen",
+        ScopeSessions => "die Sitzungen deines Kontos sehen und beenden",
         ScopeIdentities => "die mit deinem Konto verknüpften Konten anderer Anbieter sehen",
         ScopeRoles => "deine Rollen sehen",
         ScopeOther => "die Berechtigung „{scope}“ nutzen",

@@ -130,6 +130,7 @@ pub fn text(m: Msg) -> &'static str {
         ScopeAddress => "See your address",
         ScopeOfflineAccess => "Stay signed in and access your data while you are away",
         ScopeCustomData => "See the custom data of your account",
+        ScopeSessions => "See and end your account's sessions",
         ScopeIdentities => "See the social accounts linked to your account",
         ScopeRoles => "See your roles",
         ScopeOther => "Use the permission “{scope}”",

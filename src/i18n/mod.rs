@@ -103,7 +103,7 @@ messages! {
     ConsentHeading, SignedInAs, ConsentIntro, Cancel, Authorize, SignOut, SignOutQuestion,
     SignOutOf, StaySignedIn, SignedOut, StillSignedIn, CloseWindow, ChooseAuthorizeOrCancel,
     ScopeOpenid, ScopeProfile, ScopeEmail, ScopePhone, ScopeAddress, ScopeOfflineAccess,
-    ScopeCustomData, ScopeIdentities, ScopeRoles, ScopeOther,
+    ScopeCustomData, ScopeIdentities, ScopeRoles, ScopeSessions, ScopeOther,
     // Error pages
     ErrorHeading, NotFoundHeading, NotFoundDetail, InternalHeading, InternalDetail, ErrorId,
     InteractionExpired, FormExpired, NotSignedIn, UnknownClient, MissingClientId,
@@ -128,6 +128,7 @@ impl Msg {
             "custom_data" => Msg::ScopeCustomData,
             "identities" => Msg::ScopeIdentities,
             "roles" => Msg::ScopeRoles,
+            "urn:logto:scope:sessions" => Msg::ScopeSessions,
             _ => return None,
         })
     }

@@ -179,30 +179,33 @@ impl UserMfaConfig {
     /// The user's `logto_config` JSON text `raw` with these preferences in it (every other
     /// key kept as it was).
     pub fn merged_into(&self, raw: &str) -> String {
-        use serde_json::{json, Value};
+        use serde_json::Value;
         let mut v: Value = crate::json::parse(raw)
             .ok()
             .filter(Value::is_object)
-            .unwrap_or_else(|| json!({}));
+            .unwrap_or_else(|| crate::jv!({}));
         if let Some(o) = v.as_object_mut() {
             let part = |o: &mut serde_json::Map<String, Value>, k: &str| {
-                let p = o.entry(k).or_insert_with(|| json!({}));
+                let p = o.entry(k).or_insert_with(|| crate::jv!({}));
                 if !p.is_object() {
-                    *p = json!({});
+                    *p = crate::jv!({});
                 }
             };
             part(o, "mfa");
             part(o, "passkeySignIn");
             if let Some(m) = o.get_mut("mfa").and_then(Value::as_object_mut) {
                 match self.enabled {
-                    Some(e) => m.insert("enabled".into(), json!(e)),
+                    Some(e) => m.insert("enabled".into(), crate::jv!(e)),
                     None => m.remove("enabled"),
                 };
-                m.insert("skipped".into(), json!(self.skipped));
-                m.insert("skipMfaOnSignIn".into(), json!(self.skip_mfa_on_sign_in));
+                m.insert("skipped".into(), crate::jv!(self.skipped));
+                m.insert(
+                    "skipMfaOnSignIn".into(),
+                    crate::jv!(self.skip_mfa_on_sign_in),
+                );
             }
             if let Some(p) = o.get_mut("passkeySignIn").and_then(Value::as_object_mut) {
-                p.insert("skipped".into(), json!(self.passkey_skipped));
+                p.insert("skipped".into(), crate::jv!(self.passkey_skipped));
             }
         }
         v.to_string()

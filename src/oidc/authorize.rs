@@ -16,6 +16,7 @@ pub const OIDC_SCOPES: &[&str] = &[
     "custom_data",
     "identities",
     "roles",
+    "urn:logto:scope:sessions",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -16,7 +16,7 @@ use crate::store::apps::{AppType, Application};
 use crate::store::oidc::{self as repo, FamilyRow, Granted, NewTokens, WithUser};
 use crate::store::users::User;
 use crate::store::{Db, Kv};
-use serde_json::{json, Value};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -105,7 +105,7 @@ async fn mint<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, m: MintInput<'_>) -> Result<Min
     };
     let mut all_scopes = m.granted.scopes.clone();
     all_scopes.append(&mut scope);
-    let mut body = json!({
+    let mut body = crate::jv!({
         "access_token": access_token,
         "token_type": "Bearer",
         "expires_in": expires_in,
@@ -138,14 +138,14 @@ async fn mint<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, m: MintInput<'_>) -> Result<Min
         )
         .await?;
         if let Some(map) = map {
-            map.insert("id_token".into(), json!(token));
+            map.insert("id_token".into(), crate::jv!(token));
         }
     }
     let mut refresh = None;
     if m.family.offline != 0 {
         let token = b64url(&random::bytes::<32>()?);
         if let Some(map) = body.as_object_mut() {
-            map.insert("refresh_token".into(), json!(token));
+            map.insert("refresh_token".into(), crate::jv!(token));
         }
         refresh = Some((secret::hash(&token), m.family.expires_at));
     }

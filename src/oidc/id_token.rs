@@ -3,7 +3,7 @@ use crate::crypto::jwt;
 use crate::crypto::keys::ActiveKey;
 use crate::crypto::provider::PlatformCrypto;
 use crate::crypto::{b64url, CryptoError};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 /// OIDC Core §3.1.3.6: the left half of SHA-256 of the access token, base64url.
@@ -32,14 +32,14 @@ pub async fn sign(
     ttl: i64,
 ) -> Result<String, CryptoError> {
     let mut claims = t.user_claims;
-    claims.insert("iss".into(), json!(t.issuer));
-    claims.insert("aud".into(), json!(t.client_id));
-    claims.insert("auth_time".into(), json!(t.auth_time));
-    claims.insert("at_hash".into(), json!(at_hash(t.access_token)));
-    claims.insert("sid".into(), json!(t.sid));
-    claims.insert("amr".into(), json!(t.amr));
+    claims.insert("iss".into(), crate::jv!(t.issuer));
+    claims.insert("aud".into(), crate::jv!(t.client_id));
+    claims.insert("auth_time".into(), crate::jv!(t.auth_time));
+    claims.insert("at_hash".into(), crate::jv!(at_hash(t.access_token)));
+    claims.insert("sid".into(), crate::jv!(t.sid));
+    claims.insert("amr".into(), crate::jv!(t.amr));
     if let Some(nonce) = t.nonce {
-        claims.insert("nonce".into(), json!(nonce));
+        claims.insert("nonce".into(), crate::jv!(nonce));
     }
     jwt::sign(es, key, None, now, now + ttl, claims).await
 }

@@ -16,7 +16,7 @@ use crate::store::apps::Application;
 use crate::store::oidc as repo;
 use crate::store::{sessions, Db, Kv, Statement};
 use crate::uri::Uri;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 const EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
 const LOGOUT_TOKEN_TTL: i64 = 120;
@@ -133,7 +133,7 @@ pub async fn end<D: Db, K: Kv>(
 /// Ends every browser session of the user but `keep`, and revokes every refresh and opaque
 /// access token of the user, in one transaction with `change` (a new password, a
 /// suspension, whose first statement must update the user's row and move its
-/// `sessions_valid_after`). Then the sessions leave KV and their apps get a back-channel
+/// `sessions_valid_after`) and, after the sessions are ended, `then` (a deletion). Then the sessions leave KV and their apps get a back-channel
 /// logout. False, with nothing written, when the user does not exist.
 ///
 /// Where a KV read lags, the session still found there no longer counts: `session::load`
@@ -142,12 +142,13 @@ pub async fn end_all_of_user<D: Db, K: Kv>(
     ctx: &Ctx<'_, D, K>,
     user_id: &str,
     keep: Option<&str>,
-    change: Vec<Statement>,
+    (change, then): (Vec<Statement>, Vec<Statement>),
 ) -> Result<bool, InternalError> {
     let now = ctx.now();
     let live = sessions::live_of_user(ctx.db, user_id, now).await?;
     let mut statements = change;
     statements.extend(sessions::end_all_of_user(user_id, keep, now));
+    statements.extend(then);
     let counts = crate::store::transaction(ctx.db, &statements).await?;
     if counts.first().copied().unwrap_or(0) == 0 {
         return Ok(false);
@@ -160,6 +161,24 @@ pub async fn end_all_of_user<D: Db, K: Kv>(
             log::warn!("ending session {} of user {user_id} in KV: {e}", s.id);
         }
     }
+    Ok(true)
+}
+
+/// Ends the user's session `sid` (not another user's) and revokes every token family it
+/// issued, `offline_access` too: the person ended it from their account. Its apps get a
+/// back-channel logout. False when the user has no such session.
+pub async fn end_one_of_user<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    user_id: &str,
+    sid: &str,
+) -> Result<bool, InternalError> {
+    let now = ctx.now();
+    let live = sessions::live_of_user(ctx.db, user_id, now).await?;
+    let Some(s) = live.iter().find(|s| s.id == sid) else {
+        return Ok(false);
+    };
+    crate::store::transaction(ctx.db, &sessions::end_one(user_id, sid, now)).await?;
+    leave_kv(ctx, s, None).await?;
     Ok(true)
 }
 
@@ -202,7 +221,7 @@ async fn notify_apps<D: Db, K: Kv>(
         let Some(uri) = app.oidc.backchannel_logout_uri.clone() else {
             continue;
         };
-        let mut claims = json!({
+        let mut claims = crate::jv!({
             "iss": ctx.issuer(),
             "aud": app.id,
             "jti": random::id()?,
@@ -211,7 +230,7 @@ async fn notify_apps<D: Db, K: Kv>(
         });
         if app.oidc.backchannel_logout_session_required {
             if let Some(map) = claims.as_object_mut() {
-                map.insert("sid".into(), json!(s.sid));
+                map.insert("sid".into(), crate::jv!(s.sid));
             }
         }
         let keys = match &keys {

@@ -9,7 +9,7 @@ use crate::crypto::secret::Secret;
 use crate::ctx::Ctx;
 use crate::store::apps::AppType;
 use crate::store::{Db, Kv};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 pub const GRANT_TYPES: &[&str] = &["authorization_code", "refresh_token", "client_credentials"];
 pub const AUTH_METHODS: &[&str] = &["client_secret_basic", "client_secret_post", "none"];
@@ -117,13 +117,13 @@ async fn client_credentials<D: Db, K: Kv>(
         resource.access_token_ttl,
     )
     .await?;
-    let mut body = json!({
+    let mut body = crate::jv!({
         "access_token": issued.token,
         "token_type": "Bearer",
         "expires_in": issued.expires_in,
     });
     if let (false, Some(map)) = (scopes.is_empty(), body.as_object_mut()) {
-        map.insert("scope".into(), json!(scopes.join(" ")));
+        map.insert("scope".into(), crate::jv!(scopes.join(" ")));
     }
     Ok(body)
 }

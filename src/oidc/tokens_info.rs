@@ -10,7 +10,7 @@ use crate::ctx::Ctx;
 use crate::store::oidc::{self as repo, Granted, WithUser};
 use crate::store::users::{self, User};
 use crate::store::{Db, Kv};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 fn invalid_token(description: &str) -> OAuthError {
     OAuthError::new(ErrorCode::InvalidToken, description)
@@ -116,7 +116,7 @@ pub async fn introspect<D: Db, K: Kv>(
     }
     let now = ctx.now();
     let hash = secret::hash(token);
-    let inactive = json!({ "active": false });
+    let inactive = crate::jv!({ "active": false });
     let mine = |client_id: &str| client_id == client.id();
     if let Some(t) = repo::access_with_user(ctx.db, &hash).await? {
         let f = &t.found.family;
@@ -124,7 +124,7 @@ pub async fn introspect<D: Db, K: Kv>(
             && mine(&f.client_id)
             && t.user.as_ref().is_some_and(|u| live(u, f.auth_time));
         return Ok(if shown {
-            json!({
+            crate::jv!({
                 "active": true, "token_type": "Bearer", "scope": t.found.token_scopes, "client_id": f.client_id,
                 "sub": f.user_id, "iat": t.found.token_created_at, "exp": t.found.token_expires_at, "iss": ctx.issuer(),
             })
@@ -142,7 +142,7 @@ pub async fn introspect<D: Db, K: Kv>(
             return Ok(inactive);
         }
         let granted: Granted = crate::store::parse_object(&f.granted)?;
-        return Ok(json!({
+        return Ok(crate::jv!({
             "active": true, "token_type": "refresh_token", "scope": granted.scopes.join(" "),
             "client_id": f.client_id, "sub": f.user_id, "exp": t.found.token_expires_at, "iss": ctx.issuer(),
         }));
@@ -164,7 +164,7 @@ pub async fn introspect<D: Db, K: Kv>(
             return Ok(inactive);
         }
     }
-    Ok(json!({
+    Ok(crate::jv!({
         "active": true, "token_type": "Bearer", "scope": c.scope, "client_id": c.client_id,
         "sub": c.sub, "aud": c.aud, "iat": v.iat, "exp": v.exp, "iss": c.iss, "jti": c.jti,
     }))

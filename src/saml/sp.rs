@@ -12,7 +12,7 @@ use crate::crypto::base64;
 use crate::outbound::{self, Http, HttpRequest};
 use crate::uri::Uri;
 use roxmltree::Node;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 const METADATA: &str = "urn:oasis:names:tc:SAML:2.0:metadata";
 const DSIG: &str = super::dsig::DSIG;
@@ -108,9 +108,9 @@ pub async fn complete_config(http: &dyn Http, config: &Value) -> Result<Value, S
     };
     if let Some(xml) = metadata {
         let (entity, sso, cert) = read_metadata(&xml)?;
-        m.insert("entityId".into(), json!(entity));
-        m.insert("signInEndpoint".into(), json!(sso));
-        m.insert("x509Certificate".into(), json!(cert));
+        m.insert("entityId".into(), crate::jv!(entity));
+        m.insert("signInEndpoint".into(), crate::jv!(sso));
+        m.insert("x509Certificate".into(), crate::jv!(cert));
     }
     let entity = text(&m, "entityId").filter(|e| !e.is_empty() && e.len() <= 1024);
     entity.ok_or("`entityId` is required (or `metadata`, or `metadataUrl`)")?;

@@ -7,7 +7,7 @@
 //! endpoints, each a URL the provider may call (`outbound::check_url`), and a target that
 //! names the identity in users' `identities`.
 use crate::outbound::{self, Http, HttpRequest};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 pub mod oidc;
 pub mod presets;
@@ -110,7 +110,7 @@ fn complete_oauth2(config: &Value) -> Result<Value, String> {
     }
     for k in ["id", "email", "name", "avatar"] {
         if text(&map, k)?.is_none() {
-            map.insert(k.into(), json!(k));
+            map.insert(k.into(), crate::jv!(k));
         }
     }
     m.insert("profileMap".into(), Value::Object(map));
@@ -187,7 +187,7 @@ pub async fn complete_oidc(http: &dyn Http, config: &Value) -> Result<Value, Str
         ] {
             if endpoint(&m, ours)?.is_none() {
                 if let Some(u) = endpoint(&doc, theirs)? {
-                    m.insert(ours.into(), json!(u));
+                    m.insert(ours.into(), crate::jv!(u));
                 }
             }
         }
@@ -201,13 +201,13 @@ pub async fn complete_oidc(http: &dyn Http, config: &Value) -> Result<Value, Str
     endpoint(&m, "userInfoEndpoint")?;
     let jwks = jwks.ok_or("`idTokenVerificationConfig.jwksUri` is required")?;
     let mut v = Map::new();
-    v.insert("jwksUri".into(), json!(jwks));
+    v.insert("jwksUri".into(), crate::jv!(jwks));
     if let Some(i) = id_issuer.or(issuer) {
-        v.insert("issuer".into(), json!(i));
+        v.insert("issuer".into(), crate::jv!(i));
     }
     m.insert("idTokenVerificationConfig".into(), Value::Object(v));
     if text(&m, "scope")?.is_none() {
-        m.insert("scope".into(), json!("openid profile email"));
+        m.insert("scope".into(), crate::jv!("openid profile email"));
     }
     Ok(Value::Object(m))
 }

@@ -185,7 +185,7 @@ async fn apple_client_secret(
         use_: "sig".into(),
     };
     let key = ActiveKey::new(kid, d, public);
-    let claims = serde_json::json!({
+    let claims = crate::jv!({
         "iss": text(config, "teamId").unwrap_or_default(),
         "sub": text(config, "clientId").unwrap_or_default(),
         "aud": super::presets::APPLE_ISSUER,

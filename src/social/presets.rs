@@ -5,7 +5,7 @@
 //!
 //! Invariant: a preset's endpoints and issuer are the provider's published ones; only the
 //! fields named here come from the operator.
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 pub const GOOGLE: &str = "google-universal";
 pub const GITHUB: &str = "github-universal";
@@ -55,19 +55,22 @@ pub fn expand(factory: &str, config: &Value) -> Result<(bool, Value), String> {
     {
         return Err(format!("unknown config field `{k}`"));
     }
-    let mut out: Map<String, Value> = allowed
-        .iter()
-        .filter_map(|k| m.get(*k).map(|v| ((*k).to_owned(), v.clone())))
-        .collect();
+    // Inserted one by one: `collect` into a map links a sort per iterator type.
+    let mut out = Map::new();
+    for k in allowed {
+        if let Some(v) = m.get(*k) {
+            out.insert((*k).to_owned(), v.clone());
+        }
+    }
     need(m, "clientId")?;
     let oidc = |scope: &str, auth: &str, token: &str, jwks: &str, issuer: &str| {
         let mut f = Map::new();
-        f.insert("scope".into(), json!(scope));
-        f.insert("authorizationEndpoint".into(), json!(auth));
-        f.insert("tokenEndpoint".into(), json!(token));
+        f.insert("scope".into(), crate::jv!(scope));
+        f.insert("authorizationEndpoint".into(), crate::jv!(auth));
+        f.insert("tokenEndpoint".into(), crate::jv!(token));
         f.insert(
             "idTokenVerificationConfig".into(),
-            json!({"jwksUri": jwks, "issuer": issuer}),
+            crate::jv!({"jwksUri": jwks, "issuer": issuer}),
         );
         f
     };
@@ -83,13 +86,13 @@ pub fn expand(factory: &str, config: &Value) -> Result<(bool, Value), String> {
             );
             f.insert(
                 "userInfoEndpoint".into(),
-                json!("https://openidconnect.googleapis.com/v1/userinfo"),
+                crate::jv!("https://openidconnect.googleapis.com/v1/userinfo"),
             );
             (true, f)
         }
         GITHUB => {
             need(m, "clientSecret")?;
-            let f = json!({
+            let f = crate::jv!({
                 "scope": "read:user user:email",
                 "authorizationEndpoint": "https://github.com/login/oauth/authorize",
                 "tokenEndpoint": "https://github.com/login/oauth/access_token",
@@ -132,7 +135,7 @@ pub fn expand(factory: &str, config: &Value) -> Result<(bool, Value), String> {
                 "https://appleid.apple.com/auth/keys",
                 APPLE_ISSUER,
             );
-            f.insert("responseMode".into(), json!("form_post"));
+            f.insert("responseMode".into(), crate::jv!("form_post"));
             (true, f)
         }
     };

@@ -7,7 +7,7 @@
 //! id and certificate (`saml::sp`): that issuer or entity id is the key of its users'
 //! identities; its domains are lower-case host names, none a public mail provider's.
 use crate::outbound::Http;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 /// The type of SSO connectors in the connectors table.
 pub const TYPE: &str = "Sso";
@@ -125,7 +125,7 @@ pub async fn complete_config(
         Some(_) => return Err("`trustUnverifiedEmail` must be a boolean".into()),
     };
     if let Some(i) = fixed_issuer {
-        m.insert("issuer".into(), json!(i));
+        m.insert("issuer".into(), crate::jv!(i));
     }
     if m.get("issuer").and_then(Value::as_str).is_none() {
         return Err("`issuer` is required".into());
@@ -138,10 +138,10 @@ pub async fn complete_config(
             }
         }
     }
-    m.insert("scope".into(), json!(scope.join(" ")));
+    m.insert("scope".into(), crate::jv!(scope.join(" ")));
     let mut done = super::complete_oidc(http, &Value::Object(m)).await?;
     if let Some(o) = done.as_object_mut() {
-        o.insert("trustUnverifiedEmail".into(), json!(trust));
+        o.insert("trustUnverifiedEmail".into(), crate::jv!(trust));
     }
     Ok(done)
 }

@@ -187,3 +187,4 @@ pub async fn delete(db: &impl Db, id: &str) -> Result<bool, StoreError> {
         .await?
         > 0)
 }
+crate::to_value_via_serde!(AppType, OidcClientMetadata, CustomClientMetadata);

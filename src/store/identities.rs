@@ -37,7 +37,7 @@ pub fn link(
     now_ms: i64,
     sid: Option<&str>,
 ) -> Vec<Statement> {
-    let entry = serde_json::json!({"userId": external_id, "details": details}).to_string();
+    let entry = crate::jv!({"userId": external_id, "details": details}).to_string();
     let sid = sid.map(str::to_owned);
     let mut out = vec![
         // One identity per provider and user: a new one replaces the old.
@@ -88,7 +88,7 @@ pub async fn insert_user_with(
     statements.extend(link(
         &user.id,
         (target, external_id),
-        &serde_json::json!({}),
+        &crate::jv!({}),
         now_ms,
         None,
     ));

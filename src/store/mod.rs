@@ -7,6 +7,7 @@
 //! The traits use plain `async fn` without a `Send` bound: a Worker is single-threaded.
 #![allow(async_fn_in_trait)]
 
+pub mod account;
 pub mod apps;
 pub mod codes;
 pub mod grants;

@@ -39,8 +39,17 @@ pub fn record(s: &NewSession<'_>, valid_after: Option<i64>) -> Statement {
 pub struct LiveSession {
     pub id: String,
     pub kv_key: String,
+    /// Unix ms.
+    pub created_at: i64,
+    /// Unix seconds.
+    pub expires_at: i64,
 }
-crate::from_row!(LiveSession { id, kv_key });
+crate::from_row!(LiveSession {
+    id,
+    kv_key,
+    created_at,
+    expires_at
+});
 
 /// The user's sessions that have not expired, oldest first.
 pub async fn live_of_user(
@@ -50,10 +59,29 @@ pub async fn live_of_user(
 ) -> Result<Vec<LiveSession>, StoreError> {
     query_as(
         db,
-        "SELECT id, kv_key FROM user_sessions WHERE user_id = ?1 AND expires_at > ?2 ORDER BY created_at, id",
+        "SELECT id, kv_key, created_at, expires_at FROM user_sessions WHERE user_id = ?1 AND expires_at > ?2 ORDER BY created_at, id",
         &[user_id.into(), now.into()],
     )
     .await
+}
+
+/// The statements that end the user's session `sid` and revoke every token family it issued.
+pub fn end_one(user_id: &str, sid: &str, now: i64) -> Vec<Statement> {
+    vec![
+        Statement::new(
+            "INSERT OR IGNORE INTO oidc_ended_sessions (session_id, ended_at) \
+             SELECT id, ?3 FROM user_sessions WHERE user_id = ?1 AND id = ?2",
+            vec![user_id.into(), sid.into(), now.into()],
+        ),
+        Statement::new(
+            "DELETE FROM user_sessions WHERE user_id = ?1 AND id = ?2",
+            vec![user_id.into(), sid.into()],
+        ),
+        Statement::new(
+            "DELETE FROM oidc_token_families WHERE user_id = ?1 AND session_id = ?2",
+            vec![user_id.into(), sid.into()],
+        ),
+    ]
 }
 
 /// The statements that end every session of the user but `keep` and revoke every token

@@ -63,6 +63,10 @@ pub async fn sweep(db: &impl Db, now: i64, keep: Retention) -> Result<u64, Store
                 vec![now.into()],
             ),
             Statement::new(
+                "DELETE FROM verification_records WHERE expires_at <= ?1",
+                vec![now.into()],
+            ),
+            Statement::new(
                 "DELETE FROM logs WHERE created_at <= ?1",
                 vec![before_ms(keep.audit_log)],
             ),

@@ -453,9 +453,15 @@ pub async fn list(
     Ok((users, total))
 }
 
+/// Deletes the user (a statement for [`crate::account::delete_user`]'s transaction).
+pub fn delete_statement(id: &str) -> Statement {
+    Statement::new("DELETE FROM users WHERE id = ?1", vec![id.into()])
+}
+
 pub async fn delete(db: &impl Db, id: &str) -> Result<bool, StoreError> {
     Ok(db
         .execute("DELETE FROM users WHERE id = ?1", &[id.into()])
         .await?
         > 0)
 }
+crate::to_value_via_serde!(Profile, Address);

@@ -44,6 +44,23 @@ impl ApiError {
             other => other,
         }
     }
+    /// The same error under another of Logto's codes.
+    pub fn recoded(self, new_code: &'static str) -> Self {
+        match self {
+            ApiError::Client {
+                status,
+                message,
+                data,
+                ..
+            } => ApiError::Client {
+                status,
+                code: new_code,
+                message,
+                data,
+            },
+            other => other,
+        }
+    }
     pub fn invalid_input(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "guard.invalid_input", message)
     }

@@ -44,10 +44,12 @@ pub const SEC_FETCH_SITE: HeaderName = HeaderName::from_static("sec-fetch-site")
 pub const CF_CONNECTING_IP: HeaderName = HeaderName::from_static("cf-connecting-ip");
 pub const TOTAL_NUMBER: HeaderName = HeaderName::from_static("total-number");
 pub const D1_ROUND_TRIPS: HeaderName = HeaderName::from_static("x-gatehouse-d1-round-trips");
+/// The Account API's proof of a recent verification (Logto's header).
+pub const VERIFICATION_ID: HeaderName = HeaderName::from_static("logto-verification-id");
 
 /// Every request header anything here reads: the platform copies only these into a
 /// [`Request`]. A header read elsewhere must be added here.
-pub const READ_HEADERS: [HeaderName; 9] = [
+pub const READ_HEADERS: [HeaderName; 10] = [
     crate::web::http::header::ACCEPT_LANGUAGE,
     crate::web::http::header::AUTHORIZATION,
     crate::web::http::header::CONTENT_TYPE,
@@ -57,6 +59,7 @@ pub const READ_HEADERS: [HeaderName; 9] = [
     crate::web::http::header::USER_AGENT,
     SEC_FETCH_SITE,
     CF_CONNECTING_IP,
+    VERIFICATION_ID,
 ];
 
 pub fn header(req: &Request, name: HeaderName) -> Option<&str> {
@@ -75,18 +78,41 @@ pub fn accepted_languages(req: &Request) -> Vec<String> {
     };
     // Highest `q` first, ties in the header's order: an insertion, not a sort (a sort is
     // a few KiB of module per element type).
-    let mut tags: Vec<(f32, &str)> = Vec::new();
+    let mut tags: Vec<(u16, &str)> = Vec::new();
     // A handful of tags is all a browser sends; more is not read (the insertion is linear).
     for part in header.split(',').take(16) {
         let mut it = part.split(";q=");
         let tag = it.next().unwrap_or_default().trim();
-        let q: f32 = it.next().and_then(|q| q.trim().parse().ok()).unwrap_or(1.0);
-        if q > 0.0 && !tag.is_empty() {
+        let q = it
+            .next()
+            .map_or(Some(1000), |q| q_value(q.trim()))
+            .unwrap_or(0);
+        if q > 0 && !tag.is_empty() {
             let at = tags.iter().position(|(p, _)| *p < q).unwrap_or(tags.len());
             tags.insert(at, (q, tag));
         }
     }
     tags.into_iter().map(|(_, t)| t.to_owned()).collect()
+}
+
+/// An RFC 9110 §12.4.2 weight (`0`, `0.5`, `1.000`) in thousandths; none when malformed.
+/// (Read by hand: `str::parse::<f32>` links the float parser, 5 KB of the module.)
+fn q_value(q: &str) -> Option<u16> {
+    let (whole, frac) = q.split_once('.').unwrap_or((q, ""));
+    let digits = |s: &str| s.len() <= 3 && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(frac) || !matches!(whole, "0" | "1") {
+        return None;
+    }
+    let mut thousandths = frac.bytes().fold(0u16, |n, b| n * 10 + u16::from(b - b'0'));
+    for _ in frac.len()..3 {
+        thousandths *= 10;
+    }
+    let q = if whole == "1" {
+        1000 + thousandths
+    } else {
+        thousandths
+    };
+    (q <= 1000).then_some(q)
 }
 
 /// The media type of the request body, lower-cased, without parameters.
@@ -225,6 +251,29 @@ pub fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> 
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.as_str())
         .filter(|v| !v.is_empty())
+}
+
+#[cfg(test)]
+mod q_tests {
+    #[test]
+    fn weights_read_as_rfc_9110_writes_them_and_nothing_else() {
+        for (q, want) in [
+            ("1", Some(1000)),
+            ("0", Some(0)),
+            ("0.5", Some(500)),
+            ("0.25", Some(250)),
+            ("0.001", Some(1)),
+            ("1.000", Some(1000)),
+            ("1.5", None),
+            ("2", None),
+            ("0.0001", None),
+            ("-1", None),
+            ("0.x", None),
+            ("", None),
+        ] {
+            assert_eq!(super::q_value(q), want, "{q}");
+        }
+    }
 }
 
 #[cfg(test)]

@@ -532,3 +532,4 @@ mod tests {
         );
     }
 }
+crate::to_value_via_serde!(SocialIdentity);

@@ -15,7 +15,7 @@
 use crate::crypto::b64url;
 use crate::crypto::base64::url_decode;
 use crate::crypto::provider::{PlatformCrypto, PublicKey};
-use serde_json::{json, Value};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::fmt;
 
@@ -124,11 +124,11 @@ pub fn registration_options(
     exclude: &[Credential],
 ) -> Value {
     let (user_id, name, display_name) = user;
-    json!({
+    crate::jv!({
         "rp": {"name": rp_id, "id": rp_id},
         "user": {"id": b64url(user_id.as_bytes()), "name": name, "displayName": display_name},
         "challenge": challenge,
-        "pubKeyCredParams": ALGORITHMS.iter().map(|alg| json!({"type": "public-key", "alg": alg})).collect::<Vec<_>>(),
+        "pubKeyCredParams": ALGORITHMS.iter().map(|alg| crate::jv!({"type": "public-key", "alg": alg})).collect::<Vec<_>>(),
         "timeout": CHALLENGE_TTL * 1000,
         "excludeCredentials": descriptors(exclude),
         "authenticatorSelection": {
@@ -143,7 +143,7 @@ pub fn registration_options(
 /// `PublicKeyCredentialRequestOptionsJSON`: `allow` empty for a discoverable credential
 /// ("sign in with a passkey" without a username).
 pub fn authentication_options(rp_id: &str, challenge: &str, allow: &[Credential]) -> Value {
-    json!({
+    crate::jv!({
         "challenge": challenge,
         "timeout": CHALLENGE_TTL * 1000,
         "rpId": rp_id,
@@ -154,7 +154,7 @@ pub fn authentication_options(rp_id: &str, challenge: &str, allow: &[Credential]
 
 fn descriptors(list: &[Credential]) -> Vec<Value> {
     list.iter()
-        .map(|c| json!({"type": "public-key", "id": c.id, "transports": c.transports}))
+        .map(|c| crate::jv!({"type": "public-key", "id": c.id, "transports": c.transports}))
         .collect()
 }
 

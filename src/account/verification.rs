@@ -1,0 +1,180 @@
+//! Verification records (Logto's `/api/verifications`): a signed-in user's recent proof of
+//! who they are, which the Account API's sensitive changes ask for in the
+//! `logto-verification-id` header.
+//!
+//! Invariants:
+//! - a record counts only for its own user, for [`RECORD_TTL`] after it was made, and only
+//!   once verified;
+//! - a password record is made only after the password checked, through the sign-in's own
+//!   check: the same per-person and per-network throttle, the same audit log;
+//! - a code record proves the address the code went to: the user's current address (then it
+//!   permits sensitive changes, as a password does) or a new one (then it only lets that
+//!   address become the primary one), never both; code guesses count as the sign-in's do.
+use crate::crypto::random;
+use crate::ctx::Ctx;
+use crate::error::InternalError;
+use crate::experience::messages::Usage;
+use crate::experience::{codes, sign_in_with_password, Failure, Origin, SignInError};
+use crate::i18n::Lang;
+use crate::identity::{self, Channel, Identifier};
+use crate::store::account::{self as repo, Record};
+use crate::store::throttle;
+use crate::store::users::User;
+use crate::store::{Db, Kv};
+
+/// How long a record is good for (Logto's ten minutes).
+pub const RECORD_TTL: i64 = 600;
+
+pub const PASSWORD: &str = "Password";
+
+/// The record kind of a code sent through `channel`.
+pub fn code_kind(channel: Channel) -> &'static str {
+    match channel {
+        Channel::Email => "EmailVerificationCode",
+        Channel::Phone => "PhoneVerificationCode",
+    }
+}
+
+/// The code rows of the Account API belong to this "interaction" (for the resend wait).
+fn code_scope(user_id: &str) -> String {
+    format!("account:{user_id}")
+}
+
+/// A verified password record for `user`; the record's id and expiry (seconds).
+pub async fn by_password<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    user: &User,
+    password: &str,
+    from: &Origin<'_>,
+) -> Result<(String, i64), Failure> {
+    // The user's own identifier, so that failures count for the person as a sign-in's do.
+    let (kind, identifier) = match (&user.username, &user.primary_email, &user.primary_phone) {
+        (Some(u), _, _) => (Identifier::Username, u),
+        (None, Some(e), _) => (Identifier::Email, e),
+        (None, None, Some(p)) => (Identifier::Phone, p),
+        (None, None, None) => return Err(Failure::InvalidCredentials),
+    };
+    let now = ctx.now();
+    match sign_in_with_password(ctx, kind, identifier, password, from, None).await? {
+        Ok(u) if u.id == user.id => {}
+        Ok(_) | Err(SignInError::InvalidCredentials) => return Err(Failure::InvalidCredentials),
+        Err(SignInError::Locked { until }) => return Err(Failure::Locked { until }),
+        Err(SignInError::TooLong) => return Err(Failure::TooLong),
+        // The Account API has no second proof: a locked person waits.
+        Err(SignInError::SecondProofNeeded { person, .. }) => {
+            let until = throttle::locked_until(ctx.db, &[person], now).await?;
+            return Err(Failure::Locked {
+                until: until.unwrap_or(now),
+            });
+        }
+    }
+    insert(ctx, user, PASSWORD, None, true).await
+}
+
+async fn insert<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    user: &User,
+    kind: &str,
+    identifier: Option<String>,
+    verified: bool,
+) -> Result<(String, i64), Failure> {
+    insert_with_id(ctx, random::id()?, user, (kind, identifier), verified).await
+}
+
+async fn insert_with_id<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    id: String,
+    user: &User,
+    (kind, identifier): (&str, Option<String>),
+    verified: bool,
+) -> Result<(String, i64), Failure> {
+    let expires_at = ctx.now() + RECORD_TTL;
+    let r = Record {
+        id,
+        user_id: user.id.clone(),
+        kind: kind.to_owned(),
+        identifier,
+        verified,
+        expires_at,
+    };
+    repo::insert(ctx.db, &r).await?;
+    Ok((r.id, expires_at))
+}
+
+/// Sends a code to `value` (the user's own address, or a new one) and makes its record, not
+/// yet verified. Sends are metered as the sign-in's are.
+pub async fn send_code<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    user: &User,
+    (channel, value): (Channel, &str),
+    lang: Lang,
+    ip: Option<&str>,
+) -> Result<(String, i64), Failure> {
+    let value = identity::address(channel, value)?;
+    let id = codes::deliver(
+        ctx,
+        &code_scope(&user.id),
+        channel,
+        &value,
+        Usage::Generic,
+        lang,
+        ip,
+    )
+    .await?;
+    insert_with_id(ctx, id, user, (code_kind(channel), Some(value)), false).await
+}
+
+/// Checks the code of the user's code record `id`. `Ok(false)` when there is no such record
+/// (another user's, expired, or not a code record).
+pub async fn verify_code<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    user_id: &str,
+    id: &str,
+    code: &str,
+    ip: Option<&str>,
+) -> Result<bool, Failure> {
+    let Some(r) = repo::get(ctx.db, id, user_id, ctx.now()).await? else {
+        return Ok(false);
+    };
+    let Some(identifier) = r.identifier.filter(|_| r.kind != PASSWORD) else {
+        return Ok(false);
+    };
+    codes::check_code(ctx, (id, &identifier), Some(code), ip).await?;
+    repo::mark_verified(ctx.db, id).await?;
+    Ok(true)
+}
+
+/// Whether record `id` lets `user` make a sensitive change now: a verified password record,
+/// or a verified code to the user's current address.
+pub async fn permits<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    user: &User,
+    id: Option<&str>,
+) -> Result<bool, InternalError> {
+    let Some(id) = id else { return Ok(false) };
+    let Some(r) = repo::get(ctx.db, id, &user.id, ctx.now()).await? else {
+        return Ok(false);
+    };
+    let own = |channel: Channel| {
+        let current = match channel {
+            Channel::Email => &user.primary_email,
+            Channel::Phone => &user.primary_phone,
+        };
+        r.kind == code_kind(channel) && current.is_some() && *current == r.identifier
+    };
+    Ok(r.verified && (r.kind == PASSWORD || own(Channel::Email) || own(Channel::Phone)))
+}
+
+/// Whether record `id` is the user's verified code to `value` (a new address to take).
+pub async fn proves_address<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    user_id: &str,
+    id: &str,
+    (channel, value): (Channel, &str),
+) -> Result<bool, InternalError> {
+    Ok(repo::get(ctx.db, id, user_id, ctx.now())
+        .await?
+        .is_some_and(|r| {
+            r.verified && r.kind == code_kind(channel) && r.identifier.as_deref() == Some(value)
+        }))
+}

@@ -1,0 +1,457 @@
+//! The Account API (Logto's `/api/my-account` and `/api/verifications`) and the account
+//! center settings (`/api/account-center`, `/api/.well-known/account-center`).
+//!
+//! A signed-in user calls it with the opaque access token of a sign-in without `resource`
+//! (it must hold `openid`). Each route checks, in order: the account center is on, the
+//! token, the field's control in the account center, the token's scope, and, for a
+//! sensitive change, a verification record of the same user (`logto-verification-id`);
+//! changes come only from first-party apps.
+use super::input::{json_body, object_body};
+use crate::account::center::{Center, Control};
+use crate::account::verification as records;
+use crate::account::{self, Caller, NotCaller};
+use crate::ctx::Ctx;
+use crate::experience::Origin;
+use crate::identity::Channel;
+use crate::json::{Json, Obj};
+use crate::store::account as repo;
+use crate::store::{sessions, users, Db, Kv};
+use crate::web::error::ApiError;
+use crate::web::http::{Method, StatusCode};
+use crate::web::{self, Request, Response};
+use serde_json::Value;
+
+async fn center<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>) -> Result<Center, ApiError> {
+    Ok(Center::read(repo::center(ctx.db).await?.as_deref()))
+}
+
+/// `GET /api/account-center` and the public `GET /api/.well-known/account-center`.
+pub async fn get_center<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>) -> Result<Response, ApiError> {
+    Ok(web::json_text(StatusCode::OK, center(ctx).await?.view()))
+}
+
+/// `PATCH /api/account-center` (Management API).
+pub async fn patch_center<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    req: &Request,
+) -> Result<Response, ApiError> {
+    let body = json_body(req)?;
+    let mut c = center(ctx).await?;
+    c.patch(&body)
+        .map_err(|f| ApiError::invalid_input(format!("`{f}` is not valid here.")))?;
+    let view = c.view();
+    repo::put_center(ctx.db, view.as_str(), ctx.now_ms).await?;
+    Ok(web::json_text(StatusCode::OK, view))
+}
+
+fn err(status: StatusCode, code: &'static str, message: &str) -> ApiError {
+    ApiError::new(status, code, message)
+}
+
+/// The caller, or why not: 401 for a missing, unknown, expired or revoked token.
+async fn caller<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: &Request) -> Result<Caller, ApiError> {
+    let token = super::bearer(req)?;
+    match account::caller(ctx, token).await? {
+        Ok(c) => Ok(c),
+        Err(NotCaller::Invalid) => Err(ApiError::unauthorized(
+            "auth.unauthorized",
+            "The access token is invalid, expired or revoked (the Account API takes the opaque token of a sign-in without `resource`).",
+        )),
+        Err(NotCaller::NoOpenid) => Err(err(
+            StatusCode::FORBIDDEN,
+            "auth.forbidden",
+            "The access token lacks the `openid` scope.",
+        )),
+    }
+}
+
+/// What one route asks of the caller.
+struct Need {
+    field: &'static str,
+    control: Control,
+    scope: Option<&'static str>,
+    /// A verification record of the caller is required.
+    verified: bool,
+    /// Changes something: first-party apps only.
+    changes: bool,
+}
+
+const fn need(field: &'static str, control: Control, scope: Option<&'static str>) -> Need {
+    Need {
+        field,
+        control,
+        scope,
+        verified: false,
+        changes: !matches!(control, Control::Off),
+    }
+}
+
+const fn verified(mut n: Need) -> Need {
+    n.verified = true;
+    n
+}
+
+/// The field control and the scope `need` asks for.
+fn allowed(c: &Caller, center: &Center, need: &Need) -> Result<(), ApiError> {
+    let have = center.field(need.field);
+    if have < need.control {
+        let (code, what) = match have {
+            Control::Off => ("account_center.field_not_enabled", "is not enabled"),
+            _ => ("account_center.field_not_editable", "is not editable"),
+        };
+        return Err(ApiError::invalid_input(format!(
+            "The field `{}` {what} in the account center.",
+            need.field
+        ))
+        .recoded(code));
+    }
+    match need.scope.filter(|s| !c.has_scope(s)) {
+        Some(s) => Err(ApiError::unauthorized(
+            "auth.unauthorized",
+            &format!("The access token lacks the `{s}` scope."),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// A first-party app, and a verification record of the caller, when `need` asks for them.
+async fn proven<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    (c, req): (&Caller, &Request),
+    need: &Need,
+) -> Result<(), ApiError> {
+    if need.changes {
+        let app = crate::oidc::clients::find(ctx, &c.client_id).await?;
+        if app.is_none_or(|a| a.is_third_party) {
+            return Err(err(
+                StatusCode::FORBIDDEN,
+                "auth.third_party_application_forbidden",
+                "Only the provider's first-party apps may change an account.",
+            ));
+        }
+    }
+    if need.verified {
+        let id = web::header(req, web::VERIFICATION_ID);
+        if !records::permits(ctx, &c.user, id).await? {
+            return Err(ApiError::unauthorized(
+                "verification_record.permission_denied",
+                "Verify first: pass a verification record of this user (password or a code to its address) in `logto-verification-id`.",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The routes, and what each asks of the caller (Logto's table).
+enum Route<'a> {
+    VerifyPassword,
+    SendCode,
+    VerifyCode,
+    Get,
+    Patch,
+    Delete,
+    Password,
+    PrimaryEmail,
+    Sessions,
+    EndSession(&'a str),
+}
+
+const SESSIONS: Option<&str> = Some("urn:logto:scope:sessions");
+/// Verification routes ask for nothing but a first-party app.
+const FIRST_PARTY: Need = need("name", Control::Off, None).changing();
+
+impl Need {
+    const fn changing(mut self) -> Need {
+        self.changes = true;
+        self
+    }
+}
+
+fn route<'a>(segments: &[&'a str], method: Method, u: &users::User) -> Option<(Route<'a>, Need)> {
+    use Control::{Edit, ReadOnly};
+    Some(match (segments, method) {
+        (["verifications", "password"], Method::POST) => (Route::VerifyPassword, FIRST_PARTY),
+        (["verifications", "verification-code"], Method::POST) => (Route::SendCode, FIRST_PARTY),
+        (["verifications", "verification-code", "verify"], Method::POST) => {
+            (Route::VerifyCode, FIRST_PARTY)
+        }
+        (["my-account"], Method::GET) => (Route::Get, need("name", Control::Off, None)),
+        // Each field is checked on its own; a username needs a record.
+        (["my-account"], Method::PATCH) => (Route::Patch, FIRST_PARTY),
+        (["my-account"], Method::DELETE) => {
+            (Route::Delete, verified(need("deleteAccount", Edit, None)))
+        }
+        (["my-account", "password"], Method::POST) => {
+            let mut n = need("password", Edit, None);
+            // Logto's rule: a user with no way to prove itself may set a first password.
+            n.verified =
+                u.password_hash.is_some() || u.primary_email.is_some() || u.primary_phone.is_some();
+            (Route::Password, n)
+        }
+        (["my-account", "primary-email"], Method::POST) => (
+            Route::PrimaryEmail,
+            verified(need("email", Edit, Some("email"))),
+        ),
+        (["my-account", "sessions"], Method::GET) => (
+            Route::Sessions,
+            verified(need("session", ReadOnly, SESSIONS)),
+        ),
+        (["my-account", "sessions", sid], Method::DELETE) => (
+            Route::EndSession(sid),
+            verified(need("session", Edit, SESSIONS)),
+        ),
+        _ => return None,
+    })
+}
+
+fn record_not_found() -> ApiError {
+    ApiError::invalid_input("No such verification record of this user, verified and unexpired.")
+        .recoded("verification_record.not_found")
+}
+
+fn record_created(id: &str, expires_at: i64) -> Response {
+    web::json_text(
+        StatusCode::CREATED,
+        Obj::new()
+            .str("verificationRecordId", id)
+            .str("expiresAt", &crate::clock::iso(expires_at * 1000, true))
+            .end(),
+    )
+}
+
+/// `GET /api/my-account`: the readable fields the token's scopes cover.
+fn profile_view(u: &users::User, c: &Caller, center: &Center) -> Json {
+    let shown = |f: &str, scope: &str| center.field(f) >= Control::ReadOnly && c.has_scope(scope);
+    let mut o = Obj::new().str("id", &u.id);
+    if c.has_scope("profile") {
+        if shown("name", "profile") {
+            o = o.opt("name", u.name.as_deref());
+        }
+        if shown("avatar", "profile") {
+            o = o.opt("avatar", u.avatar.as_deref());
+        }
+        if shown("username", "profile") {
+            o = o.opt("username", u.username.as_deref());
+        }
+        if shown("profile", "profile") {
+            o = o.json("profile", Json::of(&u.profile));
+        }
+        if shown("password", "profile") {
+            o = o.bool("hasPassword", u.password_hash.is_some());
+        }
+        o = o
+            .opt_int("lastSignInAt", u.last_sign_in_at)
+            .int("createdAt", u.created_at)
+            .int("updatedAt", u.updated_at);
+    }
+    if shown("email", "email") {
+        o = o.opt("primaryEmail", u.primary_email.as_deref());
+    }
+    if shown("phone", "phone") {
+        o = o.opt("primaryPhone", u.primary_phone.as_deref());
+    }
+    if shown("customData", "custom_data") {
+        o = o.json("customData", Json::of(&u.custom_data));
+    }
+    if shown("social", "identities") {
+        o = o.json("identities", Json::of(&u.identities));
+    }
+    o.end()
+}
+
+struct PasswordBody {
+    password: String,
+}
+crate::from_row!(PasswordBody { password });
+
+use super::experience::IdentifierBody as Identifier;
+
+struct CodeBody {
+    identifier: Identifier,
+}
+crate::from_row!(CodeBody { identifier });
+
+struct VerifyBody {
+    identifier: Identifier,
+    verification_id: String,
+    code: String,
+}
+crate::from_row!(VerifyBody { identifier, verification_id = "verificationId", code });
+
+struct EmailBody {
+    email: String,
+    record: String,
+}
+crate::from_row!(EmailBody { email, record = "newIdentifierVerificationRecordId" });
+
+fn channel(i: &Identifier) -> Result<Channel, ApiError> {
+    i.kind
+        .channel()
+        .ok_or_else(|| ApiError::invalid_input("`identifier.type` must be `email` or `phone`."))
+}
+
+/// `/api/my-account…` and `/api/verifications…`.
+pub async fn handle<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    req: &Request,
+    segments: &[&str],
+) -> Result<Response, ApiError> {
+    let center = center(ctx).await?;
+    if !center.enabled {
+        return Err(ApiError::invalid_input(
+            "The account center is not enabled (PATCH /api/account-center {\"enabled\": true}).",
+        )
+        .recoded("account_center.not_enabled"));
+    }
+    let c = caller(ctx, req).await?;
+    let (route, mut proof) = route(segments, *req.method(), &c.user)
+        .ok_or_else(|| super::not_found(req.uri().path()))?;
+    allowed(&c, &center, &proof)?;
+    if let Route::Patch = route {
+        let body = json_body(req)?;
+        let fields = body
+            .as_object()
+            .ok_or_else(|| ApiError::invalid_input("The body must be an object."))?;
+        for k in fields.keys() {
+            let n = match k.as_str() {
+                "name" => need("name", Control::Edit, Some("profile")),
+                "avatar" => need("avatar", Control::Edit, Some("profile")),
+                "username" => verified(need("username", Control::Edit, Some("profile"))),
+                "customData" => need("customData", Control::Edit, Some("custom_data")),
+                other => return Err(ApiError::invalid_input(format!("Unknown field `{other}`."))),
+            };
+            allowed(&c, &center, &n)?;
+            proof.verified |= n.verified;
+        }
+    }
+    proven(ctx, (&c, req), &proof).await?;
+    let ip = web::client_ip(req);
+    let ok = web::empty(StatusCode::NO_CONTENT);
+    let u = &c.user;
+    Ok(match route {
+        Route::VerifyPassword => {
+            let b: PasswordBody = object_body(req, &["password"])?;
+            let from = Origin {
+                ip,
+                application_id: Some(&c.client_id),
+            };
+            let (id, exp) = records::by_password(ctx, u, &b.password, &from).await?;
+            record_created(&id, exp)
+        }
+        Route::SendCode => {
+            let b: CodeBody = object_body(req, &["identifier", "templateType"])?;
+            let ch = channel(&b.identifier)?;
+            let lang = crate::i18n::Lang::pick(None, &web::accepted_languages(req), "en");
+            let (id, exp) = records::send_code(ctx, u, (ch, &b.identifier.value), lang, ip).await?;
+            record_created(&id, exp)
+        }
+        Route::VerifyCode => {
+            let b: VerifyBody = object_body(req, &["identifier", "verificationId", "code"])?;
+            channel(&b.identifier)?;
+            if !records::verify_code(ctx, &u.id, &b.verification_id, &b.code, ip).await? {
+                return Err(record_not_found());
+            }
+            web::json_text(
+                StatusCode::OK,
+                Obj::new()
+                    .str("verificationRecordId", &b.verification_id)
+                    .end(),
+            )
+        }
+        Route::Get => web::json_text(StatusCode::OK, profile_view(u, &c, &center)),
+        Route::Patch => {
+            let u = patched(req, u.clone())?;
+            users::update(ctx.db, &u)
+                .await
+                .map_err(super::users::conflict)?;
+            web::json_text(StatusCode::OK, profile_view(&u, &c, &center))
+        }
+        Route::Delete => {
+            account::delete_user(ctx, &u.id, Some(&c.client_id)).await?;
+            ok
+        }
+        Route::Password => {
+            let b: PasswordBody = object_body(req, &["password"])?;
+            account::check_new_password(ctx, u, &b.password).await?;
+            let params = ctx.config.password_hash;
+            account::change_password(ctx, &u.id, &b.password, params, Some(&c.sid)).await?;
+            ok
+        }
+        Route::PrimaryEmail => {
+            let b: EmailBody = object_body(req, &["email", "newIdentifierVerificationRecordId"])?;
+            let email = super::users::email(&b.email)?;
+            let address = (Channel::Email, email.as_str());
+            if !records::proves_address(ctx, &u.id, &b.record, address).await? {
+                return Err(record_not_found());
+            }
+            let mut u = u.clone();
+            u.primary_email = Some(email);
+            u.updated_at = ctx.now_ms;
+            users::update(ctx.db, &u)
+                .await
+                .map_err(super::users::conflict)?;
+            ok
+        }
+        Route::Sessions => {
+            let live = sessions::live_of_user(ctx.db, &u.id, ctx.now()).await?;
+            let list = live.iter().map(|s| {
+                Obj::new()
+                    .str("id", &s.id)
+                    .int("createdAt", s.created_at)
+                    .int("expiresAt", s.expires_at * 1000)
+                    .bool("isCurrent", s.id == c.sid)
+                    .end()
+            });
+            web::json_text(
+                StatusCode::OK,
+                Obj::new().json("sessions", Json::array(list)).end(),
+            )
+        }
+        Route::EndSession(sid) => {
+            if !crate::oidc::logout::end_one_of_user(ctx, &u.id, sid).await? {
+                return Err(err(
+                    StatusCode::NOT_FOUND,
+                    "oidc.session_not_found",
+                    "This account has no such session.",
+                ));
+            }
+            ok
+        }
+    })
+}
+
+/// `PATCH /api/my-account {name?, avatar?, username?, customData?}` applied to `u` (each
+/// field's control and scope already checked).
+fn patched(req: &Request, mut u: users::User) -> Result<users::User, ApiError> {
+    let body = json_body(req)?;
+    let fields = body.as_object().cloned().unwrap_or_default();
+    for (k, v) in &fields {
+        let text = match v {
+            Value::String(s) => Some(s.as_str()),
+            Value::Null => None,
+            _ if k == "customData" => None,
+            _ => {
+                return Err(ApiError::invalid_input(format!(
+                    "`{k}` must be a string or null."
+                )))
+            }
+        };
+        match k.as_str() {
+            "name" => u.name = text.map(super::users::name).transpose()?.flatten(),
+            "avatar" => {
+                u.avatar = text
+                    .map(|a| super::input::uri("avatar", a, true))
+                    .transpose()?
+            }
+            "username" => u.username = text.map(super::users::username).transpose()?,
+            _ => u.custom_data = super::users::custom_data(v.clone())?,
+        }
+    }
+    let dropped = fields.get("username") == Some(&Value::Null);
+    if dropped && u.primary_email.is_none() && u.primary_phone.is_none() {
+        return Err(ApiError::invalid_input(
+            "The account needs a username, an email address or a phone number to sign in with.",
+        ));
+    }
+    Ok(u)
+}

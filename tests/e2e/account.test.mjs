@@ -1,0 +1,230 @@
+// The Account API end to end: an app (npm openid-client) signs a user in through the hosted
+// pages in Chromium and calls /api/my-account with the opaque access token. A password
+// change needs a verification record and ends the old password; the primary email changes
+// with a code read from the development mailbox; another session is listed and ended, and
+// then cannot refresh; the account is deleted, its tokens stop working, the app receives a
+// back-channel logout and the Management API no longer finds the user.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import * as client from 'openid-client';
+import * as jose from 'jose';
+import { BASE, ISSUER, api, unique } from './helpers.mjs';
+import { startReceiver, launchBrowser, reached, signIn, until } from './rp.mjs';
+
+const PASSWORD = 'larch trees in autumn';
+const SCOPE = 'openid profile email offline_access urn:logto:scope:sessions';
+const opts = { execute: [client.allowInsecureRequests] };
+const FIELDS = { name: 'Edit', username: 'Edit', email: 'Edit', password: 'Edit', session: 'Edit', deleteAccount: 'Edit' };
+let rp, browser, config;
+
+const center = (body) => api('PATCH', '/api/account-center', { body });
+
+before(async () => {
+  rp = await startReceiver();
+  browser = await launchBrowser();
+  const web = (await api('POST', '/api/applications', { body: { name: 'Account app', type: 'Traditional', oidcClientMetadata: {
+    redirectUris: [`${rp.origin}/cb`], backchannelLogoutUri: `${rp.origin}/bcl`, backchannelLogoutSessionRequired: true } } })).body;
+  config = await client.discovery(new URL(ISSUER), web.id, web.secret, client.ClientSecretBasic(web.secret), opts);
+  const r = await center({ enabled: true, fields: FIELDS });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+});
+
+after(async () => {
+  await center({ enabled: false });
+  await browser?.close();
+  await rp?.close();
+});
+
+async function newUser() {
+  const tag = unique('acct');
+  const res = await api('POST', '/api/users', { body: { username: `${tag}_u`, primaryEmail: `${tag}@example.com`, password: PASSWORD } });
+  assert.equal(res.status, 200, JSON.stringify(res.body));
+  return res.body;
+}
+
+/** Signs `user` in with `password` in a fresh browser context; the token response. */
+async function signInAndExchange(user, password = PASSWORD) {
+  const ctx = await browser.newContext();
+  const page = await ctx.newPage();
+  const verifier = client.randomPKCECodeVerifier();
+  await page.goto(client.buildAuthorizationUrl(config, {
+    redirect_uri: `${rp.origin}/cb`, scope: SCOPE,
+    code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+  }).href);
+  await signIn(page, user.username, password);
+  const callback = await reached(page, `${rp.origin}/cb`);
+  const tokens = await client.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier });
+  await ctx.close();
+  return tokens;
+}
+
+/** Whether `password` signs `user` in on the hosted page. */
+async function passwordWorks(user, password) {
+  const ctx = await browser.newContext();
+  const page = await ctx.newPage();
+  await page.goto(client.buildAuthorizationUrl(config, { redirect_uri: `${rp.origin}/cb`, scope: 'openid' }).href);
+  await signIn(page, user.username, password);
+  const outcome = await Promise.race([
+    reached(page, `${rp.origin}/cb`).then(() => true),
+    page.waitForSelector('#form-error').then(() => false),
+  ]);
+  await ctx.close();
+  return outcome;
+}
+
+/** A call to the Account API with the user's access token (and a verification record). */
+async function my(method, path, token, { body, record } = {}) {
+  const headers = { authorization: `Bearer ${token}` };
+  if (body) headers['content-type'] = 'application/json';
+  if (record) headers['logto-verification-id'] = record;
+  const res = await fetch(`${BASE}/api${path}`, { method, headers, body: body ? JSON.stringify(body) : undefined });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : undefined };
+}
+
+async function passwordRecord(token, password = PASSWORD) {
+  const r = await my('POST', '/verifications/password', token, { body: { password } });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  assert.ok(Date.parse(r.body.expiresAt) > Date.now());
+  return r.body.verificationRecordId;
+}
+
+async function mailboxCode(to) {
+  return until(async () => {
+    const list = await (await fetch(`${BASE}/dev/mailbox.json?to=${encodeURIComponent(to)}`)).json();
+    return list[0]?.body.match(/\b(\d{6})\b/)?.[1];
+  });
+}
+
+test('the Account API is off until the account center is on, and takes only a live opaque token with openid', async () => {
+  const user = await newUser();
+  const { access_token: token } = await signInAndExchange(user);
+  assert.equal((await center({ enabled: false })).status, 200);
+  const off = await my('GET', '/my-account', token);
+  assert.deepEqual([off.status, off.body.code], [400, 'account_center.not_enabled']);
+  assert.equal((await center({ enabled: true })).status, 200);
+  const pub = await (await fetch(`${BASE}/api/.well-known/account-center`)).json();
+  assert.equal(pub.enabled, true);
+  assert.equal(pub.fields.password, 'Edit');
+  const bad = await center({ fields: { password: 'Sometimes' } });
+  assert.deepEqual([bad.status, bad.body.code], [400, 'guard.invalid_input']);
+
+  assert.equal((await fetch(`${BASE}/api/my-account`)).status, 401);
+  const forged = await my('GET', '/my-account', 'not-a-token');
+  assert.deepEqual([forged.status, forged.body.code], [401, 'auth.unauthorized']);
+  const me = await my('GET', '/my-account', token);
+  assert.equal(me.status, 200, JSON.stringify(me.body));
+  assert.equal(me.body.id, user.id);
+  assert.equal(me.body.username, user.username);
+  assert.equal(me.body.primaryEmail, user.primaryEmail);
+  assert.equal(me.body.hasPassword, true);
+  assert.equal(me.body.customData, undefined, 'customData is Off: not shown');
+  // A field that is Off cannot be changed; one that is Edit can.
+  const avatar = await my('PATCH', '/my-account', token, { body: { avatar: 'https://example.com/a.png' } });
+  assert.deepEqual([avatar.status, avatar.body.code], [400, 'account_center.field_not_enabled']);
+  const named = await my('PATCH', '/my-account', token, { body: { name: 'Ada Account' } });
+  assert.equal(named.status, 200, JSON.stringify(named.body));
+  assert.equal(named.body.name, 'Ada Account');
+  assert.equal((await client.fetchUserInfo(config, token, user.id)).name, 'Ada Account');
+});
+
+test('a password change needs a verification record of the same user; then the old password fails and the new one signs in', async () => {
+  const user = await newUser();
+  const other = await newUser();
+  const { access_token: token } = await signInAndExchange(user);
+  const { access_token: otherToken } = await signInAndExchange(other);
+  const NEW = 'quiet harbour at dawn';
+  const bare = await my('POST', '/my-account/password', token, { body: { password: NEW } });
+  assert.deepEqual([bare.status, bare.body.code], [401, 'verification_record.permission_denied']);
+  const wrong = await my('POST', '/verifications/password', token, { body: { password: 'not my password' } });
+  assert.deepEqual([wrong.status, wrong.body.code], [422, 'session.invalid_credentials']);
+  // The attacker's test: another user's record does not count for this one.
+  const theirs = await passwordRecord(otherToken);
+  const stolen = await my('POST', '/my-account/password', token, { body: { password: NEW }, record: theirs });
+  assert.deepEqual([stolen.status, stolen.body.code], [401, 'verification_record.permission_denied']);
+
+  const record = await passwordRecord(token);
+  const weak = await my('POST', '/my-account/password', token, { body: { password: 'abc' }, record });
+  assert.equal(weak.status >= 400 && weak.status < 500, true, JSON.stringify(weak.body));
+  const changed = await my('POST', '/my-account/password', token, { body: { password: NEW }, record });
+  assert.equal(changed.status, 204, JSON.stringify(changed.body));
+  assert.equal(await passwordWorks(user, PASSWORD), false, 'the old password no longer signs in');
+  assert.equal(await passwordWorks(user, NEW), true);
+});
+
+test('the primary email changes with a code for the new address read from the development mailbox', async () => {
+  const user = await newUser();
+  const taken = await newUser();
+  const { access_token: token } = await signInAndExchange(user);
+  const record = await passwordRecord(token);
+  const email = `${unique('new')}@example.com`.toLowerCase();
+  const sent = await my('POST', '/verifications/verification-code', token, { body: { identifier: { type: 'email', value: email } } });
+  assert.equal(sent.status, 201, JSON.stringify(sent.body));
+  const codeRecord = sent.body.verificationRecordId;
+  const code = await mailboxCode(email);
+  // Not verified yet: the record cannot set the address.
+  const early = await my('POST', '/my-account/primary-email', token, { body: { email, newIdentifierVerificationRecordId: codeRecord }, record });
+  assert.deepEqual([early.status, early.body.code], [400, 'verification_record.not_found']);
+  const wrongCode = await my('POST', '/verifications/verification-code/verify', token, {
+    body: { identifier: { type: 'email', value: email }, verificationId: codeRecord, code: code === '000000' ? '111111' : '000000' } });
+  assert.equal(wrongCode.status, 400, JSON.stringify(wrongCode.body));
+  const verified = await my('POST', '/verifications/verification-code/verify', token, {
+    body: { identifier: { type: 'email', value: email }, verificationId: codeRecord, code } });
+  assert.equal(verified.status, 200, JSON.stringify(verified.body));
+  // A code for a new address is not a verification of the user.
+  const noProof = await my('POST', '/my-account/primary-email', token, { body: { email, newIdentifierVerificationRecordId: codeRecord }, record: codeRecord });
+  assert.deepEqual([noProof.status, noProof.body.code], [401, 'verification_record.permission_denied']);
+  // The record proves that address only.
+  const other = await my('POST', '/my-account/primary-email', token, { body: { email: taken.primaryEmail, newIdentifierVerificationRecordId: codeRecord }, record });
+  assert.deepEqual([other.status, other.body.code], [400, 'verification_record.not_found']);
+  const done = await my('POST', '/my-account/primary-email', token, { body: { email, newIdentifierVerificationRecordId: codeRecord }, record });
+  assert.equal(done.status, 204, JSON.stringify(done.body));
+  assert.equal((await api('GET', `/api/users/${user.id}`)).body.primaryEmail, email);
+});
+
+test('a user lists their sessions and ends another one, which then cannot refresh, and its app is told', async () => {
+  const user = await newUser();
+  const laptop = await signInAndExchange(user);
+  const phone = await signInAndExchange(user);
+  const record = await passwordRecord(laptop.access_token);
+  const unverified = await my('GET', '/my-account/sessions', laptop.access_token);
+  assert.deepEqual([unverified.status, unverified.body.code], [401, 'verification_record.permission_denied']);
+  const list = await my('GET', '/my-account/sessions', laptop.access_token, { record });
+  assert.equal(list.status, 200, JSON.stringify(list.body));
+  const ids = list.body.sessions.map((s) => s.id).sort();
+  const phoneSid = phone.claims().sid;
+  const laptopSid = laptop.claims().sid;
+  assert.deepEqual(ids, [laptopSid, phoneSid].sort());
+  assert.equal(list.body.sessions.find((s) => s.isCurrent).id, laptopSid);
+
+  rp.logouts.length = 0;
+  const ended = await my('DELETE', `/my-account/sessions/${phoneSid}`, laptop.access_token, { record });
+  assert.equal(ended.status, 204, JSON.stringify(ended.body));
+  await assert.rejects(client.refreshTokenGrant(config, phone.refresh_token), (e) => e.error === 'invalid_grant');
+  const [delivery] = await until(() => (rp.logouts.length ? rp.logouts : null));
+  const jwks = jose.createRemoteJWKSet(new URL(`${ISSUER}/jwks`));
+  const { payload } = await jose.jwtVerify(delivery.token, jwks, { issuer: ISSUER, audience: config.clientMetadata().client_id });
+  assert.equal(payload.sid, phoneSid);
+  assert.equal(payload.sub, user.id);
+  // The laptop goes on.
+  assert.ok((await client.refreshTokenGrant(config, laptop.refresh_token)).access_token);
+  const gone = await my('DELETE', `/my-account/sessions/${phoneSid}`, laptop.access_token, { record });
+  assert.deepEqual([gone.status, gone.body.code], [404, 'oidc.session_not_found']);
+});
+
+test('deleting the account needs a verification record, ends its tokens, tells its app, and removes the user', async () => {
+  const user = await newUser();
+  const tokens = await signInAndExchange(user);
+  const bare = await my('DELETE', '/my-account', tokens.access_token);
+  assert.deepEqual([bare.status, bare.body.code], [401, 'verification_record.permission_denied']);
+  const record = await passwordRecord(tokens.access_token);
+  rp.logouts.length = 0;
+  const deleted = await my('DELETE', '/my-account', tokens.access_token, { record });
+  assert.equal(deleted.status, 204, JSON.stringify(deleted.body));
+  await assert.rejects(client.fetchUserInfo(config, tokens.access_token, user.id));
+  await assert.rejects(client.refreshTokenGrant(config, tokens.refresh_token), (e) => e.error === 'invalid_grant');
+  const [delivery] = await until(() => (rp.logouts.length ? rp.logouts : null));
+  assert.equal(jose.decodeJwt(delivery.token).sub, user.id);
+  assert.equal((await api('GET', `/api/users/${user.id}`)).status, 404);
+  assert.equal((await my('GET', '/my-account', tokens.access_token)).status, 401);
+});
