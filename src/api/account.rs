@@ -6,6 +6,7 @@
 //! token, the field's control in the account center, the token's scope, and, for a
 //! sensitive change, a verification record of the same user (`logto-verification-id`);
 //! changes come only from first-party apps.
+use super::account_routes::{allowed, need, route, verified, Need, Route};
 use super::input::{json_body, object_body};
 use crate::account::center::{Center, Control};
 use crate::account::verification as records;
@@ -17,7 +18,7 @@ use crate::json::{Json, Obj};
 use crate::store::account as repo;
 use crate::store::{sessions, users, Db, Kv};
 use crate::web::error::ApiError;
-use crate::web::http::{Method, StatusCode};
+use crate::web::http::StatusCode;
 use crate::web::{self, Request, Response};
 use serde_json::Value;
 
@@ -65,55 +66,6 @@ async fn caller<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: &Request) -> Result<Call
     }
 }
 
-/// What one route asks of the caller.
-struct Need {
-    field: &'static str,
-    control: Control,
-    scope: Option<&'static str>,
-    /// A verification record of the caller is required.
-    verified: bool,
-    /// Changes something: first-party apps only.
-    changes: bool,
-}
-
-const fn need(field: &'static str, control: Control, scope: Option<&'static str>) -> Need {
-    Need {
-        field,
-        control,
-        scope,
-        verified: false,
-        changes: !matches!(control, Control::Off),
-    }
-}
-
-const fn verified(mut n: Need) -> Need {
-    n.verified = true;
-    n
-}
-
-/// The field control and the scope `need` asks for.
-fn allowed(c: &Caller, center: &Center, need: &Need) -> Result<(), ApiError> {
-    let have = center.field(need.field);
-    if have < need.control {
-        let (code, what) = match have {
-            Control::Off => ("account_center.field_not_enabled", "is not enabled"),
-            _ => ("account_center.field_not_editable", "is not editable"),
-        };
-        return Err(ApiError::invalid_input(format!(
-            "The field `{}` {what} in the account center.",
-            need.field
-        ))
-        .recoded(code));
-    }
-    match need.scope.filter(|s| !c.has_scope(s)) {
-        Some(s) => Err(ApiError::unauthorized(
-            "auth.unauthorized",
-            &format!("The access token lacks the `{s}` scope."),
-        )),
-        None => Ok(()),
-    }
-}
-
 /// A first-party app, and a verification record of the caller, when `need` asks for them.
 async fn proven<D: Db, K: Kv>(
     ctx: &Ctx<'_, D, K>,
@@ -142,66 +94,31 @@ async fn proven<D: Db, K: Kv>(
     Ok(())
 }
 
-/// The routes, and what each asks of the caller (Logto's table).
-enum Route<'a> {
-    VerifyPassword,
-    SendCode,
-    VerifyCode,
-    Get,
-    Patch,
-    Delete,
-    Password,
-    PrimaryEmail,
-    Sessions,
-    EndSession(&'a str),
+/// The change would leave the account with no way to sign in.
+fn last_way() -> ApiError {
+    err(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "user.last_identifier",
+        "The account needs another way to sign in first.",
+    )
 }
 
-const SESSIONS: Option<&str> = Some("urn:logto:scope:sessions");
-/// Verification routes ask for nothing but a first-party app.
-const FIRST_PARTY: Need = need("name", Control::Off, None).changing();
-
-impl Need {
-    const fn changing(mut self) -> Need {
-        self.changes = true;
-        self
+async fn save_address<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    u: &users::User,
+    ch: Channel,
+    value: Option<String>,
+) -> Result<(), ApiError> {
+    let mut u = u.clone();
+    match ch {
+        Channel::Email => u.primary_email = value,
+        Channel::Phone => u.primary_phone = value,
     }
-}
-
-fn route<'a>(segments: &[&'a str], method: Method, u: &users::User) -> Option<(Route<'a>, Need)> {
-    use Control::{Edit, ReadOnly};
-    Some(match (segments, method) {
-        (["verifications", "password"], Method::POST) => (Route::VerifyPassword, FIRST_PARTY),
-        (["verifications", "verification-code"], Method::POST) => (Route::SendCode, FIRST_PARTY),
-        (["verifications", "verification-code", "verify"], Method::POST) => {
-            (Route::VerifyCode, FIRST_PARTY)
-        }
-        (["my-account"], Method::GET) => (Route::Get, need("name", Control::Off, None)),
-        // Each field is checked on its own; a username needs a record.
-        (["my-account"], Method::PATCH) => (Route::Patch, FIRST_PARTY),
-        (["my-account"], Method::DELETE) => {
-            (Route::Delete, verified(need("deleteAccount", Edit, None)))
-        }
-        (["my-account", "password"], Method::POST) => {
-            let mut n = need("password", Edit, None);
-            // Logto's rule: a user with no way to prove itself may set a first password.
-            n.verified =
-                u.password_hash.is_some() || u.primary_email.is_some() || u.primary_phone.is_some();
-            (Route::Password, n)
-        }
-        (["my-account", "primary-email"], Method::POST) => (
-            Route::PrimaryEmail,
-            verified(need("email", Edit, Some("email"))),
-        ),
-        (["my-account", "sessions"], Method::GET) => (
-            Route::Sessions,
-            verified(need("session", ReadOnly, SESSIONS)),
-        ),
-        (["my-account", "sessions", sid], Method::DELETE) => (
-            Route::EndSession(sid),
-            verified(need("session", Edit, SESSIONS)),
-        ),
-        _ => return None,
-    })
+    u.updated_at = ctx.now_ms;
+    users::update(ctx.db, &u)
+        .await
+        .map_err(super::users::conflict)?;
+    Ok(())
 }
 
 fn record_not_found() -> ApiError {
@@ -277,12 +194,6 @@ struct VerifyBody {
     code: String,
 }
 crate::from_row!(VerifyBody { identifier, verification_id = "verificationId", code });
-
-struct EmailBody {
-    email: String,
-    record: String,
-}
-crate::from_row!(EmailBody { email, record = "newIdentifierVerificationRecordId" });
 
 fn channel(i: &Identifier) -> Result<Channel, ApiError> {
     i.kind
@@ -377,21 +288,61 @@ pub async fn handle<D: Db, K: Kv>(
             account::change_password(ctx, &u.id, &b.password, params, Some(&c.sid)).await?;
             ok
         }
-        Route::PrimaryEmail => {
-            let b: EmailBody = object_body(req, &["email", "newIdentifierVerificationRecordId"])?;
-            let email = super::users::email(&b.email)?;
-            let address = (Channel::Email, email.as_str());
-            if !records::proves_address(ctx, &u.id, &b.record, address).await? {
+        Route::Address(ch) => {
+            let body = json_body(req)?;
+            let text = |k: &str| body.get(k).and_then(Value::as_str).unwrap_or_default();
+            let value = match ch {
+                Channel::Email => super::users::email(text("email"))?,
+                Channel::Phone => super::users::phone(text("phone"))?,
+            };
+            let record = text("newIdentifierVerificationRecordId");
+            if !records::proves_address(ctx, &u.id, record, (ch, &value)).await? {
                 return Err(record_not_found());
             }
-            let mut u = u.clone();
-            u.primary_email = Some(email);
-            u.updated_at = ctx.now_ms;
-            users::update(ctx.db, &u)
-                .await
-                .map_err(super::users::conflict)?;
+            save_address(ctx, u, ch, Some(value)).await?;
             ok
         }
+        Route::DropAddress(ch) => {
+            let left = match ch {
+                Channel::Email => u.username.is_some() || u.primary_phone.is_some(),
+                Channel::Phone => u.username.is_some() || u.primary_email.is_some(),
+            };
+            if !left {
+                return Err(last_way());
+            }
+            save_address(ctx, u, ch, None).await?;
+            ok
+        }
+        Route::Unlink(target) => {
+            if !u.identities.contains_key(target) {
+                return Err(err(
+                    StatusCode::NOT_FOUND,
+                    "user.identity_not_exist",
+                    "This account has no identity at that provider.",
+                ));
+            }
+            let others = u.identities.keys().any(|t| t != target);
+            let identifier =
+                u.username.is_some() || u.primary_email.is_some() || u.primary_phone.is_some();
+            if !others && !identifier {
+                return Err(last_way());
+            }
+            crate::store::identities::remove(ctx.db, &u.id, target, ctx.now_ms).await?;
+            ok
+        }
+        Route::Factors => {
+            let rows = crate::store::mfa::factors_of(ctx.db, &u.id).await?;
+            web::json_text(StatusCode::OK, super::mfa::factors_view(&rows))
+        }
+        Route::DropFactor(id) => return super::mfa::delete(ctx, &u.id, id).await,
+        Route::Grants => {
+            let list = super::grants::grants_of(ctx, &u.id, req).await?;
+            web::json_text(
+                StatusCode::OK,
+                Obj::new().value("grants", &Value::Array(list)).end(),
+            )
+        }
+        Route::Revoke(id) => return super::grants::revoke_grant(ctx, &u.id, id).await,
         Route::Sessions => {
             let live = sessions::live_of_user(ctx.db, &u.id, ctx.now()).await?;
             let list = live.iter().map(|s| {

@@ -12,6 +12,18 @@ pub async fn user_grants<D: Db, K: Kv>(
     req: &Request,
 ) -> Result<Response, ApiError> {
     check_assignee(ctx, Assignee::User, user_id).await?;
+    Ok(web::json(
+        StatusCode::OK,
+        &grants_of(ctx, user_id, req).await?,
+    ))
+}
+
+/// The user's live grants, those of first- or third-party apps only with `?appType=`.
+pub async fn grants_of<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    user_id: &str,
+    req: &Request,
+) -> Result<Vec<serde_json::Value>, ApiError> {
     let filter = web::query_pairs(req)
         .into_iter()
         .find(|(k, _)| k == "appType")
@@ -37,7 +49,7 @@ pub async fn user_grants<D: Db, K: Kv>(
             "createdAt": g.created_at, "expiresAt": g.expires_at,
         }));
     }
-    Ok(web::json(StatusCode::OK, &out))
+    Ok(out)
 }
 
 /// Revokes a grant: the app's refresh tokens and opaque access tokens for it go too.

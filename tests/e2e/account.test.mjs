@@ -12,9 +12,9 @@ import { BASE, ISSUER, api, unique } from './helpers.mjs';
 import { startReceiver, launchBrowser, reached, signIn, until } from './rp.mjs';
 
 const PASSWORD = 'larch trees in autumn';
-const SCOPE = 'openid profile email offline_access urn:logto:scope:sessions';
+const SCOPE = 'openid profile email phone identities offline_access urn:logto:scope:sessions';
 const opts = { execute: [client.allowInsecureRequests] };
-const FIELDS = { name: 'Edit', username: 'Edit', email: 'Edit', password: 'Edit', session: 'Edit', deleteAccount: 'Edit' };
+const FIELDS = { name: 'Edit', username: 'Edit', email: 'Edit', phone: 'Edit', password: 'Edit', session: 'Edit', social: 'Edit', mfa: 'Edit', deleteAccount: 'Edit' };
 let rp, browser, config;
 
 const center = (body) => api('PATCH', '/api/account-center', { body });
@@ -227,4 +227,76 @@ test('deleting the account needs a verification record, ends its tokens, tells i
   assert.equal(jose.decodeJwt(delivery.token).sub, user.id);
   assert.equal((await api('GET', `/api/users/${user.id}`)).status, 404);
   assert.equal((await my('GET', '/my-account', tokens.access_token)).status, 401);
+});
+
+test('a phone number is added with a code and an email removed; identities, factors and grants are listed and removed', async () => {
+  const user = await newUser();
+  const tokens = await signInAndExchange(user);
+  const token = tokens.access_token;
+  const record = await passwordRecord(token);
+  const phone = `1555${String(Date.now()).slice(-7)}`;
+  const sent = await my('POST', '/verifications/verification-code', token, { body: { identifier: { type: 'phone', value: `+${phone}` } } });
+  assert.equal(sent.status, 201, JSON.stringify(sent.body));
+  const code = await mailboxCode(phone);
+  const ok = await my('POST', '/verifications/verification-code/verify', token, {
+    body: { identifier: { type: 'phone', value: `+${phone}` }, verificationId: sent.body.verificationRecordId, code } });
+  assert.equal(ok.status, 200, JSON.stringify(ok.body));
+  const added = await my('POST', '/my-account/primary-phone', token, { body: { phone: `+${phone}`, newIdentifierVerificationRecordId: sent.body.verificationRecordId }, record });
+  assert.equal(added.status, 204, JSON.stringify(added.body));
+  const dropped = await my('DELETE', '/my-account/primary-email', token, { record });
+  assert.equal(dropped.status, 204, JSON.stringify(dropped.body));
+  const after = (await api('GET', `/api/users/${user.id}`)).body;
+  assert.deepEqual([after.primaryPhone, after.primaryEmail], [phone, null]);
+
+  // A social identity set by an operator is unlinked by the user; an unknown one is a 404.
+  assert.equal((await api('PUT', `/api/users/${user.id}/identities/acme`, { body: { userId: 'acme-1' } })).status, 200);
+  const none = await my('DELETE', '/my-account/identities/other', token, { record });
+  assert.deepEqual([none.status, none.body.code], [404, 'user.identity_not_exist']);
+  const unlinked = await my('DELETE', '/my-account/identities/acme', token, { record });
+  assert.equal(unlinked.status, 204, JSON.stringify(unlinked.body));
+  assert.deepEqual((await api('GET', `/api/users/${user.id}`)).body.identities, {});
+
+  // Factors: an authenticator app added by an operator is listed and removed by the user.
+  const made = await api('POST', `/api/users/${user.id}/mfa-verifications`, { body: { type: 'Totp' } });
+  assert.equal(made.status, 200, JSON.stringify(made.body));
+  const factors = await my('GET', '/my-account/mfa-verifications', token);
+  assert.equal(factors.status, 200, JSON.stringify(factors.body));
+  assert.deepEqual(factors.body.map((f) => f.type), ['Totp']);
+  const unverifiedDrop = await my('DELETE', `/my-account/mfa-verifications/${factors.body[0].id}`, token);
+  assert.equal(unverifiedDrop.status, 401);
+  assert.equal((await my('DELETE', `/my-account/mfa-verifications/${factors.body[0].id}`, token, { record })).status, 204);
+  assert.deepEqual((await my('GET', '/my-account/mfa-verifications', token)).body, []);
+
+  // Grants: the app's grant is listed; revoking it revokes the app's refresh token.
+  const grants = await my('GET', '/my-account/grants', token, { record });
+  assert.equal(grants.status, 200, JSON.stringify(grants.body));
+  assert.equal(grants.body.grants.length, 1);
+  assert.equal(grants.body.grants[0].applicationId, config.clientMetadata().client_id);
+  assert.equal((await my('DELETE', `/my-account/grants/${grants.body.grants[0].id}`, token, { record })).status, 204);
+  await assert.rejects(client.refreshTokenGrant(config, tokens.refresh_token), (e) => e.error === 'invalid_grant');
+});
+
+test('a third-party app may read the account but not verify or change it', async () => {
+  const user = await newUser();
+  const partner = (await api('POST', '/api/applications', { body: { name: 'Partner', type: 'Traditional', isThirdParty: true,
+    oidcClientMetadata: { redirectUris: [`${rp.origin}/cb`] } } })).body;
+  const tp = await client.discovery(new URL(ISSUER), partner.id, partner.secret, client.ClientSecretBasic(partner.secret), opts);
+  const ctx = await browser.newContext();
+  const page = await ctx.newPage();
+  const verifier = client.randomPKCECodeVerifier();
+  await page.goto(client.buildAuthorizationUrl(tp, {
+    redirect_uri: `${rp.origin}/cb`, scope: 'openid profile',
+    code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+  }).href);
+  await signIn(page, user.username, PASSWORD);
+  await page.waitForSelector('form[action="/consent"]');
+  await page.getByRole('button', { name: 'Authorize' }).click();
+  const tokens = await client.authorizationCodeGrant(tp, await reached(page, `${rp.origin}/cb`), { pkceCodeVerifier: verifier });
+  await ctx.close();
+  const me = await my('GET', '/my-account', tokens.access_token);
+  assert.equal(me.status, 200, JSON.stringify(me.body));
+  const verify = await my('POST', '/verifications/password', tokens.access_token, { body: { password: PASSWORD } });
+  assert.deepEqual([verify.status, verify.body.code], [403, 'auth.third_party_application_forbidden']);
+  const rename = await my('PATCH', '/my-account', tokens.access_token, { body: { name: 'Mallory' } });
+  assert.deepEqual([rename.status, rename.body.code], [403, 'auth.third_party_application_forbidden']);
 });
