@@ -19,3 +19,9 @@ CREATE TABLE account_center (
   settings TEXT NOT NULL,
   updated_at INTEGER NOT NULL
 );
+
+-- The provider's own first-party app for its account pages (/account). Its settings come
+-- from the code (oidc::clients::ACCOUNT_APP); the row is there for the grants and tokens
+-- that reference it. The Management API does not change or delete it.
+INSERT OR IGNORE INTO applications (id, name, type, created_at)
+VALUES ('gatehouse-account', 'Account', 'SPA', 0);

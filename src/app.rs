@@ -257,11 +257,14 @@ fn page_handler<'a, D: Db, K: Kv>(
         "/profile/missing" if get || post => Box::pin(profile::handle(ctx, req)),
         "/consent" if get => Box::pin(consent::show(ctx, req)),
         "/consent" if post => Box::pin(consent::answer(ctx, req)),
+        "/account" if get => Box::pin(pages::account::show(ctx, req)),
+        "/account" if post => Box::pin(pages::account::submit(ctx, req)),
         _ => return None,
     })
 }
 /// Paths that exist, for a 405 to a method they do not take.
 const KNOWN_PATHS: &[&str] = &[
+    "/account",
     "/oidc/.well-known/openid-configuration",
     "/oidc/jwks",
     "/oidc/token",

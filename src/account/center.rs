@@ -26,6 +26,25 @@ pub const FIELDS: &[&str] = &[
     "deleteAccount",
 ];
 
+/// The stored account center settings (the primary's: a change takes effect at once).
+pub async fn load<D: crate::store::Db, K: crate::store::Kv>(
+    ctx: &crate::ctx::Ctx<'_, D, K>,
+) -> Result<Center, crate::error::InternalError> {
+    Ok(Center::read(
+        crate::store::account::center(ctx.db).await?.as_deref(),
+    ))
+}
+
+/// Stores the settings; what they now read as (Logto's shape).
+pub async fn save<D: crate::store::Db, K: crate::store::Kv>(
+    ctx: &crate::ctx::Ctx<'_, D, K>,
+    c: &Center,
+) -> Result<Json, crate::error::InternalError> {
+    let view = c.view();
+    crate::store::account::put_center(ctx.db, view.as_str(), ctx.now_ms).await?;
+    Ok(view)
+}
+
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Control {
     Off,

@@ -167,3 +167,19 @@ pub async fn check_new_password<D: Db, K: Kv>(
         false => Err(crate::experience::Failure::WeakPassword(broken)),
     }
 }
+
+/// The user's sessions that have not expired, oldest first.
+pub async fn live_sessions<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    user_id: &str,
+) -> Result<Vec<store::sessions::LiveSession>, InternalError> {
+    Ok(store::sessions::live_of_user(ctx.db, user_id, ctx.now()).await?)
+}
+
+/// Writes the user's profile fields (not the password, identities or sessions).
+pub async fn save_profile<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    user: &users::User,
+) -> Result<(), store::StoreError> {
+    users::update(ctx.db, user).await.map(|_| ())
+}

@@ -15,15 +15,14 @@ use crate::ctx::Ctx;
 use crate::experience::Origin;
 use crate::identity::Channel;
 use crate::json::{Json, Obj};
-use crate::store::account as repo;
-use crate::store::{sessions, users, Db, Kv};
+use crate::store::{users, Db, Kv};
 use crate::web::error::ApiError;
 use crate::web::http::StatusCode;
 use crate::web::{self, Request, Response};
 use serde_json::Value;
 
 async fn center<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>) -> Result<Center, ApiError> {
-    Ok(Center::read(repo::center(ctx.db).await?.as_deref()))
+    Ok(crate::account::center::load(ctx).await?)
 }
 
 /// `GET /api/account-center` and the public `GET /api/.well-known/account-center`.
@@ -40,9 +39,10 @@ pub async fn patch_center<D: Db, K: Kv>(
     let mut c = center(ctx).await?;
     c.patch(&body)
         .map_err(|f| ApiError::invalid_input(format!("`{f}` is not valid here.")))?;
-    let view = c.view();
-    repo::put_center(ctx.db, view.as_str(), ctx.now_ms).await?;
-    Ok(web::json_text(StatusCode::OK, view))
+    Ok(web::json_text(
+        StatusCode::OK,
+        crate::account::center::save(ctx, &c).await?,
+    ))
 }
 
 fn err(status: StatusCode, code: &'static str, message: &str) -> ApiError {
@@ -115,7 +115,7 @@ async fn save_address<D: Db, K: Kv>(
         Channel::Phone => u.primary_phone = value,
     }
     u.updated_at = ctx.now_ms;
-    users::update(ctx.db, &u)
+    account::save_profile(ctx, &u)
         .await
         .map_err(super::users::conflict)?;
     Ok(())
@@ -272,7 +272,7 @@ pub async fn handle<D: Db, K: Kv>(
         Route::Get => web::json_text(StatusCode::OK, profile_view(u, &c, &center)),
         Route::Patch => {
             let u = patched(req, u.clone())?;
-            users::update(ctx.db, &u)
+            account::save_profile(ctx, &u)
                 .await
                 .map_err(super::users::conflict)?;
             web::json_text(StatusCode::OK, profile_view(&u, &c, &center))
@@ -344,7 +344,7 @@ pub async fn handle<D: Db, K: Kv>(
         }
         Route::Revoke(id) => return super::grants::revoke_grant(ctx, &u.id, id).await,
         Route::Sessions => {
-            let live = sessions::live_of_user(ctx.db, &u.id, ctx.now()).await?;
+            let live = account::live_sessions(ctx, &u.id).await?;
             let list = live.iter().map(|s| {
                 Obj::new()
                     .str("id", &s.id)

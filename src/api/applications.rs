@@ -292,6 +292,11 @@ pub async fn update<D: Db, K: Kv>(
 }
 
 pub async fn delete<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, id: &str) -> Result<Response, ApiError> {
+    if id == crate::oidc::clients::ACCOUNT_APP {
+        return Err(ApiError::invalid_input(
+            "The account pages' own app cannot be deleted.",
+        ));
+    }
     let deleted = apps::delete(ctx.db, id).await?;
     ctx.cache.forget_app(id, ctx.now_ms);
     if !deleted {

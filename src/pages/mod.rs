@@ -7,6 +7,7 @@ use crate::config::ConfigError;
 use crate::i18n::{Lang, Msg};
 use askama::Template;
 
+pub mod account;
 pub mod authorize;
 pub mod codes;
 pub mod consent;

@@ -124,7 +124,7 @@ pub struct PasskeyUi<'a> {
     pub error: &'a str,
 }
 
-fn render(t: impl Template) -> String {
+pub(super) fn render(t: impl Template) -> String {
     t.render().unwrap_or_else(|e| {
         log::error!("cannot render a page: {e}");
         "<!doctype html><title>Error</title><p>Something went wrong.</p>".to_owned()
@@ -204,7 +204,7 @@ pub fn register(
     })
 }
 
-fn lang_ctx(lang: Lang, title: &str) -> PageContext {
+pub(super) fn lang_ctx(lang: Lang, title: &str) -> PageContext {
     PageContext {
         style: super::STYLE,
         lang: lang.code(),
@@ -243,6 +243,16 @@ pub fn logout(
         question,
         csrf,
         fields,
+    })
+}
+
+/// A page that says one thing.
+pub fn message(lang: Lang, heading: Msg, detail: Msg) -> String {
+    let heading = lang.t(heading);
+    render(Message {
+        ctx: lang_ctx(lang, heading),
+        heading,
+        detail: lang.t(detail),
     })
 }
 

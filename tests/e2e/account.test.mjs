@@ -300,3 +300,62 @@ test('a third-party app may read the account but not verify or change it', async
   const rename = await my('PATCH', '/my-account', tokens.access_token, { body: { name: 'Mallory' } });
   assert.deepEqual([rename.status, rename.body.code], [403, 'auth.third_party_application_forbidden']);
 });
+
+test('the hosted account page: sign in through the normal flow, rename, end another session, change the password and delete the account, each after the current password', async () => {
+  const user = await newUser();
+  const elsewhere = await signInAndExchange(user);
+  const ctx = await browser.newContext();
+  const page = await ctx.newPage();
+  await page.goto(`${BASE}/account`);
+  await signIn(page, user.username, PASSWORD);
+  await page.waitForURL((u) => u.pathname === '/account');
+  assert.equal(await page.textContent('h1'), 'Your account');
+  assert.match(await page.textContent('dl'), new RegExp(user.username));
+
+  await page.fill('#name', 'Page Person');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.waitForSelector('#notice');
+  assert.equal((await api('GET', `/api/users/${user.id}`)).body.name, 'Page Person');
+
+  // Two sessions are listed; the other one ends only with the right password.
+  const other = `#end-${elsewhere.claims().sid}`;
+  assert.equal(await page.locator('ul.sessions li').count(), 2);
+  await page.fill(other, 'not the password');
+  await page.locator(`form:has(${other}) button`).click();
+  await page.waitForSelector('#form-error');
+  await page.fill(other, PASSWORD);
+  await page.locator(`form:has(${other}) button`).click();
+  await page.waitForSelector('#notice');
+  assert.equal(await page.locator('ul.sessions li').count(), 1);
+  await assert.rejects(client.refreshTokenGrant(config, elsewhere.refresh_token), (e) => e.error === 'invalid_grant');
+
+  const NEW = 'paper boats on the river';
+  await page.fill('#password-current', 'wrong');
+  await page.fill('#password-new', NEW);
+  await page.getByRole('button', { name: 'Change password' }).click();
+  await page.waitForSelector('#form-error');
+  await page.fill('#password-current', PASSWORD);
+  await page.fill('#password-new', NEW);
+  await page.getByRole('button', { name: 'Change password' }).click();
+  await page.waitForSelector('#notice');
+  assert.equal(await passwordWorks(user, PASSWORD), false);
+
+  // The page speaks German to a German browser.
+  const de = await browser.newContext({ locale: 'de-DE' });
+  const dePage = await de.newPage();
+  await dePage.goto(`${BASE}/account`);
+  await dePage.waitForSelector('form[action="/sign-in"]');
+  await dePage.getByLabel(/Benutzername|Username/).fill(user.username);
+  await dePage.getByLabel(/Passwort|Password/).fill(NEW);
+  await dePage.locator('form[action="/sign-in"] button[type="submit"]').first().click();
+  await dePage.waitForURL((u) => u.pathname === '/account');
+  assert.equal(await dePage.textContent('h1'), 'Dein Konto');
+  await de.close();
+
+  await page.reload();
+  await page.fill('#delete-current', NEW);
+  await page.getByRole('button', { name: 'Delete account' }).click();
+  await page.waitForSelector('text=Your account has been deleted.');
+  assert.equal((await api('GET', `/api/users/${user.id}`)).status, 404);
+  await ctx.close();
+});
