@@ -183,3 +183,61 @@ pub async fn save_profile<D: Db, K: Kv>(
 ) -> Result<(), store::StoreError> {
     users::update(ctx.db, user).await.map(|_| ())
 }
+
+/// Binds a factor the user set up (Logto's `{type: Totp, secret, code}` or `{type:
+/// BackupCode, codes}`): only a factor the sign-in experience enables, and an authenticator
+/// app only with a current code from it, so that a mistyped secret cannot lock the user out.
+pub async fn add_factor<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    user: &users::User,
+    body: &serde_json::Value,
+) -> Result<Result<(), crate::mfa::manage::Refused>, crate::experience::Failure> {
+    use crate::experience::Failure;
+    use crate::mfa::manage::{self, Outcome};
+    use crate::mfa::{totp, Factor};
+    let text = |k: &str| body.get(k).and_then(serde_json::Value::as_str);
+    let factor = match text("type") {
+        Some("Totp") => Factor::Totp,
+        Some("BackupCode") => Factor::BackupCode,
+        _ => {
+            return Err(Failure::Invalid(
+                "`type` must be Totp or BackupCode.".into(),
+            ))
+        }
+    };
+    let settings = crate::experience::load_settings(ctx).await?;
+    if !settings.mfa.factors.contains(&factor) {
+        return Err(Failure::Invalid(
+            "That factor is not enabled in the sign-in experience (session.mfa.mfa_factor_not_enabled).".into(),
+        ));
+    }
+    let outcome = if factor == Factor::Totp {
+        let secret = text("secret").unwrap_or_default();
+        let raw = totp::decode(secret).ok_or(Failure::InvalidTotp)?;
+        let code = text("code").unwrap_or_default();
+        if totp::accept(&raw, code, ctx.now(), None).is_none() {
+            return Err(Failure::InvalidTotp);
+        }
+        match manage::add_totp(ctx, &user.id, &user.label(), Some(secret)).await? {
+            Outcome::Done(_) => Outcome::Done(()),
+            Outcome::Refused(r) => Outcome::Refused(r),
+        }
+    } else {
+        let codes = body
+            .get("codes")
+            .and_then(serde_json::Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|c| c.as_str().map(str::to_owned))
+                    .collect()
+            });
+        match manage::add_backup_codes(ctx, &user.id, codes).await? {
+            Outcome::Done(_) => Outcome::Done(()),
+            Outcome::Refused(r) => Outcome::Refused(r),
+        }
+    };
+    Ok(match outcome {
+        Outcome::Done(()) => Ok(()),
+        Outcome::Refused(r) => Err(r),
+    })
+}

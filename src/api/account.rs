@@ -334,6 +334,20 @@ pub async fn handle<D: Db, K: Kv>(
             let rows = crate::store::mfa::factors_of(ctx.db, &u.id).await?;
             web::json_text(StatusCode::OK, super::mfa::factors_view(&rows))
         }
+        Route::Generate(totp) => {
+            let o = if totp {
+                Obj::new().str("secret", &crate::mfa::totp::new_secret()?.1)
+            } else {
+                Obj::new().json("codes", Json::strs(crate::mfa::backup::generate()?))
+            };
+            web::json_text(StatusCode::OK, o.end())
+        }
+        Route::AddFactor => {
+            account::add_factor(ctx, u, &json_body(req)?)
+                .await?
+                .map_err(|r| super::mfa::refused(&r))?;
+            ok
+        }
         Route::DropFactor(id) => return super::mfa::delete(ctx, &u.id, id).await,
         Route::Grants => {
             let list = super::grants::grants_of(ctx, &u.id, req).await?;

@@ -74,6 +74,9 @@ pub enum Route<'a> {
     EndSession(&'a str),
     Unlink(&'a str),
     Factors,
+    /// `totp-secret/generate` (true) or `backup-codes/generate` (false): new material to bind.
+    Generate(bool),
+    AddFactor,
     DropFactor(&'a str),
     Grants,
     Revoke(&'a str),
@@ -135,6 +138,17 @@ pub fn route<'a>(
         (["my-account", "mfa-verifications"], Method::GET) => {
             (Route::Factors, need("mfa", ReadOnly, Some("identities")))
         }
+        (["my-account", "mfa-verifications", "totp-secret", "generate"], Method::POST) => {
+            (Route::Generate(true), need("mfa", Edit, Some("identities")))
+        }
+        (["my-account", "mfa-verifications", "backup-codes", "generate"], Method::POST) => (
+            Route::Generate(false),
+            need("mfa", Edit, Some("identities")),
+        ),
+        (["my-account", "mfa-verifications"], Method::POST) => (
+            Route::AddFactor,
+            verified(need("mfa", Edit, Some("identities"))),
+        ),
         (["my-account", "mfa-verifications", id], Method::DELETE) => (
             Route::DropFactor(id),
             verified(need("mfa", Edit, Some("identities"))),

@@ -59,7 +59,7 @@ struct CreateBody {
 }
 crate::from_row!(CreateBody { kind = "type", secret, codes });
 
-fn refused(r: &manage::Refused) -> ApiError {
+pub(super) fn refused(r: &manage::Refused) -> ApiError {
     ApiError::new(
         StatusCode::UNPROCESSABLE_ENTITY,
         r.code(),

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import * as client from 'openid-client';
 import * as jose from 'jose';
 import { BASE, ISSUER, api, unique } from './helpers.mjs';
+import otplib from 'otplib';
 import { startReceiver, launchBrowser, reached, signIn, until } from './rp.mjs';
 
 const PASSWORD = 'larch trees in autumn';
@@ -358,4 +359,35 @@ test('the hosted account page: sign in through the normal flow, rename, end anot
   await page.waitForSelector('text=Your account has been deleted.');
   assert.equal((await api('GET', `/api/users/${user.id}`)).status, 404);
   await ctx.close();
+});
+
+test('a user binds an authenticator app (a code from it is required) and backup codes through the Account API', async () => {
+  const settings = (body) => api('PATCH', '/api/sign-in-exp', { body });
+  const user = await newUser();
+  const { access_token: token } = await signInAndExchange(user);
+  const record = await passwordRecord(token);
+  const { secret } = (await my('POST', '/my-account/mfa-verifications/totp-secret/generate', token)).body;
+  assert.match(secret, /^[A-Z2-7]+=*$/);
+  // Not enabled in the sign-in experience: refused.
+  const off = await my('POST', '/my-account/mfa-verifications', token, { body: { type: 'Totp', secret, code: otplib.authenticator.generate(secret) }, record });
+  assert.equal(off.status, 400, JSON.stringify(off.body));
+  assert.equal((await settings({ mfa: { factors: ['Totp', 'BackupCode'], policy: 'UserControlled' } })).status, 200);
+  try {
+    const unverified = await my('POST', '/my-account/mfa-verifications', token, { body: { type: 'Totp', secret, code: otplib.authenticator.generate(secret) } });
+    assert.equal(unverified.status, 401);
+    const wrong = await my('POST', '/my-account/mfa-verifications', token, { body: { type: 'Totp', secret, code: '000000' }, record });
+    assert.deepEqual([wrong.status, wrong.body.code], [400, 'session.mfa.invalid_totp_code']);
+    const bound = await my('POST', '/my-account/mfa-verifications', token, { body: { type: 'Totp', secret, code: otplib.authenticator.generate(secret) }, record });
+    assert.equal(bound.status, 204, JSON.stringify(bound.body));
+    const { codes } = (await my('POST', '/my-account/mfa-verifications/backup-codes/generate', token)).body;
+    assert.equal(codes.length, 10);
+    const backup = await my('POST', '/my-account/mfa-verifications', token, { body: { type: 'BackupCode', codes }, record });
+    assert.equal(backup.status, 204, JSON.stringify(backup.body));
+    const types = (await my('GET', '/my-account/mfa-verifications', token)).body.map((f) => f.type).sort();
+    assert.deepEqual(types, ['BackupCode', 'Totp']);
+    const again = await my('POST', '/my-account/mfa-verifications', token, { body: { type: 'Totp', secret, code: otplib.authenticator.generate(secret) }, record });
+    assert.deepEqual([again.status, again.body.code], [422, 'user.totp_already_in_use']);
+  } finally {
+    await settings({ mfa: { factors: [], policy: 'PromptAtSignInAndSignUp' } });
+  }
 });
