@@ -92,6 +92,9 @@ pub async fn caller<D: Db, K: Kv>(
     let Some(t) = found.filter(|t| t.found.token_expires_at > ctx.now()) else {
         return Ok(Err(NotCaller::Invalid));
     };
+    let scopes: Vec<String> = crate::oidc::access_token::scope_list(&t.found.token_scopes)
+        .map(str::to_owned)
+        .collect();
     let f = t.found.family;
     let Some(user) = t
         .user
@@ -99,13 +102,6 @@ pub async fn caller<D: Db, K: Kv>(
     else {
         return Ok(Err(NotCaller::Invalid));
     };
-    let scopes: Vec<String> = t
-        .found
-        .token_scopes
-        .split(' ')
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .collect();
     if !scopes.iter().any(|s| s == "openid") {
         return Ok(Err(NotCaller::NoOpenid));
     }

@@ -43,11 +43,7 @@ pub fn interaction(c: &Current) -> Json {
                 ..
             } => (
                 id,
-                if channel.identifier() == Identifier::Email {
-                    "EmailVerificationCode"
-                } else {
-                    "PhoneVerificationCode"
-                },
+                crate::account::verification::code_kind(*channel),
                 *verified,
             ),
         };

@@ -27,8 +27,13 @@ crate::from_row!(AccessTokenClaims {
 
 impl AccessTokenClaims {
     pub fn scopes(&self) -> impl Iterator<Item = &str> {
-        self.scope.split(' ').filter(|s| !s.is_empty())
+        scope_list(&self.scope)
     }
+}
+
+/// The scopes of a space-separated `scope` value (RFC 6749 §3.3).
+pub fn scope_list(scope: &str) -> impl Iterator<Item = &str> {
+    scope.split(' ').filter(|s| !s.is_empty())
 }
 
 pub struct Issued {

@@ -33,10 +33,7 @@ pub async fn userinfo<D: Db, K: Kv>(
         .await?
         .filter(|t| t.found.token_expires_at > ctx.now())
         .ok_or_else(|| invalid_token("the access token is invalid, expired or revoked"))?;
-    let scopes: Vec<String> = found
-        .token_scopes
-        .split(' ')
-        .filter(|s| !s.is_empty())
+    let scopes: Vec<String> = super::access_token::scope_list(&found.token_scopes)
         .map(str::to_owned)
         .collect();
     if !scopes.iter().any(|s| s == "openid") {
