@@ -356,6 +356,8 @@ pub async fn handle<D: Db, K: Kv>(
                 Obj::new().value("grants", &Value::Array(list)).end(),
             )
         }
+        Route::Configs(false) => return super::mfa::config(ctx, &u.id).await,
+        Route::Configs(true) => return super::mfa::update_config(ctx, &u.id, req).await,
         Route::Revoke(id) => return super::grants::revoke_grant(ctx, &u.id, id).await,
         Route::Sessions => {
             let live = account::live_sessions(ctx, &u.id).await?;

@@ -80,6 +80,8 @@ pub enum Route<'a> {
     DropFactor(&'a str),
     Grants,
     Revoke(&'a str),
+    /// `logto-configs`: read (`GET`) or changed (`PATCH`).
+    Configs(bool),
 }
 
 const SESSIONS: Option<&str> = Some("urn:logto:scope:sessions");
@@ -151,6 +153,14 @@ pub fn route<'a>(
         ),
         (["my-account", "mfa-verifications", id], Method::DELETE) => (
             Route::DropFactor(id),
+            verified(need("mfa", Edit, Some("identities"))),
+        ),
+        (["my-account", "logto-configs"], Method::GET) => (
+            Route::Configs(false),
+            need("mfa", ReadOnly, Some("identities")),
+        ),
+        (["my-account", "logto-configs"], Method::PATCH) => (
+            Route::Configs(true),
             verified(need("mfa", Edit, Some("identities"))),
         ),
         (["my-account", "grants"], Method::GET) => {

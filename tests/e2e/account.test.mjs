@@ -387,6 +387,11 @@ test('a user binds an authenticator app (a code from it is required) and backup 
     assert.deepEqual(types, ['BackupCode', 'Totp']);
     const again = await my('POST', '/my-account/mfa-verifications', token, { body: { type: 'Totp', secret, code: otplib.authenticator.generate(secret) }, record });
     assert.deepEqual([again.status, again.body.code], [422, 'user.totp_already_in_use']);
+    // The user's MFA preferences (Logto's logto-configs): read freely, changed with a record.
+    assert.equal((await my('PATCH', '/my-account/logto-configs', token, { body: { mfa: { skipMfaOnSignIn: true } } })).status, 401);
+    const cfg = await my('PATCH', '/my-account/logto-configs', token, { body: { mfa: { skipMfaOnSignIn: true } }, record });
+    assert.equal(cfg.status, 200, JSON.stringify(cfg.body));
+    assert.equal((await my('GET', '/my-account/logto-configs', token)).body.mfa.skipMfaOnSignIn, true);
   } finally {
     await settings({ mfa: { factors: [], policy: 'PromptAtSignInAndSignUp' } });
   }
