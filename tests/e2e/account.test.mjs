@@ -396,3 +396,27 @@ test('a user binds an authenticator app (a code from it is required) and backup 
     await settings({ mfa: { factors: [], policy: 'PromptAtSignInAndSignUp' } });
   }
 });
+
+test('the account page refuses a form without its CSRF token, and password guesses through the Account API are throttled as sign-ins are', async () => {
+  const res = await fetch(`${BASE}/account`, {
+    method: 'POST', redirect: 'manual',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ action: 'delete', current: PASSWORD }),
+  });
+  assert.equal(res.status, 403);
+  assert.match(await res.text(), /form has expired/);
+  // The attacker's guesses through the Account API count as sign-in failures (100 an hour
+  // per person, experience::IDENTIFIER_POLICY): after the lockout even the right password
+  // gets no record.
+  const user = await newUser();
+  const { access_token: token } = await signInAndExchange(user);
+  let locked;
+  for (let i = 0; i < 105 && !locked; i += 1) {
+    const r = await my('POST', '/verifications/password', token, { body: { password: `guess ${i}` } });
+    if (r.status !== 422) locked = r;
+  }
+  assert.ok(locked, 'guessing is throttled');
+  assert.equal(locked.status, 429, JSON.stringify(locked.body));
+  const right = await my('POST', '/verifications/password', token, { body: { password: PASSWORD } });
+  assert.equal(right.status, 429, JSON.stringify(right.body));
+});
