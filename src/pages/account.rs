@@ -127,7 +127,7 @@ async fn view<D: Db, K: Kv>(
         error: error.as_deref(),
         facts,
         name: u.name.as_deref().unwrap_or_default(),
-        edit_name: shown("name"),
+        edit_name: c.field("name") == Control::Edit,
         edit_password: c.field("password") == Control::Edit && u.password_hash.is_some(),
         show_sessions,
         edit_sessions: c.field("session") == Control::Edit,
