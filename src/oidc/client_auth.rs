@@ -138,6 +138,13 @@ pub async fn authenticate<D: Db, K: Kv>(
     presented: Presented,
 ) -> Result<Client, OAuthError> {
     let failed = || invalid_client("client authentication failed");
+    // The account pages' own app signs people in and never redeems what comes back: a code
+    // it was issued gets no tokens, whoever holds it.
+    let (Presented::Basic { id, .. } | Presented::Post { id, .. } | Presented::None { id }) =
+        &presented;
+    if id == super::clients::ACCOUNT_APP {
+        return Err(failed());
+    }
     match presented {
         Presented::Basic { id, secret } | Presented::Post { id, secret } => {
             if id == ctx.config.admin_client_id {

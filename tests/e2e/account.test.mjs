@@ -420,3 +420,26 @@ test('the account page refuses a form without its CSRF token, and password guess
   const right = await my('POST', '/verifications/password', token, { body: { password: PASSWORD } });
   assert.equal(right.status, 429, JSON.stringify(right.body));
 });
+
+test('a code issued to the account pages\' own app gets no tokens, whoever holds it', async () => {
+  const user = await newUser();
+  const ctx = await browser.newContext();
+  const page = await ctx.newPage();
+  const verifier = client.randomPKCECodeVerifier();
+  // An attacker's own authorization request for the account app, with a verifier they keep.
+  const url = new URL(`${ISSUER}/auth`);
+  url.search = new URLSearchParams({ client_id: 'gatehouse-account', redirect_uri: `${BASE}/account`, response_type: 'code',
+    scope: 'openid', code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256' }).toString();
+  await page.goto(url.href);
+  await signIn(page, user.username, PASSWORD);
+  await page.waitForURL((u) => u.pathname === '/account');
+  const code = new URL(page.url()).searchParams.get('code');
+  assert.ok(code, 'the account page was reached with a code');
+  await ctx.close();
+  const res = await fetch(`${ISSUER}/token`, {
+    method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'authorization_code', client_id: 'gatehouse-account', code, code_verifier: verifier, redirect_uri: `${BASE}/account` }),
+  });
+  assert.equal(res.status, 401);
+  assert.equal((await res.json()).error, 'invalid_client');
+});
