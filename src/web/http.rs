@@ -192,6 +192,7 @@ pub mod header {
     pub const CONTENT_SECURITY_POLICY: HeaderName =
         HeaderName::from_static("content-security-policy");
     pub const CONTENT_TYPE: HeaderName = HeaderName::from_static("content-type");
+    pub const REFERRER_POLICY: HeaderName = HeaderName::from_static("referrer-policy");
     pub const COOKIE: HeaderName = HeaderName::from_static("cookie");
     pub const ETAG: HeaderName = HeaderName::from_static("etag");
     pub const IF_NONE_MATCH: HeaderName = HeaderName::from_static("if-none-match");

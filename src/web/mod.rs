@@ -178,6 +178,13 @@ pub fn html(status: StatusCode, body: String) -> Response {
     let mut res = with_type(status, "text/html; charset=utf-8", body.into_bytes());
     let h = res.headers_mut();
     h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    // A page's URL may carry an authorization request or a code (`/account?code=…`): other
+    // sites (a branding logo's host) are not told it. Not `no-referrer`, which would make
+    // the browser send `Origin: null` on the pages' own form posts.
+    h.insert(
+        crate::web::http::header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
     static CSP: std::sync::OnceLock<Option<HeaderValue>> = std::sync::OnceLock::new();
     let csp = CSP.get_or_init(|| {
         use sha2::Digest;

@@ -311,6 +311,8 @@ test('the hosted account page: sign in through the normal flow, rename, end anot
   await signIn(page, user.username, PASSWORD);
   await page.waitForURL((u) => u.pathname === '/account');
   assert.equal(await page.textContent('h1'), 'Your account');
+  // The URL carried a code: other sites are not told it.
+  assert.equal((await page.reload()).headers()['referrer-policy'], 'same-origin');
   assert.match(await page.textContent('dl'), new RegExp(user.username));
 
   await page.fill('#name', 'Page Person');
