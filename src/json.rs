@@ -279,10 +279,7 @@ impl<T: ToValue> ToValue for std::collections::BTreeMap<String, T> {
 /// A serde type of ours as a `Value`, through its JSON text (the serializer to text is
 /// linked anyway; the one to `Value` is not).
 pub fn value_of(v: &impl serde::Serialize) -> Value {
-    serde_json::to_vec(v)
-        .ok()
-        .and_then(|t| parse(t).ok())
-        .unwrap_or(Value::Null)
+    value_of_result(v).unwrap_or(Value::Null)
 }
 
 /// Implements [`ToValue`] for serde types of ours, through [`value_of`].

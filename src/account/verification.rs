@@ -68,20 +68,10 @@ pub async fn by_password<D: Db, K: Kv>(
             });
         }
     }
-    insert(ctx, user, PASSWORD, None, true).await
+    insert(ctx, random::id()?, user, (PASSWORD, None), true).await
 }
 
 async fn insert<D: Db, K: Kv>(
-    ctx: &Ctx<'_, D, K>,
-    user: &User,
-    kind: &str,
-    identifier: Option<String>,
-    verified: bool,
-) -> Result<(String, i64), Failure> {
-    insert_with_id(ctx, random::id()?, user, (kind, identifier), verified).await
-}
-
-async fn insert_with_id<D: Db, K: Kv>(
     ctx: &Ctx<'_, D, K>,
     id: String,
     user: &User,
@@ -121,7 +111,7 @@ pub async fn send_code<D: Db, K: Kv>(
         ip,
     )
     .await?;
-    insert_with_id(ctx, id, user, (code_kind(channel), Some(value)), false).await
+    insert(ctx, id, user, (code_kind(channel), Some(value)), false).await
 }
 
 /// Checks the code of the user's code record `id`. `Ok(false)` when there is no such record

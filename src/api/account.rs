@@ -21,13 +21,12 @@ use crate::web::http::StatusCode;
 use crate::web::{self, Request, Response};
 use serde_json::Value;
 
-async fn center<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>) -> Result<Center, ApiError> {
-    Ok(crate::account::center::load(ctx).await?)
-}
-
 /// `GET /api/account-center` and the public `GET /api/.well-known/account-center`.
 pub async fn get_center<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>) -> Result<Response, ApiError> {
-    Ok(web::json_text(StatusCode::OK, center(ctx).await?.view()))
+    Ok(web::json_text(
+        StatusCode::OK,
+        crate::account::center::load(ctx).await?.view(),
+    ))
 }
 
 /// `PATCH /api/account-center` (Management API).
@@ -36,17 +35,13 @@ pub async fn patch_center<D: Db, K: Kv>(
     req: &Request,
 ) -> Result<Response, ApiError> {
     let body = json_body(req)?;
-    let mut c = center(ctx).await?;
+    let mut c = crate::account::center::load(ctx).await?;
     c.patch(&body)
         .map_err(|f| ApiError::invalid_input(format!("`{f}` is not valid here.")))?;
     Ok(web::json_text(
         StatusCode::OK,
         crate::account::center::save(ctx, &c).await?,
     ))
-}
-
-fn err(status: StatusCode, code: &'static str, message: &str) -> ApiError {
-    ApiError::new(status, code, message)
 }
 
 /// The caller, or why not: 401 for a missing, unknown, expired or revoked token.
@@ -58,7 +53,7 @@ async fn caller<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: &Request) -> Result<Call
             "auth.unauthorized",
             "The access token is invalid, expired or revoked (the Account API takes the opaque token of a sign-in without `resource`).",
         )),
-        Err(NotCaller::NoOpenid) => Err(err(
+        Err(NotCaller::NoOpenid) => Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "auth.forbidden",
             "The access token lacks the `openid` scope.",
@@ -75,7 +70,7 @@ async fn proven<D: Db, K: Kv>(
     if need.changes {
         let app = crate::oidc::clients::find(ctx, &c.client_id).await?;
         if app.is_none_or(|a| a.is_third_party) {
-            return Err(err(
+            return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
                 "auth.third_party_application_forbidden",
                 "Only the provider's first-party apps may change an account.",
@@ -96,7 +91,7 @@ async fn proven<D: Db, K: Kv>(
 
 /// The change would leave the account with no way to sign in.
 fn last_way() -> ApiError {
-    err(
+    ApiError::new(
         StatusCode::UNPROCESSABLE_ENTITY,
         "user.last_identifier",
         "The account needs another way to sign in first.",
@@ -207,7 +202,7 @@ pub async fn handle<D: Db, K: Kv>(
     req: &Request,
     segments: &[&str],
 ) -> Result<Response, ApiError> {
-    let center = center(ctx).await?;
+    let center = crate::account::center::load(ctx).await?;
     if !center.enabled {
         return Err(ApiError::invalid_input(
             "The account center is not enabled (PATCH /api/account-center {\"enabled\": true}).",
@@ -218,11 +213,13 @@ pub async fn handle<D: Db, K: Kv>(
     let (route, mut proof) = route(segments, *req.method(), &c.user)
         .ok_or_else(|| super::not_found(req.uri().path()))?;
     allowed(&c, &center, &proof)?;
+    // A patch is read once: each field it names has its own control and scope.
+    let mut fields = serde_json::Map::new();
     if let Route::Patch = route {
-        let body = json_body(req)?;
-        let fields = body
-            .as_object()
-            .ok_or_else(|| ApiError::invalid_input("The body must be an object."))?;
+        fields = match json_body(req)? {
+            Value::Object(m) => m,
+            _ => return Err(ApiError::invalid_input("The body must be an object.")),
+        };
         for k in fields.keys() {
             let n = match k.as_str() {
                 "name" => need("name", Control::Edit, Some("profile")),
@@ -271,7 +268,7 @@ pub async fn handle<D: Db, K: Kv>(
         }
         Route::Get => web::json_text(StatusCode::OK, profile_view(u, &c, &center)),
         Route::Patch => {
-            let u = patched(req, u.clone())?;
+            let u = patched(&fields, u.clone())?;
             account::save_profile(ctx, &u)
                 .await
                 .map_err(super::users::conflict)?;
@@ -315,7 +312,7 @@ pub async fn handle<D: Db, K: Kv>(
         }
         Route::Unlink(target) => {
             if !u.identities.contains_key(target) {
-                return Err(err(
+                return Err(ApiError::new(
                     StatusCode::NOT_FOUND,
                     "user.identity_not_exist",
                     "This account has no identity at that provider.",
@@ -376,7 +373,7 @@ pub async fn handle<D: Db, K: Kv>(
         }
         Route::EndSession(sid) => {
             if !crate::oidc::logout::end_one_of_user(ctx, &u.id, sid).await? {
-                return Err(err(
+                return Err(ApiError::new(
                     StatusCode::NOT_FOUND,
                     "oidc.session_not_found",
                     "This account has no such session.",
@@ -389,10 +386,11 @@ pub async fn handle<D: Db, K: Kv>(
 
 /// `PATCH /api/my-account {name?, avatar?, username?, customData?}` applied to `u` (each
 /// field's control and scope already checked).
-fn patched(req: &Request, mut u: users::User) -> Result<users::User, ApiError> {
-    let body = json_body(req)?;
-    let fields = body.as_object().cloned().unwrap_or_default();
-    for (k, v) in &fields {
+fn patched(
+    fields: &serde_json::Map<String, Value>,
+    mut u: users::User,
+) -> Result<users::User, ApiError> {
+    for (k, v) in fields {
         let text = match v {
             Value::String(s) => Some(s.as_str()),
             Value::Null => None,

@@ -45,11 +45,12 @@ export async function reached(page, prefix) {
   return new URL(page.url());
 }
 
-/** Fills and submits the hosted sign-in page. */
+/** Fills and submits the hosted sign-in page; without a password, identifier first (a
+ * work email that enterprise SSO routes). */
 export async function signIn(page, identifier, password) {
   await page.waitForSelector('form[action="/sign-in"]');
   await page.getByLabel('Username or email').fill(identifier);
-  await page.getByLabel('Password').fill(password);
+  if (password !== undefined) await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Sign in', exact: true }).click();
 }
 

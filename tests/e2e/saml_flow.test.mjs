@@ -11,7 +11,7 @@ import net from 'node:net';
 import { inflateRawSync } from 'node:zlib';
 import * as client from 'openid-client';
 import { api, unique, BASE, ISSUER, pkceAuthUrl } from './helpers.mjs';
-import { startReceiver, launchBrowser, reached } from './rp.mjs';
+import { startReceiver, launchBrowser, reached, signIn } from './rp.mjs';
 import { startSamlIdp, signedResponseXml } from './saml_idp.mjs';
 import * as samlify from 'samlify';
 
@@ -102,9 +102,7 @@ test('SP-initiated: a work email goes to the SAML IdP, whose signed assertion pr
   let ctx = await browser.newContext();
   let page = await ctx.newPage();
   await page.goto(await authUrl());
-  await page.waitForSelector('form[action="/sign-in"]');
-  await page.getByLabel('Username or email').fill(login);
-  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+  await signIn(page, login);
   assert.ok((await reached(page, `${rp.origin}/cb`)).searchParams.get('code'));
   const request = idp.requests.at(-1);
   assert.match(request, /<samlp:AuthnRequest /);

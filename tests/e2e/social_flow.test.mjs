@@ -10,7 +10,7 @@ import http from 'node:http';
 import Provider from 'oidc-provider';
 import * as client from 'openid-client';
 import { api, unique, BASE, ISSUER, pkceAuthUrl } from './helpers.mjs';
-import { startReceiver, launchBrowser, reached } from './rp.mjs';
+import { startReceiver, launchBrowser, reached, signIn } from './rp.mjs';
 
 let idp, issuer, rp, browser, config, connector, target, sso, domain, oauth2, target2;
 
@@ -174,9 +174,7 @@ test('enterprise SSO: a work email typed on the sign-in page goes to its provide
   let ctx = await browser.newContext();
   let page = await ctx.newPage();
   await page.goto(await authUrl());
-  await page.waitForSelector('form[action="/sign-in"]');
-  await page.getByLabel('Username or email').fill(login);
-  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+  await signIn(page, login);
   await atProvider(page, login);
   assert.ok((await reached(page, `${rp.origin}/cb`)).searchParams.get('code'));
   const users = (await api('GET', `/api/users?search=${encodeURIComponent(login)}`)).body;
