@@ -29,17 +29,19 @@ pub struct Session {
 
 impl crate::store::FromRow for Session {
     fn from_row(r: &crate::store::Row) -> Result<Self, crate::store::StoreError> {
-        use crate::store::column;
-        Ok(Session {
-            sid: column(r, "sid")?,
-            user_id: column(r, "user_id")?,
-            auth_time: column(r, "auth_time")?,
-            // Sessions from before the field count as created at the epoch.
-            created_ms: column::<Option<i64>>(r, "created_ms")?.unwrap_or(0),
-            amr: column(r, "amr")?,
-            clients: column(r, "clients")?,
-            expires_at: column(r, "expires_at")?,
-        })
+        // Sessions from before `created_ms` count as created at the epoch.
+        crate::cols!(
+            r,
+            Session {
+                sid,
+                user_id,
+                auth_time,
+                created_ms: or_default,
+                amr,
+                clients,
+                expires_at
+            }
+        )
     }
 }
 

@@ -3,7 +3,7 @@ use super::input::{self, object_body};
 use crate::crypto::{random, secret};
 use crate::ctx::Ctx;
 use crate::store::apps::{self, AppType, Application, CustomClientMetadata, OidcClientMetadata};
-use crate::store::{column, column_patch, Db, FromRow, Kv, Row, StoreError};
+use crate::store::{Db, FromRow, Kv, Row, StoreError};
 use crate::web::error::ApiError;
 use crate::web::http::StatusCode;
 use crate::web::{self, Request, Response};
@@ -47,13 +47,7 @@ struct UpdateBody {
 }
 impl FromRow for UpdateBody {
     fn from_row(r: &Row) -> Result<Self, StoreError> {
-        Ok(UpdateBody {
-            name: column(r, "name")?,
-            description: column_patch(r, "description")?,
-            oidc_client_metadata: column(r, "oidcClientMetadata")?,
-            custom_client_metadata: column(r, "customClientMetadata")?,
-            is_third_party: column(r, "isThirdParty")?,
-        })
+        crate::cols!(r, UpdateBody { name, description: patch, oidc_client_metadata = "oidcClientMetadata", custom_client_metadata = "customClientMetadata", is_third_party = "isThirdParty" })
     }
 }
 const UPDATE_FIELDS: &[&str] = &[
@@ -73,12 +67,7 @@ struct MetadataPatch {
 }
 impl FromRow for MetadataPatch {
     fn from_row(r: &Row) -> Result<Self, StoreError> {
-        Ok(MetadataPatch {
-            redirect_uris: column(r, "redirectUris")?,
-            post_logout_redirect_uris: column(r, "postLogoutRedirectUris")?,
-            backchannel_logout_uri: column_patch(r, "backchannelLogoutUri")?,
-            backchannel_logout_session_required: column(r, "backchannelLogoutSessionRequired")?,
-        })
+        crate::cols!(r, MetadataPatch { redirect_uris = "redirectUris", post_logout_redirect_uris = "postLogoutRedirectUris", backchannel_logout_uri = "backchannelLogoutUri": patch, backchannel_logout_session_required = "backchannelLogoutSessionRequired" })
     }
 }
 const METADATA_FIELDS: &[&str] = &[
@@ -94,9 +83,7 @@ struct CustomPatch {
 }
 impl FromRow for CustomPatch {
     fn from_row(r: &Row) -> Result<Self, StoreError> {
-        Ok(CustomPatch {
-            refresh_token_ttl_in_days: column_patch(r, "refreshTokenTtlInDays")?,
-        })
+        crate::cols!(r, CustomPatch { refresh_token_ttl_in_days = "refreshTokenTtlInDays": patch })
     }
 }
 

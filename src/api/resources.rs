@@ -169,10 +169,13 @@ struct ScopeBody {
 }
 impl crate::store::FromRow for ScopeBody {
     fn from_row(r: &crate::store::Row) -> Result<Self, crate::store::StoreError> {
-        Ok(ScopeBody {
-            name: crate::store::column(r, "name")?,
-            description: crate::store::column_patch(r, "description")?,
-        })
+        crate::cols!(
+            r,
+            ScopeBody {
+                name,
+                description: patch
+            }
+        )
     }
 }
 const SCOPE_FIELDS: &[&str] = &["name", "description"];

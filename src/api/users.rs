@@ -5,7 +5,7 @@ use crate::crypto::{password, random};
 use crate::ctx::Ctx;
 use crate::identity;
 use crate::store::users::{self, Profile, User};
-use crate::store::{column, column_patch, Db, FromRow, Kv, Row, StoreError};
+use crate::store::{Db, FromRow, Kv, Row, StoreError};
 use crate::web::error::ApiError;
 use crate::web::http::StatusCode;
 use crate::web::{self, query_pairs, Request, Response};
@@ -57,15 +57,7 @@ struct UpdateBody {
 }
 impl FromRow for UpdateBody {
     fn from_row(r: &Row) -> Result<Self, StoreError> {
-        Ok(UpdateBody {
-            username: column_patch(r, "username")?,
-            primary_email: column_patch(r, "primaryEmail")?,
-            primary_phone: column_patch(r, "primaryPhone")?,
-            name: column_patch(r, "name")?,
-            avatar: column_patch(r, "avatar")?,
-            custom_data: column(r, "customData")?,
-            profile: column(r, "profile")?,
-        })
+        crate::cols!(r, UpdateBody { username: patch, primary_email = "primaryEmail": patch, primary_phone = "primaryPhone": patch, name: patch, avatar: patch, custom_data = "customData", profile })
     }
 }
 const UPDATE_FIELDS: &[&str] = &[

@@ -71,7 +71,7 @@ pub struct TwilioConfig {
 // Read column by column (`store::FromRow`); a field the type does not have is refused.
 mod read {
     use super::*;
-    use crate::store::{column, column_or_default, Column, FromRow, Row};
+    use crate::store::{Column, FromRow, Row};
     crate::column_enum!(Usage {
         SignIn = "SignIn",
         Register = "Register",
@@ -86,23 +86,20 @@ mod read {
     }
     impl FromRow for HttpEmailConfig {
         fn from_row(r: &Row) -> Result<Self, StoreError> {
-            Ok(HttpEmailConfig {
-                endpoint: column(r, "endpoint")?,
-                authorization: column(r, "authorization")?,
-                from: column(r, "from")?,
-                templates: column_or_default(r, "templates")?,
-            })
+            crate::cols!(
+                r,
+                HttpEmailConfig {
+                    endpoint,
+                    authorization,
+                    from,
+                    templates: or_default
+                }
+            )
         }
     }
     impl FromRow for TwilioConfig {
         fn from_row(r: &Row) -> Result<Self, StoreError> {
-            Ok(TwilioConfig {
-                account_sid: column(r, "accountSID")?,
-                auth_token: column(r, "authToken")?,
-                from_number: column(r, "fromNumber")?,
-                endpoint: column(r, "endpoint")?,
-                templates: column_or_default(r, "templates")?,
-            })
+            crate::cols!(r, TwilioConfig { account_sid = "accountSID", auth_token = "authToken", from_number = "fromNumber", endpoint, templates: or_default })
         }
     }
 }

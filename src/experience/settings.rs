@@ -156,7 +156,7 @@ pub struct PasskeySignIn {
 // refused by `unknown_field`, which compares the input with what was read.
 mod read {
     use super::*;
-    use crate::store::{column, column_or_default, FromRow, Row, StoreError};
+    use crate::store::{FromRow, Row, StoreError};
     crate::column_enum!(SignInMode { SignIn = "SignIn", Register = "Register", SignInAndRegister = "SignInAndRegister" });
     crate::column_enum!(AgreeToTermsPolicy { Automatic = "Automatic", ManualRegistrationOnly = "ManualRegistrationOnly", Manual = "Manual" });
     crate::column_enum!(ForgotPasswordMethod { EmailVerificationCode = "EmailVerificationCode", PhoneVerificationCode = "PhoneVerificationCode" });
@@ -217,40 +217,14 @@ mod read {
     crate::column_via_from_row!(UsernamePolicy);
     impl FromRow for PasskeySignIn {
         fn from_row(r: &Row) -> Result<Self, StoreError> {
-            Ok(PasskeySignIn {
-                enabled: column_or_default(r, "enabled")?,
-                show_passkey_button: column_or_default(r, "showPasskeyButton")?,
-                allow_autofill: column_or_default(r, "allowAutofill")?,
-            })
+            crate::cols!(r, PasskeySignIn { enabled: or_default, show_passkey_button = "showPasskeyButton": or_default, allow_autofill = "allowAutofill": or_default })
         }
     }
     crate::column_via_from_row!(PasskeySignIn);
 
     impl FromRow for Settings {
         fn from_row(r: &Row) -> Result<Self, StoreError> {
-            Ok(Settings {
-                id: column(r, "id")?,
-                color: column(r, "color")?,
-                branding: column_or_default(r, "branding")?,
-                language_info: column(r, "languageInfo")?,
-                terms_of_use_url: column(r, "termsOfUseUrl")?,
-                privacy_policy_url: column(r, "privacyPolicyUrl")?,
-                agree_to_terms_policy: column(r, "agreeToTermsPolicy")?,
-                sign_in: column(r, "signIn")?,
-                sign_up: column(r, "signUp")?,
-                sign_in_mode: column(r, "signInMode")?,
-                forgot_password_methods: column(r, "forgotPasswordMethods")?,
-                password_policy: column(r, "passwordPolicy")?,
-                username_policy: column(r, "usernamePolicy")?,
-                custom_css: column(r, "customCss")?,
-                mfa: column_or_default(r, "mfa")?,
-                passkey_sign_in: column_or_default(r, "passkeySignIn")?,
-                social_sign_in_connector_targets: column_or_default(
-                    r,
-                    "socialSignInConnectorTargets",
-                )?,
-                single_sign_on_enabled: column_or_default(r, "singleSignOnEnabled")?,
-            })
+            crate::cols!(r, Settings { id, color, branding: or_default, language_info = "languageInfo", terms_of_use_url = "termsOfUseUrl", privacy_policy_url = "privacyPolicyUrl", agree_to_terms_policy = "agreeToTermsPolicy", sign_in = "signIn", sign_up = "signUp", sign_in_mode = "signInMode", forgot_password_methods = "forgotPasswordMethods", password_policy = "passwordPolicy", username_policy = "usernamePolicy", custom_css = "customCss", mfa: or_default, passkey_sign_in = "passkeySignIn": or_default, social_sign_in_connector_targets = "socialSignInConnectorTargets": or_default, single_sign_on_enabled = "singleSignOnEnabled": or_default })
         }
     }
 }

@@ -44,13 +44,7 @@ pub struct OidcClientMetadata {
 }
 impl super::FromRow for OidcClientMetadata {
     fn from_row(r: &super::Row) -> Result<Self, StoreError> {
-        use super::column_or_default as or_default;
-        Ok(OidcClientMetadata {
-            redirect_uris: or_default(r, "redirectUris")?,
-            post_logout_redirect_uris: or_default(r, "postLogoutRedirectUris")?,
-            backchannel_logout_uri: super::column(r, "backchannelLogoutUri")?,
-            backchannel_logout_session_required: or_default(r, "backchannelLogoutSessionRequired")?,
-        })
+        crate::cols!(r, OidcClientMetadata { redirect_uris = "redirectUris": or_default, post_logout_redirect_uris = "postLogoutRedirectUris": or_default, backchannel_logout_uri = "backchannelLogoutUri", backchannel_logout_session_required = "backchannelLogoutSessionRequired": or_default })
     }
 }
 

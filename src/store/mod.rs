@@ -236,17 +236,9 @@ impl<T: Column> Column for Option<T> {
     }
 }
 
-/// Column `name` of `r` as a `T`, or `T`'s default when it is missing or `null`.
-pub fn column_or_default<T: Column + Default>(r: &Row, name: &str) -> Result<T, StoreError> {
-    match r.get(name) {
-        None | Some(serde_json::Value::Null) => Ok(T::default()),
-        Some(_) => column(r, name),
-    }
-}
-
 /// Column `name` of `r` as a `T`; a decode error names the column.
 pub fn column<T: Column>(r: &Row, name: &str) -> Result<T, StoreError> {
-    T::column(r.get(name)).ok_or_else(|| undecodable(name))
+    T::column(lookup(r, name)).ok_or_else(|| undecodable(name))
 }
 
 /// The error of a column that did not decode (one copy, not one per column type).
@@ -255,15 +247,80 @@ pub fn undecodable(name: &str) -> StoreError {
     StoreError::Decode(format!("column {name}"))
 }
 
-/// Field `name` of a PATCH body: absent (`None`), `null` (`Some(None)`) or a value.
-pub fn column_patch<T: Column>(r: &Row, name: &str) -> Result<Option<Option<T>>, StoreError> {
-    match r.get(name) {
-        None => Ok(None),
-        Some(serde_json::Value::Null) => Ok(Some(None)),
-        Some(v) => T::column(Some(v))
-            .map(|t| Some(Some(t)))
-            .ok_or_else(|| undecodable(name)),
+/// Reads a row column by column and remembers the first column that did not decode. Every
+/// column is read before any is checked, so a [`FromRow`] has one exit for a bad row
+/// instead of one per column (each with the fields read so far to drop): the row types
+/// were 100 KB of the module when every column returned early.
+pub struct Cols<'a> {
+    row: &'a Row,
+    bad: Option<&'static str>,
+}
+
+impl<'a> Cols<'a> {
+    pub fn new(row: &'a Row) -> Self {
+        Cols { row, bad: None }
     }
+
+    /// Column `name` as a `T`, or `None` (remembered) when it does not decode.
+    #[inline(never)]
+    pub fn get<T: Column>(&mut self, name: &'static str) -> Option<T> {
+        let v = T::column(lookup(self.row, name));
+        if v.is_none() {
+            self.bad.get_or_insert(name);
+        }
+        v
+    }
+
+    /// Column `name` as a `T`, or `T`'s default when it is missing or `null`.
+    #[inline(never)]
+    pub fn or_default<T: Column + Default>(&mut self, name: &'static str) -> Option<T> {
+        match lookup(self.row, name) {
+            None | Some(serde_json::Value::Null) => Some(T::default()),
+            Some(_) => self.get(name),
+        }
+    }
+
+    /// Field `name` of a PATCH body: absent (`None`), `null` (`Some(None)`) or a value.
+    #[inline(never)]
+    pub fn patch<T: Column>(&mut self, name: &'static str) -> Option<Option<Option<T>>> {
+        match lookup(self.row, name) {
+            None => Some(None),
+            Some(serde_json::Value::Null) => Some(Some(None)),
+            Some(_) => self.get(name).map(|v| Some(Some(v))),
+        }
+    }
+
+    /// The error naming the first column that did not decode.
+    #[inline(never)]
+    pub fn error(&self) -> StoreError {
+        undecodable(self.bad.unwrap_or("?"))
+    }
+}
+
+/// One copy of the map lookup for every column read.
+#[inline(never)]
+fn lookup<'a>(row: &'a Row, name: &str) -> Option<&'a serde_json::Value> {
+    row.get(name)
+}
+
+/// Builds `Type { field, .. }` (a struct or an enum's struct variant) from the columns of a
+/// row, as a `Result`, through [`Cols`]: `field` reads column `"field"`, `field = "col"`
+/// another column, `field: or_default` (or `: patch`) reads it that way; `+ { x, y }` adds
+/// fields from local variables of the same names.
+#[macro_export]
+macro_rules! cols {
+    ($r:expr, $($t:ident)::+ { $($f:ident $(= $col:literal)? $(: $how:ident)?),* $(,)? } $(+ { $($x:ident),* })?) => {{
+        let mut c = $crate::store::Cols::new($r);
+        $(let $f = $crate::cols!(@read c $f $($col)? ; $($how)?);)*
+        match ($($f,)*) {
+            ($(Some($f),)*) => Ok($($t)::+ { $($f,)* $($($x,)*)? }),
+            _ => Err(c.error()),
+        }
+    }};
+    (@read $c:ident $f:ident ;) => { $c.get(stringify!($f)) };
+    (@read $c:ident $f:ident $col:literal ;) => { $c.get($col) };
+    (@read $c:ident $f:ident ; $how:ident) => { $c.$how(stringify!($f)) };
+    (@read $c:ident $f:ident $col:literal ; $how:ident) => { $c.$how($col) };
 }
 
 /// Implements [`FromRow`] for a struct by its field names (`field = "column"` to rename).
@@ -272,12 +329,10 @@ macro_rules! from_row {
     ($t:ident { $($f:ident $(= $col:literal)?),* $(,)? }) => {
         impl $crate::store::FromRow for $t {
             fn from_row(r: &$crate::store::Row) -> Result<Self, $crate::store::StoreError> {
-                Ok($t { $($f: $crate::store::column(r, $crate::from_row!(@name $f $($col)?))?,)* })
+                $crate::cols!(r, $t { $($f $(= $col)?),* })
             }
         }
     };
-    (@name $f:ident) => { stringify!($f) };
-    (@name $f:ident $col:literal) => { $col };
 }
 
 /// Implements [`Column`] for a unit enum read from its name (`Variant = "name"`).

@@ -287,11 +287,14 @@ pub struct RefreshLookup {
 
 impl super::FromRow for RefreshLookup {
     fn from_row(r: &super::Row) -> Result<Self, StoreError> {
-        Ok(RefreshLookup {
-            token_expires_at: super::column(r, "token_expires_at")?,
-            consumed_at: super::column(r, "consumed_at")?,
-            family: FamilyRow::from_row(r)?,
-        })
+        let family = FamilyRow::from_row(r)?;
+        crate::cols!(
+            r,
+            RefreshLookup {
+                token_expires_at,
+                consumed_at
+            } + { family }
+        )
     }
 }
 
@@ -347,12 +350,15 @@ pub struct AccessLookup {
 
 impl super::FromRow for AccessLookup {
     fn from_row(r: &super::Row) -> Result<Self, StoreError> {
-        Ok(AccessLookup {
-            token_scopes: super::column(r, "token_scopes")?,
-            token_created_at: super::column(r, "token_created_at")?,
-            token_expires_at: super::column(r, "token_expires_at")?,
-            family: FamilyRow::from_row(r)?,
-        })
+        let family = FamilyRow::from_row(r)?;
+        crate::cols!(
+            r,
+            AccessLookup {
+                token_scopes,
+                token_created_at,
+                token_expires_at
+            } + { family }
+        )
     }
 }
 
