@@ -180,6 +180,37 @@ pub async fn save_profile<D: Db, K: Kv>(
     users::update(ctx.db, user).await.map(|_| ())
 }
 
+/// Makes `value` the user's primary address on `channel`, or removes it (`None`); the user
+/// as saved. A `StoreError::Unique` when another user has that address.
+pub async fn set_address<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    user: &users::User,
+    channel: crate::identity::Channel,
+    value: Option<String>,
+) -> Result<users::User, store::StoreError> {
+    let mut u = user.clone();
+    match channel {
+        crate::identity::Channel::Email => u.primary_email = value,
+        crate::identity::Channel::Phone => u.primary_phone = value,
+    }
+    u.updated_at = ctx.now_ms;
+    save_profile(ctx, &u).await?;
+    Ok(u)
+}
+
+/// [`set_address`] for the pages: another user's address is `Failure::EmailTaken`.
+pub async fn take_address<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    user: &users::User,
+    channel: crate::identity::Channel,
+    value: String,
+) -> Result<users::User, crate::experience::Failure> {
+    match set_address(ctx, user, channel, Some(value)).await {
+        Err(store::StoreError::Unique(_)) => Err(crate::experience::Failure::EmailTaken),
+        r => Ok(r.map_err(InternalError::from)?),
+    }
+}
+
 /// Binds a factor the user set up (Logto's `{type: Totp, secret, code}` or `{type:
 /// BackupCode, codes}`): only a factor the sign-in experience enables, and an authenticator
 /// app only with a current code from it, so that a mistyped secret cannot lock the user out.

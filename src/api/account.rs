@@ -104,16 +104,10 @@ async fn save_address<D: Db, K: Kv>(
     ch: Channel,
     value: Option<String>,
 ) -> Result<(), ApiError> {
-    let mut u = u.clone();
-    match ch {
-        Channel::Email => u.primary_email = value,
-        Channel::Phone => u.primary_phone = value,
-    }
-    u.updated_at = ctx.now_ms;
-    account::save_profile(ctx, &u)
+    account::set_address(ctx, u, ch, value)
         .await
-        .map_err(super::users::conflict)?;
-    Ok(())
+        .map(|_| ())
+        .map_err(super::users::conflict)
 }
 
 fn record_not_found() -> ApiError {
@@ -355,6 +349,44 @@ pub async fn handle<D: Db, K: Kv>(
         }
         Route::Configs(false) => return super::mfa::config(ctx, &u.id).await,
         Route::Configs(true) => return super::mfa::update_config(ctx, &u.id, req).await,
+        Route::MfaSettings(change) => {
+            let skip = match change {
+                false => None,
+                true => match json_body(req)?.get("skipMfaOnSignIn") {
+                    Some(Value::Bool(b)) => Some(*b),
+                    _ => {
+                        return Err(ApiError::invalid_input(
+                            "`skipMfaOnSignIn` must be a boolean.",
+                        ))
+                    }
+                },
+            };
+            let skip = super::mfa::skip_on_sign_in(ctx, &u.id, skip).await?;
+            web::json_text(
+                StatusCode::OK,
+                Obj::new().bool("skipMfaOnSignIn", skip).end(),
+            )
+        }
+        Route::BackupCodes => {
+            // Kept as keyed hashes, the codes themselves are shown once, when made; the
+            // list says how many there are and which are used.
+            let used = crate::store::mfa::backup_codes_of(ctx.db, &u.id).await?;
+            if used.is_empty() {
+                return Err(ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    "user.mfa_verification_not_found",
+                    "This account has no backup codes.",
+                ));
+            }
+            let list = used.into_iter().map(|at| {
+                let at = at.map(|ms| crate::clock::iso(ms, true));
+                Obj::new().opt("usedAt", at.as_deref()).end()
+            });
+            web::json_text(
+                StatusCode::OK,
+                Obj::new().json("codes", Json::array(list)).end(),
+            )
+        }
         Route::Revoke(id) => return super::grants::revoke_grant(ctx, &u.id, id).await,
         Route::Sessions => {
             let live = account::live_sessions(ctx, &u.id).await?;

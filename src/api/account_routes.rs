@@ -82,6 +82,10 @@ pub enum Route<'a> {
     Revoke(&'a str),
     /// `logto-configs`: read (`GET`) or changed (`PATCH`).
     Configs(bool),
+    /// `mfa-settings`: read (`GET`) or changed (`PATCH`).
+    MfaSettings(bool),
+    /// The backup codes, listed (`GET …/backup-codes`).
+    BackupCodes,
 }
 
 const SESSIONS: Option<&str> = Some("urn:logto:scope:sessions");
@@ -146,6 +150,18 @@ pub fn route<'a>(
         (["my-account", "mfa-verifications", "backup-codes", "generate"], Method::POST) => (
             Route::Generate(false),
             need("mfa", Edit, Some("identities")),
+        ),
+        (["my-account", "mfa-verifications", "backup-codes"], Method::GET) => (
+            Route::BackupCodes,
+            verified(need("mfa", ReadOnly, Some("identities"))),
+        ),
+        (["my-account", "mfa-settings"], Method::GET) => (
+            Route::MfaSettings(false),
+            need("mfa", ReadOnly, Some("identities")),
+        ),
+        (["my-account", "mfa-settings"], Method::PATCH) => (
+            Route::MfaSettings(true),
+            verified(need("mfa", Edit, Some("identities"))),
         ),
         (["my-account", "mfa-verifications"], Method::POST) => (
             Route::AddFactor,

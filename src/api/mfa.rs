@@ -141,6 +141,25 @@ pub async fn config<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, id: &str) -> Result<Respo
     Ok(web::json_text(StatusCode::OK, config_view(&raw)))
 }
 
+/// The user's `skipMfaOnSignIn`, set to `change` first if given.
+pub async fn skip_on_sign_in<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    id: &str,
+    change: Option<bool>,
+) -> Result<bool, ApiError> {
+    let raw = repo::config_of(ctx.db, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("user", id))?;
+    let mut mfa = UserMfaConfig::of_config(&raw);
+    if let Some(skip) = change {
+        mfa.skip_mfa_on_sign_in = skip;
+        if !repo::put_config(ctx.db, id, &mfa.merged_into(&raw)).await? {
+            return Err(ApiError::not_found("user", id));
+        }
+    }
+    Ok(mfa.skip_mfa_on_sign_in)
+}
+
 pub async fn update_config<D: Db, K: Kv>(
     ctx: &Ctx<'_, D, K>,
     id: &str,

@@ -113,7 +113,7 @@ messages! {
     // The account page
     YourAccount, AccountName, Save, Saved, ChangePassword, CurrentPassword, WrongPassword,
     Sessions, SignedInSince, ThisSession, EndSession, SessionEnded, DeleteAccount,
-    DeleteAccountWarning, AccountDeleted, AccountCenterOff,
+    DeleteAccountWarning, AccountDeleted, AccountCenterOff, ChangeEmail, ChangePhone, AddressChanged,
     // Messages with a code
     MailSignInSubject, MailSignInBody, MailRegisterSubject, MailRegisterBody,
     MailResetSubject, MailResetBody,

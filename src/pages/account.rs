@@ -1,7 +1,9 @@
 //! The hosted account page (`/account`): the signed-in person sees the account and, as the
-//! account center allows, changes the name and the password, ends other sessions and
-//! deletes the account. Every sensitive action asks for the current password first, checked
-//! as a verification record is (the sign-in's throttle and log). No JavaScript.
+//! account center allows, changes the name, the password, the email address and the phone
+//! number, ends other sessions and deletes the account. Every sensitive action asks for the
+//! current password first, checked as a verification record is (the sign-in's throttle and
+//! log). A new address is taken only with the code sent to it, and only within the password
+//! record's ten minutes (the Account API's two records, in two steps). No JavaScript.
 //!
 //! The page signs in through the normal flow: without a session it sends the browser to
 //! `/oidc/auth` as the provider's own first-party app (`oidc::clients::ACCOUNT_APP`), which
@@ -13,8 +15,9 @@ use crate::account::center::{self, Center, Control};
 use crate::account::{self, verification as records};
 use crate::crypto::random;
 use crate::ctx::Ctx;
-use crate::experience::Origin;
+use crate::experience::{Failure, Origin};
 use crate::i18n::{Lang, Msg};
+use crate::identity::{self, Channel};
 use crate::session::{self, Loaded};
 use crate::store::{Db, Kv};
 use crate::web::error::PageError;
@@ -38,7 +41,23 @@ struct AccountPage<'a> {
     edit_sessions: bool,
     sessions: Vec<(String, String, bool)>,
     can_delete: bool,
+    /// Address forms: channel, heading, input type, label.
+    addresses: Vec<(&'static str, &'a str, &'static str, &'a str)>,
+    pending: Option<Pending>,
+    sent_to: String,
 }
+
+/// A code sent to a new address, to be entered: the channel, the address, the code's record
+/// and the password record that let it be sent.
+struct Pending {
+    channel: &'static str,
+    value: String,
+    record: String,
+    proof: String,
+}
+
+/// What a form post ended with: a notice, an error, or a code to enter.
+type Outcome = (Option<Msg>, Option<String>, Option<Pending>);
 
 fn lang(req: &Request) -> Lang {
     Lang::pick(None, &web::accepted_languages(req), "en")
@@ -85,7 +104,7 @@ async fn signed_in<D: Db, K: Kv>(
 /// `GET /account`.
 pub async fn show<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: &Request) -> Result<Response, PageError> {
     match signed_in(ctx, req).await? {
-        (c, Some(s)) => view(ctx, req, (&c, &s), (None, None)).await,
+        (c, Some(s)) => view(ctx, req, (&c, &s), (None, None, None)).await,
         (_, None) => sign_in_first(ctx),
     }
 }
@@ -94,7 +113,7 @@ async fn view<D: Db, K: Kv>(
     ctx: &Ctx<'_, D, K>,
     req: &Request,
     (c, s): (&Center, &Loaded),
-    (notice, error): (Option<Msg>, Option<String>),
+    (notice, error, pending): Outcome,
 ) -> Result<Response, PageError> {
     let t = lang(req);
     let u = &s.user;
@@ -118,6 +137,19 @@ async fn view<D: Db, K: Kv>(
             list.push((l.id, since, current));
         }
     }
+    let mut addresses = Vec::new();
+    for (field, heading, kind, label) in [
+        ("email", Msg::ChangeEmail, "email", Msg::Email),
+        ("phone", Msg::ChangePhone, "tel", Msg::Phone),
+    ] {
+        if c.field(field) == Control::Edit && u.password_hash.is_some() {
+            addresses.push((field, t.t(heading), kind, t.t(label)));
+        }
+    }
+    let sent_to = match &pending {
+        Some(p) => t.fill(Msg::VerifyIntro, &[("to", &p.value)]),
+        None => String::new(),
+    };
     let (token, new) = csrf::token(req)?;
     let body = render(AccountPage {
         ctx: lang_ctx(t, t.t(Msg::YourAccount)),
@@ -133,6 +165,9 @@ async fn view<D: Db, K: Kv>(
         edit_sessions: c.field("session") == Control::Edit,
         sessions: list,
         can_delete: c.field("deleteAccount") == Control::Edit && u.password_hash.is_some(),
+        addresses,
+        pending,
+        sent_to,
     });
     let status = match error {
         Some(_) => StatusCode::BAD_REQUEST,
@@ -141,7 +176,8 @@ async fn view<D: Db, K: Kv>(
     Ok(page(status, body, &token, new))
 }
 
-/// `POST /account` (`action` = `name`, `password`, `end` or `delete`).
+/// `POST /account` (`action` = `name`, `password`, `address` (a code to a new address),
+/// `confirm` (that code), `end` or `delete`).
 pub async fn submit<D: Db, K: Kv>(
     ctx: &Ctx<'_, D, K>,
     req: &Request,
@@ -153,32 +189,104 @@ pub async fn submit<D: Db, K: Kv>(
     };
     let p = |k: &str| web::param(&params, k).unwrap_or_default();
     let action = p("action");
-    let field = match action {
-        "name" => "name",
-        "password" => "password",
-        "end" => "session",
-        "delete" => "deleteAccount",
+    let field = match (action, p("channel")) {
+        ("name", _) => "name",
+        ("password", _) => "password",
+        ("address" | "confirm", "email") => "email",
+        ("address" | "confirm", "phone") => "phone",
+        ("end", _) => "session",
+        ("delete", _) => "deleteAccount",
         _ => return Err(PageError::NotFound),
     };
     if c.field(field) != Control::Edit {
         return Err(PageError::NotFound);
     }
     let u = &s.user;
-    if action != "name" {
+    let t = lang(req);
+    let ip = web::client_ip(req);
+    let failed = |f: &Failure| super::forms::message(t, f, ctx.now()).1;
+    let mut proof = p("proof").to_owned();
+    if action == "confirm" {
+        // The password record of the first step, still good, and the code sent.
+        if !records::permits(ctx, u, Some(&proof)).await? {
+            let wrong = t.t(Msg::CodeExpired).to_owned();
+            return view(ctx, req, (&c, &s), (None, Some(wrong), None)).await;
+        }
+    } else if action != "name" {
         // The current password first, checked as a verification record is.
         let from = Origin {
-            ip: web::client_ip(req),
+            ip,
             application_id: Some(crate::oidc::clients::ACCOUNT_APP),
         };
-        if records::by_password(ctx, u, p("current"), &from)
-            .await
-            .is_err()
-        {
-            let wrong = lang(req).t(Msg::WrongPassword).to_owned();
-            return view(ctx, req, (&c, &s), (None, Some(wrong))).await;
+        match records::by_password(ctx, u, p("current"), &from).await {
+            Ok((id, _)) => proof = id,
+            Err(Failure::Internal(e)) => return Err(e.into()),
+            Err(_) => {
+                let wrong = t.t(Msg::WrongPassword).to_owned();
+                return view(ctx, req, (&c, &s), (None, Some(wrong), None)).await;
+            }
         }
     }
+    let channel = match field {
+        "phone" => Channel::Phone,
+        _ => Channel::Email,
+    };
     let notice = match action {
+        "address" => {
+            let sent = match identity::address(channel, p("value")) {
+                Ok(value) => records::send_code(ctx, u, (channel, &value), t, ip)
+                    .await
+                    .map(|(record, _)| (value, record)),
+                Err(e) => Err(e.into()),
+            };
+            let outcome = match sent {
+                Ok((value, record)) => {
+                    let pending = Pending {
+                        channel: field,
+                        value,
+                        record,
+                        proof,
+                    };
+                    (None, None, Some(pending))
+                }
+                Err(Failure::Internal(e)) => return Err(e.into()),
+                Err(f) => (None, Some(failed(&f)), None),
+            };
+            return view(ctx, req, (&c, &s), outcome).await;
+        }
+        "confirm" => {
+            let (record, value) = (p("record"), p("value"));
+            let taken = match records::verify_code(ctx, &u.id, record, p("code"), ip).await {
+                Ok(true)
+                    if records::proves_address(ctx, &u.id, record, (channel, value)).await? =>
+                {
+                    account::take_address(ctx, u, channel, value.to_owned()).await
+                }
+                Ok(_) => Err(Failure::CodeExpiredOrLocked),
+                Err(f) => Err(f),
+            };
+            match taken {
+                Ok(user) => {
+                    let done = (Some(Msg::AddressChanged), None, None);
+                    return view(ctx, req, (&c, &Loaded { user, ..s }), done).await;
+                }
+                Err(Failure::Internal(e)) => return Err(e.into()),
+                // A wrong code may be tried again (the code's own throttle counts it).
+                Err(f @ Failure::WrongCode) => {
+                    let pending = Pending {
+                        channel: field,
+                        value: value.to_owned(),
+                        record: record.to_owned(),
+                        proof,
+                    };
+                    let outcome = (None, Some(failed(&f)), Some(pending));
+                    return view(ctx, req, (&c, &s), outcome).await;
+                }
+                Err(f) => {
+                    return view(ctx, req, (&c, &s), (None, Some(failed(&f)), None)).await;
+                }
+            }
+        }
         "name" => {
             let mut changed = u.clone();
             let name = p("name").trim();
@@ -189,23 +297,14 @@ pub async fn submit<D: Db, K: Kv>(
                 ctx,
                 req,
                 (&c, &Loaded { user: changed, ..s }),
-                (Some(Msg::Saved), None),
+                (Some(Msg::Saved), None, None),
             )
             .await;
         }
         "password" => {
             let new = p("password");
             if let Err(e) = account::check_new_password(ctx, u, new).await {
-                let t = lang(req);
-                let why = match e {
-                    crate::experience::Failure::WeakPassword(r) => r
-                        .iter()
-                        .map(|x| x.describe(t))
-                        .collect::<Vec<_>>()
-                        .join(" "),
-                    _ => t.t(Msg::PwTooLong).to_owned(),
-                };
-                return view(ctx, req, (&c, &s), (None, Some(why))).await;
+                return view(ctx, req, (&c, &s), (None, Some(failed(&e)), None)).await;
             }
             let params = ctx.config.password_hash;
             account::change_password(ctx, &u.id, new, params, Some(&s.session.sid)).await?;
@@ -217,7 +316,6 @@ pub async fn submit<D: Db, K: Kv>(
         }
         _ => {
             account::delete_user(ctx, &u.id, Some(crate::oidc::clients::ACCOUNT_APP)).await?;
-            let t = lang(req);
             let mut res = web::html(
                 StatusCode::OK,
                 super::views::message(t, Msg::AccountDeleted, Msg::CloseWindow),
@@ -226,5 +324,5 @@ pub async fn submit<D: Db, K: Kv>(
             return Ok(res);
         }
     };
-    view(ctx, req, (&c, &s), (Some(notice), None)).await
+    view(ctx, req, (&c, &s), (Some(notice), None, None)).await
 }

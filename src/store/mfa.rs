@@ -31,6 +31,22 @@ pub async fn factors_of(db: &impl Db, user_id: &str) -> Result<Vec<FactorRow>, S
     .await
 }
 
+/// When each of the user's backup codes was used (`None`: not yet), oldest code first.
+pub async fn backup_codes_of(db: &impl Db, user_id: &str) -> Result<Vec<Option<i64>>, StoreError> {
+    let rows = db
+        .query(
+            "SELECT b.used_at FROM backup_codes b JOIN user_mfa m ON m.id = b.mfa_id \
+             WHERE m.user_id = ?1 ORDER BY b.rowid",
+            &[user_id.into()],
+        )
+        .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in &rows {
+        out.push(super::column(r, "used_at")?);
+    }
+    Ok(out)
+}
+
 /// The user's authenticator app: its id, sealed secret and last accepted step.
 #[derive(Debug, Clone)]
 pub struct TotpRow {
