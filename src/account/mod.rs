@@ -211,6 +211,50 @@ pub async fn take_address<D: Db, K: Kv>(
     }
 }
 
+/// What unlinking a social or enterprise identity came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unlinked {
+    Done,
+    NotLinked,
+    /// Refused: it is the account's last way to sign in.
+    LastWay,
+}
+
+/// Removes the user's identity at `target`, never the last way to sign in.
+pub async fn unlink<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    u: &users::User,
+    target: &str,
+) -> Result<Unlinked, InternalError> {
+    if !u.identities.contains_key(target) {
+        return Ok(Unlinked::NotLinked);
+    }
+    let others = u.identities.keys().any(|t| t != target);
+    let identifier = u.username.is_some() || u.primary_email.is_some() || u.primary_phone.is_some();
+    if !others && !identifier {
+        return Ok(Unlinked::LastWay);
+    }
+    store::identities::remove(ctx.db, &u.id, target, ctx.now_ms).await?;
+    Ok(Unlinked::Done)
+}
+
+/// The user's MFA factors, passkeys included, oldest first.
+pub async fn factors<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    user_id: &str,
+) -> Result<Vec<store::mfa::FactorRow>, InternalError> {
+    Ok(store::mfa::factors_of(ctx.db, user_id).await?)
+}
+
+/// Removes the user's factor `id`; false if the user has no such factor.
+pub async fn remove_factor<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    user_id: &str,
+    id: &str,
+) -> Result<bool, InternalError> {
+    Ok(store::mfa::delete(ctx.db, user_id, id).await?)
+}
+
 /// Binds a factor the user set up (Logto's `{type: Totp, secret, code}` or `{type:
 /// BackupCode, codes}`): only a factor the sign-in experience enables, and an authenticator
 /// app only with a current code from it, so that a mistyped secret cannot lock the user out.

@@ -304,25 +304,19 @@ pub async fn handle<D: Db, K: Kv>(
             save_address(ctx, u, ch, None).await?;
             ok
         }
-        Route::Unlink(target) => {
-            if !u.identities.contains_key(target) {
+        Route::Unlink(target) => match account::unlink(ctx, u, target).await? {
+            account::Unlinked::Done => ok,
+            account::Unlinked::LastWay => return Err(last_way()),
+            account::Unlinked::NotLinked => {
                 return Err(ApiError::new(
                     StatusCode::NOT_FOUND,
                     "user.identity_not_exist",
                     "This account has no identity at that provider.",
-                ));
+                ))
             }
-            let others = u.identities.keys().any(|t| t != target);
-            let identifier =
-                u.username.is_some() || u.primary_email.is_some() || u.primary_phone.is_some();
-            if !others && !identifier {
-                return Err(last_way());
-            }
-            crate::store::identities::remove(ctx.db, &u.id, target, ctx.now_ms).await?;
-            ok
-        }
+        },
         Route::Factors => {
-            let rows = crate::store::mfa::factors_of(ctx.db, &u.id).await?;
+            let rows = account::factors(ctx, &u.id).await?;
             web::json_text(StatusCode::OK, super::mfa::factors_view(&rows))
         }
         Route::Generate(totp) => {

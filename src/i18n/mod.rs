@@ -114,6 +114,7 @@ messages! {
     YourAccount, AccountName, Save, Saved, ChangePassword, CurrentPassword, WrongPassword,
     Sessions, SignedInSince, ThisSession, EndSession, SessionEnded, DeleteAccount,
     DeleteAccountWarning, AccountDeleted, AccountCenterOff, ChangeEmail, ChangePhone, AddressChanged,
+    LinkedAccounts, Remove, Removed, LastWay, AuthenticatorApp, BackupCodes, Passkey,
     // Messages with a code
     MailSignInSubject, MailSignInBody, MailRegisterSubject, MailRegisterBody,
     MailResetSubject, MailResetBody,

@@ -1,6 +1,7 @@
 //! The hosted account page (`/account`): the signed-in person sees the account and, as the
 //! account center allows, changes the name, the password, the email address and the phone
-//! number, ends other sessions and deletes the account. Every sensitive action asks for the
+//! number, unlinks social and enterprise identities (never the last way in), removes MFA
+//! factors, ends other sessions and deletes the account. Every sensitive action asks for the
 //! current password first, checked as a verification record is (the sign-in's throttle and
 //! log). A new address is taken only with the code sent to it, and only within the password
 //! record's ten minutes (the Account API's two records, in two steps). No JavaScript.
@@ -45,6 +46,9 @@ struct AccountPage<'a> {
     addresses: Vec<(&'static str, &'a str, &'static str, &'a str)>,
     pending: Option<Pending>,
     sent_to: String,
+    /// Linked identities and MFA factors: heading, action, whether each may be removed,
+    /// and the items (key, label).
+    lists: Vec<(&'a str, &'static str, bool, Items)>,
 }
 
 /// A code sent to a new address, to be entered: the channel, the address, the code's record
@@ -55,6 +59,9 @@ struct Pending {
     record: String,
     proof: String,
 }
+
+/// A list's items: key and label.
+type Items = Vec<(String, String)>;
 
 /// What a form post ended with: a notice, an error, or a code to enter.
 type Outcome = (Option<Msg>, Option<String>, Option<Pending>);
@@ -146,6 +153,30 @@ async fn view<D: Db, K: Kv>(
             addresses.push((field, t.t(heading), kind, t.t(label)));
         }
     }
+    let mut lists = Vec::new();
+    if shown("social") {
+        let items = u
+            .identities
+            .keys()
+            .map(|k| (k.clone(), k.clone()))
+            .collect();
+        let edit = c.field("social") == Control::Edit && u.password_hash.is_some();
+        lists.push((t.t(Msg::LinkedAccounts), "unlink", edit, items));
+    }
+    if shown("mfa") {
+        let mut items = Vec::new();
+        for f in account::factors(ctx, &u.id).await? {
+            let label = match (f.kind.as_str(), f.name) {
+                ("Totp", _) => t.t(Msg::AuthenticatorApp).to_owned(),
+                ("BackupCode", _) => t.t(Msg::BackupCodes).to_owned(),
+                (_, Some(name)) => name,
+                _ => t.t(Msg::Passkey).to_owned(),
+            };
+            items.push((f.id, label));
+        }
+        let edit = c.field("mfa") == Control::Edit && u.password_hash.is_some();
+        lists.push((t.t(Msg::MfaVerifyTitle), "factor", edit, items));
+    }
     let sent_to = match &pending {
         Some(p) => t.fill(Msg::VerifyIntro, &[("to", &p.value)]),
         None => String::new(),
@@ -168,6 +199,7 @@ async fn view<D: Db, K: Kv>(
         addresses,
         pending,
         sent_to,
+        lists,
     });
     let status = match error {
         Some(_) => StatusCode::BAD_REQUEST,
@@ -177,7 +209,7 @@ async fn view<D: Db, K: Kv>(
 }
 
 /// `POST /account` (`action` = `name`, `password`, `address` (a code to a new address),
-/// `confirm` (that code), `end` or `delete`).
+/// `confirm` (that code), `unlink` (an identity), `factor` (removed), `end` or `delete`).
 pub async fn submit<D: Db, K: Kv>(
     ctx: &Ctx<'_, D, K>,
     req: &Request,
@@ -195,6 +227,8 @@ pub async fn submit<D: Db, K: Kv>(
         ("address" | "confirm", "email") => "email",
         ("address" | "confirm", "phone") => "phone",
         ("end", _) => "session",
+        ("unlink", _) => "social",
+        ("factor", _) => "mfa",
         ("delete", _) => "deleteAccount",
         _ => return Err(PageError::NotFound),
     };
@@ -310,6 +344,23 @@ pub async fn submit<D: Db, K: Kv>(
             account::change_password(ctx, &u.id, new, params, Some(&s.session.sid)).await?;
             Msg::PasswordChanged
         }
+        "unlink" => match account::unlink(ctx, u, p("key")).await? {
+            account::Unlinked::Done => {
+                let mut user = u.clone();
+                user.identities.remove(p("key"));
+                let done = (Some(Msg::Removed), None, None);
+                return view(ctx, req, (&c, &Loaded { user, ..s }), done).await;
+            }
+            account::Unlinked::LastWay => {
+                let why = t.t(Msg::LastWay).to_owned();
+                return view(ctx, req, (&c, &s), (None, Some(why), None)).await;
+            }
+            account::Unlinked::NotLinked => return Err(PageError::NotFound),
+        },
+        "factor" => match account::remove_factor(ctx, &u.id, p("key")).await? {
+            true => Msg::Removed,
+            false => return Err(PageError::NotFound),
+        },
         "end" => {
             crate::oidc::logout::end_one_of_user(ctx, &u.id, p("session")).await?;
             Msg::SessionEnded

@@ -428,6 +428,38 @@ test('the account page changes the email address with the code sent to it, after
   await ctx.close();
 });
 
+test('the account page unlinks an identity and removes an MFA factor, each after the current password', async () => {
+  const user = await newUser();
+  const ctx = await browser.newContext();
+  const page = await ctx.newPage();
+  await page.goto(`${BASE}/account`);
+  await signIn(page, user.username, PASSWORD);
+  await page.waitForURL((u) => u.pathname === '/account');
+  assert.equal((await api('PUT', `/api/users/${user.id}/identities/acme`, { body: { userId: 'acme-1' } })).status, 200);
+  assert.equal((await api('POST', `/api/users/${user.id}/mfa-verifications`, { body: { type: 'Totp' } })).status, 200);
+  await page.reload();
+  assert.match(await page.textContent('ul.unlink li'), /^acme\s/);
+  assert.match(await page.textContent('ul.factor li'), /Authenticator app/);
+
+  await page.fill('#unlink-acme', 'not the password');
+  await page.locator('form:has(#unlink-acme) button').click();
+  await page.waitForSelector('#form-error');
+  assert.deepEqual(Object.keys((await api('GET', `/api/users/${user.id}`)).body.identities), ['acme']);
+  await page.fill('#unlink-acme', PASSWORD);
+  await page.locator('form:has(#unlink-acme) button').click();
+  await page.waitForSelector('#notice');
+  assert.deepEqual((await api('GET', `/api/users/${user.id}`)).body.identities, {});
+  assert.equal(await page.locator('ul.unlink li').count(), 0);
+
+  const factor = page.locator('ul.factor input[type=password]');
+  await factor.fill(PASSWORD);
+  await page.locator('ul.factor button').click();
+  await page.waitForSelector('#notice');
+  assert.deepEqual((await api('GET', `/api/users/${user.id}/mfa-verifications`)).body, []);
+  assert.equal(await page.locator('ul.factor li').count(), 0);
+  await ctx.close();
+});
+
 test('a user binds an authenticator app (a code from it is required) and backup codes through the Account API', async () => {
   const settings = (body) => api('PATCH', '/api/sign-in-exp', { body });
   const user = await newUser();

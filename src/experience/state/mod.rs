@@ -265,20 +265,16 @@ impl State {
         if self.event == Some(event) {
             return;
         }
-        let kept: Vec<Verification> = self
-            .verifications
-            .iter()
-            .filter(|v| {
-                matches!(
-                    v,
-                    Verification::Social {
-                        identity: Some(_),
-                        ..
-                    }
-                )
-            })
-            .cloned()
-            .collect();
+        let mut kept = std::mem::take(&mut self.verifications);
+        kept.retain(|v| {
+            matches!(
+                v,
+                Verification::Social {
+                    identity: Some(_),
+                    ..
+                }
+            )
+        });
         let agreed = self.agreed_terms;
         self.start(event);
         self.verifications = kept;
