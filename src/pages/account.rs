@@ -38,17 +38,14 @@ struct AccountPage<'a> {
     name: &'a str,
     edit_name: bool,
     edit_password: bool,
-    show_sessions: bool,
-    edit_sessions: bool,
-    sessions: Vec<(String, String, bool)>,
     can_delete: bool,
     /// Address forms: channel, heading, input type, label.
     addresses: Vec<(&'static str, &'a str, &'static str, &'a str)>,
     pending: Option<Pending>,
     sent_to: String,
-    /// Linked identities and MFA factors: heading, action, whether each may be removed,
-    /// and the items (key, label).
-    lists: Vec<(&'a str, &'static str, bool, Items)>,
+    /// Linked identities, MFA factors and sessions: heading, action, its button, and the
+    /// items.
+    lists: Vec<(&'a str, &'static str, &'a str, Items)>,
 }
 
 /// A code sent to a new address, to be entered: the channel, the address, the code's record
@@ -60,8 +57,8 @@ struct Pending {
     proof: String,
 }
 
-/// A list's items: key and label.
-type Items = Vec<(String, String)>;
+/// A list's items: key, label, and whether it may be removed here.
+type Items = Vec<(String, String, bool)>;
 
 /// What a form post ended with: a notice, an error, or a code to enter.
 type Outcome = (Option<Msg>, Option<String>, Option<Pending>);
@@ -135,15 +132,6 @@ async fn view<D: Db, K: Kv>(
             facts.push((t.t(label), v.clone()));
         }
     }
-    let show_sessions = shown("session");
-    let mut list = Vec::new();
-    if show_sessions {
-        for l in account::live_sessions(ctx, &u.id).await? {
-            let since = crate::clock::iso(l.created_at, false);
-            let current = l.id == s.session.sid;
-            list.push((l.id, since, current));
-        }
-    }
     let mut addresses = Vec::new();
     for (field, heading, kind, label) in [
         ("email", Msg::ChangeEmail, "email", Msg::Email),
@@ -153,18 +141,20 @@ async fn view<D: Db, K: Kv>(
             addresses.push((field, t.t(heading), kind, t.t(label)));
         }
     }
+    // Removing anything asks for the password.
+    let edit = |f: &str| c.field(f) == Control::Edit && u.password_hash.is_some();
     let mut lists = Vec::new();
     if shown("social") {
+        let e = edit("social");
         let items = u
             .identities
             .keys()
-            .map(|k| (k.clone(), k.clone()))
+            .map(|k| (k.clone(), k.clone(), e))
             .collect();
-        let edit = c.field("social") == Control::Edit && u.password_hash.is_some();
-        lists.push((t.t(Msg::LinkedAccounts), "unlink", edit, items));
+        lists.push((t.t(Msg::LinkedAccounts), "unlink", t.t(Msg::Remove), items));
     }
     if shown("mfa") {
-        let mut items = Vec::new();
+        let (mut items, e) = (Vec::new(), edit("mfa"));
         for f in account::factors(ctx, &u.id).await? {
             let label = match (f.kind.as_str(), f.name) {
                 ("Totp", _) => t.t(Msg::AuthenticatorApp).to_owned(),
@@ -172,10 +162,22 @@ async fn view<D: Db, K: Kv>(
                 (_, Some(name)) => name,
                 _ => t.t(Msg::Passkey).to_owned(),
             };
-            items.push((f.id, label));
+            items.push((f.id, label, e));
         }
-        let edit = c.field("mfa") == Control::Edit && u.password_hash.is_some();
-        lists.push((t.t(Msg::MfaVerifyTitle), "factor", edit, items));
+        lists.push((t.t(Msg::MfaVerifyTitle), "factor", t.t(Msg::Remove), items));
+    }
+    if shown("session") {
+        let (mut items, e) = (Vec::new(), edit("session"));
+        for l in account::live_sessions(ctx, &u.id).await? {
+            let since = crate::clock::iso(l.created_at, false);
+            let mut label = format!("{} {since}", t.t(Msg::SignedInSince));
+            let current = l.id == s.session.sid;
+            if current {
+                label = format!("{label} · {}", t.t(Msg::ThisSession));
+            }
+            items.push((l.id, label, e && !current));
+        }
+        lists.push((t.t(Msg::Sessions), "end", t.t(Msg::EndSession), items));
     }
     let sent_to = match &pending {
         Some(p) => t.fill(Msg::VerifyIntro, &[("to", &p.value)]),
@@ -192,9 +194,6 @@ async fn view<D: Db, K: Kv>(
         name: u.name.as_deref().unwrap_or_default(),
         edit_name: c.field("name") == Control::Edit,
         edit_password: c.field("password") == Control::Edit && u.password_hash.is_some(),
-        show_sessions,
-        edit_sessions: c.field("session") == Control::Edit,
-        sessions: list,
         can_delete: c.field("deleteAccount") == Control::Edit && u.password_hash.is_some(),
         addresses,
         pending,
@@ -362,7 +361,7 @@ pub async fn submit<D: Db, K: Kv>(
             false => return Err(PageError::NotFound),
         },
         "end" => {
-            crate::oidc::logout::end_one_of_user(ctx, &u.id, p("session")).await?;
+            crate::oidc::logout::end_one_of_user(ctx, &u.id, p("key")).await?;
             Msg::SessionEnded
         }
         _ => {

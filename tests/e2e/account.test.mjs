@@ -73,6 +73,16 @@ async function passwordWorks(user, password) {
   return outcome;
 }
 
+/** The hosted account page, signed in as `user` in a fresh browser context. */
+async function accountPage(user) {
+  const ctx = await browser.newContext();
+  const page = await ctx.newPage();
+  await page.goto(`${BASE}/account`);
+  await signIn(page, user.username, PASSWORD);
+  await page.waitForURL((u) => u.pathname === '/account');
+  return { ctx, page };
+}
+
 /** Signs `user` in on the hosted pages with the password and then backup code `code`. */
 async function signInWithBackupCode(user, code) {
   const ctx = await browser.newContext();
@@ -318,11 +328,7 @@ test('a third-party app may read the account but not verify or change it', async
 test('the hosted account page: sign in through the normal flow, rename, end another session, change the password and delete the account, each after the current password', async () => {
   const user = await newUser();
   const elsewhere = await signInAndExchange(user);
-  const ctx = await browser.newContext();
-  const page = await ctx.newPage();
-  await page.goto(`${BASE}/account`);
-  await signIn(page, user.username, PASSWORD);
-  await page.waitForURL((u) => u.pathname === '/account');
+  const { ctx, page } = await accountPage(user);
   assert.equal(await page.textContent('h1'), 'Your account');
   // The URL carried a code: other sites are not told it.
   assert.equal((await page.reload()).headers()['referrer-policy'], 'same-origin');
@@ -335,14 +341,14 @@ test('the hosted account page: sign in through the normal flow, rename, end anot
 
   // Two sessions are listed; the other one ends only with the right password.
   const other = `#end-${elsewhere.claims().sid}`;
-  assert.equal(await page.locator('ul.sessions li').count(), 2);
+  assert.equal(await page.locator('ul.end li').count(), 2);
   await page.fill(other, 'not the password');
   await page.locator(`form:has(${other}) button`).click();
   await page.waitForSelector('#form-error');
   await page.fill(other, PASSWORD);
   await page.locator(`form:has(${other}) button`).click();
   await page.waitForSelector('#notice');
-  assert.equal(await page.locator('ul.sessions li').count(), 1);
+  assert.equal(await page.locator('ul.end li').count(), 1);
   await assert.rejects(client.refreshTokenGrant(config, elsewhere.refresh_token), (e) => e.error === 'invalid_grant');
 
   const NEW = 'paper boats on the river';
@@ -379,11 +385,7 @@ test('the hosted account page: sign in through the normal flow, rename, end anot
 test('the account page changes the email address with the code sent to it, after the current password; a wrong code, a forged password proof and another user\'s address are refused', async () => {
   const user = await newUser();
   const other = await newUser();
-  const ctx = await browser.newContext();
-  const page = await ctx.newPage();
-  await page.goto(`${BASE}/account`);
-  await signIn(page, user.username, PASSWORD);
-  await page.waitForURL((u) => u.pathname === '/account');
+  const { ctx, page } = await accountPage(user);
   const sendCode = async (to, password = PASSWORD) => {
     await page.fill('#email-new', to);
     await page.fill('#email-current', password);
@@ -430,11 +432,7 @@ test('the account page changes the email address with the code sent to it, after
 
 test('the account page unlinks an identity and removes an MFA factor, each after the current password', async () => {
   const user = await newUser();
-  const ctx = await browser.newContext();
-  const page = await ctx.newPage();
-  await page.goto(`${BASE}/account`);
-  await signIn(page, user.username, PASSWORD);
-  await page.waitForURL((u) => u.pathname === '/account');
+  const { ctx, page } = await accountPage(user);
   assert.equal((await api('PUT', `/api/users/${user.id}/identities/acme`, { body: { userId: 'acme-1' } })).status, 200);
   assert.equal((await api('POST', `/api/users/${user.id}/mfa-verifications`, { body: { type: 'Totp' } })).status, 200);
   await page.reload();
