@@ -11,6 +11,12 @@ pub fn parse(text: impl AsRef<[u8]>) -> Result<Value, serde_json::Error> {
     serde_json::from_slice(text.as_ref())
 }
 
+/// The JSON text of `v`. Not `to_string()` or `{}`: a `Value`'s `Display` links a second
+/// copy of serde_json's writer and its pretty printer (4 KB raw) for the same text.
+pub fn text(v: &impl serde::Serialize) -> String {
+    Json::of(v).into_string()
+}
+
 /// JSON written straight to text, for what the worker answers and stores.
 ///
 /// `serde_json::json!` builds a `Value` (a B-tree map per object, a `String` per key, a

@@ -94,7 +94,7 @@ pub async fn create<D: Db, K: Kv>(
         id,
         connector_id: b.connector_id,
         channel: channel.into(),
-        metadata: metadata.to_string(),
+        metadata: crate::json::text(&metadata),
         target,
         created_at: ctx.now_ms,
     };
@@ -160,7 +160,7 @@ pub async fn update<D: Db, K: Kv>(
             merge(&mut metadata, p);
         }
         let (c, target, m) = social(ctx, &row.connector_id, &config, &metadata).await?;
-        (config, row.target, row.metadata) = (c, Some(target), m.to_string());
+        (config, row.target, row.metadata) = (c, Some(target), crate::json::text(&m));
     } else {
         check_config(&row.connector_id, &config).map_err(invalid)?;
     }

@@ -229,7 +229,7 @@ async fn checked<D: Db, K: Kv>(
         id,
         connector_id: provider,
         channel: SSO.into(),
-        metadata: Value::Object(meta).to_string(),
+        metadata: crate::json::text(&Value::Object(meta)),
         target: None,
         created_at: old.map_or(ctx.now_ms, |o| o.created_at),
     })
@@ -383,7 +383,7 @@ pub async fn put_idp_initiated<D: Db, K: Kv>(
     let mut meta = metadata(&row);
     meta.insert(IDP_INITIATED.into(), config.clone());
     let row = ConnectorRow {
-        metadata: Value::Object(meta).to_string(),
+        metadata: crate::json::text(&Value::Object(meta)),
         ..row
     };
     repo::update_connector(ctx.db, &row).await?;
@@ -405,7 +405,7 @@ pub async fn idp_initiated<D: Db, K: Kv>(
         return Ok(web::json(StatusCode::OK, &config));
     }
     let row = ConnectorRow {
-        metadata: Value::Object(meta).to_string(),
+        metadata: crate::json::text(&Value::Object(meta)),
         ..row
     };
     repo::update_connector(ctx.db, &row).await?;

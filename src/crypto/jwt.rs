@@ -33,8 +33,8 @@ pub async fn sign<T: Serialize>(
     c.insert("exp".into(), crate::jv!(exp));
     let input = format!(
         "{}.{}",
-        b64url(header.to_string().as_bytes()),
-        b64url(claims.to_string().as_bytes())
+        b64url(crate::json::text(&header).as_bytes()),
+        b64url(crate::json::text(&claims).as_bytes())
     );
     let signature = es.sign(key, input.as_bytes()).await?;
     Ok(format!("{input}.{}", b64url(&signature)))

@@ -21,7 +21,7 @@ fn row(e: Entry<'_>, now_ms: i64) -> Result<LogRow, crate::crypto::CryptoError> 
         user_id: e.user_id.map(str::to_owned),
         application_id: e.application_id.map(str::to_owned),
         ip: e.ip.map(str::to_owned),
-        payload: e.payload.to_string(),
+        payload: crate::json::text(&e.payload),
         created_at: now_ms,
     })
 }

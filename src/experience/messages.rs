@@ -244,7 +244,7 @@ pub async fn send<D: Db, K: Kv>(
         .await?;
         return Ok(true);
     };
-    connector.config = open_config(ctx, &connector).await?.to_string();
+    connector.config = crate::json::text(&open_config(ctx, &connector).await?);
     ctx.defer(job(&connector, to, usage, lang, code)?);
     Ok(true)
 }
@@ -282,7 +282,7 @@ pub async fn seal_config<D: Db, K: Kv>(
 ) -> Result<String, InternalError> {
     let aad = format!("connector:{connector_id}");
     let sealed = sealer(ctx)?
-        .seal(&aad, config.to_string().as_bytes())
+        .seal(&aad, crate::json::text(config).as_bytes())
         .await?;
     Ok(format!("{SEALED}{sealed}"))
 }
@@ -383,7 +383,7 @@ fn job(
                 what: format!("email by connector {}", c.id),
                 url: cfg.endpoint,
                 headers,
-                body: body.to_string().into_bytes(),
+                body: crate::json::text(&body).into_bytes(),
             })
         }
     }

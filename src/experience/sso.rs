@@ -151,7 +151,7 @@ pub async fn assertion<D: Db, K: Kv>(
         let token = crate::crypto::random::id()?;
         let kept = crate::jv!({"connectorId": connector_id, "identity": found});
         ctx.kv
-            .put(&idp_key(&token), &kept.to_string(), RELAY_TTL)
+            .put(&idp_key(&token), &crate::json::text(&kept), RELAY_TTL)
             .await?;
         let text = |k: &str| idp.get(k).and_then(Value::as_str).unwrap_or_default();
         let next = if idp.get("autoSendAuthorizationRequest") == Some(&Value::Bool(true)) {

@@ -208,7 +208,7 @@ impl UserMfaConfig {
                 p.insert("skipped".into(), crate::jv!(self.passkey_skipped));
             }
         }
-        v.to_string()
+        crate::json::text(&v)
     }
 }
 

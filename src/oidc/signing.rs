@@ -87,7 +87,7 @@ async fn load<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, primary: bool) -> Result<Rc<Key
         current_public.clone(),
     )
     .await?;
-    let jwks_body = crate::jv!({ "keys": public }).to_string();
+    let jwks_body = crate::json::text(&crate::jv!({ "keys": public }));
     let digest = Sha256::digest(jwks_body.as_bytes());
     let etag = format!("\"{}\"", b64url(digest.get(..12).unwrap_or_default()));
     let k = Rc::new(Keys {

@@ -20,13 +20,8 @@ pub mod sign_in;
 pub mod social;
 pub mod views;
 
-/// The pages' style sheet, written into the layout once (a template that extends the layout
-/// would otherwise carry its own copy of the literal text).
-pub const STYLE: &str = include_str!("../../templates/style.css");
-
 /// What every page's layout needs.
 pub struct PageContext {
-    pub style: &'static str,
     pub lang: &'static str,
     pub title: String,
     /// The sign-in experience's custom CSS (validated: no `</`).
@@ -79,7 +74,6 @@ struct ErrorPage<'a> {
 fn render_error(lang: Lang, heading: &str, detail: &str, hint: Option<String>) -> String {
     let page = ErrorPage {
         ctx: PageContext {
-            style: STYLE,
             lang: lang.code(),
             title: heading.to_owned(),
             custom_css: None,

@@ -24,7 +24,6 @@ struct SignIn<'a> {
     ctx: PageContext,
     t: Lang,
     passkey: Option<PasskeyUi<'a>>,
-    passkey_script: &'static str,
     continue_to: String,
     csrf: &'a str,
     identifier: &'a str,
@@ -112,8 +111,6 @@ struct FormPost<'a> {
 /// The only script of the form_post page; its hash goes into that page's CSP.
 pub const FORM_POST_SCRIPT: &str = "document.forms[0].submit();";
 
-pub use crate::web::PASSKEY_SCRIPT;
-
 /// A page's passkey ceremony: which one, where its verification is posted, the button (none:
 /// autofill only) and the words shown when it fails. Hidden without JavaScript or WebAuthn.
 pub struct PasskeyUi<'a> {
@@ -133,7 +130,6 @@ pub(super) fn render(t: impl Template) -> String {
 
 fn ctx(title: &str) -> PageContext {
     PageContext {
-        style: super::STYLE,
         lang: "en",
         title: title.to_owned(),
         custom_css: None,
@@ -143,7 +139,6 @@ fn ctx(title: &str) -> PageContext {
 
 fn form_ctx(f: &Form<'_>, title: &str) -> PageContext {
     PageContext {
-        style: super::STYLE,
         lang: f.lang.code(),
         title: title.to_owned(),
         custom_css: f.custom_css.map(str::to_owned),
@@ -161,7 +156,6 @@ pub fn sign_in(f: &Form<'_>, identifier: &str, x: SignInExtras<'_>) -> String {
         ctx: form_ctx(f, t.t(Msg::SignIn)),
         t,
         passkey: x.passkey,
-        passkey_script: PASSKEY_SCRIPT,
         continue_to: continue_to(f),
         csrf: f.csrf,
         identifier,
@@ -206,7 +200,6 @@ pub fn register(
 
 pub(super) fn lang_ctx(lang: Lang, title: &str) -> PageContext {
     PageContext {
-        style: super::STYLE,
         lang: lang.code(),
         title: title.to_owned(),
         custom_css: None,
@@ -309,7 +302,6 @@ struct OneField<'a> {
     ctx: PageContext,
     extra: Extra<'a>,
     passkey: Option<PasskeyUi<'a>>,
-    passkey_script: &'static str,
     heading: &'a str,
     intro: Option<String>,
     notice: Option<&'a str>,
@@ -356,7 +348,6 @@ pub fn fields_page(f: &Form<'_>, p: FieldsPage<'_>) -> String {
         ctx: form_ctx(f, p.heading),
         extra,
         passkey,
-        passkey_script: PASSKEY_SCRIPT,
         heading: p.heading,
         intro: p.intro,
         notice: p.notice,

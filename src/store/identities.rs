@@ -37,7 +37,7 @@ pub fn link(
     now_ms: i64,
     sid: Option<&str>,
 ) -> Vec<Statement> {
-    let entry = crate::jv!({"userId": external_id, "details": details}).to_string();
+    let entry = crate::json::text(&crate::jv!({"userId": external_id, "details": details}));
     let sid = sid.map(str::to_owned);
     let mut out = vec![
         // One identity per provider and user: a new one replaces the old.

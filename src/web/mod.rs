@@ -160,20 +160,19 @@ pub fn strict_transport(res: &mut Response) {
 
 /// An HTML page. Its CSP has no `form-action`: the sign-in and consent forms end in a
 /// redirect to the app, and Chromium applies `form-action` to the whole redirect chain.
-/// The passkey script (`templates/passkey.js`), inlined where a page offers a passkey; every
-/// HTML page's CSP allows it by its hash ([`html`]). The only script of the hosted pages: it
-/// runs a WebAuthn ceremony with `navigator.credentials` through the Experience API, then
-/// posts the verification to the page (a normal form post, so the server decides what comes
-/// next). Modes: "sign-in" (a button, and the username field's autofill when
+///
+/// The only script a page may load is the provider's own (`script-src 'self'`, no inline
+/// script): the passkey script, a static asset (`public/static/passkey.js`, served by the
+/// platform's asset store, as is the style sheet) included where a page offers a passkey.
+/// It runs a WebAuthn ceremony with `navigator.credentials` through the Experience API,
+/// then posts the verification to the page (a normal form post, so the server decides what
+/// comes next). Modes: "sign-in" (a button, and the username field's autofill when
 /// `data-autofill` is "true"), "verify" (the second factor) and "bind" (make a passkey). On
 /// the sign-in page it waits for the terms checkbox when the settings ask for one; one
-/// request runs at a time (the button cancels the pending autofill request, whose abort is no
-/// failure); the interaction becomes a sign-in only once a passkey is chosen, and then only
-/// one sign-in goes on. Its comments live here, not in the file: every byte of it is served
-/// and carried in the module.
-pub const PASSKEY_SCRIPT: &str = include_str!("../../templates/passkey.js");
-
-/// The only script a page may run is the passkey script, by its hash; it may call this origin.
+/// request runs at a time (the button cancels the pending autofill request, whose abort is
+/// no failure); the interaction becomes a sign-in only once a passkey is chosen, and then
+/// only one sign-in goes on. Nothing else on this origin is a script: every other response
+/// is HTML or JSON with `nosniff`.
 pub fn html(status: StatusCode, body: String) -> Response {
     let mut res = with_type(status, "text/html; charset=utf-8", body.into_bytes());
     let h = res.headers_mut();
@@ -185,20 +184,12 @@ pub fn html(status: StatusCode, body: String) -> Response {
         crate::web::http::header::REFERRER_POLICY,
         HeaderValue::from_static("same-origin"),
     );
-    static CSP: std::sync::OnceLock<Option<HeaderValue>> = std::sync::OnceLock::new();
-    let csp = CSP.get_or_init(|| {
-        use sha2::Digest;
-        let hash = crate::crypto::b64std(&sha2::Sha256::digest(PASSKEY_SCRIPT.as_bytes()));
-        HeaderValue::from_str(&format!(
-            "default-src 'none'; script-src 'sha256-{hash}'; connect-src 'self'; \
-             style-src 'self' 'unsafe-inline'; img-src 'self' data: https:; frame-ancestors 'none'"
-        ))
-        .ok()
-    });
-    let fallback = HeaderValue::from_static("default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data: https:; frame-ancestors 'none'");
     h.insert(
         crate::web::http::header::CONTENT_SECURITY_POLICY,
-        csp.clone().unwrap_or(fallback),
+        HeaderValue::from_static(
+            "default-src 'none'; script-src 'self'; connect-src 'self'; \
+             style-src 'self' 'unsafe-inline'; img-src 'self' data: https:; frame-ancestors 'none'",
+        ),
     );
     res
 }

@@ -178,3 +178,18 @@ test('an over-long identifier is refused before any row is written', async () =>
   const after = [await count('/api/logs?page_size=1'), await count('/api/users?page_size=1')];
   assert.deepEqual(after, before);
 });
+
+test('a page may run only the provider\'s own scripts; the style sheet and the passkey script come from the asset store', async () => {
+  const page = await fetch(`${BASE}/sign-in`);
+  const csp = page.headers.get('content-security-policy');
+  const scriptSrc = csp.split(';').map((d) => d.trim()).find((d) => d.startsWith('script-src'));
+  assert.equal(scriptSrc, "script-src 'self'");
+  assert.equal(page.headers.get('x-content-type-options'), 'nosniff');
+  assert.match(await page.text(), /<link rel="stylesheet" href="\/static\/style.css">/);
+  for (const [path, type] of [['/static/style.css', 'text/css'], ['/static/passkey.js', 'javascript']]) {
+    const res = await fetch(`${BASE}${path}`);
+    assert.equal(res.status, 200, path);
+    assert.ok(res.headers.get('content-type').includes(type), res.headers.get('content-type'));
+    assert.ok((await res.text()).length > 500, path);
+  }
+});
