@@ -238,6 +238,27 @@ pub async fn unlink<D: Db, K: Kv>(
     Ok(Unlinked::Done)
 }
 
+/// Links the social identity that the user's verified social record `record` proved (Logto's
+/// `POST /api/my-account/identities`), replacing the one the user had at that provider.
+/// `Ok(false)` when there is no such record; `Failure::IdentityInUse` when another user has
+/// the identity.
+pub async fn link_social<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    u: &users::User,
+    record: &str,
+) -> Result<bool, crate::experience::Failure> {
+    let Some((target, identity)) = verification::social_identity(ctx, &u.id, record).await? else {
+        return Ok(false);
+    };
+    let details = crate::jv!({"email": identity.email, "name": identity.name});
+    let ids = (target.as_str(), identity.id.as_str());
+    match store::identities::put(ctx.db, &u.id, ids, &details, ctx.now_ms).await {
+        Ok(linked) => Ok(linked),
+        Err(store::StoreError::Unique(_)) => Err(crate::experience::Failure::IdentityInUse),
+        Err(e) => Err(InternalError::from(e).into()),
+    }
+}
+
 /// The user's MFA factors, passkeys included, oldest first.
 pub async fn factors<D: Db, K: Kv>(
     ctx: &Ctx<'_, D, K>,

@@ -9,23 +9,31 @@
 //!   check: the same per-person and per-network throttle, the same audit log;
 //! - a code record proves the address the code went to: the user's current address (then it
 //!   permits sensitive changes, as a password does) or a new one (then it only lets that
-//!   address become the primary one), never both; code guesses count as the sign-in's do.
-use crate::crypto::random;
+//!   address become the primary one), never both; code guesses count as the sign-in's do;
+//! - a social record proves an identity at a social provider, checked as a social sign-in's
+//!   answer is (`state`, PKCE, the ID token's `nonce`), once; it only lets that identity be
+//!   linked, and never permits anything else.
+use crate::crypto::{b64url, random};
 use crate::ctx::Ctx;
 use crate::error::InternalError;
 use crate::experience::messages::Usage;
+use crate::experience::provider as social;
+use crate::experience::state::SocialIdentity;
 use crate::experience::{codes, sign_in_with_password, Failure, Origin, SignInError};
 use crate::i18n::Lang;
 use crate::identity::{self, Channel, Identifier};
+use crate::json::Obj;
 use crate::store::account::{self as repo, Record};
 use crate::store::throttle;
 use crate::store::users::User;
+use crate::store::Column;
 use crate::store::{Db, Kv};
 
 /// How long a record is good for (Logto's ten minutes).
 pub const RECORD_TTL: i64 = 600;
 
 pub const PASSWORD: &str = "Password";
+pub const SOCIAL: &str = "Social";
 
 /// The record kind of a code sent through `channel`.
 pub fn code_kind(channel: Channel) -> &'static str {
@@ -126,7 +134,10 @@ pub async fn verify_code<D: Db, K: Kv>(
     let Some(r) = repo::get(ctx.db, id, user_id, ctx.now()).await? else {
         return Ok(false);
     };
-    let Some(identifier) = r.identifier.filter(|_| r.kind != PASSWORD) else {
+    let is_code = [Channel::Email, Channel::Phone]
+        .map(code_kind)
+        .contains(&r.kind.as_str());
+    let Some(identifier) = r.identifier.filter(|_| is_code) else {
         return Ok(false);
     };
     codes::check_code(ctx, (id, &identifier), Some(code), ip).await?;
@@ -167,4 +178,89 @@ pub async fn proves_address<D: Db, K: Kv>(
         .is_some_and(|r| {
             r.verified && r.kind == code_kind(channel) && r.identifier.as_deref() == Some(value)
         }))
+}
+
+/// `POST /api/verifications/social {connectorId, state, redirectUri}`: where to send the
+/// browser, and the record (not yet verified) that the provider's answer completes.
+pub async fn social_start<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    user: &User,
+    connector_id: &str,
+    (state, redirect_uri): (&str, &str),
+) -> Result<(String, String, i64), Failure> {
+    social::check_start(state, redirect_uri)?;
+    let (target, config, _) = social::connector(ctx, connector_id, false).await?;
+    let nonce = b64url(&random::bytes::<16>()?);
+    let verifier = b64url(&random::bytes::<32>()?);
+    let url =
+        crate::social::oidc::authorization_url(&config, (state, &nonce, &verifier), redirect_uri)
+            .map_err(Failure::Social)?;
+    let begun = Obj::new()
+        .str("connectorId", connector_id)
+        .str("target", &target)
+        .str("state", state)
+        .str("nonce", &nonce)
+        .str("verifier", &verifier)
+        .str("redirectUri", redirect_uri)
+        .end()
+        .into_string();
+    let (id, expires_at) = insert(ctx, random::id()?, user, (SOCIAL, Some(begun)), false).await?;
+    Ok((url, id, expires_at))
+}
+
+/// `POST /api/verifications/social/verify {verificationRecordId, connectorData}`: the
+/// provider's answer checked; the identity kept in the record. `Ok(false)` when the user has
+/// no such social record waiting (another user's, expired, or already verified).
+pub async fn social_verify<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    user_id: &str,
+    id: &str,
+    data: &serde_json::Value,
+) -> Result<bool, Failure> {
+    let Some(r) = repo::get(ctx.db, id, user_id, ctx.now()).await? else {
+        return Ok(false);
+    };
+    let begun = match (r.kind == SOCIAL && !r.verified, r.identifier) {
+        (true, Some(text)) => crate::json::parse(text).unwrap_or_default(),
+        _ => return Ok(false),
+    };
+    let s = |k: &str| {
+        begun
+            .get(k)
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default()
+    };
+    let (_, config, _) = social::connector(ctx, s("connectorId"), false).await?;
+    let at = social::Begun {
+        state: s("state"),
+        nonce: s("nonce"),
+        verifier: s("verifier"),
+        redirect_uri: s("redirectUri"),
+    };
+    let found = social::answer(ctx, &config, at, data).await?;
+    let proved = Obj::new()
+        .str("target", s("target"))
+        .json("identity", crate::json::Json::of(&found))
+        .end();
+    Ok(repo::settle(ctx.db, id, proved.as_str()).await?)
+}
+
+/// The identity that the user's verified social record `id` proved, with its target.
+pub async fn social_identity<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    user_id: &str,
+    id: &str,
+) -> Result<Option<(String, SocialIdentity)>, InternalError> {
+    let Some(r) = repo::get(ctx.db, id, user_id, ctx.now()).await? else {
+        return Ok(None);
+    };
+    let Some(text) = r.identifier.filter(|_| r.kind == SOCIAL && r.verified) else {
+        return Ok(None);
+    };
+    let v = crate::json::parse(text).unwrap_or_default();
+    let target = v.get("target").and_then(serde_json::Value::as_str);
+    let identity = v
+        .get("identity")
+        .and_then(|i| SocialIdentity::column(Some(i)));
+    Ok(target.zip(identity).map(|(t, i)| (t.to_owned(), i)))
 }

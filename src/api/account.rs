@@ -260,6 +260,42 @@ pub async fn handle<D: Db, K: Kv>(
                     .end(),
             )
         }
+        Route::Social(false) => {
+            let b = json_body(req)?;
+            let text = |k: &str| b.get(k).and_then(Value::as_str).unwrap_or_default();
+            let at = (text("state"), text("redirectUri"));
+            let (url, id, exp) = records::social_start(ctx, u, text("connectorId"), at).await?;
+            web::json_text(
+                StatusCode::CREATED,
+                Obj::new()
+                    .str("verificationRecordId", &id)
+                    .str("authorizationUri", &url)
+                    .str("expiresAt", &crate::clock::iso(exp * 1000, true))
+                    .end(),
+            )
+        }
+        Route::Social(true) => {
+            let b = json_body(req)?;
+            let id = b.get("verificationRecordId").and_then(Value::as_str);
+            let data = b.get("connectorData").unwrap_or(&Value::Null);
+            let id = id.unwrap_or_default();
+            if !records::social_verify(ctx, &u.id, id, data).await? {
+                return Err(record_not_found());
+            }
+            web::json_text(
+                StatusCode::OK,
+                Obj::new().str("verificationRecordId", id).end(),
+            )
+        }
+        Route::Link => {
+            let b = json_body(req)?;
+            let record = b.get("newIdentifierVerificationRecordId");
+            let record = record.and_then(Value::as_str).unwrap_or_default();
+            if !account::link_social(ctx, u, record).await? {
+                return Err(record_not_found());
+            }
+            ok
+        }
         Route::Get => web::json_text(StatusCode::OK, profile_view(u, &c, &center)),
         Route::Patch => {
             let u = patched(&fields, u.clone())?;

@@ -62,6 +62,10 @@ pub enum Route<'a> {
     VerifyPassword,
     SendCode,
     VerifyCode,
+    /// `verifications/social`: begun (false) or its answer checked (true).
+    Social(bool),
+    /// `POST my-account/identities`: a social identity proven by a record, linked.
+    Link,
     Get,
     Patch,
     Delete,
@@ -122,6 +126,12 @@ pub fn route<'a>(
         (["verifications", "verification-code", "verify"], Method::POST) => {
             (Route::VerifyCode, FIRST_PARTY)
         }
+        (["verifications", "social"], Method::POST) => (Route::Social(false), FIRST_PARTY),
+        (["verifications", "social", "verify"], Method::POST) => (Route::Social(true), FIRST_PARTY),
+        (["my-account", "identities"], Method::POST) => (
+            Route::Link,
+            verified(need("social", Edit, Some("identities"))),
+        ),
         (["my-account"], Method::GET) => (Route::Get, need("name", Control::Off, None)),
         // Each field is checked on its own; a username needs a record.
         (["my-account"], Method::PATCH) => (Route::Patch, FIRST_PARTY),

@@ -17,6 +17,7 @@ pub mod password;
 pub mod password_policy;
 pub mod policy;
 pub mod profile;
+pub mod provider;
 pub mod settings;
 pub mod social;
 pub mod sso;

@@ -7,6 +7,7 @@
 //! and passed every check of the ID token; it signs in only the user it is linked to; a link
 //! to another user is written only with the session it opens.
 use super::interaction::Current;
+use super::provider::{answer, check_start, connector, Begun};
 use super::state::{Event, SocialIdentity, StepError, Verification};
 use super::Failure;
 use crate::crypto::{b64url, random};
@@ -19,32 +20,6 @@ use crate::store::messages as connectors;
 use crate::store::users::{self, User};
 use crate::store::{Db, Kv, StoreError};
 use serde_json::{Map, Value};
-
-/// The connector `id` (a social one, or with `sso` an enterprise SSO one) and its opened
-/// config, with the target its identities are kept under: a social connector's own, or
-/// `sso:<issuer>` (an SSO identity is the issuer's subject, as in Logto); and its metadata
-/// (an SSO connector's `domains`, IdP-initiated settings).
-pub(super) async fn connector<D: Db, K: Kv>(
-    ctx: &Ctx<'_, D, K>,
-    id: &str,
-    sso: bool,
-) -> Result<(String, Map<String, Value>, Value), Failure> {
-    let row = connectors::connector(ctx.db, id)
-        .await?
-        .filter(|r| (r.channel == social::sso::TYPE) == sso)
-        .filter(|r| sso || social::is_social(&r.connector_id))
-        .ok_or(Failure::NoSocialConnector)?;
-    let Value::Object(config) = super::messages::open_config(ctx, &row).await? else {
-        return Err(Failure::NoSocialConnector);
-    };
-    let target = if sso {
-        social::sso::issuer_of(&config).map(|i| format!("sso:{i}"))
-    } else {
-        row.target.clone()
-    };
-    let metadata = crate::json::parse(&row.metadata).unwrap_or(Value::Null);
-    Ok((target.ok_or(Failure::NoSocialConnector)?, config, metadata))
-}
 
 /// `POST /verification/social/{connectorId}/authorization-uri {state, redirectUri}`: where
 /// to send the browser, and the verification its answer completes. With `idp_initiated`
@@ -59,13 +34,7 @@ pub async fn authorization_uri<D: Db, K: Kv>(
     idp_initiated: Option<&str>,
 ) -> Result<(String, String), Failure> {
     c.state.event().map_err(Failure::Step)?;
-    if state.is_empty() || state.len() > 512 {
-        return Err(Failure::Invalid(
-            "`state` must be 1 to 512 characters.".into(),
-        ));
-    }
-    crate::uri::Uri::parse(redirect_uri)
-        .ok_or_else(|| Failure::Invalid("`redirectUri` must be an absolute URL.".into()))?;
+    check_start(state, redirect_uri)?;
     // Enterprise SSO is off: its connectors take no one.
     if sso && !c.settings.single_sign_on_enabled {
         return Err(Failure::NoSocialConnector);
@@ -145,31 +114,22 @@ pub async fn verify<D: Db, K: Kv>(
     if of != connector_id {
         return Err(Failure::Step(StepError::UnknownVerification));
     }
-    let field = |k: &str| data.get(k).and_then(Value::as_str);
-    if let Some(error) = field("error") {
-        let detail = field("error_description").unwrap_or_default();
-        return Err(Failure::Social(oidc::SocialError::Declined(format!(
-            "the provider answered {error} {detail}"
-        ))));
-    }
-    if field("state") != Some(state.as_str()) {
-        return Err(Failure::SocialStateMismatch);
-    }
-    let code =
-        field("code").ok_or_else(|| Failure::Invalid("`connectorData.code` is missing.".into()))?;
-    let (nonce, verifier, redirect_uri) = (nonce.clone(), verifier.clone(), redirect_uri.clone());
+    let (state, nonce, verifier, redirect_uri) = (
+        state.clone(),
+        nonce.clone(),
+        verifier.clone(),
+        redirect_uri.clone(),
+    );
     let sso = target.starts_with("sso:");
     let (_, config, metadata) = connector(ctx, connector_id, sso).await?;
     let domains = social::sso::domains_in(&metadata);
-    let mut found = oidc::finish(
-        (ctx.http, ctx.cache),
-        ctx.crypto,
-        &config,
-        (code, &verifier, &nonce, &redirect_uri),
-        ctx.now(),
-    )
-    .await
-    .map_err(Failure::Social)?;
+    let begun = Begun {
+        state: &state,
+        nonce: &nonce,
+        verifier: &verifier,
+        redirect_uri: &redirect_uri,
+    };
+    let mut found = answer(ctx, &config, begun, data).await?;
     if sso {
         // An organization's provider speaks for its own domains only: an email elsewhere is
         // not taken as the person's (no link, not copied), whatever the provider says, and

@@ -123,7 +123,7 @@ pub async fn saml_connector_exists<D: Db, K: Kv>(
     ctx: &Ctx<'_, D, K>,
     connector_id: &str,
 ) -> Result<(), Failure> {
-    let (_, config, _) = super::social::connector(ctx, connector_id, true).await?;
+    let (_, config, _) = super::provider::connector(ctx, connector_id, true).await?;
     match crate::saml::sp::is_saml(&config) {
         true => Ok(()),
         false => Err(Failure::NoSocialConnector),
@@ -141,7 +141,7 @@ pub async fn assertion<D: Db, K: Kv>(
     connector_id: &str,
     (response, relay): (&str, &str),
 ) -> Result<Consumed, Failure> {
-    let (_, config, metadata) = super::social::connector(ctx, connector_id, true).await?;
+    let (_, config, metadata) = super::provider::connector(ctx, connector_id, true).await?;
     let domains = social::sso::domains_in(&metadata);
     if relay.is_empty() {
         let Some(idp) = metadata.get(IDP_INITIATED).filter(|v| v.is_object()) else {

@@ -52,6 +52,16 @@ pub async fn get(
     .await
 }
 
+/// Record `id` verified, with what it proved as its `identifier`; false if it was already.
+pub async fn settle(db: &impl Db, id: &str, identifier: &str) -> Result<bool, StoreError> {
+    db.execute(
+        "UPDATE verification_records SET verified = 1, identifier = ?2 WHERE id = ?1 AND verified = 0",
+        &[id.into(), identifier.into()],
+    )
+    .await
+    .map(|n| n > 0)
+}
+
 pub async fn mark_verified(db: &impl Db, id: &str) -> Result<(), StoreError> {
     db.execute(
         "UPDATE verification_records SET verified = 1 WHERE id = ?1",

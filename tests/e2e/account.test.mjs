@@ -10,6 +10,8 @@ import * as client from 'openid-client';
 import * as jose from 'jose';
 import { BASE, ISSUER, api, unique } from './helpers.mjs';
 import otplib from 'otplib';
+import http from 'node:http';
+import Provider from 'oidc-provider';
 import { startReceiver, launchBrowser, reached, signIn, until } from './rp.mjs';
 
 const PASSWORD = 'larch trees in autumn';
@@ -456,6 +458,78 @@ test('the account page unlinks an identity and removes an MFA factor, each after
   assert.deepEqual((await api('GET', `/api/users/${user.id}/mfa-verifications`)).body, []);
   assert.equal(await page.locator('ul.factor li').count(), 0);
   await ctx.close();
+});
+
+test('a social identity is linked through the Account API: a social record proven at a real provider, then linked with a password record; an identity another user has is refused', async () => {
+  // npm oidc-provider as the social provider; it sends the browser back to the app's page.
+  const idp = http.createServer();
+  await new Promise((resolve) => idp.listen(0, '127.0.0.1', resolve));
+  const issuer = `http://127.0.0.1:${idp.address().port}`;
+  const provider = new Provider(issuer, {
+    clients: [{ client_id: 'gatehouse', client_secret: 'a-secret', redirect_uris: [`${rp.origin}/social-cb`] }],
+    async findAccount(_ctx, id) {
+      return { accountId: id, claims: () => ({ sub: id, email: `${id}@example.com`, email_verified: true, name: `Person ${id}` }) };
+    },
+  });
+  idp.on('request', provider.callback());
+  const target = unique('guild');
+  const made = await api('POST', '/api/connectors', {
+    body: { connectorId: 'oidc', config: { clientId: 'gatehouse', clientSecret: 'a-secret', issuer, scope: 'openid email profile' }, metadata: { target, name: 'Guild' } },
+  });
+  assert.equal(made.status, 201, JSON.stringify(made.body));
+  const connectorId = made.body.id;
+  try {
+    const user = await newUser();
+    const { access_token: token } = await signInAndExchange(user);
+    /** A social record of `token`'s user, proven at the provider as `login`. */
+    const proven = async (login, token) => {
+      const start = await my('POST', '/verifications/social', token, { body: { connectorId, state: 'app-state-1', redirectUri: `${rp.origin}/social-cb` } });
+      assert.equal(start.status, 201, JSON.stringify(start.body));
+      const ctx = await browser.newContext();
+      const page = await ctx.newPage();
+      await page.goto(start.body.authorizationUri);
+      await page.locator('input[name=login]').fill(login);
+      await page.locator('input[name=password]').fill('any');
+      await page.locator('button[type=submit]').click();
+      await page.waitForURL((u) => !u.href.includes('/login'), { timeout: 15_000 });
+      if (page.url().startsWith(issuer)) await page.locator('button[type=submit]').click();
+      const back = await reached(page, `${rp.origin}/social-cb`);
+      await ctx.close();
+      return { id: start.body.verificationRecordId, data: Object.fromEntries(back.searchParams) };
+    };
+    const login = unique('lin');
+    const social = await proven(login, token);
+    // The answer must carry the flow's state; a forged one proves nothing.
+    const forged = await my('POST', '/verifications/social/verify', token, { body: { verificationRecordId: social.id, connectorData: { ...social.data, state: 'other' } } });
+    assert.deepEqual([forged.status, forged.body.code], [400, 'session.csrf_token_mismatch'], JSON.stringify(forged.body));
+    const verified = await my('POST', '/verifications/social/verify', token, { body: { verificationRecordId: social.id, connectorData: social.data } });
+    assert.deepEqual([verified.status, verified.body.verificationRecordId], [200, social.id], JSON.stringify(verified.body));
+    // A social record proves the identity only: it is no identity verification.
+    const alone = await my('POST', '/my-account/identities', token, { body: { newIdentifierVerificationRecordId: social.id }, record: social.id });
+    assert.equal(alone.status, 401, JSON.stringify(alone.body));
+    const record = await passwordRecord(token);
+    const linked = await my('POST', '/my-account/identities', token, { body: { newIdentifierVerificationRecordId: social.id }, record });
+    assert.equal(linked.status, 204, JSON.stringify(linked.body));
+    assert.equal((await api('GET', `/api/users/${user.id}`)).body.identities[target].userId, login);
+
+    // The same provider account cannot be linked to a second user.
+    const other = await newUser();
+    const { access_token: otherToken } = await signInAndExchange(other);
+    const again = await proven(login, otherToken);
+    assert.equal((await my('POST', '/verifications/social/verify', otherToken, { body: { verificationRecordId: again.id, connectorData: again.data } })).status, 200);
+    // Another user's record is not theirs to verify or use.
+    const stolen = await my('POST', '/verifications/social/verify', otherToken, { body: { verificationRecordId: social.id, connectorData: social.data } });
+    assert.deepEqual([stolen.status, stolen.body.code], [400, 'verification_record.not_found']);
+    const otherRecord = await passwordRecord(otherToken);
+    const stolenLink = await my('POST', '/my-account/identities', otherToken, { body: { newIdentifierVerificationRecordId: social.id }, record: otherRecord });
+    assert.deepEqual([stolenLink.status, stolenLink.body.code], [400, 'verification_record.not_found']);
+    const taken = await my('POST', '/my-account/identities', otherToken, { body: { newIdentifierVerificationRecordId: again.id }, record: otherRecord });
+    assert.deepEqual([taken.status, taken.body.code], [422, 'user.identity_already_in_use'], JSON.stringify(taken.body));
+    assert.deepEqual((await api('GET', `/api/users/${other.id}`)).body.identities, {});
+  } finally {
+    await api('DELETE', `/api/connectors/${connectorId}`);
+    idp.close();
+  }
 });
 
 test('a user binds an authenticator app (a code from it is required) and backup codes through the Account API', async () => {
