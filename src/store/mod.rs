@@ -203,8 +203,14 @@ impl<T: Column> Column for Vec<T> {
     fn column(v: Option<&serde_json::Value>) -> Option<Self> {
         match v {
             None | Some(serde_json::Value::Null) => Some(Vec::new()),
+            // A loop, not `collect()`: a collect into `Option<Vec<T>>` links three adapter
+            // functions per `T`.
             Some(serde_json::Value::Array(items)) => {
-                items.iter().map(|x| T::column(Some(x))).collect()
+                let mut out = Vec::with_capacity(items.len());
+                for x in items {
+                    out.push(T::column(Some(x))?);
+                }
+                Some(out)
             }
             Some(_) => None,
         }
@@ -385,7 +391,12 @@ fn object_text(text: &str) -> Result<Row, StoreError> {
 
 /// Decodes rows into `T`.
 pub fn decode_rows<T: FromRow>(rows: Vec<Row>) -> Result<Vec<T>, StoreError> {
-    rows.iter().map(T::from_row).collect()
+    // A loop, not `collect()` (see `Column for Vec<T>`).
+    let mut out = Vec::with_capacity(rows.len());
+    for r in &rows {
+        out.push(T::from_row(r)?);
+    }
+    Ok(out)
 }
 
 /// The key-value store for browser sessions.
