@@ -68,7 +68,7 @@ pub struct Center {
     pub enabled: bool,
     /// The fields set, in `FIELDS` order.
     fields: Map<String, Value>,
-    webauthn_related_origins: Vec<String>,
+    pub webauthn_related_origins: Vec<String>,
     pub delete_account_url: Option<String>,
 }
 

@@ -281,7 +281,7 @@ pub async fn remove_factor<D: Db, K: Kv>(
 /// app only with a current code from it, so that a mistyped secret cannot lock the user out.
 pub async fn add_factor<D: Db, K: Kv>(
     ctx: &Ctx<'_, D, K>,
-    user: &users::User,
+    (user, sid): (&users::User, &str),
     body: &serde_json::Value,
 ) -> Result<Result<(), crate::mfa::manage::Refused>, crate::experience::Failure> {
     use crate::experience::Failure;
@@ -291,17 +291,48 @@ pub async fn add_factor<D: Db, K: Kv>(
     let factor = match text("type") {
         Some("Totp") => Factor::Totp,
         Some("BackupCode") => Factor::BackupCode,
+        Some("WebAuthn") => Factor::WebAuthn,
         _ => {
             return Err(Failure::Invalid(
-                "`type` must be Totp or BackupCode.".into(),
+                "`type` must be Totp, BackupCode or WebAuthn.".into(),
             ))
         }
     };
     let settings = crate::experience::load_settings(ctx).await?;
-    if !settings.mfa.factors.contains(&factor) {
+    // A passkey may be bound as a factor, or for passkey sign-in (as on the pages).
+    let passkey_sign_in = factor == Factor::WebAuthn && settings.passkey_sign_in.enabled;
+    if !settings.mfa.factors.contains(&factor) && !passkey_sign_in {
         return Err(Failure::Invalid(
             "That factor is not enabled in the sign-in experience (session.mfa.mfa_factor_not_enabled).".into(),
         ));
+    }
+    if factor == Factor::WebAuthn {
+        let record = text("newIdentifierVerificationRecordId").unwrap_or_default();
+        let Some(p) = verification::passkey_of(ctx, &user.id, record).await? else {
+            return Err(Failure::Invalid(
+                "No verified passkey record of this user (verification_record.not_found).".into(),
+            ));
+        };
+        let row = store::passkeys::NewPasskeyRow {
+            id: &crate::crypto::random::id()?,
+            user_id: &user.id,
+            credential_id: &p.credential_id,
+            public_key: &p.public_key,
+            counter: p.counter,
+            transports: &crate::json::text(&p.transports),
+            rp_id: &crate::experience::passkeys::rp_id(ctx),
+            agent: &p.agent,
+            now_ms: ctx.now_ms,
+        };
+        // Written only while the caller's session lasts; the credential id is unique.
+        return match store::transaction(ctx.db, &[store::passkeys::bind(&row, sid)]).await {
+            Ok(n) if n.first() == Some(&1) => Ok(Ok(())),
+            Ok(_) => Err(Failure::Invalid("The session has ended.".into())),
+            Err(store::StoreError::Unique(_)) => Err(Failure::WebAuthnFailed(
+                "this passkey is registered already".into(),
+            )),
+            Err(e) => Err(InternalError::from(e).into()),
+        };
     }
     let outcome = if factor == Factor::Totp {
         let secret = text("secret").unwrap_or_default();

@@ -10,6 +10,9 @@
 //! - a code record proves the address the code went to: the user's current address (then it
 //!   permits sensitive changes, as a password does) or a new one (then it only lets that
 //!   address become the primary one), never both; code guesses count as the sign-in's do;
+//! - a passkey record proves a new passkey of the user, made on this provider's origin (or
+//!   one of the account center's related origins) for the challenge it issued, once; it
+//!   only lets that passkey be bound;
 //! - a social record proves an identity at a social provider, checked as a social sign-in's
 //!   answer is (`state`, PKCE, the ID token's `nonce`), once; it only lets that identity be
 //!   linked, and never permits anything else.
@@ -18,11 +21,12 @@ use crate::ctx::Ctx;
 use crate::error::InternalError;
 use crate::experience::messages::Usage;
 use crate::experience::provider as social;
-use crate::experience::state::SocialIdentity;
+use crate::experience::state::{NewPasskey, SocialIdentity};
 use crate::experience::{codes, sign_in_with_password, Failure, Origin, SignInError};
 use crate::i18n::Lang;
 use crate::identity::{self, Channel, Identifier};
 use crate::json::Obj;
+use crate::mfa::webauthn;
 use crate::store::account::{self as repo, Record};
 use crate::store::throttle;
 use crate::store::users::User;
@@ -34,6 +38,7 @@ pub const RECORD_TTL: i64 = 600;
 
 pub const PASSWORD: &str = "Password";
 pub const SOCIAL: &str = "Social";
+pub const PASSKEY: &str = "WebAuthn";
 
 /// The record kind of a code sent through `channel`.
 pub fn code_kind(channel: Channel) -> &'static str {
@@ -263,4 +268,82 @@ pub async fn social_identity<D: Db, K: Kv>(
         .get("identity")
         .and_then(|i| SocialIdentity::column(Some(i)));
     Ok(target.zip(identity).map(|(t, i)| (t.to_owned(), i)))
+}
+
+/// `POST /api/verifications/web-authn/registration`: options for `navigator.credentials
+/// .create()` (the user's passkeys excluded), and the record its answer completes.
+pub async fn passkey_start<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    user: &User,
+) -> Result<(serde_json::Value, String, i64), Failure> {
+    let mut existing = Vec::new();
+    for row in crate::store::passkeys::of_user(ctx.db, &user.id).await? {
+        existing.push(crate::experience::passkeys::credential(&row));
+    }
+    let challenge = b64url(&random::bytes::<32>()?);
+    let label = user.label();
+    let rp = crate::experience::passkeys::rp_id(ctx);
+    let options =
+        webauthn::registration_options(&rp, (&user.id, &label, &label), &challenge, &existing);
+    let (id, expires_at) =
+        insert(ctx, random::id()?, user, (PASSKEY, Some(challenge)), false).await?;
+    Ok((options, id, expires_at))
+}
+
+/// `POST /api/verifications/web-authn/registration/verify {verificationRecordId, payload}`:
+/// the new passkey checked against the record's challenge and kept in it. `Ok(false)` when
+/// the user has no such passkey record waiting.
+pub async fn passkey_verify<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    user_id: &str,
+    (id, payload): (&str, &serde_json::Value),
+    (agent, related_origins): (&str, &[String]),
+) -> Result<bool, Failure> {
+    let Some(r) = repo::get(ctx.db, id, user_id, ctx.now()).await? else {
+        return Ok(false);
+    };
+    let Some(challenge) = r.identifier.filter(|_| r.kind == PASSKEY && !r.verified) else {
+        return Ok(false);
+    };
+    let mut origins = vec![ctx.origin.clone()];
+    origins.extend_from_slice(related_origins);
+    let rp = crate::experience::passkeys::rp_id(ctx);
+    let expected = webauthn::Expected {
+        challenge: &challenge,
+        origins: &origins,
+        rp_id: &rp,
+    };
+    let cred = webauthn::verify_registration(ctx.crypto, payload, &expected)
+        .await
+        .map_err(|e| Failure::WebAuthnFailed(e.to_string()))?
+        .credential;
+    if crate::store::passkeys::by_credential(ctx.db, &cred.id)
+        .await?
+        .is_some()
+    {
+        return Err(Failure::WebAuthnFailed(
+            "this passkey is registered already".into(),
+        ));
+    }
+    let made = NewPasskey {
+        credential_id: cred.id,
+        public_key: cred.public_key,
+        counter: cred.counter,
+        transports: cred.transports,
+        agent: agent.chars().take(256).collect(),
+    };
+    Ok(repo::settle(ctx.db, id, &crate::json::text(&made)).await?)
+}
+
+/// The passkey that the user's verified passkey record `id` proved.
+pub async fn passkey_of<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    user_id: &str,
+    id: &str,
+) -> Result<Option<NewPasskey>, InternalError> {
+    let Some(r) = repo::get(ctx.db, id, user_id, ctx.now()).await? else {
+        return Ok(None);
+    };
+    let text = r.identifier.filter(|_| r.kind == PASSKEY && r.verified);
+    Ok(text.and_then(|t| crate::store::parse_object(&t).ok()))
 }

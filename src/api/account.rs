@@ -287,6 +287,32 @@ pub async fn handle<D: Db, K: Kv>(
                 Obj::new().str("verificationRecordId", id).end(),
             )
         }
+        Route::Passkey(false) => {
+            let (options, id, exp) = records::passkey_start(ctx, u).await?;
+            web::json_text(
+                StatusCode::OK,
+                Obj::new()
+                    .str("verificationRecordId", &id)
+                    .value("registrationOptions", &options)
+                    .str("expiresAt", &crate::clock::iso(exp * 1000, true))
+                    .end(),
+            )
+        }
+        Route::Passkey(true) => {
+            let b = json_body(req)?;
+            let id = b.get("verificationRecordId").and_then(Value::as_str);
+            let id = id.unwrap_or_default();
+            let payload = b.get("payload").unwrap_or(&Value::Null);
+            let agent = web::header(req, crate::web::http::header::USER_AGENT).unwrap_or_default();
+            let related = &center.webauthn_related_origins;
+            if !records::passkey_verify(ctx, &u.id, (id, payload), (agent, related)).await? {
+                return Err(record_not_found());
+            }
+            web::json_text(
+                StatusCode::OK,
+                Obj::new().str("verificationRecordId", id).end(),
+            )
+        }
         Route::Link => {
             let b = json_body(req)?;
             let record = b.get("newIdentifierVerificationRecordId");
@@ -364,7 +390,7 @@ pub async fn handle<D: Db, K: Kv>(
             web::json_text(StatusCode::OK, o.end())
         }
         Route::AddFactor => {
-            account::add_factor(ctx, u, &json_body(req)?)
+            account::add_factor(ctx, (u, &c.sid), &json_body(req)?)
                 .await?
                 .map_err(|r| super::mfa::refused(&r))?;
             ok

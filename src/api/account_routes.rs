@@ -64,6 +64,8 @@ pub enum Route<'a> {
     VerifyCode,
     /// `verifications/social`: begun (false) or its answer checked (true).
     Social(bool),
+    /// `verifications/web-authn/registration`: begun (false) or its answer checked (true).
+    Passkey(bool),
     /// `POST my-account/identities`: a social identity proven by a record, linked.
     Link,
     Get,
@@ -127,6 +129,12 @@ pub fn route<'a>(
             (Route::VerifyCode, FIRST_PARTY)
         }
         (["verifications", "social"], Method::POST) => (Route::Social(false), FIRST_PARTY),
+        (["verifications", "web-authn", "registration"], Method::POST) => {
+            (Route::Passkey(false), FIRST_PARTY)
+        }
+        (["verifications", "web-authn", "registration", "verify"], Method::POST) => {
+            (Route::Passkey(true), FIRST_PARTY)
+        }
         (["verifications", "social", "verify"], Method::POST) => (Route::Social(true), FIRST_PARTY),
         (["my-account", "identities"], Method::POST) => (
             Route::Link,

@@ -27,8 +27,18 @@ pub fn object_body<T: crate::store::FromRow>(
     req: &Request,
     fields: &[&str],
 ) -> Result<T, ApiError> {
+    T::from_row(&body_object(req, fields)?).map_err(body_error)
+}
+
+/// The body as an object with only the fields in `fields` (one copy for every body type).
+#[inline(never)]
+fn body_object(req: &Request, fields: &[&str]) -> Result<crate::store::Row, ApiError> {
     let v: serde_json::Value = json_body(req)?;
-    object_of(&v, fields)
+    checked_object(&v, fields)?;
+    match v {
+        serde_json::Value::Object(m) => Ok(m),
+        _ => Ok(crate::store::Row::new()),
+    }
 }
 
 /// [`object_body`] for a value already parsed (a nested object). Generic only in its last

@@ -38,7 +38,7 @@ pub fn rp_id<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>) -> String {
     ctx.host().unwrap_or_default()
 }
 
-fn credential(row: &PasskeyRow) -> Credential {
+pub(crate) fn credential(row: &PasskeyRow) -> Credential {
     Credential {
         id: row.credential_id.clone(),
         public_key: row.public_key.clone(),

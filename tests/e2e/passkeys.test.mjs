@@ -253,3 +253,82 @@ test('hosted pages in Chromium: bind a passkey after the password, then use it a
     await rp.close();
   }
 });
+
+test('a passkey is added through the Account API: a record for the challenge it issued, bound with a password record; another origin, a replay and another user\'s record are refused', async () => {
+  const center = (body) => api('PATCH', '/api/account-center', { body });
+  assert.equal((await center({ enabled: true, fields: { mfa: 'Edit' } })).status, 200);
+  try {
+    /** An Account API token of a new user (the passkey prompts skipped). */
+    const tokenOfNewUser = async () => {
+      const username = unique('pka_');
+      assert.equal((await api('POST', '/api/users', { body: { username, password: PASSWORD } })).status, 200);
+      let verifier;
+      const ui = customUi(async () => {
+        verifier = client.randomPKCECodeVerifier();
+        return client.buildAuthorizationUrl(config, { redirect_uri: REDIRECT, scope: 'openid identities',
+          code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256' }).href;
+      });
+      await passwordSignIn(ui, username);
+      let r;
+      for (let i = 0; i < 3; i += 1) {
+        r = await ui.call('POST', '/api/experience/submit');
+        if (r.status === 200) break;
+        const skip = r.body.code === 'user.passkey_preferred' ? 'passkey-skipped' : 'mfa-skipped';
+        assert.equal((await ui.call('POST', `/api/experience/profile/mfa/${skip}`)).status, 204, JSON.stringify(r.body));
+      }
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      const resumed = await ui.call('GET', new URL(r.body.redirectTo).pathname);
+      const tokens = await client.authorizationCodeGrant(config, new URL(resumed.location), { pkceCodeVerifier: verifier });
+      const user = (await api('GET', `/api/users?search=${username}`)).body[0];
+      return { token: tokens.access_token, user };
+    };
+    const my = async (path, token, body, record) => {
+      const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+      if (record) headers['logto-verification-id'] = record;
+      const res = await fetch(`${new URL(ISSUER).origin}/api${path}`, { method: 'POST', headers, body: JSON.stringify(body ?? {}) });
+      const text = await res.text();
+      return { status: res.status, body: text ? JSON.parse(text) : undefined };
+    };
+    const { token, user } = await tokenOfNewUser();
+    const key = makeKey('ES256');
+    const reg = await my('/verifications/web-authn/registration', token);
+    assert.equal(reg.status, 200, JSON.stringify(reg.body));
+    const options = reg.body.registrationOptions;
+    assert.equal(options.rp.id, new URL(ISSUER).hostname);
+    assert.equal(options.authenticatorSelection.userVerification, 'required');
+    const id = reg.body.verificationRecordId;
+    // Made on another origin: refused, and the record still waits for the right answer.
+    const phished = await my('/verifications/web-authn/registration/verify', token, { verificationRecordId: id, payload: create(options, key, 'https://phish.example') });
+    assert.equal(phished.body.code, 'session.mfa.webauthn_verification_failed', JSON.stringify(phished.body));
+    const answer = create(options, key);
+    const ok = await my('/verifications/web-authn/registration/verify', token, { verificationRecordId: id, payload: answer });
+    assert.equal(ok.status, 200, JSON.stringify(ok.body));
+    const replay = await my('/verifications/web-authn/registration/verify', token, { verificationRecordId: id, payload: answer });
+    assert.equal(replay.body.code, 'verification_record.not_found', 'a replayed answer');
+
+    // Another user cannot bind it with their own password record.
+    const other = await tokenOfNewUser();
+    const otherRecord = (await my('/verifications/password', other.token, { password: PASSWORD })).body.verificationRecordId;
+    const stolen = await my('/my-account/mfa-verifications', other.token, { type: 'WebAuthn', newIdentifierVerificationRecordId: id }, otherRecord);
+    assert.equal(stolen.status, 400, JSON.stringify(stolen.body));
+    assert.deepEqual((await api('GET', `/api/users/${other.user.id}/mfa-verifications`)).body, []);
+
+    // The owner binds it, with an identity verification.
+    const unverified = await my('/my-account/mfa-verifications', token, { type: 'WebAuthn', newIdentifierVerificationRecordId: id });
+    assert.equal(unverified.status, 401);
+    const record = (await my('/verifications/password', token, { password: PASSWORD })).body.verificationRecordId;
+    const bound = await my('/my-account/mfa-verifications', token, { type: 'WebAuthn', newIdentifierVerificationRecordId: id }, record);
+    assert.equal(bound.status, 204, JSON.stringify(bound.body));
+    assert.deepEqual((await api('GET', `/api/users/${user.id}/mfa-verifications`)).body.map((f) => f.type), ['WebAuthn']);
+    // It signs the owner in: the next sign-in asks for it and takes it.
+    const ui = browserUi();
+    await passwordSignIn(ui, user.username);
+    const r = await ui.call('POST', '/api/experience/submit');
+    assert.equal(r.body.code, 'session.mfa.require_mfa_verification', JSON.stringify(r.body));
+    const a = await ui.call('POST', '/api/experience/verification/web-authn/authentication');
+    const v = await ui.call('POST', '/api/experience/verification/web-authn/authentication/verify', { verificationId: a.body.verificationId, payload: get(a.body.authenticationOptions, key) });
+    assert.equal(v.status, 200, JSON.stringify(v.body));
+  } finally {
+    await center({ enabled: false });
+  }
+});
