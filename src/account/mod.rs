@@ -267,6 +267,19 @@ pub async fn factors<D: Db, K: Kv>(
     Ok(store::mfa::factors_of(ctx.db, user_id).await?)
 }
 
+/// New backup codes for the user, to show once: refused while unused ones are left, and
+/// without another factor (backup codes are never the only one).
+pub async fn new_backup_codes<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    user_id: &str,
+) -> Result<Result<Vec<String>, crate::mfa::manage::Refused>, InternalError> {
+    use crate::mfa::manage::{add_backup_codes, Outcome};
+    Ok(match add_backup_codes(ctx, user_id, None).await? {
+        Outcome::Done(codes) => Ok(codes),
+        Outcome::Refused(r) => Err(r),
+    })
+}
+
 /// Removes the user's factor `id`; false if the user has no such factor.
 pub async fn remove_factor<D: Db, K: Kv>(
     ctx: &Ctx<'_, D, K>,

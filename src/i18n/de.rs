@@ -180,6 +180,8 @@ pub fn text(m: Msg) -> &'static str {
         AuthenticatorApp => "Authenticator-App",
         BackupCodes => "Backup-Codes",
         Passkey => "Passkey",
+        NewBackupCodes => "Neue Backup-Codes",
+        BackupCodesRefused => "Entferne zuerst die alten Codes, und behalte eine weitere Bestätigungsart.",
         MailSignInSubject => "Dein Anmeldecode",
         MailSignInBody => "Dein Code lautet {{code}}. Er ist 10 Minuten lang gültig.",
         MailRegisterSubject => "Dein Bestätigungscode",

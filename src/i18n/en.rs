@@ -180,6 +180,8 @@ pub fn text(m: Msg) -> &'static str {
         AuthenticatorApp => "Authenticator app",
         BackupCodes => "Backup codes",
         Passkey => "Passkey",
+        NewBackupCodes => "New backup codes",
+        BackupCodesRefused => "Remove the old codes first, and keep another way to verify.",
         MailSignInSubject => "Your sign-in code",
         MailSignInBody => "Your code is {{code}}. It is valid for 10 minutes.",
         MailRegisterSubject => "Your verification code",

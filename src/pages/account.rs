@@ -41,7 +41,7 @@ struct AccountPage<'a> {
     can_delete: bool,
     /// Address forms: channel, heading, input type, label.
     addresses: Vec<(&'static str, &'a str, &'static str, &'a str)>,
-    pending: Option<Pending>,
+    pending: Option<Next>,
     sent_to: String,
     /// Linked identities, MFA factors and sessions: heading, action, its button, and the
     /// items.
@@ -60,8 +60,16 @@ struct Pending {
 /// A list's items: key, label, and whether it may be removed here.
 type Items = Vec<(String, String, bool)>;
 
-/// What a form post ended with: a notice, an error, or a code to enter.
-type Outcome = (Option<Msg>, Option<String>, Option<Pending>);
+/// What comes after a form post, besides a notice or an error.
+enum Next {
+    /// A code to enter.
+    Code(Pending),
+    /// New backup codes, shown once.
+    Codes(Vec<String>),
+}
+
+/// What a form post ended with: a notice, an error, and what comes next.
+type Outcome = (Option<Msg>, Option<String>, Option<Next>);
 
 fn lang(req: &Request) -> Lang {
     Lang::pick(None, &web::accepted_languages(req), "en")
@@ -165,6 +173,16 @@ async fn view<D: Db, K: Kv>(
             items.push((f.id, label, e));
         }
         lists.push((t.t(Msg::MfaVerifyTitle), "factor", t.t(Msg::Remove), items));
+        if e {
+            // New backup codes: one item, the button.
+            let item = vec![("new".to_owned(), String::new(), true)];
+            lists.push((
+                t.t(Msg::BackupCodes),
+                "backup",
+                t.t(Msg::NewBackupCodes),
+                item,
+            ));
+        }
     }
     if shown("session") {
         let (mut items, e) = (Vec::new(), edit("session"));
@@ -180,8 +198,8 @@ async fn view<D: Db, K: Kv>(
         lists.push((t.t(Msg::Sessions), "end", t.t(Msg::EndSession), items));
     }
     let sent_to = match &pending {
-        Some(p) => t.fill(Msg::VerifyIntro, &[("to", &p.value)]),
-        None => String::new(),
+        Some(Next::Code(p)) => t.fill(Msg::VerifyIntro, &[("to", &p.value)]),
+        _ => String::new(),
     };
     let (token, new) = csrf::token(req)?;
     let body = render(AccountPage {
@@ -227,7 +245,7 @@ pub async fn submit<D: Db, K: Kv>(
         ("address" | "confirm", "phone") => "phone",
         ("end", _) => "session",
         ("unlink", _) => "social",
-        ("factor", _) => "mfa",
+        ("factor" | "backup", _) => "mfa",
         ("delete", _) => "deleteAccount",
         _ => return Err(PageError::NotFound),
     };
@@ -280,7 +298,7 @@ pub async fn submit<D: Db, K: Kv>(
                         record,
                         proof,
                     };
-                    (None, None, Some(pending))
+                    (None, None, Some(Next::Code(pending)))
                 }
                 Err(Failure::Internal(e)) => return Err(e.into()),
                 Err(f) => (None, Some(failed(&f)), None),
@@ -312,7 +330,7 @@ pub async fn submit<D: Db, K: Kv>(
                         record: record.to_owned(),
                         proof,
                     };
-                    let outcome = (None, Some(failed(&f)), Some(pending));
+                    let outcome = (None, Some(failed(&f)), Some(Next::Code(pending)));
                     return view(ctx, req, (&c, &s), outcome).await;
                 }
                 Err(f) => {
@@ -355,6 +373,16 @@ pub async fn submit<D: Db, K: Kv>(
                 return view(ctx, req, (&c, &s), (None, Some(why), None)).await;
             }
             account::Unlinked::NotLinked => return Err(PageError::NotFound),
+        },
+        "backup" => match account::new_backup_codes(ctx, &u.id).await? {
+            Ok(codes) => {
+                let shown = (Some(Msg::BackupCodesIntro), None, Some(Next::Codes(codes)));
+                return view(ctx, req, (&c, &s), shown).await;
+            }
+            Err(_) => {
+                let why = t.t(Msg::BackupCodesRefused).to_owned();
+                return view(ctx, req, (&c, &s), (None, Some(why), None)).await;
+            }
         },
         "factor" => match account::remove_factor(ctx, &u.id, p("key")).await? {
             true => Msg::Removed,

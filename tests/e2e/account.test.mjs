@@ -432,7 +432,7 @@ test('the account page changes the email address with the code sent to it, after
   await ctx.close();
 });
 
-test('the account page unlinks an identity and removes an MFA factor, each after the current password', async () => {
+test('the account page unlinks an identity, makes new backup codes (shown once) and removes MFA factors, each after the current password', async () => {
   const user = await newUser();
   const { ctx, page } = await accountPage(user);
   assert.equal((await api('PUT', `/api/users/${user.id}/identities/acme`, { body: { userId: 'acme-1' } })).status, 200);
@@ -450,6 +450,28 @@ test('the account page unlinks an identity and removes an MFA factor, each after
   await page.waitForSelector('#notice');
   assert.deepEqual((await api('GET', `/api/users/${user.id}`)).body.identities, {});
   assert.equal(await page.locator('ul.unlink li').count(), 0);
+
+  // New backup codes: shown once, refused while unused ones are left.
+  await page.fill('#backup-new', 'not the password');
+  await page.locator('ul.backup button').click();
+  await page.waitForSelector('#form-error');
+  await page.fill('#backup-new', PASSWORD);
+  await page.locator('ul.backup button').click();
+  await page.waitForSelector('ul.codes');
+  const codes = await page.locator('ul.codes li').allTextContents();
+  assert.equal(codes.length, 10);
+  assert.ok(codes.every((c) => /^[0-9a-f]{10}$/.test(c)), JSON.stringify(codes));
+  const types = (await api('GET', `/api/users/${user.id}/mfa-verifications`)).body.map((f) => f.type).sort();
+  assert.deepEqual(types, ['BackupCode', 'Totp']);
+  await page.fill('#backup-new', PASSWORD);
+  await page.locator('ul.backup button').click();
+  await page.waitForSelector('#form-error');
+  assert.match(await page.textContent('#form-error'), /Remove the old codes first/);
+  assert.equal(await page.locator('ul.codes').count(), 0);
+  const backup = page.locator('ul.factor li', { hasText: 'Backup codes' });
+  await backup.locator('input[type=password]').fill(PASSWORD);
+  await backup.locator('button').click();
+  await page.waitForSelector('#notice');
 
   const factor = page.locator('ul.factor input[type=password]');
   await factor.fill(PASSWORD);
