@@ -221,6 +221,11 @@ mod read {
         }
     }
     crate::column_via_from_row!(PasskeySignIn);
+    impl crate::store::StandIn for PasskeySignIn {
+        fn stand_in() -> Self {
+            Self::default()
+        }
+    }
 
     impl FromRow for Settings {
         fn from_row(r: &Row) -> Result<Self, StoreError> {

@@ -87,6 +87,12 @@ pub enum Channel {
     Phone,
 }
 
+impl crate::store::StandIn for Channel {
+    fn stand_in() -> Self {
+        Channel::Email
+    }
+}
+
 impl crate::store::Column for Channel {
     fn column(v: Option<&serde_json::Value>) -> Option<Self> {
         match v?.as_str()? {

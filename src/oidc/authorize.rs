@@ -26,6 +26,12 @@ pub enum ResponseMode {
     FormPost,
 }
 
+impl crate::store::StandIn for ResponseMode {
+    fn stand_in() -> Self {
+        ResponseMode::Query
+    }
+}
+
 impl crate::store::Column for ResponseMode {
     fn column(v: Option<&serde_json::Value>) -> Option<Self> {
         match v?.as_str()? {

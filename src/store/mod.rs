@@ -164,6 +164,37 @@ pub trait FromRow: Sized {
     fn from_row(r: &Row) -> Result<Self, StoreError>;
 }
 
+/// What a column that did not decode reads as until its row is refused ([`Cols`]): never
+/// seen outside the store. `from_row!` and `column_enum!` implement it.
+pub trait StandIn {
+    fn stand_in() -> Self;
+}
+macro_rules! stand_in_default {
+    ($($t:ty),*) => {$(
+        impl StandIn for $t {
+            fn stand_in() -> Self {
+                Default::default()
+            }
+        }
+    )*};
+}
+stand_in_default!(String, i64, u32, bool, serde_json::Value);
+impl<T> StandIn for Vec<T> {
+    fn stand_in() -> Self {
+        Vec::new()
+    }
+}
+impl<T> StandIn for Option<T> {
+    fn stand_in() -> Self {
+        None
+    }
+}
+impl<T> StandIn for std::collections::BTreeMap<String, T> {
+    fn stand_in() -> Self {
+        std::collections::BTreeMap::new()
+    }
+}
+
 /// A value read from one column of a row.
 pub trait Column: Sized {
     fn column(v: Option<&serde_json::Value>) -> Option<Self>;
@@ -253,10 +284,11 @@ pub fn undecodable(name: &str) -> StoreError {
     StoreError::Decode(format!("column {name}"))
 }
 
-/// Reads a row column by column and remembers the first column that did not decode. Every
-/// column is read before any is checked, so a [`FromRow`] has one exit for a bad row
-/// instead of one per column (each with the fields read so far to drop): the row types
-/// were 100 KB of the module when every column returned early.
+/// Reads a row column by column and remembers the first column that did not decode: that
+/// column reads as its type's [`StandIn`], and [`Cols::done`] turns the value built into the
+/// error. No column returns early, so a [`FromRow`] has one exit for a bad row instead of one
+/// per column (each with the fields read so far to drop): the row types were 100 KB of the
+/// module when every column returned early.
 pub struct Cols<'a> {
     row: &'a Row,
     bad: Option<&'static str>,
@@ -267,39 +299,43 @@ impl<'a> Cols<'a> {
         Cols { row, bad: None }
     }
 
-    /// Column `name` as a `T`, or `None` (remembered) when it does not decode.
+    /// Column `name` as a `T` (its stand-in, remembered, when it does not decode).
     #[inline(never)]
-    pub fn get<T: Column>(&mut self, name: &'static str) -> Option<T> {
-        let v = T::column(lookup(self.row, name));
-        if v.is_none() {
-            self.bad.get_or_insert(name);
+    pub fn get<T: Column + StandIn>(&mut self, name: &'static str) -> T {
+        match T::column(lookup(self.row, name)) {
+            Some(v) => v,
+            None => {
+                self.bad.get_or_insert(name);
+                T::stand_in()
+            }
         }
-        v
     }
 
     /// Column `name` as a `T`, or `T`'s default when it is missing or `null`.
     #[inline(never)]
-    pub fn or_default<T: Column + Default>(&mut self, name: &'static str) -> Option<T> {
+    pub fn or_default<T: Column + Default + StandIn>(&mut self, name: &'static str) -> T {
         match lookup(self.row, name) {
-            None | Some(serde_json::Value::Null) => Some(T::default()),
+            None | Some(serde_json::Value::Null) => T::default(),
             Some(_) => self.get(name),
         }
     }
 
     /// Field `name` of a PATCH body: absent (`None`), `null` (`Some(None)`) or a value.
     #[inline(never)]
-    pub fn patch<T: Column>(&mut self, name: &'static str) -> Option<Option<Option<T>>> {
+    pub fn patch<T: Column>(&mut self, name: &'static str) -> Option<Option<T>> {
         match lookup(self.row, name) {
-            None => Some(None),
-            Some(serde_json::Value::Null) => Some(Some(None)),
-            Some(_) => self.get(name).map(|v| Some(Some(v))),
+            None => None,
+            Some(serde_json::Value::Null) => Some(None),
+            Some(_) => self.get::<Option<T>>(name).map(Some),
         }
     }
 
-    /// The error naming the first column that did not decode.
-    #[inline(never)]
-    pub fn error(&self) -> StoreError {
-        undecodable(self.bad.unwrap_or("?"))
+    /// `value`, or the error naming the first column that did not decode.
+    pub fn done<V>(self, value: V) -> Result<V, StoreError> {
+        match self.bad {
+            None => Ok(value),
+            Some(name) => Err(undecodable(name)),
+        }
     }
 }
 
@@ -317,11 +353,8 @@ fn lookup<'a>(row: &'a Row, name: &str) -> Option<&'a serde_json::Value> {
 macro_rules! cols {
     ($r:expr, $($t:ident)::+ { $($f:ident $(= $col:literal)? $(: $how:ident)?),* $(,)? } $(+ { $($x:ident),* })?) => {{
         let mut c = $crate::store::Cols::new($r);
-        $(let $f = $crate::cols!(@read c $f $($col)? ; $($how)?);)*
-        match ($($f,)*) {
-            ($(Some($f),)*) => Ok($($t)::+ { $($f,)* $($($x,)*)? }),
-            _ => Err(c.error()),
-        }
+        let v = $($t)::+ { $($f: $crate::cols!(@read c $f $($col)? ; $($how)?),)* $($($x,)*)? };
+        c.done(v)
     }};
     (@read $c:ident $f:ident ;) => { $c.get(stringify!($f)) };
     (@read $c:ident $f:ident $col:literal ;) => { $c.get($col) };
@@ -338,19 +371,30 @@ macro_rules! from_row {
                 $crate::cols!(r, $t { $($f $(= $col)?),* })
             }
         }
+        impl $crate::store::StandIn for $t {
+            fn stand_in() -> Self {
+                $t { $($f: $crate::store::StandIn::stand_in(),)* }
+            }
+        }
     };
 }
 
 /// Implements [`Column`] for a unit enum read from its name (`Variant = "name"`).
 #[macro_export]
 macro_rules! column_enum {
-    ($t:ident { $($v:ident = $name:literal),* $(,)? }) => {
+    ($t:ident { $first:ident = $first_name:literal $(, $v:ident = $name:literal)* $(,)? }) => {
         impl $crate::store::Column for $t {
             fn column(v: Option<&serde_json::Value>) -> Option<Self> {
                 match v?.as_str()? {
+                    $first_name => Some($t::$first),
                     $($name => Some($t::$v),)*
                     _ => None,
                 }
+            }
+        }
+        impl $crate::store::StandIn for $t {
+            fn stand_in() -> Self {
+                $t::$first
             }
         }
     };

@@ -23,6 +23,11 @@ impl FromRow for MfaProgress {
     }
 }
 crate::column_via_from_row!(MfaProgress);
+impl crate::store::StandIn for MfaProgress {
+    fn stand_in() -> Self {
+        Self::default()
+    }
+}
 
 crate::from_row!(NewPasskey {
     credential_id,
