@@ -182,6 +182,7 @@ pub fn text(m: Msg) -> &'static str {
         Passkey => "Passkey",
         NewBackupCodes => "Neue Backup-Codes",
         BackupCodesRefused => "Entferne zuerst die alten Codes, und behalte eine weitere Bestätigungsart.",
+        AppRefused => "Eine Authenticator-App kann hier gerade nicht hinzugefügt werden.",
         MailSignInSubject => "Dein Anmeldecode",
         MailSignInBody => "Dein Code lautet {{code}}. Er ist 10 Minuten lang gültig.",
         MailRegisterSubject => "Dein Bestätigungscode",

@@ -182,6 +182,7 @@ pub fn text(m: Msg) -> &'static str {
         Passkey => "Passkey",
         NewBackupCodes => "New backup codes",
         BackupCodesRefused => "Remove the old codes first, and keep another way to verify.",
+        AppRefused => "An authenticator app cannot be added here now.",
         MailSignInSubject => "Your sign-in code",
         MailSignInBody => "Your code is {{code}}. It is valid for 10 minutes.",
         MailRegisterSubject => "Your verification code",

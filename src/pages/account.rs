@@ -66,6 +66,16 @@ enum Next {
     Code(Pending),
     /// New backup codes, shown once.
     Codes(Vec<String>),
+    /// An authenticator app to set up: its secret, QR code, and the password record.
+    App(App),
+}
+
+/// A new authenticator app's secret (base32), its QR code, and the password record that
+/// let it be made.
+struct App {
+    secret: String,
+    qr: String,
+    proof: String,
 }
 
 /// What a form post ended with: a notice, an error, and what comes next.
@@ -163,7 +173,9 @@ async fn view<D: Db, K: Kv>(
     }
     if shown("mfa") {
         let (mut items, e) = (Vec::new(), edit("mfa"));
+        let mut has_app = false;
         for f in account::factors(ctx, &u.id).await? {
+            has_app |= f.kind == "Totp";
             let label = match (f.kind.as_str(), f.name) {
                 ("Totp", _) => t.t(Msg::AuthenticatorApp).to_owned(),
                 ("BackupCode", _) => t.t(Msg::BackupCodes).to_owned(),
@@ -173,6 +185,16 @@ async fn view<D: Db, K: Kv>(
             items.push((f.id, label, e));
         }
         lists.push((t.t(Msg::MfaVerifyTitle), "factor", t.t(Msg::Remove), items));
+        if e && !has_app {
+            // An authenticator app to set up: one item, the button.
+            let item = vec![("add".to_owned(), String::new(), true)];
+            lists.push((
+                t.t(Msg::AuthenticatorApp),
+                "app",
+                t.t(Msg::BindTotpTitle),
+                item,
+            ));
+        }
         if e {
             // New backup codes: one item, the button.
             let item = vec![("new".to_owned(), String::new(), true)];
@@ -245,7 +267,7 @@ pub async fn submit<D: Db, K: Kv>(
         ("address" | "confirm", "phone") => "phone",
         ("end", _) => "session",
         ("unlink", _) => "social",
-        ("factor" | "backup", _) => "mfa",
+        ("factor" | "backup" | "app" | "app-code", _) => "mfa",
         ("delete", _) => "deleteAccount",
         _ => return Err(PageError::NotFound),
     };
@@ -257,8 +279,8 @@ pub async fn submit<D: Db, K: Kv>(
     let ip = web::client_ip(req);
     let failed = |f: &Failure| super::forms::message(t, f, ctx.now()).1;
     let mut proof = p("proof").to_owned();
-    if action == "confirm" {
-        // The password record of the first step, still good, and the code sent.
+    if action == "confirm" || action == "app-code" {
+        // The password record of the first step, still good, and the code.
         if !records::permits(ctx, u, Some(&proof)).await? {
             let wrong = t.t(Msg::CodeExpired).to_owned();
             return view(ctx, req, (&c, &s), (None, Some(wrong), None)).await;
@@ -374,6 +396,35 @@ pub async fn submit<D: Db, K: Kv>(
             }
             account::Unlinked::NotLinked => return Err(PageError::NotFound),
         },
+        "app" => {
+            let secret = crate::mfa::totp::new_secret()
+                .map_err(crate::error::InternalError::from)?
+                .1;
+            let qr = crate::mfa::qr_code(ctx.host(), &u.label(), &secret);
+            let app = App { secret, qr, proof };
+            return view(ctx, req, (&c, &s), (None, None, Some(Next::App(app)))).await;
+        }
+        "app-code" => {
+            let secret = p("secret");
+            let body = crate::jv!({"type": "Totp", "secret": secret, "code": p("code")});
+            match account::add_factor(ctx, (u, &s.session.sid), &body).await {
+                Ok(Ok(())) => Msg::Saved,
+                Err(Failure::Internal(e)) => return Err(e.into()),
+                Err(f @ Failure::InvalidTotp) => {
+                    // The same secret again: the app has it already.
+                    let (secret, qr) = (
+                        secret.to_owned(),
+                        crate::mfa::qr_code(ctx.host(), &u.label(), secret),
+                    );
+                    let app = Some(Next::App(App { secret, qr, proof }));
+                    return view(ctx, req, (&c, &s), (None, Some(failed(&f)), app)).await;
+                }
+                Ok(Err(_)) | Err(_) => {
+                    let why = t.t(Msg::AppRefused).to_owned();
+                    return view(ctx, req, (&c, &s), (None, Some(why), None)).await;
+                }
+            }
+        }
         "backup" => match account::new_backup_codes(ctx, &u.id).await? {
             Ok(codes) => {
                 let shown = (Some(Msg::BackupCodesIntro), None, Some(Next::Codes(codes)));

@@ -554,6 +554,42 @@ test('a social identity is linked through the Account API: a social record prove
   }
 });
 
+test('the account page sets up an authenticator app: the current password shows its QR code and key, and a code from the app binds it', async () => {
+  const settings = (body) => api('PATCH', '/api/sign-in-exp', { body });
+  const user = await newUser();
+  // Signed in first: with the factor on, the sign-in would offer to set it up itself.
+  const { ctx, page } = await accountPage(user);
+  assert.equal((await settings({ mfa: { factors: ['Totp', 'BackupCode'], policy: 'UserControlled' } })).status, 200);
+  try {
+    await page.reload();
+    await page.fill('#app-add', 'not the password');
+    await page.locator('ul.app button').click();
+    await page.waitForSelector('#form-error');
+    assert.equal(await page.locator('#app-secret').count(), 0);
+    await page.fill('#app-add', PASSWORD);
+    await page.locator('ul.app button').click();
+    await page.waitForSelector('#app-secret');
+    assert.match(await page.getAttribute('img.qr', 'src'), /^data:image\/svg\+xml/);
+    const secret = (await page.textContent('#app-secret')).trim();
+    assert.match(secret, /^[A-Z2-7]{32}$/);
+    // A wrong code binds nothing and asks again, for the same key.
+    const right = otplib.authenticator.generate(secret);
+    await page.fill('#app-code', right === '000000' ? '111111' : '000000');
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.waitForSelector('#form-error');
+    assert.equal((await page.textContent('#app-secret')).trim(), secret);
+    assert.deepEqual((await api('GET', `/api/users/${user.id}/mfa-verifications`)).body, []);
+    await page.fill('#app-code', otplib.authenticator.generate(secret));
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.waitForSelector('#notice');
+    assert.deepEqual((await api('GET', `/api/users/${user.id}/mfa-verifications`)).body.map((f) => f.type), ['Totp']);
+    assert.equal(await page.locator('ul.app').count(), 0);
+    await ctx.close();
+  } finally {
+    await settings({ mfa: { factors: [], policy: 'PromptAtSignInAndSignUp' } });
+  }
+});
+
 test('a user binds an authenticator app (a code from it is required) and backup codes through the Account API', async () => {
   const settings = (body) => api('PATCH', '/api/sign-in-exp', { body });
   const user = await newUser();
