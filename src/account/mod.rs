@@ -259,6 +259,14 @@ pub async fn link_social<D: Db, K: Kv>(
     }
 }
 
+/// The user as stored now.
+pub async fn reload<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    user_id: &str,
+) -> Result<Option<users::User>, InternalError> {
+    Ok(users::get(ctx.db, user_id).await?)
+}
+
 /// The user's MFA factors, passkeys included, oldest first.
 pub async fn factors<D: Db, K: Kv>(
     ctx: &Ctx<'_, D, K>,

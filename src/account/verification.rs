@@ -186,13 +186,16 @@ pub async fn proves_address<D: Db, K: Kv>(
 }
 
 /// `POST /api/verifications/social {connectorId, state, redirectUri}`: where to send the
-/// browser, and the record (not yet verified) that the provider's answer completes.
+/// browser, and the record (not yet verified) that the provider's answer completes. Without
+/// a `state` (the account page), the record's id is the state.
 pub async fn social_start<D: Db, K: Kv>(
     ctx: &Ctx<'_, D, K>,
     user: &User,
     connector_id: &str,
-    (state, redirect_uri): (&str, &str),
+    (state, redirect_uri): (Option<&str>, &str),
 ) -> Result<(String, String, i64), Failure> {
+    let id = random::id()?;
+    let state = state.unwrap_or(&id);
     social::check_start(state, redirect_uri)?;
     let (target, config, _) = social::connector(ctx, connector_id, false).await?;
     let nonce = b64url(&random::bytes::<16>()?);
@@ -209,7 +212,7 @@ pub async fn social_start<D: Db, K: Kv>(
         .str("redirectUri", redirect_uri)
         .end()
         .into_string();
-    let (id, expires_at) = insert(ctx, random::id()?, user, (SOCIAL, Some(begun)), false).await?;
+    let (id, expires_at) = insert(ctx, id, user, (SOCIAL, Some(begun)), false).await?;
     Ok((url, id, expires_at))
 }
 

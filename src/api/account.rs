@@ -263,7 +263,7 @@ pub async fn handle<D: Db, K: Kv>(
         Route::Social(false) => {
             let b = json_body(req)?;
             let text = |k: &str| b.get(k).and_then(Value::as_str).unwrap_or_default();
-            let at = (text("state"), text("redirectUri"));
+            let at = (Some(text("state")), text("redirectUri"));
             let (url, id, exp) = records::social_start(ctx, u, text("connectorId"), at).await?;
             web::json_text(
                 StatusCode::CREATED,

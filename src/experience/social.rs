@@ -342,10 +342,9 @@ fn serves(r: &connectors::ConnectorRow, target: &str) -> bool {
 /// else in English, else the target.
 pub async fn buttons<D: Db, K: Kv>(
     ctx: &Ctx<'_, D, K>,
-    c: &Current,
+    targets: &[String],
     lang: &str,
 ) -> Result<Vec<Button>, StoreError> {
-    let targets = &c.settings.social_sign_in_connector_targets;
     if targets.is_empty() {
         return Ok(Vec::new());
     }

@@ -183,6 +183,8 @@ pub fn text(m: Msg) -> &'static str {
         NewBackupCodes => "Neue Backup-Codes",
         BackupCodesRefused => "Entferne zuerst die alten Codes, und behalte eine weitere Bestätigungsart.",
         AppRefused => "Eine Authenticator-App kann hier gerade nicht hinzugefügt werden.",
+        LinkAnother => "Weiteres Konto verknüpfen",
+        Link => "Verknüpfen",
         MailSignInSubject => "Dein Anmeldecode",
         MailSignInBody => "Dein Code lautet {{code}}. Er ist 10 Minuten lang gültig.",
         MailRegisterSubject => "Dein Bestätigungscode",

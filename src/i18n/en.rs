@@ -183,6 +183,8 @@ pub fn text(m: Msg) -> &'static str {
         NewBackupCodes => "New backup codes",
         BackupCodesRefused => "Remove the old codes first, and keep another way to verify.",
         AppRefused => "An authenticator app cannot be added here now.",
+        LinkAnother => "Link another account",
+        Link => "Link",
         MailSignInSubject => "Your sign-in code",
         MailSignInBody => "Your code is {{code}}. It is valid for 10 minutes.",
         MailRegisterSubject => "Your verification code",

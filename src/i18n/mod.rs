@@ -115,7 +115,7 @@ messages! {
     Sessions, SignedInSince, ThisSession, EndSession, SessionEnded, DeleteAccount,
     DeleteAccountWarning, AccountDeleted, AccountCenterOff, ChangeEmail, ChangePhone, AddressChanged,
     LinkedAccounts, Remove, Removed, LastWay, AuthenticatorApp, BackupCodes, Passkey,
-    NewBackupCodes, BackupCodesRefused, AppRefused,
+    NewBackupCodes, BackupCodesRefused, AppRefused, LinkAnother, Link,
     // Messages with a code
     MailSignInSubject, MailSignInBody, MailRegisterSubject, MailRegisterBody,
     MailResetSubject, MailResetBody,

@@ -125,9 +125,37 @@ async fn signed_in<D: Db, K: Kv>(
 
 /// `GET /account`.
 pub async fn show<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: &Request) -> Result<Response, PageError> {
-    match signed_in(ctx, req).await? {
-        (c, Some(s)) => view(ctx, req, (&c, &s), (None, None, None)).await,
-        (_, None) => sign_in_first(ctx),
+    let (c, Some(s)) = signed_in(ctx, req).await? else {
+        return sign_in_first(ctx);
+    };
+    // A provider's answer to a link begun here: its `state` is the social record's id, which
+    // only this user's password made (so another person's answer links nothing).
+    let query = web::query_pairs(req);
+    let q = |k: &str| query.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    let Some(record) = q("state").filter(|_| c.field("social") == Control::Edit) else {
+        return view(ctx, req, (&c, &s), (None, None, None)).await;
+    };
+    let data = crate::jv!({"code": q("code"), "state": record, "error": q("error")});
+    let linked = match records::social_verify(ctx, &s.user.id, record, &data).await {
+        Ok(true) => account::link_social(ctx, &s.user, record).await,
+        Ok(false) => Err(Failure::CodeExpiredOrLocked),
+        Err(f) => Err(f),
+    };
+    let t = lang(req);
+    match linked {
+        Ok(true) => {
+            let user = account::reload(ctx, &s.user.id)
+                .await?
+                .unwrap_or(s.user.clone());
+            let done = (Some(Msg::Saved), None, None);
+            view(ctx, req, (&c, &Loaded { user, ..s }), done).await
+        }
+        Err(Failure::Internal(e)) => Err(e.into()),
+        Ok(false) => Err(PageError::NotFound),
+        Err(f) => {
+            let why = super::forms::message(t, &f, ctx.now()).1;
+            view(ctx, req, (&c, &s), (None, Some(why), None)).await
+        }
     }
 }
 
@@ -170,6 +198,19 @@ async fn view<D: Db, K: Kv>(
             .map(|k| (k.clone(), k.clone(), e))
             .collect();
         lists.push((t.t(Msg::LinkedAccounts), "unlink", t.t(Msg::Remove), items));
+        if e {
+            // The sign-in experience's providers, to link (again: it replaces that one).
+            let targets = crate::experience::load_settings(ctx)
+                .await?
+                .social_sign_in_connector_targets;
+            let mut items = Vec::new();
+            for b in crate::experience::social::buttons(ctx, &targets, t.code()).await? {
+                items.push((b.connector_id, b.name, true));
+            }
+            if !items.is_empty() {
+                lists.push((t.t(Msg::LinkAnother), "link", t.t(Msg::Link), items));
+            }
+        }
     }
     if shown("mfa") {
         let (mut items, e) = (Vec::new(), edit("mfa"));
@@ -266,7 +307,7 @@ pub async fn submit<D: Db, K: Kv>(
         ("address" | "confirm", "email") => "email",
         ("address" | "confirm", "phone") => "phone",
         ("end", _) => "session",
-        ("unlink", _) => "social",
+        ("unlink" | "link", _) => "social",
         ("factor" | "backup" | "app" | "app-code", _) => "mfa",
         ("delete", _) => "deleteAccount",
         _ => return Err(PageError::NotFound),
@@ -382,6 +423,14 @@ pub async fn submit<D: Db, K: Kv>(
             let params = ctx.config.password_hash;
             account::change_password(ctx, &u.id, new, params, Some(&s.session.sid)).await?;
             Msg::PasswordChanged
+        }
+        "link" => {
+            let back = format!("{}/account", ctx.origin);
+            return match records::social_start(ctx, u, p("key"), (None, &back)).await {
+                Ok((url, _, _)) => Ok(web::redirect(&url)),
+                Err(Failure::Internal(e)) => Err(e.into()),
+                Err(f) => view(ctx, req, (&c, &s), (None, Some(failed(&f)), None)).await,
+            };
         }
         "unlink" => match account::unlink(ctx, u, p("key")).await? {
             account::Unlinked::Done => {

@@ -89,7 +89,8 @@ pub async fn social_buttons<D: Db, K: Kv>(
     c: &Current,
     lang: Lang,
 ) -> Result<Vec<(String, String)>, PageError> {
-    let buttons = social::buttons(ctx, c, lang.code()).await?;
+    let targets = &c.settings.social_sign_in_connector_targets;
+    let buttons = social::buttons(ctx, targets, lang.code()).await?;
     Ok(buttons
         .into_iter()
         .map(|b| {

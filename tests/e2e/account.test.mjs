@@ -590,6 +590,57 @@ test('the account page sets up an authenticator app: the current password shows 
   }
 });
 
+test('the account page links a social identity: the current password sends the browser to the provider, and its answer, for this user\'s record only, links it', async () => {
+  const idp = http.createServer();
+  await new Promise((resolve) => idp.listen(0, '127.0.0.1', resolve));
+  const issuer = `http://127.0.0.1:${idp.address().port}`;
+  const provider = new Provider(issuer, {
+    clients: [{ client_id: 'gatehouse', client_secret: 'a-secret', redirect_uris: [`${BASE}/account`] }],
+    async findAccount(_ctx, id) {
+      return { accountId: id, claims: () => ({ sub: id, email: `${id}@example.com`, email_verified: true }) };
+    },
+  });
+  idp.on('request', provider.callback());
+  const target = unique('club');
+  const made = await api('POST', '/api/connectors', {
+    body: { connectorId: 'oidc', config: { clientId: 'gatehouse', clientSecret: 'a-secret', issuer, scope: 'openid email' }, metadata: { target, name: 'Club' } },
+  });
+  assert.equal(made.status, 201, JSON.stringify(made.body));
+  const connectorId = made.body.id;
+  const settings = (body) => api('PATCH', '/api/sign-in-exp', { body });
+  const user = await newUser();
+  const { ctx, page } = await accountPage(user);
+  assert.equal((await settings({ socialSignInConnectorTargets: [target] })).status, 200);
+  try {
+    // An answer that no record of this user began links nothing.
+    await page.goto(`${BASE}/account?code=stolen&state=forged`);
+    await page.waitForSelector('#form-error');
+    assert.deepEqual((await api('GET', `/api/users/${user.id}`)).body.identities, {});
+
+    await page.fill(`#link-${connectorId}`, PASSWORD);
+    await page.locator('ul.link button').click();
+    await page.waitForURL((u) => u.href.startsWith(issuer), { timeout: 15_000 });
+    const login = unique('mem');
+    await page.locator('input[name=login]').fill(login);
+    await page.locator('input[name=password]').fill('any');
+    await page.locator('button[type=submit]').click();
+    await page.waitForURL((u) => !u.href.includes('/login'), { timeout: 15_000 });
+    if (page.url().startsWith(issuer)) await page.locator('button[type=submit]').click();
+    await page.waitForURL((u) => u.href.startsWith(`${BASE}/account`), { timeout: 15_000 });
+    await page.waitForSelector('#notice');
+    assert.equal((await api('GET', `/api/users/${user.id}`)).body.identities[target].userId, login);
+    assert.match(await page.textContent('ul.unlink'), new RegExp(target));
+    // The same answer again is spent.
+    await page.reload();
+    await page.waitForSelector('#form-error');
+    await ctx.close();
+  } finally {
+    await settings({ socialSignInConnectorTargets: [] });
+    await api('DELETE', `/api/connectors/${connectorId}`);
+    idp.close();
+  }
+});
+
 test('a user binds an authenticator app (a code from it is required) and backup codes through the Account API', async () => {
   const settings = (body) => api('PATCH', '/api/sign-in-exp', { body });
   const user = await newUser();
