@@ -18,11 +18,11 @@
     const on = () => { if (agree.checked) { agree.removeEventListener('change', on); ok(); } };
     agree.addEventListener('change', on);
   });
-  const post = (verificationId) => {
+  const post = (verificationId, more) => {
     const f = document.createElement('form');
     f.method = 'post';
     f.action = el.dataset.action;
-    const fields = [['_csrf', el.dataset.csrf], ['verificationId', verificationId]];
+    const fields = [['_csrf', el.dataset.csrf], ['verificationId', verificationId], ...(more || [])];
     if (agree && agree.checked) fields.push(['agree', 'yes']);
     for (const [k, v] of fields) {
       const i = document.createElement('input'); i.type = 'hidden'; i.name = k; i.value = v; f.append(i);
@@ -69,15 +69,22 @@
     await api('POST', '/verification/web-authn/authentication/verify', { verificationId, payload: json(c) });
     post(verificationId);
   };
+  const create = (o) => navigator.credentials.create({
+    publicKey: { ...o, challenge: bytes(o.challenge), user: { ...o.user, id: bytes(o.user.id) }, excludeCredentials: list(o.excludeCredentials) },
+  });
   const bind = async () => {
     const { verificationId, registrationOptions: o } = await api('POST', '/verification/web-authn/registration');
-    const c = await navigator.credentials.create({
-      publicKey: { ...o, challenge: bytes(o.challenge), user: { ...o.user, id: bytes(o.user.id) }, excludeCredentials: list(o.excludeCredentials) },
-    });
+    const c = await create(o);
     await api('POST', '/verification/web-authn/registration/verify', { verificationId, payload: json(c) });
     post(verificationId);
   };
-  const run = { 'sign-in': () => signIn(), verify, bind }[el.dataset.mode];
+  // The account page: the options came with the page; the answer goes back as a form.
+  const account = async () => {
+    const c = await create(JSON.parse(el.dataset.options));
+    const d = el.dataset;
+    post('', [['action', 'passkey'], ['record', d.record], ['proof', d.proof], ['payload', JSON.stringify(json(c))]]);
+  };
+  const run = { 'sign-in': () => signIn(), verify, bind, account }[el.dataset.mode];
   const button = document.getElementById('passkey-button');
   if (button && run) button.addEventListener('click', () => busy || run().catch(show));
   if (el.dataset.mode === 'sign-in' && el.dataset.autofill === 'true' && PublicKeyCredential.isConditionalMediationAvailable) {

@@ -68,6 +68,8 @@ enum Next {
     Codes(Vec<String>),
     /// An authenticator app to set up: its secret, QR code, and the password record.
     App(App),
+    /// A passkey to create: the options (JSON), its record, and the password record.
+    Passkey(String, String, String),
 }
 
 /// A new authenticator app's secret (base32), its QR code, and the password record that
@@ -226,7 +228,20 @@ async fn view<D: Db, K: Kv>(
             items.push((f.id, label, e));
         }
         lists.push((t.t(Msg::MfaVerifyTitle), "factor", t.t(Msg::Remove), items));
-        if e && !has_app {
+        // What the sign-in experience lets a user add.
+        let st = crate::experience::load_settings(ctx).await?;
+        let on = |f| st.mfa.factors.contains(&f);
+        if e && (on(crate::mfa::Factor::WebAuthn) || st.passkey_sign_in.enabled) {
+            // A passkey to create: one item, the button.
+            let item = vec![("add".to_owned(), String::new(), true)];
+            lists.push((
+                t.t(Msg::Passkey),
+                "new-passkey",
+                t.t(Msg::CreatePasskey),
+                item,
+            ));
+        }
+        if e && !has_app && on(crate::mfa::Factor::Totp) {
             // An authenticator app to set up: one item, the button.
             let item = vec![("add".to_owned(), String::new(), true)];
             lists.push((
@@ -308,7 +323,7 @@ pub async fn submit<D: Db, K: Kv>(
         ("address" | "confirm", "phone") => "phone",
         ("end", _) => "session",
         ("unlink" | "link", _) => "social",
-        ("factor" | "backup" | "app" | "app-code", _) => "mfa",
+        ("factor" | "backup" | "app" | "app-code" | "new-passkey" | "passkey", _) => "mfa",
         ("delete", _) => "deleteAccount",
         _ => return Err(PageError::NotFound),
     };
@@ -320,7 +335,7 @@ pub async fn submit<D: Db, K: Kv>(
     let ip = web::client_ip(req);
     let failed = |f: &Failure| super::forms::message(t, f, ctx.now()).1;
     let mut proof = p("proof").to_owned();
-    if action == "confirm" || action == "app-code" {
+    if matches!(action, "confirm" | "app-code" | "passkey") {
         // The password record of the first step, still good, and the code.
         if !records::permits(ctx, u, Some(&proof)).await? {
             let wrong = t.t(Msg::CodeExpired).to_owned();
@@ -470,6 +485,36 @@ pub async fn submit<D: Db, K: Kv>(
                 }
                 Ok(Err(_)) | Err(_) => {
                     let why = t.t(Msg::AppRefused).to_owned();
+                    return view(ctx, req, (&c, &s), (None, Some(why), None)).await;
+                }
+            }
+        }
+        "new-passkey" => {
+            let next = match records::passkey_start(ctx, u).await {
+                Ok((options, id, _)) => Next::Passkey(crate::json::text(&options), id, proof),
+                Err(Failure::Internal(e)) => return Err(e.into()),
+                Err(f) => return view(ctx, req, (&c, &s), (None, Some(failed(&f)), None)).await,
+            };
+            return view(ctx, req, (&c, &s), (None, None, Some(next))).await;
+        }
+        "passkey" => {
+            let payload = crate::json::parse(p("payload")).unwrap_or_default();
+            let agent = web::header(req, crate::web::http::header::USER_AGENT).unwrap_or_default();
+            let at = (p("record"), &payload);
+            let related = &c.webauthn_related_origins;
+            let bound = match records::passkey_verify(ctx, &u.id, at, (agent, related)).await {
+                Ok(true) => {
+                    let body = crate::jv!({"type": "WebAuthn", "newIdentifierVerificationRecordId": p("record")});
+                    account::add_factor(ctx, (u, &s.session.sid), &body).await
+                }
+                Ok(false) => Err(Failure::CodeExpiredOrLocked),
+                Err(f) => Err(f),
+            };
+            match bound {
+                Ok(Ok(())) => Msg::Saved,
+                Err(Failure::Internal(e)) => return Err(e.into()),
+                _ => {
+                    let why = t.t(Msg::PasskeyFailed).to_owned();
                     return view(ctx, req, (&c, &s), (None, Some(why), None)).await;
                 }
             }

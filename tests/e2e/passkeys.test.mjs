@@ -332,3 +332,48 @@ test('a passkey is added through the Account API: a record for the challenge it 
     await center({ enabled: false });
   }
 });
+
+test('hosted account page in Chromium: after the current password, a passkey is created with the browser and bound', async () => {
+  const username = unique('pkp_');
+  assert.equal((await api('POST', '/api/users', { body: { username, password: PASSWORD } })).status, 200);
+  const center = (body) => api('PATCH', '/api/account-center', { body });
+  assert.equal((await center({ enabled: true, fields: { mfa: 'Edit' } })).status, 200);
+  // Signed in without a factor to set up first; then passkeys are on.
+  await settings({ mfa: { factors: [], policy: 'PromptAtSignInAndSignUp' }, passkeySignIn: { enabled: false } });
+  const browser = await launchBrowser(['--host-resolver-rules=MAP gatehouse.localhost 127.0.0.1']);
+  try {
+    const base = `http://gatehouse.localhost:${new URL(ISSUER).port}`;
+    const ctx = await browser.newContext();
+    const page = await ctx.newPage();
+    const cdp = await ctx.newCDPSession(page);
+    await cdp.send('WebAuthn.enable');
+    const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', { options: {
+      protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true,
+      isUserVerified: true, automaticPresenceSimulation: true } });
+    await page.goto(`${base}/account`);
+    await signIn(page, username, PASSWORD);
+    await page.waitForURL((u) => u.pathname === '/account');
+    assert.equal(await page.locator('ul.new-passkey').count(), 0, 'no passkeys while the settings have none');
+    await settings({ mfa: { factors: ['WebAuthn'], policy: 'PromptAtSignInAndSignUp' }, passkeySignIn: { enabled: true } });
+    await page.reload();
+    await page.fill('#new-passkey-add', 'not the password');
+    await page.locator('ul.new-passkey button').click();
+    await page.waitForSelector('#form-error');
+    await page.fill('#new-passkey-add', PASSWORD);
+    await page.locator('ul.new-passkey button').click();
+    await page.waitForSelector('#passkey-button');
+    await page.click('#passkey-button');
+    await page.waitForSelector('#notice');
+    const { credentials } = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
+    assert.equal(credentials.length, 1);
+    assert.equal(credentials[0].rpId, 'gatehouse.localhost');
+    const user = (await api('GET', `/api/users?search=${username}`)).body[0];
+    assert.deepEqual((await api('GET', `/api/users/${user.id}/mfa-verifications`)).body.map((f) => f.type), ['WebAuthn']);
+    assert.match(await page.textContent('ul.factor'), /Passkey|HeadlessChrome|Mozilla/);
+    await ctx.close();
+  } finally {
+    await browser.close();
+    await center({ enabled: false });
+    await settings({ mfa: { factors: ['WebAuthn'], policy: 'PromptAtSignInAndSignUp' }, passkeySignIn: { enabled: true } });
+  }
+});
