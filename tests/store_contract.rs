@@ -411,6 +411,17 @@ fn a_verification_record_is_read_only_by_its_user_until_it_expires_and_goes_with
             .is_none(),
         "expired"
     );
+    // A record settles once, with what it proved.
+    assert!(block_on(account::settle(&db, "r1", "proved")).unwrap());
+    assert!(!block_on(account::settle(&db, "r1", "again")).unwrap());
+    assert_eq!(
+        block_on(account::get(&db, "r1", "u1", 999))
+            .unwrap()
+            .unwrap()
+            .identifier
+            .as_deref(),
+        Some("proved")
+    );
     block_on(account::mark_verified(&db, "r1")).unwrap();
     assert!(
         block_on(account::get(&db, "r1", "u1", 999))

@@ -288,6 +288,16 @@ pub async fn new_backup_codes<D: Db, K: Kv>(
     })
 }
 
+/// Names the user's passkey `id`; false if the user has no such passkey.
+pub async fn rename_passkey<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    user_id: &str,
+    id: &str,
+    name: &str,
+) -> Result<bool, InternalError> {
+    Ok(store::passkeys::rename(ctx.db, user_id, id, name).await?)
+}
+
 /// Removes the user's factor `id`; false if the user has no such factor.
 pub async fn remove_factor<D: Db, K: Kv>(
     ctx: &Ctx<'_, D, K>,

@@ -313,6 +313,47 @@ pub async fn handle<D: Db, K: Kv>(
                 Obj::new().str("verificationRecordId", id).end(),
             )
         }
+        Route::Profile => {
+            let Value::Object(body) = json_body(req)? else {
+                return Err(ApiError::invalid_input("The body must be an object."));
+            };
+            if body.contains_key("address") && !c.has_scope("address") {
+                return Err(ApiError::unauthorized(
+                    "auth.unauthorized",
+                    "The access token lacks the `address` scope.",
+                ));
+            }
+            // Logto's merge: the fields sent replace those kept (`null` removes one).
+            let mut merged = match crate::json::value_of(&u.profile) {
+                Value::Object(m) => m,
+                _ => serde_json::Map::new(),
+            };
+            for (k, v) in body {
+                merged.insert(k, v);
+            }
+            let mut changed = u.clone();
+            changed.profile = super::users::profile(Value::Object(merged))?;
+            changed.updated_at = ctx.now_ms;
+            account::save_profile(ctx, &changed).await?;
+            web::json_text(StatusCode::OK, crate::json::Json::of(&changed.profile))
+        }
+        Route::Rename(id) => {
+            let b = json_body(req)?;
+            let name = b.get("name").and_then(Value::as_str).map(str::trim);
+            let Some(name) = name.filter(|n| !n.is_empty() && n.chars().count() <= 128) else {
+                return Err(ApiError::invalid_input(
+                    "`name` must be 1 to 128 characters.",
+                ));
+            };
+            if !account::rename_passkey(ctx, &u.id, id, name).await? {
+                return Err(ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    "entity.not_found",
+                    "This account has no such passkey.",
+                ));
+            }
+            web::empty(StatusCode::OK)
+        }
         Route::Link => {
             let b = json_body(req)?;
             let record = b.get("newIdentifierVerificationRecordId");

@@ -68,6 +68,10 @@ pub enum Route<'a> {
     Passkey(bool),
     /// `POST my-account/identities`: a social identity proven by a record, linked.
     Link,
+    /// `PATCH my-account/profile`: the OIDC profile claims.
+    Profile,
+    /// `PATCH my-account/mfa-verifications/{id}/name`: a passkey named.
+    Rename(&'a str),
     Get,
     Patch,
     Delete,
@@ -136,6 +140,13 @@ pub fn route<'a>(
             (Route::Passkey(true), FIRST_PARTY)
         }
         (["verifications", "social", "verify"], Method::POST) => (Route::Social(true), FIRST_PARTY),
+        (["my-account", "profile"], Method::PATCH) => {
+            (Route::Profile, need("profile", Edit, Some("profile")))
+        }
+        (["my-account", "mfa-verifications", id, "name"], Method::PATCH) => (
+            Route::Rename(id),
+            verified(need("mfa", Edit, Some("identities"))),
+        ),
         (["my-account", "identities"], Method::POST) => (
             Route::Link,
             verified(need("social", Edit, Some("identities"))),

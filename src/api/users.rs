@@ -143,7 +143,7 @@ pub(super) fn custom_data(v: Value) -> Result<Map<String, Value>, ApiError> {
 
 /// The `profile` object, read as the store reads it (OIDC's standard claims only: an unknown
 /// field is refused).
-fn profile(v: Value) -> Result<Profile, ApiError> {
+pub(super) fn profile(v: Value) -> Result<Profile, ApiError> {
     // The same fields the store reads; an unknown one is named in the 400.
     let p: Profile = input::object_of(&v, users::PROFILE_FIELDS)?;
     if serde_json::to_vec(&p).map_or(usize::MAX, |b| b.len()) > 8 * 1024 {

@@ -202,3 +202,14 @@ pub fn bind(p: &NewPasskeyRow<'_>, sid: &str) -> Statement {
         ],
     )
 }
+
+/// Names the user's passkey `id` (Logto's passkey name); false if the user has no such passkey.
+pub async fn rename(db: &impl Db, user_id: &str, id: &str, name: &str) -> Result<bool, StoreError> {
+    Ok(db
+        .execute(
+            "UPDATE webauthn_credentials SET name = ?3 WHERE user_id = ?1 AND id = ?2",
+            &[user_id.into(), id.into(), name.into()],
+        )
+        .await?
+        > 0)
+}

@@ -17,7 +17,7 @@ import { startReceiver, launchBrowser, reached, signIn, until } from './rp.mjs';
 const PASSWORD = 'larch trees in autumn';
 const SCOPE = 'openid profile email phone identities offline_access urn:logto:scope:sessions';
 const opts = { execute: [client.allowInsecureRequests] };
-const FIELDS = { name: 'Edit', username: 'Edit', email: 'Edit', phone: 'Edit', password: 'Edit', session: 'Edit', social: 'Edit', mfa: 'Edit', deleteAccount: 'Edit' };
+const FIELDS = { name: 'Edit', profile: 'Edit', username: 'Edit', email: 'Edit', phone: 'Edit', password: 'Edit', session: 'Edit', social: 'Edit', mfa: 'Edit', deleteAccount: 'Edit' };
 let rp, browser, config;
 
 const center = (body) => api('PATCH', '/api/account-center', { body });
@@ -639,6 +639,28 @@ test('the account page links a social identity: the current password sends the b
     await api('DELETE', `/api/connectors/${connectorId}`);
     idp.close();
   }
+});
+
+test('the profile claims change with PATCH /my-account/profile, merged into those kept; an address needs its scope, and a read-only field refuses', async () => {
+  const user = await newUser();
+  const { access_token: token } = await signInAndExchange(user);
+  const first = await my('PATCH', '/my-account/profile', token, { body: { givenName: 'Ada', familyName: 'Lovelace' } });
+  assert.equal(first.status, 200, JSON.stringify(first.body));
+  const second = await my('PATCH', '/my-account/profile', token, { body: { nickname: 'ada', familyName: null } });
+  assert.deepEqual(second.body, { givenName: 'Ada', nickname: 'ada' });
+  assert.deepEqual((await api('GET', `/api/users/${user.id}`)).body.profile, { givenName: 'Ada', nickname: 'ada' });
+  const address = await my('PATCH', '/my-account/profile', token, { body: { address: { locality: 'London' } } });
+  assert.deepEqual([address.status, address.body.code], [401, 'auth.unauthorized']);
+  const unknown = await my('PATCH', '/my-account/profile', token, { body: { shoeSize: 9 } });
+  assert.deepEqual([unknown.status, unknown.body.code], [400, 'guard.invalid_input']);
+  assert.equal((await center({ fields: { ...FIELDS, profile: 'ReadOnly' } })).status, 200);
+  try {
+    const ro = await my('PATCH', '/my-account/profile', token, { body: { givenName: 'Eve' } });
+    assert.deepEqual([ro.status, ro.body.code], [400, 'account_center.field_not_editable']);
+  } finally {
+    await center({ fields: FIELDS });
+  }
+  assert.equal((await api('GET', `/api/users/${user.id}`)).body.profile.givenName, 'Ada');
 });
 
 test('a user binds an authenticator app (a code from it is required) and backup codes through the Account API', async () => {

@@ -320,6 +320,15 @@ test('a passkey is added through the Account API: a record for the challenge it 
     const bound = await my('/my-account/mfa-verifications', token, { type: 'WebAuthn', newIdentifierVerificationRecordId: id }, record);
     assert.equal(bound.status, 204, JSON.stringify(bound.body));
     assert.deepEqual((await api('GET', `/api/users/${user.id}/mfa-verifications`)).body.map((f) => f.type), ['WebAuthn']);
+    // The owner names it (with a record); Logto's route.
+    const [made] = (await api('GET', `/api/users/${user.id}/mfa-verifications`)).body;
+    const rename = (body, rec) => fetch(`${new URL(ISSUER).origin}/api/my-account/mfa-verifications/${made.id}/name`, {
+      method: 'PATCH', body: JSON.stringify(body),
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...(rec ? { 'logto-verification-id': rec } : {}) } });
+    assert.equal((await rename({ name: 'Laptop' })).status, 401);
+    assert.equal((await rename({ name: '' }, record)).status, 400);
+    assert.equal((await rename({ name: 'Laptop' }, record)).status, 200);
+    assert.equal((await api('GET', `/api/users/${user.id}/mfa-verifications`)).body[0].name, 'Laptop');
     // It signs the owner in: the next sign-in asks for it and takes it.
     const ui = browserUi();
     await passwordSignIn(ui, user.username);
