@@ -356,7 +356,14 @@ pub async fn add_factor<D: Db, K: Kv>(
             now_ms: ctx.now_ms,
         };
         // Written only while the caller's session lasts; the credential id is unique.
-        return match store::transaction(ctx.db, &[store::passkeys::bind(&row, sid)]).await {
+        let bound = store::transaction(ctx.db, &[store::passkeys::bind(&row, sid)]).await;
+        if let (Ok(n), Some(name)) = (&bound, text("name").map(str::trim)) {
+            if n.first() == Some(&1) && !name.is_empty() {
+                let name: String = name.chars().take(128).collect();
+                store::passkeys::rename(ctx.db, &user.id, row.id, &name).await?;
+            }
+        }
+        return match bound {
             Ok(n) if n.first() == Some(&1) => Ok(Ok(())),
             Ok(_) => Err(Failure::Invalid("The session has ended.".into())),
             Err(store::StoreError::Unique(_)) => Err(Failure::WebAuthnFailed(

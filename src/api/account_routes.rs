@@ -147,7 +147,9 @@ pub fn route<'a>(
             Route::Rename(id),
             verified(need("mfa", Edit, Some("identities"))),
         ),
-        (["my-account", "identities"], Method::POST) => (
+        // POST links; PUT (Logto's replace) is the same here: a link replaces the identity
+        // the user had at that provider.
+        (["my-account", "identities"], Method::POST | Method::PUT) => (
             Route::Link,
             verified(need("social", Edit, Some("identities"))),
         ),

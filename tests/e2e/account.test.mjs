@@ -533,6 +533,9 @@ test('a social identity is linked through the Account API: a social record prove
     const linked = await my('POST', '/my-account/identities', token, { body: { newIdentifierVerificationRecordId: social.id }, record });
     assert.equal(linked.status, 204, JSON.stringify(linked.body));
     assert.equal((await api('GET', `/api/users/${user.id}`)).body.identities[target].userId, login);
+    // Logto's PUT (replace) does the same.
+    const replaced = await my('PUT', '/my-account/identities', token, { body: { newIdentifierVerificationRecordId: social.id }, record });
+    assert.equal(replaced.status, 204, JSON.stringify(replaced.body));
 
     // The same provider account cannot be linked to a second user.
     const other = await newUser();

@@ -317,9 +317,9 @@ test('a passkey is added through the Account API: a record for the challenge it 
     const unverified = await my('/my-account/mfa-verifications', token, { type: 'WebAuthn', newIdentifierVerificationRecordId: id });
     assert.equal(unverified.status, 401);
     const record = (await my('/verifications/password', token, { password: PASSWORD })).body.verificationRecordId;
-    const bound = await my('/my-account/mfa-verifications', token, { type: 'WebAuthn', newIdentifierVerificationRecordId: id }, record);
+    const bound = await my('/my-account/mfa-verifications', token, { type: 'WebAuthn', newIdentifierVerificationRecordId: id, name: 'Phone' }, record);
     assert.equal(bound.status, 204, JSON.stringify(bound.body));
-    assert.deepEqual((await api('GET', `/api/users/${user.id}/mfa-verifications`)).body.map((f) => f.type), ['WebAuthn']);
+    assert.deepEqual((await api('GET', `/api/users/${user.id}/mfa-verifications`)).body.map((f) => [f.type, f.name]), [['WebAuthn', 'Phone']]);
     // The owner names it (with a record); Logto's route.
     const [made] = (await api('GET', `/api/users/${user.id}/mfa-verifications`)).body;
     const rename = (body, rec) => fetch(`${new URL(ISSUER).origin}/api/my-account/mfa-verifications/${made.id}/name`, {
