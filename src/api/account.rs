@@ -6,9 +6,10 @@
 //! token, the field's control in the account center, the token's scope, and, for a
 //! sensitive change, a verification record of the same user (`logto-verification-id`);
 //! changes come only from first-party apps.
+use super::account_profile::{patched, profile_view};
 use super::account_routes::{allowed, need, route, verified, Need, Route};
 use super::input::{json_body, object_body};
-use crate::account::center::{Center, Control};
+use crate::account::center::Control;
 use crate::account::verification as records;
 use crate::account::{self, Caller, NotCaller};
 use crate::ctx::Ctx;
@@ -115,6 +116,14 @@ fn record_not_found() -> ApiError {
         .recoded("verification_record.not_found")
 }
 
+/// `{verificationRecordId}`: the record, verified.
+fn record_verified(id: &str) -> Response {
+    web::json_text(
+        StatusCode::OK,
+        Obj::new().str("verificationRecordId", id).end(),
+    )
+}
+
 fn record_created(id: &str, expires_at: i64) -> Response {
     web::json_text(
         StatusCode::CREATED,
@@ -123,46 +132,6 @@ fn record_created(id: &str, expires_at: i64) -> Response {
             .str("expiresAt", &crate::clock::iso(expires_at * 1000, true))
             .end(),
     )
-}
-
-/// `GET /api/my-account`: the readable fields the token's scopes cover.
-fn profile_view(u: &users::User, c: &Caller, center: &Center) -> Json {
-    let shown = |f: &str, scope: &str| center.field(f) >= Control::ReadOnly && c.has_scope(scope);
-    let mut o = Obj::new().str("id", &u.id);
-    if c.has_scope("profile") {
-        if shown("name", "profile") {
-            o = o.opt("name", u.name.as_deref());
-        }
-        if shown("avatar", "profile") {
-            o = o.opt("avatar", u.avatar.as_deref());
-        }
-        if shown("username", "profile") {
-            o = o.opt("username", u.username.as_deref());
-        }
-        if shown("profile", "profile") {
-            o = o.json("profile", Json::of(&u.profile));
-        }
-        if shown("password", "profile") {
-            o = o.bool("hasPassword", u.password_hash.is_some());
-        }
-        o = o
-            .opt_int("lastSignInAt", u.last_sign_in_at)
-            .int("createdAt", u.created_at)
-            .int("updatedAt", u.updated_at);
-    }
-    if shown("email", "email") {
-        o = o.opt("primaryEmail", u.primary_email.as_deref());
-    }
-    if shown("phone", "phone") {
-        o = o.opt("primaryPhone", u.primary_phone.as_deref());
-    }
-    if shown("customData", "custom_data") {
-        o = o.json("customData", Json::of(&u.custom_data));
-    }
-    if shown("social", "identities") {
-        o = o.json("identities", Json::of(&u.identities));
-    }
-    o.end()
 }
 
 struct PasswordBody {
@@ -253,12 +222,7 @@ pub async fn handle<D: Db, K: Kv>(
             if !records::verify_code(ctx, &u.id, &b.verification_id, &b.code, ip).await? {
                 return Err(record_not_found());
             }
-            web::json_text(
-                StatusCode::OK,
-                Obj::new()
-                    .str("verificationRecordId", &b.verification_id)
-                    .end(),
-            )
+            record_verified(&b.verification_id)
         }
         Route::Social(false) => {
             let b = json_body(req)?;
@@ -282,10 +246,7 @@ pub async fn handle<D: Db, K: Kv>(
             if !records::social_verify(ctx, &u.id, id, data).await? {
                 return Err(record_not_found());
             }
-            web::json_text(
-                StatusCode::OK,
-                Obj::new().str("verificationRecordId", id).end(),
-            )
+            record_verified(id)
         }
         Route::Passkey(false) => {
             let (options, id, exp) = records::passkey_start(ctx, u).await?;
@@ -308,10 +269,7 @@ pub async fn handle<D: Db, K: Kv>(
             if !records::passkey_verify(ctx, &u.id, (id, payload), (agent, related)).await? {
                 return Err(record_not_found());
             }
-            web::json_text(
-                StatusCode::OK,
-                Obj::new().str("verificationRecordId", id).end(),
-            )
+            record_verified(id)
         }
         Route::Profile => {
             let Value::Object(body) = json_body(req)? else {
@@ -511,41 +469,4 @@ pub async fn handle<D: Db, K: Kv>(
             ok
         }
     })
-}
-
-/// `PATCH /api/my-account {name?, avatar?, username?, customData?}` applied to `u` (each
-/// field's control and scope already checked).
-fn patched(
-    fields: &serde_json::Map<String, Value>,
-    mut u: users::User,
-) -> Result<users::User, ApiError> {
-    for (k, v) in fields {
-        let text = match v {
-            Value::String(s) => Some(s.as_str()),
-            Value::Null => None,
-            _ if k == "customData" => None,
-            _ => {
-                return Err(ApiError::invalid_input(format!(
-                    "`{k}` must be a string or null."
-                )))
-            }
-        };
-        match k.as_str() {
-            "name" => u.name = text.map(super::users::name).transpose()?.flatten(),
-            "avatar" => {
-                u.avatar = text
-                    .map(|a| super::input::uri("avatar", a, true))
-                    .transpose()?
-            }
-            "username" => u.username = text.map(super::users::username).transpose()?,
-            _ => u.custom_data = super::users::custom_data(v.clone())?,
-        }
-    }
-    let dropped = fields.get("username") == Some(&Value::Null);
-    if dropped && u.primary_email.is_none() && u.primary_phone.is_none() {
-        return Err(ApiError::invalid_input(
-            "The account needs a username, an email address or a phone number to sign in with.",
-        ));
-    }
-    Ok(u)
 }

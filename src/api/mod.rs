@@ -1,6 +1,7 @@
 //! The Management API at `/api`: Logto's paths and JSON shapes, behind a bearer token for
 //! the resource `<origin>/api` with the scope `all`.
 pub mod account;
+mod account_profile;
 pub mod account_routes;
 pub mod applications;
 pub mod connectors;

@@ -1,17 +1,18 @@
-//! The hosted account page (`/account`): the signed-in person sees the account and, as the
-//! account center allows, changes the name, the password, the email address and the phone
-//! number, unlinks social and enterprise identities (never the last way in), removes MFA
-//! factors, ends other sessions and deletes the account. Every sensitive action asks for the
-//! current password first, checked as a verification record is (the sign-in's throttle and
-//! log). A new address is taken only with the code sent to it, and only within the password
-//! record's ten minutes (the Account API's two records, in two steps). No JavaScript.
+//! The hosted account page's actions (`POST /account`; the view is `account_view`): as the
+//! account center allows, the signed-in person changes the name, the password, the email
+//! address and the phone number, links and unlinks social identities (never the last way
+//! in), sets up an authenticator app, creates a passkey, makes new backup codes, removes
+//! factors, ends other sessions and deletes the account. Every action but the name asks for
+//! the current password first, checked as a verification record is (the sign-in's throttle
+//! and log); a second step (a code, a provider's answer, a passkey) is taken only within
+//! that record's ten minutes, through the Account API's records. No JavaScript but the
+//! passkey script.
 //!
 //! The page signs in through the normal flow: without a session it sends the browser to
 //! `/oidc/auth` as the provider's own first-party app (`oidc::clients::ACCOUNT_APP`), which
 //! comes back here once the session exists.
-use super::forms::{check_csrf, page, session_token};
-use super::views::{lang_ctx, render};
-use super::PageContext;
+use super::account_view::{view, App, Next, Pending};
+use super::forms::{check_csrf, session_token};
 use crate::account::center::{self, Center, Control};
 use crate::account::{self, verification as records};
 use crate::crypto::random;
@@ -23,67 +24,9 @@ use crate::session::{self, Loaded};
 use crate::store::{Db, Kv};
 use crate::web::error::PageError;
 use crate::web::http::StatusCode;
-use crate::web::{self, cookies, csrf, Request, Response};
-use askama::Template;
+use crate::web::{self, cookies, Request, Response};
 
-#[derive(Template)]
-#[template(path = "account.html")]
-struct AccountPage<'a> {
-    ctx: PageContext,
-    t: Lang,
-    csrf: &'a str,
-    notice: Option<&'a str>,
-    error: Option<&'a str>,
-    facts: Vec<(&'static str, String)>,
-    name: &'a str,
-    edit_name: bool,
-    edit_password: bool,
-    can_delete: bool,
-    /// Address forms: channel, heading, input type, label.
-    addresses: Vec<(&'static str, &'a str, &'static str, &'a str)>,
-    pending: Option<Next>,
-    sent_to: String,
-    /// Linked identities, MFA factors and sessions: heading, action, its button, and the
-    /// items.
-    lists: Vec<(&'a str, &'static str, &'a str, Items)>,
-}
-
-/// A code sent to a new address, to be entered: the channel, the address, the code's record
-/// and the password record that let it be sent.
-struct Pending {
-    channel: &'static str,
-    value: String,
-    record: String,
-    proof: String,
-}
-
-/// A list's items: key, label, and whether it may be removed here.
-type Items = Vec<(String, String, bool)>;
-
-/// What comes after a form post, besides a notice or an error.
-enum Next {
-    /// A code to enter.
-    Code(Pending),
-    /// New backup codes, shown once.
-    Codes(Vec<String>),
-    /// An authenticator app to set up: its secret, QR code, and the password record.
-    App(App),
-    /// A passkey to create: the options (JSON), its record, and the password record.
-    Passkey(String, String, String),
-}
-
-/// A new authenticator app's secret (base32), its QR code, and the password record that
-/// let it be made.
-struct App {
-    secret: String,
-    qr: String,
-    proof: String,
-}
-
-/// What a form post ended with: a notice, an error, and what comes next.
-type Outcome = (Option<Msg>, Option<String>, Option<Next>);
-
-fn lang(req: &Request) -> Lang {
+pub(super) fn lang(req: &Request) -> Lang {
     Lang::pick(None, &web::accepted_languages(req), "en")
 }
 
@@ -159,148 +102,6 @@ pub async fn show<D: Db, K: Kv>(ctx: &Ctx<'_, D, K>, req: &Request) -> Result<Re
             view(ctx, req, (&c, &s), (None, Some(why), None)).await
         }
     }
-}
-
-async fn view<D: Db, K: Kv>(
-    ctx: &Ctx<'_, D, K>,
-    req: &Request,
-    (c, s): (&Center, &Loaded),
-    (notice, error, pending): Outcome,
-) -> Result<Response, PageError> {
-    let t = lang(req);
-    let u = &s.user;
-    let shown = |f: &str| c.field(f) >= Control::ReadOnly;
-    let mut facts = Vec::new();
-    for (field, label, value) in [
-        ("username", Msg::Username, &u.username),
-        ("email", Msg::Email, &u.primary_email),
-        ("phone", Msg::Phone, &u.primary_phone),
-    ] {
-        if let (true, Some(v)) = (shown(field), value) {
-            facts.push((t.t(label), v.clone()));
-        }
-    }
-    let mut addresses = Vec::new();
-    for (field, heading, kind, label) in [
-        ("email", Msg::ChangeEmail, "email", Msg::Email),
-        ("phone", Msg::ChangePhone, "tel", Msg::Phone),
-    ] {
-        if c.field(field) == Control::Edit && u.password_hash.is_some() {
-            addresses.push((field, t.t(heading), kind, t.t(label)));
-        }
-    }
-    // Removing anything asks for the password.
-    let edit = |f: &str| c.field(f) == Control::Edit && u.password_hash.is_some();
-    let mut lists = Vec::new();
-    if shown("social") {
-        let e = edit("social");
-        let items = u
-            .identities
-            .keys()
-            .map(|k| (k.clone(), k.clone(), e))
-            .collect();
-        lists.push((t.t(Msg::LinkedAccounts), "unlink", t.t(Msg::Remove), items));
-        if e {
-            // The sign-in experience's providers, to link (again: it replaces that one).
-            let targets = crate::experience::load_settings(ctx)
-                .await?
-                .social_sign_in_connector_targets;
-            let mut items = Vec::new();
-            for b in crate::experience::social::buttons(ctx, &targets, t.code()).await? {
-                items.push((b.connector_id, b.name, true));
-            }
-            if !items.is_empty() {
-                lists.push((t.t(Msg::LinkAnother), "link", t.t(Msg::Link), items));
-            }
-        }
-    }
-    if shown("mfa") {
-        let (mut items, e) = (Vec::new(), edit("mfa"));
-        let mut has_app = false;
-        for f in account::factors(ctx, &u.id).await? {
-            has_app |= f.kind == "Totp";
-            let label = match (f.kind.as_str(), f.name) {
-                ("Totp", _) => t.t(Msg::AuthenticatorApp).to_owned(),
-                ("BackupCode", _) => t.t(Msg::BackupCodes).to_owned(),
-                (_, Some(name)) => name,
-                _ => t.t(Msg::Passkey).to_owned(),
-            };
-            items.push((f.id, label, e));
-        }
-        lists.push((t.t(Msg::MfaVerifyTitle), "factor", t.t(Msg::Remove), items));
-        // What the sign-in experience lets a user add.
-        let st = crate::experience::load_settings(ctx).await?;
-        let on = |f| st.mfa.factors.contains(&f);
-        if e && (on(crate::mfa::Factor::WebAuthn) || st.passkey_sign_in.enabled) {
-            // A passkey to create: one item, the button.
-            let item = vec![("add".to_owned(), String::new(), true)];
-            lists.push((
-                t.t(Msg::Passkey),
-                "new-passkey",
-                t.t(Msg::CreatePasskey),
-                item,
-            ));
-        }
-        if e && !has_app && on(crate::mfa::Factor::Totp) {
-            // An authenticator app to set up: one item, the button.
-            let item = vec![("add".to_owned(), String::new(), true)];
-            lists.push((
-                t.t(Msg::AuthenticatorApp),
-                "app",
-                t.t(Msg::BindTotpTitle),
-                item,
-            ));
-        }
-        if e {
-            // New backup codes: one item, the button.
-            let item = vec![("new".to_owned(), String::new(), true)];
-            lists.push((
-                t.t(Msg::BackupCodes),
-                "backup",
-                t.t(Msg::NewBackupCodes),
-                item,
-            ));
-        }
-    }
-    if shown("session") {
-        let (mut items, e) = (Vec::new(), edit("session"));
-        for l in account::live_sessions(ctx, &u.id).await? {
-            let since = crate::clock::iso(l.created_at, false);
-            let mut label = format!("{} {since}", t.t(Msg::SignedInSince));
-            let current = l.id == s.session.sid;
-            if current {
-                label = format!("{label} · {}", t.t(Msg::ThisSession));
-            }
-            items.push((l.id, label, e && !current));
-        }
-        lists.push((t.t(Msg::Sessions), "end", t.t(Msg::EndSession), items));
-    }
-    let sent_to = match &pending {
-        Some(Next::Code(p)) => t.fill(Msg::VerifyIntro, &[("to", &p.value)]),
-        _ => String::new(),
-    };
-    let (token, new) = csrf::token(req)?;
-    let body = render(AccountPage {
-        ctx: lang_ctx(t, t.t(Msg::YourAccount)),
-        t,
-        csrf: &token,
-        notice: notice.map(|m| t.t(m)),
-        error: error.as_deref(),
-        facts,
-        name: u.name.as_deref().unwrap_or_default(),
-        edit_name: c.field("name") == Control::Edit,
-        edit_password: c.field("password") == Control::Edit && u.password_hash.is_some(),
-        can_delete: c.field("deleteAccount") == Control::Edit && u.password_hash.is_some(),
-        addresses,
-        pending,
-        sent_to,
-        lists,
-    });
-    let status = match error {
-        Some(_) => StatusCode::BAD_REQUEST,
-        None => StatusCode::OK,
-    };
-    Ok(page(status, body, &token, new))
 }
 
 /// `POST /account` (`action` = `name`, `password`, `address` (a code to a new address),

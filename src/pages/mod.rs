@@ -8,6 +8,7 @@ use crate::i18n::{Lang, Msg};
 use askama::Template;
 
 pub mod account;
+mod account_view;
 pub mod authorize;
 pub mod codes;
 pub mod consent;

@@ -85,6 +85,29 @@ async function accountPage(user) {
   return { ctx, page };
 }
 
+/** npm oidc-provider as a social provider that sends the browser back to `redirectUri`,
+ * and a generic OIDC connector for it: `{issuer, target, connectorId, close}`. */
+async function socialProvider(redirectUri, tag) {
+  const idp = http.createServer();
+  await new Promise((resolve) => idp.listen(0, '127.0.0.1', resolve));
+  const issuer = `http://127.0.0.1:${idp.address().port}`;
+  const provider = new Provider(issuer, {
+    clients: [{ client_id: 'gatehouse', client_secret: 'a-secret', redirect_uris: [redirectUri] }],
+    async findAccount(_ctx, id) {
+      return { accountId: id, claims: () => ({ sub: id, email: `${id}@example.com`, email_verified: true }) };
+    },
+  });
+  idp.on('request', provider.callback());
+  const target = unique(tag);
+  const made = await api('POST', '/api/connectors', {
+    body: { connectorId: 'oidc', config: { clientId: 'gatehouse', clientSecret: 'a-secret', issuer, scope: 'openid email' }, metadata: { target, name: tag } },
+  });
+  assert.equal(made.status, 201, JSON.stringify(made.body));
+  const connectorId = made.body.id;
+  const close = async () => { await api('DELETE', `/api/connectors/${connectorId}`); idp.close(); };
+  return { issuer, target, connectorId, close };
+}
+
 /** Signs `user` in on the hosted pages with the password and then backup code `code`. */
 async function signInWithBackupCode(user, code) {
   const ctx = await browser.newContext();
@@ -483,23 +506,7 @@ test('the account page unlinks an identity, makes new backup codes (shown once) 
 });
 
 test('a social identity is linked through the Account API: a social record proven at a real provider, then linked with a password record; an identity another user has is refused', async () => {
-  // npm oidc-provider as the social provider; it sends the browser back to the app's page.
-  const idp = http.createServer();
-  await new Promise((resolve) => idp.listen(0, '127.0.0.1', resolve));
-  const issuer = `http://127.0.0.1:${idp.address().port}`;
-  const provider = new Provider(issuer, {
-    clients: [{ client_id: 'gatehouse', client_secret: 'a-secret', redirect_uris: [`${rp.origin}/social-cb`] }],
-    async findAccount(_ctx, id) {
-      return { accountId: id, claims: () => ({ sub: id, email: `${id}@example.com`, email_verified: true, name: `Person ${id}` }) };
-    },
-  });
-  idp.on('request', provider.callback());
-  const target = unique('guild');
-  const made = await api('POST', '/api/connectors', {
-    body: { connectorId: 'oidc', config: { clientId: 'gatehouse', clientSecret: 'a-secret', issuer, scope: 'openid email profile' }, metadata: { target, name: 'Guild' } },
-  });
-  assert.equal(made.status, 201, JSON.stringify(made.body));
-  const connectorId = made.body.id;
+  const { issuer, target, connectorId, close } = await socialProvider(`${rp.origin}/social-cb`, 'guild');
   try {
     const user = await newUser();
     const { access_token: token } = await signInAndExchange(user);
@@ -552,8 +559,7 @@ test('a social identity is linked through the Account API: a social record prove
     assert.deepEqual([taken.status, taken.body.code], [422, 'user.identity_already_in_use'], JSON.stringify(taken.body));
     assert.deepEqual((await api('GET', `/api/users/${other.id}`)).body.identities, {});
   } finally {
-    await api('DELETE', `/api/connectors/${connectorId}`);
-    idp.close();
+    await close();
   }
 });
 
@@ -594,22 +600,7 @@ test('the account page sets up an authenticator app: the current password shows 
 });
 
 test('the account page links a social identity: the current password sends the browser to the provider, and its answer, for this user\'s record only, links it', async () => {
-  const idp = http.createServer();
-  await new Promise((resolve) => idp.listen(0, '127.0.0.1', resolve));
-  const issuer = `http://127.0.0.1:${idp.address().port}`;
-  const provider = new Provider(issuer, {
-    clients: [{ client_id: 'gatehouse', client_secret: 'a-secret', redirect_uris: [`${BASE}/account`] }],
-    async findAccount(_ctx, id) {
-      return { accountId: id, claims: () => ({ sub: id, email: `${id}@example.com`, email_verified: true }) };
-    },
-  });
-  idp.on('request', provider.callback());
-  const target = unique('club');
-  const made = await api('POST', '/api/connectors', {
-    body: { connectorId: 'oidc', config: { clientId: 'gatehouse', clientSecret: 'a-secret', issuer, scope: 'openid email' }, metadata: { target, name: 'Club' } },
-  });
-  assert.equal(made.status, 201, JSON.stringify(made.body));
-  const connectorId = made.body.id;
+  const { issuer, target, connectorId, close } = await socialProvider(`${BASE}/account`, 'club');
   const settings = (body) => api('PATCH', '/api/sign-in-exp', { body });
   const user = await newUser();
   const { ctx, page } = await accountPage(user);
@@ -639,8 +630,7 @@ test('the account page links a social identity: the current password sends the b
     await ctx.close();
   } finally {
     await settings({ socialSignInConnectorTargets: [] });
-    await api('DELETE', `/api/connectors/${connectorId}`);
-    idp.close();
+    await close();
   }
 });
 

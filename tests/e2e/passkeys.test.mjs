@@ -85,6 +85,17 @@ function get(options, key, origin = new URL(ISSUER).origin) {
     response: { clientDataJSON: b64u(cd), authenticatorData: b64u(auth), signature: b64u(signature), userHandle: key.userHandle } };
 }
 
+/** Chromium's virtual authenticator for `page`: a platform authenticator with user
+ * verification that answers at once. */
+async function virtualAuthenticator(ctx, page) {
+  const cdp = await ctx.newCDPSession(page);
+  await cdp.send('WebAuthn.enable');
+  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', { options: {
+    protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true,
+    isUserVerified: true, automaticPresenceSimulation: true } });
+  return { cdp, authenticatorId };
+}
+
 function browserUi() {
   let verifier;
   const ui = customUi(async () => {
@@ -189,11 +200,7 @@ test('hosted pages in Chromium: bind a passkey after the password, then use it a
     };
     const ctx = await browser.newContext();
     const page = await ctx.newPage();
-    const cdp = await ctx.newCDPSession(page);
-    await cdp.send('WebAuthn.enable');
-    const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', { options: {
-      protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true,
-      isUserVerified: true, automaticPresenceSimulation: true } });
+    const { cdp, authenticatorId } = await virtualAuthenticator(ctx, page);
 
     // The password, then the prompt to create a passkey (the only factor enabled).
     await page.goto(authUrl());
@@ -354,11 +361,7 @@ test('hosted account page in Chromium: after the current password, a passkey is 
     const base = `http://gatehouse.localhost:${new URL(ISSUER).port}`;
     const ctx = await browser.newContext();
     const page = await ctx.newPage();
-    const cdp = await ctx.newCDPSession(page);
-    await cdp.send('WebAuthn.enable');
-    const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', { options: {
-      protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true,
-      isUserVerified: true, automaticPresenceSimulation: true } });
+    const { cdp, authenticatorId } = await virtualAuthenticator(ctx, page);
     await page.goto(`${base}/account`);
     await signIn(page, username, PASSWORD);
     await page.waitForURL((u) => u.pathname === '/account');
