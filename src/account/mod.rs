@@ -330,39 +330,30 @@ pub async fn add_factor<D: Db, K: Kv>(
         }
     };
     let settings = crate::experience::load_settings(ctx).await?;
-    // A passkey may be bound as a factor, or for passkey sign-in (as on the pages).
-    let passkey_sign_in = factor == Factor::WebAuthn && settings.passkey_sign_in.enabled;
-    if !settings.mfa.factors.contains(&factor) && !passkey_sign_in {
+    let allowed = match factor {
+        Factor::WebAuthn => settings.passkeys_bindable(),
+        f => settings.mfa.enabled(f),
+    };
+    if !allowed {
         return Err(Failure::Invalid(
             "That factor is not enabled in the sign-in experience (session.mfa.mfa_factor_not_enabled).".into(),
         ));
     }
     if factor == Factor::WebAuthn {
         let record = text("newIdentifierVerificationRecordId").unwrap_or_default();
+        use crate::experience::passkeys;
         let Some(p) = verification::passkey_of(ctx, &user.id, record).await? else {
             return Err(Failure::Invalid(
                 "No verified passkey record of this user (verification_record.not_found).".into(),
             ));
         };
-        let row = store::passkeys::NewPasskeyRow {
-            id: &crate::crypto::random::id()?,
-            user_id: &user.id,
-            credential_id: &p.credential_id,
-            public_key: &p.public_key,
-            counter: p.counter,
-            transports: &crate::json::text(&p.transports),
-            rp_id: &crate::experience::passkeys::rp_id(ctx),
-            agent: &p.agent,
-            now_ms: ctx.now_ms,
-        };
+        let name: Option<String> = text("name")
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .map(|n| n.chars().take(128).collect());
+        let bind = passkeys::bind_statement(ctx, (&user.id, sid), &p, name.as_deref())?;
         // Written only while the caller's session lasts; the credential id is unique.
-        let bound = store::transaction(ctx.db, &[store::passkeys::bind(&row, sid)]).await;
-        if let (Ok(n), Some(name)) = (&bound, text("name").map(str::trim)) {
-            if n.first() == Some(&1) && !name.is_empty() {
-                let name: String = name.chars().take(128).collect();
-                store::passkeys::rename(ctx.db, &user.id, row.id, &name).await?;
-            }
-        }
+        let bound = store::transaction(ctx.db, &[bind]).await;
         return match bound {
             Ok(n) if n.first() == Some(&1) => Ok(Ok(())),
             Ok(_) => Err(Failure::Invalid("The session has ended.".into())),

@@ -125,13 +125,14 @@ fn record_verified(id: &str) -> Response {
 }
 
 fn record_created(id: &str, expires_at: i64) -> Response {
-    web::json_text(
-        StatusCode::CREATED,
-        Obj::new()
-            .str("verificationRecordId", id)
-            .str("expiresAt", &crate::clock::iso(expires_at * 1000, true))
-            .end(),
-    )
+    record_begun(StatusCode::CREATED, (id, expires_at), Obj::new())
+}
+
+/// `{verificationRecordId, …, expiresAt}`: a record begun, with what the client needs next.
+fn record_begun(status: StatusCode, (id, expires_at): (&str, i64), next: Obj) -> Response {
+    let o = next.str("verificationRecordId", id);
+    let o = o.str("expiresAt", &crate::clock::iso(expires_at * 1000, true));
+    web::json_text(status, o.end())
 }
 
 struct PasswordBody {
@@ -229,14 +230,8 @@ pub async fn handle<D: Db, K: Kv>(
             let text = |k: &str| b.get(k).and_then(Value::as_str).unwrap_or_default();
             let at = (Some(text("state")), text("redirectUri"));
             let (url, id, exp) = records::social_start(ctx, u, text("connectorId"), at).await?;
-            web::json_text(
-                StatusCode::CREATED,
-                Obj::new()
-                    .str("verificationRecordId", &id)
-                    .str("authorizationUri", &url)
-                    .str("expiresAt", &crate::clock::iso(exp * 1000, true))
-                    .end(),
-            )
+            let next = Obj::new().str("authorizationUri", &url);
+            record_begun(StatusCode::CREATED, (&id, exp), next)
         }
         Route::Social(true) => {
             let b = json_body(req)?;
@@ -250,14 +245,8 @@ pub async fn handle<D: Db, K: Kv>(
         }
         Route::Passkey(false) => {
             let (options, id, exp) = records::passkey_start(ctx, u).await?;
-            web::json_text(
-                StatusCode::OK,
-                Obj::new()
-                    .str("verificationRecordId", &id)
-                    .value("registrationOptions", &options)
-                    .str("expiresAt", &crate::clock::iso(exp * 1000, true))
-                    .end(),
-            )
+            let next = Obj::new().value("registrationOptions", &options);
+            record_begun(StatusCode::OK, (&id, exp), next)
         }
         Route::Passkey(true) => {
             let b = json_body(req)?;

@@ -166,21 +166,12 @@ pub async fn clear<D: Db, K: Kv>(
                 new_passkey: Some(p),
                 ..
             }) => {
-                let transports = serde_json::to_string(&p.transports).unwrap_or_default();
-                statements.push(crate::store::passkeys::bind(
-                    &crate::store::passkeys::NewPasskeyRow {
-                        id: &random::id()?,
-                        user_id,
-                        credential_id: &p.credential_id,
-                        public_key: &p.public_key,
-                        counter: p.counter,
-                        transports: &transports,
-                        rp_id: &super::passkeys::rp_id(ctx),
-                        agent: &p.agent,
-                        now_ms: ctx.now_ms,
-                    },
-                    sid,
-                ));
+                statements.push(super::passkeys::bind_statement(
+                    ctx,
+                    (user_id, sid),
+                    p,
+                    None,
+                )?);
             }
             _ => {}
         }

@@ -127,9 +127,35 @@ pub async fn registration<D: Db, K: Kv>(
     })
 }
 
+/// The statement that binds the proven passkey `p` to the user, named `name`: written only
+/// while session `sid` lasts (the sign-in's submit, the Account API's caller).
+pub(crate) fn bind_statement<D: Db, K: Kv>(
+    ctx: &Ctx<'_, D, K>,
+    (user_id, sid): (&str, &str),
+    p: &NewPasskey,
+    name: Option<&str>,
+) -> Result<crate::store::Statement, crate::crypto::CryptoError> {
+    let transports = crate::json::text(&p.transports);
+    Ok(repo::bind(
+        &repo::NewPasskeyRow {
+            id: &random::id()?,
+            user_id,
+            credential_id: &p.credential_id,
+            public_key: &p.public_key,
+            counter: p.counter,
+            transports: &transports,
+            rp_id: &rp_id(ctx),
+            agent: &p.agent,
+            name,
+            now_ms: ctx.now_ms,
+        },
+        sid,
+    ))
+}
+
 /// A passkey may be bound as a factor, or for passkey sign-in.
 fn bindable(c: &Current) -> Result<(), Failure> {
-    if c.settings.mfa.enabled(Factor::WebAuthn) || c.settings.passkey_sign_in.enabled {
+    if c.settings.passkeys_bindable() {
         Ok(())
     } else {
         Err(Failure::MfaFactorNotEnabled)

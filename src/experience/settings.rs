@@ -319,6 +319,12 @@ fn is_color(s: &str) -> bool {
 }
 
 impl Settings {
+    /// Whether a user may bind a passkey: as a second factor, or for passkey sign-in (every
+    /// face asks this one question).
+    pub fn passkeys_bindable(&self) -> bool {
+        self.mfa.enabled(crate::mfa::Factor::WebAuthn) || self.passkey_sign_in.enabled
+    }
+
     /// Checks what the types cannot; returns the first problem in words.
     /// Logto's rule: an email (phone) code cannot be the second factor while it is also a way
     /// to sign in (it would prove the same thing twice). The error code and its words.

@@ -103,6 +103,13 @@ pub(super) async fn view<D: Db, K: Kv>(
     }
     // Removing anything asks for the password.
     let edit = |f: &str| c.field(f) == Control::Edit && u.password_hash.is_some();
+    // What the sign-in experience lets a user link and add (read once).
+    let st = crate::experience::load_settings(ctx).await?;
+    // A section of one item: the button that starts adding something.
+    let adder = |heading: Msg, (action, key): (&'static str, &str), button: Msg| {
+        let item = vec![(key.to_owned(), String::new(), true)];
+        (t.t(heading), action, t.t(button), item)
+    };
     let mut lists = Vec::new();
     if shown("social") {
         let e = edit("social");
@@ -114,11 +121,9 @@ pub(super) async fn view<D: Db, K: Kv>(
         lists.push((t.t(Msg::LinkedAccounts), "unlink", t.t(Msg::Remove), items));
         if e {
             // The sign-in experience's providers, to link (again: it replaces that one).
-            let targets = crate::experience::load_settings(ctx)
-                .await?
-                .social_sign_in_connector_targets;
+            let targets = &st.social_sign_in_connector_targets;
             let mut items = Vec::new();
-            for b in crate::experience::social::buttons(ctx, &targets, t.code()).await? {
+            for b in crate::experience::social::buttons(ctx, targets, t.code()).await? {
                 items.push((b.connector_id, b.name, true));
             }
             if !items.is_empty() {
@@ -140,37 +145,25 @@ pub(super) async fn view<D: Db, K: Kv>(
             items.push((f.id, label, e));
         }
         lists.push((t.t(Msg::MfaVerifyTitle), "factor", t.t(Msg::Remove), items));
-        // What the sign-in experience lets a user add.
-        let st = crate::experience::load_settings(ctx).await?;
-        let on = |f| st.mfa.factors.contains(&f);
-        if e && (on(crate::mfa::Factor::WebAuthn) || st.passkey_sign_in.enabled) {
-            // A passkey to create: one item, the button.
-            let item = vec![("add".to_owned(), String::new(), true)];
-            lists.push((
-                t.t(Msg::Passkey),
-                "new-passkey",
-                t.t(Msg::CreatePasskey),
-                item,
+        if e && st.passkeys_bindable() {
+            lists.push(adder(
+                Msg::Passkey,
+                ("new-passkey", "add"),
+                Msg::CreatePasskey,
             ));
         }
-        if e && !has_app && on(crate::mfa::Factor::Totp) {
-            // An authenticator app to set up: one item, the button.
-            let item = vec![("add".to_owned(), String::new(), true)];
-            lists.push((
-                t.t(Msg::AuthenticatorApp),
-                "app",
-                t.t(Msg::BindTotpTitle),
-                item,
+        if e && !has_app && st.mfa.enabled(crate::mfa::Factor::Totp) {
+            lists.push(adder(
+                Msg::AuthenticatorApp,
+                ("app", "add"),
+                Msg::BindTotpTitle,
             ));
         }
         if e {
-            // New backup codes: one item, the button.
-            let item = vec![("new".to_owned(), String::new(), true)];
-            lists.push((
-                t.t(Msg::BackupCodes),
-                "backup",
-                t.t(Msg::NewBackupCodes),
-                item,
+            lists.push(adder(
+                Msg::BackupCodes,
+                ("backup", "new"),
+                Msg::NewBackupCodes,
             ));
         }
     }

@@ -179,6 +179,8 @@ pub struct NewPasskeyRow<'a> {
     pub transports: &'a str,
     pub rp_id: &'a str,
     pub agent: &'a str,
+    /// The name the user gave it, if any.
+    pub name: Option<&'a str>,
     pub now_ms: i64,
 }
 
@@ -186,8 +188,8 @@ pub struct NewPasskeyRow<'a> {
 /// `sid` was listed earlier in it. The unique credential id refuses a passkey bound twice.
 pub fn bind(p: &NewPasskeyRow<'_>, sid: &str) -> Statement {
     Statement::new(
-        "INSERT INTO webauthn_credentials (id, user_id, credential_id, public_key, counter, transports, rp_id, agent, created_at) \
-         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9 WHERE EXISTS (SELECT 1 FROM user_sessions WHERE id = ?10)",
+        "INSERT INTO webauthn_credentials (id, user_id, credential_id, public_key, counter, transports, rp_id, agent, created_at, name) \
+         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?11 WHERE EXISTS (SELECT 1 FROM user_sessions WHERE id = ?10)",
         vec![
             p.id.into(),
             p.user_id.into(),
@@ -199,6 +201,7 @@ pub fn bind(p: &NewPasskeyRow<'_>, sid: &str) -> Statement {
             p.agent.into(),
             p.now_ms.into(),
             sid.into(),
+            p.name.into(),
         ],
     )
 }
